@@ -1,0 +1,5 @@
+import sys
+
+from wattprint.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Units, errors, clocks and small helpers that every other room depends on."""

@@ -1,0 +1,1 @@
+"""The energy meter: backends (NVML, amdsmi, RAPL, CPU estimate, RAM), windows, and results."""
