@@ -1,0 +1,160 @@
+"""Benchmark settings: one frozen dataclass and the one function that resolves it.
+
+Resolution order, lowest first: the dataclass defaults < the preset's ``[defaults]`` < the preset's
+``[tasks.<name>]`` section < flags. The resolved settings go with every record (``RunRecord.settings``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from wattprint.core.errors import ConfigError, UnknownNameError
+
+DTYPES = ("float32", "bfloat16", "float16")
+WEIGHTS = ("pretrained", "random", "auto")
+WORKLOADS = ("dataset", "synthetic", "auto")
+MODEL_SELECTIONS = ("smallest", "all", "task-specific", "general-purpose")
+COMPONENTS = ("gpu", "cpu", "ram")
+SCORES = ("total", "gpu")
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """Everything that decides what one benchmark job measures. Units in the names (``_s`` seconds).
+
+    ``samples`` None means "as many as fit ``time_budget_s``" (clamped to ``min_samples`` ..
+    ``max_samples``), judged from the warm-up batch. Generation settings (``max_new_tokens``...) are
+    ignored by tasks that do not generate. ``shrunk`` explains any reduction a preset applied so that a
+    task fits (it is copied into every record's warnings).
+    """
+
+    samples: int | None = 1000
+    time_budget_s: float | None = None
+    min_samples: int = 3
+    max_samples: int = 1000
+    repeats: int = 10
+    batch_size: int = 1
+    warmup_batches: int = 1
+    datasets: int = 1  # how many of the task's standard datasets, in its order
+    dataset: tuple[str, ...] = ()  # explicit dataset names (override ``datasets``)
+    models: str = "smallest"  # which catalog models when none is named
+    dtype: str = "float32"
+    device: str = "auto"
+    weights: str = "auto"
+    workload: str = "auto"
+    trust_remote_code: bool = False
+    seed: int = 0
+    max_new_tokens: int | None = None
+    min_new_tokens: int | None = None
+    num_inference_steps: int | None = None  # None: the model's default
+    height: int | None = None
+    width: int | None = None
+    guidance_scale: float | None = None
+    mask_tokens: int | None = None  # fill-mask: masked tokens per input
+    idle_seconds: float = 0.0
+    components: tuple[str, ...] = COMPONENTS
+    score: str = "total"  # which energy is the headline score
+    shrunk: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("dtype", self.dtype, DTYPES)
+        _check_choice("weights", self.weights, WEIGHTS)
+        _check_choice("workload", self.workload, WORKLOADS)
+        _check_choice("models", self.models, MODEL_SELECTIONS)
+        _check_choice("score", self.score, SCORES)
+        for c in self.components:
+            _check_choice("component", c, COMPONENTS)
+        if not _DEVICE.match(self.device):
+            raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N, mps")
+        for name in ("repeats", "batch_size", "datasets", "min_samples", "max_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("samples", "max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width"):
+            v = getattr(self, name)
+            if v is not None and v < 1:
+                raise ConfigError(f"{name} must be at least 1, got {v}")
+        if self.warmup_batches < 0 or self.idle_seconds < 0:
+            raise ConfigError("warmup_batches and idle_seconds cannot be negative")
+        if self.samples is None and not self.time_budget_s:
+            raise ConfigError("samples = \"auto\" needs time_budget_s", fix="set time_budget_s or a number of samples")
+        if self.min_samples > self.max_samples:
+            raise ConfigError(f"min_samples {self.min_samples} exceeds max_samples {self.max_samples}")
+        if self.max_new_tokens and self.min_new_tokens and self.min_new_tokens > self.max_new_tokens:
+            raise ConfigError(f"min_new_tokens {self.min_new_tokens} exceeds max_new_tokens {self.max_new_tokens}")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["dataset"] = list(self.dataset)
+        d["components"] = list(self.components)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> BenchSettings:
+        return cls(**_coerce(dict(d)))
+
+    def task_params(self) -> dict[str, Any]:
+        """The protocol settings a task's ``run_batch`` reads; unset ones are left out."""
+        keys = ("max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width",
+                "guidance_scale", "mask_tokens", "seed")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+    def load_overrides(self) -> dict[str, Any]:
+        """Size reductions for ``LoadSettings.overrides`` (image size and steps), when set."""
+        keys = ("num_inference_steps", "height", "width")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BenchSettings))
+_TUPLES = ("dataset", "components")
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UnknownNameError(name, str(value), allowed, fix=f"use one of: {', '.join(allowed)}")
+
+
+def _coerce(d: dict[str, Any]) -> dict[str, Any]:
+    """Names checked, lists to tuples, "auto" samples to None."""
+    for k in d:
+        if k not in SETTING_NAMES:
+            raise UnknownNameError("setting", k, SETTING_NAMES)
+    for k in _TUPLES:
+        if k in d and d[k] is not None:
+            d[k] = (d[k],) if isinstance(d[k], str) else tuple(d[k])
+    if d.get("samples") == "auto":
+        d["samples"] = None
+    return d
+
+
+def resolve_settings(
+    defaults: Mapping[str, Any], task_section: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None
+) -> BenchSettings:
+    """defaults < preset defaults < preset task section < flags (``None`` flag values are unset)."""
+    merged: dict[str, Any] = dict(defaults)
+    merged.update(task_section or {})
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return BenchSettings.from_dict(merged)
+
+
+def resolve_device(device: str) -> str:
+    """"auto" becomes "cuda" when torch sees a GPU, else "cpu". Imports torch (only here)."""
+    if device != "auto":
+        return device
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def settings_with(settings: BenchSettings, **changes: Any) -> BenchSettings:
+    d = settings.to_dict()
+    d.update(changes)
+    return BenchSettings.from_dict(d)
+
+
+__all__ = ["BenchSettings", "resolve_settings", "resolve_device", "settings_with", "SETTING_NAMES"]
