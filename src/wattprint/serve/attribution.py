@@ -1,0 +1,219 @@
+"""How one meter interval's energy is shared among the requests in flight (pure functions, no state).
+
+Within an interval ``[t0, t1)`` each component's energy ``E`` is split into
+
+* idle: ``min(E, idle_power_w * duration)`` when an idle baseline is known, else 0;
+* active: ``E - idle``.
+
+Active energy goes to the requests in flight in proportion to the tokens each processed inside the
+interval (its *work*; see :class:`Segment`). Idle energy stays with the fleet (policy ``none``) or is
+amortised over the requests in flight: ``even`` (in proportion to each request's time in flight inside
+the interval) or ``proportional`` (like the active energy, by tokens). Whatever cannot be given to any
+request (no request in flight) is kept as fleet idle or *unattributed* active energy, so that
+
+    sum(requests' dynamic + amortised idle) + unamortised idle + unattributed == measured energy
+
+holds interval by interval (up to float rounding).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from wattprint.core.errors import UnknownNameError
+
+
+class IdlePolicy(str, enum.Enum):
+    """How idle energy is amortised over the requests in flight."""
+
+    NONE = "none"  # idle stays a fleet figure; receipts carry only energy above idle
+    EVEN = "even"  # per request-second in flight
+    PROPORTIONAL = "proportional"  # per token, like the energy above idle
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def parse(cls, name: str | IdlePolicy) -> IdlePolicy:
+        try:
+            return cls(name)
+        except ValueError:
+            raise UnknownNameError("idle policy", str(name), [p.value for p in cls]) from None
+
+
+@dataclass(frozen=True)
+class Interval:
+    """What the meter measured over ``[t0, t1)`` (monotonic seconds), per component key.
+
+    ``idle_w`` holds the idle power of the components that have a baseline; ``kinds`` maps a component
+    key to its kind ("gpu", "cpu", "ram", "dram"); ``methods`` to how it was measured.
+    """
+
+    t0: float
+    t1: float
+    energy_j: Mapping[str, float]
+    idle_w: Mapping[str, float] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    methods: Mapping[str, str] = field(default_factory=dict)
+    estimated: bool = False  # True for a provisional tail that was not measured yet
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.t1 - self.t0)
+
+    @property
+    def total_j(self) -> float:
+        return sum(self.energy_j.values())
+
+    def idle_j(self, key: str) -> float:
+        """Idle energy of one component: baseline power times duration, capped at what was measured."""
+        power = self.idle_w.get(key)
+        if power is None:
+            return 0.0
+        return min(max(0.0, self.energy_j[key]), max(0.0, power * self.duration_s))
+
+    def power_w(self) -> dict[str, float]:
+        d = self.duration_s
+        return {k: (e / d if d > 0 else 0.0) for k, e in self.energy_j.items()}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch ``[t0, t1]`` of one request during which it processed ``prompt`` and ``generated`` tokens.
+
+    Work is spread evenly over the segment; a segment of zero length is a point at ``t0``.
+    """
+
+    t0: float
+    t1: float
+    prompt: float = 0.0
+    generated: float = 0.0
+
+    def work_in(self, a: float, b: float, prompt_scale: float, gen_scale: float) -> float:
+        tokens = self.prompt * prompt_scale + self.generated * gen_scale
+        if tokens == 0.0:
+            return 0.0
+        length = self.t1 - self.t0
+        if length <= 0.0:
+            return tokens if a <= self.t0 < b else 0.0
+        overlap = min(b, self.t1) - max(a, self.t0)
+        return tokens * overlap / length if overlap > 0 else 0.0
+
+
+@dataclass
+class Share:
+    """One request's part of one interval, per component key (joules)."""
+
+    dynamic_j: dict[str, float] = field(default_factory=dict)
+    idle_j: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Split:
+    """The whole of one interval: the requests' shares and what stayed with the fleet."""
+
+    shares: dict[str, Share]
+    idle_unamortised_j: dict[str, float]
+    unattributed_j: dict[str, float]
+
+    def requests_j(self) -> float:
+        return sum(sum(s.dynamic_j.values()) + sum(s.idle_j.values()) for s in self.shares.values())
+
+    def total_j(self) -> float:
+        return self.requests_j() + sum(self.idle_unamortised_j.values()) + sum(self.unattributed_j.values())
+
+
+def _fractions(values: Mapping[str, float]) -> dict[str, float] | None:
+    total = sum(values.values())
+    if total <= 0.0:
+        return None
+    return {k: v / total for k, v in values.items() if v > 0.0}
+
+
+def split_interval(
+    interval: Interval,
+    work: Mapping[str, float],
+    in_flight_s: Mapping[str, float],
+    policy: IdlePolicy,
+) -> Split:
+    """Share one interval among requests, given each request's work (tokens) and time in flight inside it.
+
+    Active energy follows the work; when no request processed a token but some were in flight, it
+    follows time in flight; with no request in flight it is *unattributed*. Idle energy follows the
+    policy (see the module docstring).
+    """
+    by_work = _fractions(work)
+    by_time = _fractions(in_flight_s)
+    active_frac = by_work or by_time
+    if policy is IdlePolicy.NONE:
+        idle_frac = None
+    elif policy is IdlePolicy.EVEN:
+        idle_frac = by_time
+    else:
+        idle_frac = by_work or by_time
+    shares: dict[str, Share] = {rid: Share() for rid in set(active_frac or ()) | set(idle_frac or ())}
+    idle_left: dict[str, float] = {}
+    unattributed: dict[str, float] = {}
+    for key, energy in interval.energy_j.items():
+        idle = interval.idle_j(key)
+        active = energy - idle
+        _spread(active, active_frac, key, shares, unattributed, dynamic=True)
+        _spread(idle, idle_frac, key, shares, idle_left, dynamic=False)
+    return Split(shares=shares, idle_unamortised_j=idle_left, unattributed_j=unattributed)
+
+
+def _spread(
+    energy: float,
+    fractions: Mapping[str, float] | None,
+    key: str,
+    shares: dict[str, Share],
+    leftover: dict[str, float],
+    dynamic: bool,
+) -> None:
+    if not fractions:
+        leftover[key] = leftover.get(key, 0.0) + energy
+        return
+    for rid, frac in fractions.items():
+        target = shares[rid].dynamic_j if dynamic else shares[rid].idle_j
+        target[key] = target.get(key, 0.0) + energy * frac
+
+
+def works_over(segments: Sequence[Segment], start: int, intervals: Sequence[Interval],
+               prompt_scale: float, gen_scale: float) -> list[float]:
+    """Work of ``segments[start:]`` inside each of ``intervals``, in one sweep (both in time order)."""
+    out = [0.0] * len(intervals)
+    i = start
+    n = len(segments)
+    for j, iv in enumerate(intervals):
+        while i < n and segments[i].t1 < iv.t0:
+            i += 1
+        k = i
+        total = 0.0
+        while k < n and segments[k].t0 < iv.t1:
+            total += segments[k].work_in(iv.t0, iv.t1, prompt_scale, gen_scale)
+            k += 1
+        out[j] = total
+    return out
+
+
+def advance_cursor(segments: Sequence[Segment], start: int, b: float) -> int:
+    """First index whose segment may still overlap time ``b`` or later (segments are in time order)."""
+    i = start
+    while i < len(segments) and segments[i].t1 < b:
+        i += 1
+    return i
+
+
+def sum_by_kind(energy: Mapping[str, float], kinds: Mapping[str, str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in energy.items():
+        kind = kinds.get(key, key.split(":", 1)[0])
+        out[kind] = out.get(kind, 0.0) + value
+    return out
+
+
+def add_into(target: dict[str, float], source: Iterable[tuple[str, float]]) -> None:
+    for key, value in source:
+        target[key] = target.get(key, 0.0) + value

@@ -1,0 +1,241 @@
+"""The ledger: requests' token timelines, measured intervals, and the split that settles them.
+
+Not thread-safe by itself: :class:`wattprint.serve.accountant.Accountant` holds one lock around it.
+
+An interval is *final* once every request that overlaps it has ended (so that its token counts, which the
+upstream's ``usage`` may correct at the end, are known). Until then it waits in ``pending``; a request
+overlapping a pending interval for longer than ``max_lag_s`` gets its open part counted as it stands
+(``forced``), so the fleet figures never wait for ever on a stuck request. Final splits go to the requests
+(``Track.final_*``) and to the fleet totals; a request whose every interval is final is *settled*.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from wattprint.serve.attribution import (
+    IdlePolicy,
+    Interval,
+    Segment,
+    Split,
+    add_into,
+    advance_cursor,
+    split_interval,
+    works_over,
+)
+
+
+@dataclass
+class Track:
+    """One request as the ledger sees it: when it ran and which tokens it processed when."""
+
+    id: str
+    start: float
+    prompt_tokens: float  # estimate until usage corrects it
+    prompt_source: str
+    route: str = ""
+    segments: list[Segment] = field(default_factory=list)
+    last_t: float = 0.0
+    generated: float = 0.0  # tokens counted from the stream
+    prompt_scale: float = 1.0
+    gen_scale: float = 1.0
+    end: float | None = None
+    completed: bool = True  # False when the client went away or the upstream failed
+    usage: dict[str, int] | None = None
+    cursor: int = 0
+    final_dynamic_j: dict[str, float] = field(default_factory=dict)
+    final_idle_j: dict[str, float] = field(default_factory=dict)
+    final_until: float = 0.0
+    forced: bool = False
+
+    def __post_init__(self) -> None:
+        self.last_t = self.start
+
+    @property
+    def prompt_pending(self) -> bool:
+        return not self.segments
+
+    def tokens(self) -> tuple[int, int]:
+        """(prompt, completion) tokens as best known: usage when reported, else counted or estimated."""
+        if self.usage:
+            return int(self.usage.get("prompt_tokens", 0)), int(self.usage.get("completion_tokens", 0))
+        return round(self.prompt_tokens), round(self.generated)
+
+    def open_segment(self, now: float) -> Segment | None:
+        """The stretch since the last event, with a provisional token count (None once ended)."""
+        if self.end is not None or now <= self.last_t:
+            return None
+        if self.prompt_pending:
+            return Segment(self.last_t, now, prompt=self.prompt_tokens)
+        return Segment(self.last_t, now, generated=1.0)  # one step in progress
+
+
+@dataclass
+class Totals:
+    """Fleet energy since the ledger started, per component key (joules)."""
+
+    measured_j: dict[str, float] = field(default_factory=dict)
+    dynamic_j: dict[str, float] = field(default_factory=dict)
+    idle_amortised_j: dict[str, float] = field(default_factory=dict)
+    idle_unamortised_j: dict[str, float] = field(default_factory=dict)
+    unattributed_j: dict[str, float] = field(default_factory=dict)
+    intervals: int = 0
+    measured_s: float = 0.0
+
+    def add(self, interval: Interval, split: Split) -> None:
+        add_into(self.measured_j, interval.energy_j.items())
+        for share in split.shares.values():
+            add_into(self.dynamic_j, share.dynamic_j.items())
+            add_into(self.idle_amortised_j, share.idle_j.items())
+        add_into(self.idle_unamortised_j, split.idle_unamortised_j.items())
+        add_into(self.unattributed_j, split.unattributed_j.items())
+        self.intervals += 1
+        self.measured_s += interval.duration_s
+
+    def as_dict(self) -> dict[str, float]:
+        s = lambda d: sum(d.values())  # noqa: E731
+        return {
+            "measured_j": s(self.measured_j),
+            "dynamic_j": s(self.dynamic_j),
+            "idle_amortised_j": s(self.idle_amortised_j),
+            "idle_unamortised_j": s(self.idle_unamortised_j),
+            "unattributed_j": s(self.unattributed_j),
+            "measured_s": self.measured_s,
+            "intervals": float(self.intervals),
+        }
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    policy: IdlePolicy = IdlePolicy.EVEN
+    prefill_weight: float = 1.0  # weight of a prompt token against a generated one
+    max_lag_s: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.prefill_weight < 0 or self.max_lag_s <= 0:
+            raise ValueError("prefill_weight must be >= 0 and max_lag_s > 0")
+
+
+class Ledger:
+    """Tracks, pending intervals and fleet totals. ``on_final(interval, split)`` and
+    ``on_settled(track)`` are called (under the owner's lock) as figures become final."""
+
+    def __init__(self, config: LedgerConfig | None = None,
+                 on_final: Callable[[Interval, Split], None] | None = None,
+                 on_settled: Callable[[Track], None] | None = None) -> None:
+        self.config = config or LedgerConfig()
+        self.tracks: dict[str, Track] = {}
+        self.pending: deque[Interval] = deque()
+        self.totals = Totals()
+        self.measured_until: float | None = None
+        self.last_interval: Interval | None = None
+        self._on_final = on_final
+        self._on_settled = on_settled
+
+    # ---- request events -------------------------------------------------------------------------
+    def open(self, track: Track) -> None:
+        self.tracks[track.id] = track
+
+    def tokens(self, rid: str, t: float, generated: float) -> None:
+        """``generated`` tokens arrived at ``t``; the first call also closes the prefill."""
+        tr = self.tracks[rid]
+        t = max(t, tr.last_t)
+        prompt = tr.prompt_tokens if tr.prompt_pending else 0.0
+        tr.segments.append(Segment(tr.last_t, t, prompt=prompt, generated=generated))
+        tr.generated += generated
+        tr.last_t = t
+
+    def close(self, rid: str, t: float, usage: dict[str, int] | None, completed: bool) -> Track:
+        """End a request at ``t``. ``usage`` (OpenAI's prompt/completion tokens) corrects the counts."""
+        tr = self.tracks[rid]
+        t = max(t, tr.last_t)
+        completion = float(usage.get("completion_tokens", 0)) if usage else 0.0
+        if tr.prompt_pending:  # never streamed: all work spread over the whole request
+            tr.segments.append(Segment(tr.start, t, prompt=tr.prompt_tokens, generated=completion))
+            tr.generated = completion
+        elif t > tr.last_t:
+            tr.segments.append(Segment(tr.last_t, t))
+        if usage:
+            tr.usage = {k: int(v) for k, v in usage.items() if isinstance(v, (int, float))}
+            if "prompt_tokens" in usage and tr.prompt_tokens > 0:
+                tr.prompt_scale = usage["prompt_tokens"] / tr.prompt_tokens
+            if "completion_tokens" in usage and tr.generated > 0:
+                tr.gen_scale = usage["completion_tokens"] / tr.generated
+        tr.last_t = t
+        tr.end = t
+        tr.completed = completed
+        return tr
+
+    # ---- meter intervals ------------------------------------------------------------------------
+    def add_interval(self, interval: Interval, now: float) -> None:
+        self.pending.append(interval)
+        self.measured_until = interval.t1
+        self.last_interval = interval
+        self.settle(now)
+
+    def settle(self, now: float) -> None:
+        """Finalise every pending interval that can be, oldest first; then settle finished requests."""
+        while self.pending:
+            iv = self.pending[0]
+            blockers = [tr for tr in self.tracks.values() if tr.start < iv.t1 and tr.end is None]
+            if blockers and now - iv.t1 < self.config.max_lag_s:
+                break
+            self.pending.popleft()
+            self._finalise(iv, forced=bool(blockers), now=now)
+        until = self.measured_until if not self.pending else self.pending[0].t0
+        for tr in [tr for tr in self.tracks.values() if tr.end is not None and until is not None
+                   and until >= tr.end]:
+            del self.tracks[tr.id]
+            if self._on_settled:
+                self._on_settled(tr)
+
+    def _finalise(self, iv: Interval, forced: bool, now: float) -> None:
+        split = self.split(iv, now if forced else None, final=True)
+        for rid, share in split.shares.items():
+            tr = self.tracks[rid]
+            add_into(tr.final_dynamic_j, share.dynamic_j.items())
+            add_into(tr.final_idle_j, share.idle_j.items())
+        for tr in self.tracks.values():
+            if tr.start < iv.t1:
+                tr.final_until = iv.t1
+                tr.forced = tr.forced or (forced and tr.end is None)
+        self.totals.add(iv, split)
+        if self._on_final:
+            self._on_final(iv, split)
+
+    def split(self, iv: Interval, now: float | None, final: bool = False) -> Split:
+        """Split one interval; see :meth:`split_many`. ``final`` moves the tracks' cursors past it."""
+        result = self.split_many([iv], now)[0]
+        if final:
+            for tr in self.tracks.values():
+                tr.cursor = advance_cursor(tr.segments, tr.cursor, iv.t1)
+        return result
+
+    def split_many(self, intervals: list[Interval], now: float | None) -> list[Split]:
+        """Split consecutive intervals; open requests count their open part provisionally as of ``now``
+        (not at all when ``now`` is None)."""
+        if not intervals:
+            return []
+        lo, hi = intervals[0].t0, intervals[-1].t1
+        w = self.config.prefill_weight
+        works: dict[str, list[float]] = {}
+        flights: dict[str, list[float]] = {}
+        for tr in self.tracks.values():
+            end = tr.end if tr.end is not None else (now if now is not None else hi)
+            if tr.start >= hi or (end < lo) or (end == lo and tr.start < lo):
+                continue
+            segs = list(tr.segments)
+            open_seg = tr.open_segment(now) if now is not None else None
+            works[tr.id] = works_over(segs, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
+            if open_seg is not None:
+                extra = works_over([open_seg], 0, intervals, w, 1.0)
+                works[tr.id] = [a + b for a, b in zip(works[tr.id], extra)]
+            flights[tr.id] = [max(0.0, min(iv.t1, end) - max(iv.t0, tr.start)) for iv in intervals]
+        out = []
+        for j, iv in enumerate(intervals):
+            work = {rid: ws[j] for rid, ws in works.items() if ws[j] > 0 or flights[rid][j] > 0}
+            flight = {rid: flights[rid][j] for rid in work}
+            out.append(split_interval(iv, work, flight, self.config.policy))
+        return out

@@ -1,0 +1,142 @@
+"""The split of measured intervals among requests: hand-computed cases and conservation."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from wattprint.serve.attribution import IdlePolicy, Interval
+from wattprint.serve.ledger import Ledger, LedgerConfig, Track
+
+
+def iv(t0, t1, joules, idle_w=None, key="gpu:0"):
+    return Interval(t0, t1, {key: joules}, {key: idle_w} if idle_w is not None else {}, {key: "gpu"})
+
+
+def two_requests(policy):
+    """A streams: 10 prompt tokens, first token at 0.5 s, ends there. B is not streamed: 29 prompt
+    tokens and 0 completion over 0..1 s. One interval of 100 J with a 20 W idle baseline."""
+    led = Ledger(LedgerConfig(policy=policy))
+    led.open(Track("A", 0.0, 10, "given"))
+    led.open(Track("B", 0.0, 29, "given"))
+    led.tokens("A", 0.5, 1)
+    led.close("A", 0.5, None, True)
+    led.close("B", 1.0, {"prompt_tokens": 29, "completion_tokens": 0}, True)
+    settled = {}
+    led._on_settled = lambda tr: settled.__setitem__(tr.id, tr)
+    led.add_interval(iv(0.0, 1.0, 100.0, idle_w=20.0), now=1.0)
+    return led, settled
+
+
+@pytest.mark.parametrize("policy, idle_a, idle_b, left", [
+    (IdlePolicy.NONE, 0.0, 0.0, 20.0),
+    (IdlePolicy.EVEN, 20 / 3, 40 / 3, 0.0),  # in flight 0.5 s and 1 s
+    (IdlePolicy.PROPORTIONAL, 20 * 11 / 40, 20 * 29 / 40, 0.0),
+])
+def test_hand_computed_split(policy, idle_a, idle_b, left):
+    led, settled = two_requests(policy)
+    a, b = settled["A"], settled["B"]
+    # energy above idle: 80 J shared 11 : 29 (A: 10 prompt + 1 generated token, B: 29 prompt tokens)
+    assert a.final_dynamic_j["gpu:0"] == pytest.approx(80 * 11 / 40)
+    assert b.final_dynamic_j["gpu:0"] == pytest.approx(80 * 29 / 40)
+    assert sum(a.final_idle_j.values()) == pytest.approx(idle_a)
+    assert sum(b.final_idle_j.values()) == pytest.approx(idle_b)
+    assert led.totals.as_dict()["idle_unamortised_j"] == pytest.approx(left)
+    assert led.totals.as_dict()["measured_j"] == pytest.approx(100.0)
+
+
+def test_interval_waits_for_open_request_then_settles():
+    led = Ledger(LedgerConfig(policy=IdlePolicy.NONE))
+    led.open(Track("A", 0.0, 4, "given"))
+    led.add_interval(iv(0.0, 0.1, 10.0), now=0.1)
+    assert len(led.pending) == 1 and led.totals.intervals == 0  # A may still report usage
+    led.tokens("A", 0.15, 1)
+    led.close("A", 0.2, {"prompt_tokens": 8, "completion_tokens": 1}, True)
+    led.add_interval(iv(0.1, 0.2, 10.0), now=0.2)
+    assert not led.pending and "A" not in led.tracks
+    assert led.totals.as_dict()["dynamic_j"] == pytest.approx(20.0)
+
+
+def test_usage_rescales_counted_tokens():
+    """A counted 2 chunks but usage says 6 generated tokens; B counted 6 chunks with no usage."""
+    led = Ledger(LedgerConfig(policy=IdlePolicy.NONE))
+    got = {}
+    led._on_settled = lambda tr: got.__setitem__(tr.id, sum(tr.final_dynamic_j.values()))
+    for rid in "AB":
+        led.open(Track(rid, 0.0, 0, "given"))
+    for k in range(2):
+        led.tokens("A", 0.1 * (k + 1), 1)
+    for k in range(6):
+        led.tokens("B", 0.03 * (k + 1), 1)
+    led.close("A", 0.2, {"prompt_tokens": 0, "completion_tokens": 6}, True)
+    led.close("B", 0.2, None, True)
+    led.add_interval(iv(0.0, 0.2, 12.0), now=0.2)
+    assert got["A"] == pytest.approx(6.0) and got["B"] == pytest.approx(6.0)
+
+
+def test_no_request_in_flight_is_unattributed_or_idle():
+    led = Ledger(LedgerConfig(policy=IdlePolicy.EVEN))
+    led.add_interval(iv(0.0, 1.0, 50.0, idle_w=30.0), now=1.0)
+    t = led.totals.as_dict()
+    assert t["idle_unamortised_j"] == pytest.approx(30.0) and t["unattributed_j"] == pytest.approx(20.0)
+
+
+def test_forced_after_max_lag():
+    led = Ledger(LedgerConfig(policy=IdlePolicy.NONE, max_lag_s=1.0))
+    led.open(Track("stuck", 0.0, 100, "given"))
+    led.add_interval(iv(0.0, 0.5, 5.0), now=0.5)
+    assert led.totals.intervals == 0
+    led.add_interval(iv(0.5, 1.0, 5.0), now=1.6)  # the first interval is now 1.1 s old
+    assert led.totals.intervals == 1
+    assert led.tracks["stuck"].forced
+    assert sum(led.tracks["stuck"].final_dynamic_j.values()) == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("policy", list(IdlePolicy))
+def test_conservation_random_traffic(policy):
+    """200 requests, random lengths and overlaps, 3 components, intervals of 0.1 s with jitter: the
+    requests' energy + unamortised idle + unattributed equals the measured energy within 1e-9 relative."""
+    rng = random.Random(7)
+    led = Ledger(LedgerConfig(policy=policy, prefill_weight=0.5))
+    per_request = {}
+    led._on_settled = lambda tr: per_request.__setitem__(
+        tr.id, sum(tr.final_dynamic_j.values()) + sum(tr.final_idle_j.values()))
+    events = []
+    for i in range(200):
+        start = rng.uniform(0, 20)
+        ttft = rng.uniform(0.01, 0.5)
+        n = rng.randint(0, 40)
+        gap = rng.uniform(0.005, 0.05)
+        streamed = rng.random() < 0.7
+        events.append((start, "open", f"r{i}", rng.randint(1, 500)))
+        times = [start + ttft + k * gap for k in range(n)]
+        if streamed:
+            events += [(t, "tok", f"r{i}", 1) for t in times]
+        end = (times[-1] if times else start + ttft) + 0.001
+        events.append((end, "close", f"r{i}", {"completion_tokens": n} if rng.random() < 0.5 else None))
+    events.sort(key=lambda e: e[0])
+    t, measured = 0.0, 0.0
+    keys = {"gpu:0": ("gpu", 300.0, 120.0), "cpu": ("cpu", 40.0, 25.0), "ram": ("ram", 5.0, 5.0)}
+    for when, what, rid, arg in events + [(30.0, "end", "", None)]:
+        while t + 0.1 <= when:
+            t1 = t + rng.uniform(0.08, 0.12)
+            energy = {k: (rng.uniform(0.3, 1.2) * p) * (t1 - t) for k, (_, p, _i) in keys.items()}
+            measured += sum(energy.values())
+            led.add_interval(Interval(t, t1, energy, {k: v[2] for k, v in keys.items()},
+                                      {k: v[0] for k, v in keys.items()}), now=t1)
+            t = t1
+        if what == "open":
+            led.open(Track(rid, when, arg, "given"))
+        elif what == "tok":
+            led.tokens(rid, when, arg)
+        elif what == "close":
+            led.close(rid, when, arg, True)
+    assert not led.tracks and not led.pending
+    tot = led.totals.as_dict()
+    fleet = tot["idle_unamortised_j"] + tot["unattributed_j"]
+    assert tot["measured_j"] == pytest.approx(measured, rel=1e-12)
+    assert sum(per_request.values()) + fleet == pytest.approx(measured, rel=1e-9)
+    assert sum(per_request.values()) > 0.3 * measured
+    if policy is IdlePolicy.NONE:
+        assert tot["idle_amortised_j"] == 0.0
