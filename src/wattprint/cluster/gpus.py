@@ -51,14 +51,18 @@ def _as_str(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _pci_ordered_uuids(nvml: Any) -> list[str]:
-    """All of the node's GPUs as UUIDs, in PCI bus order (the order CUDA uses under PCI_BUS_ID)."""
+def _pci_ordered_uuids(nvml: Any) -> tuple[list[str], str]:
+    """All of the node's GPUs as UUIDs in PCI bus order (CUDA's order under PCI_BUS_ID), and the method.
+
+    An NVML without PCI information (a stand-in) gives its index order, and the method says so.
+    """
+    pci_info = getattr(nvml, "nvmlDeviceGetPciInfo", None)
     found = []
     for i in range(nvml.nvmlDeviceGetCount()):
         handle = nvml.nvmlDeviceGetHandleByIndex(i)
-        bus = _as_str(nvml.nvmlDeviceGetPciInfo(handle).busId).lower()
+        bus = _as_str(pci_info(handle).busId).lower() if pci_info else f"{i:08d}"
         found.append((bus, _as_str(nvml.nvmlDeviceGetUUID(handle))))
-    return [uuid for _, uuid in sorted(found)]
+    return [uuid for _, uuid in sorted(found)], "nvml-pci-order" if pci_info else "nvml-index-order"
 
 
 def resolve_gpu_uuids(ids: Sequence[str], nvml: Any = None) -> GpuAssignment:
@@ -75,7 +79,7 @@ def resolve_gpu_uuids(ids: Sequence[str], nvml: Any = None) -> GpuAssignment:
         return GpuAssignment(ids, ids, "uuid")
     if nvml is None:
         nvml = _load_nvml()
-    ordered = _pci_ordered_uuids(nvml)
+    ordered, method = _pci_ordered_uuids(nvml)
     uuids = []
     for i in ids:
         if i.startswith(("GPU-", "MIG-")):
@@ -87,7 +91,30 @@ def resolve_gpu_uuids(ids: Sequence[str], nvml: Any = None) -> GpuAssignment:
                 "start the Ray node with CUDA_VISIBLE_DEVICES listing GPU indices or UUIDs of this node",
             )
         uuids.append(ordered[int(i)])
-    return GpuAssignment(ids, tuple(uuids), "nvml-pci-order")
+    return GpuAssignment(ids, tuple(uuids), method)
+
+
+def confirm_with_cuda(assignment: GpuAssignment) -> GpuAssignment:
+    """Check the UUIDs against what CUDA itself sees in this process, when torch sees GPUs.
+
+    CUDA is the authority on which devices the job's code runs on; where it disagrees with the NVML
+    mapping, CUDA's UUIDs are kept and the method says so. Without torch or CUDA, unchanged.
+    """
+    if not assignment.uuids:
+        return assignment
+    try:
+        import torch
+    except ImportError:
+        return assignment
+    if not torch.cuda.is_available():
+        return assignment
+    seen = []
+    for i in range(torch.cuda.device_count()):
+        uuid = str(torch.cuda.get_device_properties(i).uuid)
+        seen.append(uuid if uuid.startswith(("GPU-", "MIG-")) else f"GPU-{uuid}")
+    if tuple(seen) == assignment.uuids:
+        return GpuAssignment(assignment.ids, assignment.uuids, f"{assignment.method}+cuda-confirmed")
+    return GpuAssignment(assignment.ids, tuple(seen), f"cuda (NVML mapping gave {list(assignment.uuids)})")
 
 
 def _load_nvml() -> Any:

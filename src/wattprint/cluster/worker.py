@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.cluster.gpus import GpuAssignment, assigned_gpu_ids, resolve_gpu_uuids
+from wattprint.cluster.gpus import GpuAssignment, assigned_gpu_ids, confirm_with_cuda, resolve_gpu_uuids
 
 _DONE = object()
 
@@ -76,6 +76,8 @@ def job_events(payload: JobPayload) -> Iterator[dict[str, Any]]:
     from wattprint.cluster import runner_api
 
     gpus = resolve_gpu_uuids(assigned_gpu_ids(ray), nvml=payload.nvml)
+    if payload.nvml is None:  # real GPUs: let CUDA confirm which devices this process runs on
+        gpus = confirm_with_cuda(gpus)
     where = where_am_i(ray, gpus)
     yield {"event": "started", "label": payload.label, **where}
 
