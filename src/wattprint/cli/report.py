@@ -1,0 +1,67 @@
+"""``wattprint report``: the leaderboard, charts and summaries of a store, as HTML, Markdown, CSV or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "publish the store's runs: per-task summary, log-scale charts, star leaderboards (html, md, csv, json)"
+DESCRIPTION = (
+    "Aggregate the store's finished runs per (task, model, preset, dataset, weights, inputs) and write a "
+    "report: a per-task summary (kWh per 1,000 inferences, gCO2e, equivalents), every model on a log scale, "
+    "energy against parameter count, and a 1-5 star leaderboard per task. --format codecarbon writes the "
+    "runs in CodeCarbon's emissions.csv columns instead."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from wattprint.report.formats import FORMATS
+
+    parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
+    parser.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help="file to write; '-' for standard output (default: wattprint-report.html for html, "
+                             "standard output otherwise)")
+    parser.add_argument("--format", choices=sorted(FORMATS), default="html", help="output format (default: html)")
+    parser.add_argument("--task", action="append", default=None, metavar="TASK", help="only this task (repeatable)")
+    parser.add_argument("--star-scale", choices=("log", "linear"), default="log",
+                        help="cut each task's energy range into five equal bands in log (default) or linear space")
+    parser.add_argument("--title", default="wattprint report", help="title of the HTML page")
+    try:
+        from wattprint.carbon.cli_args import add_location_arguments
+    except ImportError:  # the carbon room's flags; without them carbon is reported as stored
+        return
+    add_location_arguments(parser)
+
+
+def _location(args: argparse.Namespace):
+    """The place the user named for runs stored without carbon; None when no flag was given."""
+    try:
+        from wattprint.carbon.cli_args import location_from_args
+    except ImportError:
+        return None
+    given = any(getattr(args, k, None) for k in ("country", "region", "cloud", "carbon_config"))
+    return location_from_args(args) if given else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wattprint.core.errors import ConfigError
+    from wattprint.report.formats import DEFAULT_FILES, ReportOptions, render
+    from wattprint.store.sqlite import DEFAULT_PATH, Store
+
+    path = args.store or DEFAULT_PATH
+    if not Path(path).exists():
+        raise ConfigError(f"no store at {path}", "run `wattprint bench` first, or pass --store PATH")
+    with Store(path, recover=False) as store:
+        records = store.runs()
+    opts = ReportOptions(location=_location(args), star_scale=args.star_scale,
+                         tasks=tuple(args.task) if args.task else None, title=args.title)
+    text = render(args.format, records, opts)
+    out = args.output or DEFAULT_FILES.get(args.format, "-")
+    if out == "-":
+        sys.stdout.write(text)
+        return 0
+    Path(out).write_text(text, encoding="utf-8")
+    print(f"wrote {out} ({args.format}, {len(records)} finished runs from {path})", file=sys.stderr)
+    return 0

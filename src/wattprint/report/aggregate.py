@@ -1,0 +1,189 @@
+"""From run records to report rows: one row per (task, model, preset, dataset, weights, workload).
+
+Repeats of one configuration are aggregated into a mean, a sample standard deviation and a 95 % t
+confidence interval of the energy per 1,000 inferences (kWh). Records without an inference count
+(nothing to divide by) are kept aside and listed, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from wattprint.bench.record import RunRecord
+from wattprint.core.units import J_PER_KWH
+from wattprint.report.stats import Summary, summarize
+
+GROUP_FIELDS = ("task", "model", "preset", "dataset", "weights", "workload")
+
+
+def kwh_per_1000(r: RunRecord) -> float | None:
+    """Total (GPU + CPU + RAM) kWh per 1,000 inferences of one record, or None without inferences."""
+    if r.wh_per_1000 is not None:
+        return r.wh_per_1000 / 1000.0
+    if r.inferences > 0:
+        return r.energy_j / r.inferences * 1000.0 / J_PER_KWH
+    return None
+
+
+def gco2e_per_1000(r: RunRecord) -> float | None:
+    """gCO2e per 1,000 inferences as stored with the record (its own intensity and provenance)."""
+    if r.gco2e_per_1000 is not None:
+        return r.gco2e_per_1000
+    if r.gco2e is not None and r.inferences > 0:
+        return r.gco2e / r.inferences * 1000.0
+    return None
+
+
+def hardware_of(r: RunRecord) -> str:
+    """A short description of what ran the model: GPU names (with count), else the CPU model."""
+    env = r.environment or {}
+    gpus = env.get("gpus") or []
+    names = [g.get("name", "") if isinstance(g, dict) else str(g) for g in gpus]
+    if r.gpu_uuids and isinstance(gpus, list) and gpus and isinstance(gpus[0], dict):
+        used = [g.get("name", "") for g in gpus if g.get("uuid") in r.gpu_uuids]
+        names = used or names
+    names = [n for n in names if n] or ([env["gpu_model"]] if env.get("gpu_model") else [])
+    if names:
+        first = names[0]
+        count = len(names) if len(set(names)) == 1 else None
+        return f"{count}× {first}" if count and count > 1 else ", ".join(dict.fromkeys(names))
+    cpu = env.get("cpu_model") or (env.get("hardware") or {}).get("cpu_model")
+    if cpu:
+        return f"CPU: {cpu}"
+    return r.device or "unknown"
+
+
+def methods_of(r: RunRecord) -> str:
+    """How each component's energy was obtained, e.g. "gpu counter, cpu estimated, ram estimated"."""
+    if r.origin == "codecarbon":
+        mode = (r.environment.get("codecarbon") or {}).get("tracking_mode") or "?"
+        return f"codecarbon (tracking_mode={mode}; measured or estimated not recorded)"
+    seen: dict[str, str] = {}
+    for c in r.components:
+        seen.setdefault(str(c.get("kind", "?")), str(c.get("method", "?")))
+    return ", ".join(f"{k} {m}" for k, m in seen.items()) or "not recorded"
+
+
+@dataclass
+class ModelRow:
+    """One aggregated configuration of one model on one task (the unit of every table and chart point)."""
+
+    task: str
+    model: str
+    preset: str
+    dataset: str
+    weights: str
+    workload: str
+    runs: int
+    energy: Summary  # kWh per 1,000 inferences
+    gco2e_per_1000: float | None
+    carbon_source: str
+    parameters: int | None
+    model_kind: str
+    hardware: str
+    methods: str
+    origins: list[str]
+    nodes: list[str]
+    gpu_uuids: list[str]
+    date: str  # ISO date of the latest run
+    scores: dict[str, float] = field(default_factory=dict)
+    inferences: int = 0  # per run (the largest seen)
+    warnings: list[str] = field(default_factory=list)
+    stars: int | None = None
+    rating_class: str = ""  # the band group the stars were computed in ("all", "<= 20B"...)
+
+    @property
+    def kwh(self) -> float:
+        return self.energy.mean
+
+    @property
+    def origin(self) -> str:
+        return ", ".join(self.origins)
+
+    def key(self) -> tuple[str, ...]:
+        return tuple(getattr(self, f) for f in GROUP_FIELDS)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {f: getattr(self, f) for f in GROUP_FIELDS}
+        d.update(
+            runs=self.runs, kwh_per_1000_mean=self.energy.mean, kwh_per_1000_std=self.energy.std,
+            kwh_per_1000_ci95_low=self.energy.ci_low, kwh_per_1000_ci95_high=self.energy.ci_high,
+            gco2e_per_1000=self.gco2e_per_1000, carbon_source=self.carbon_source,
+            parameters=self.parameters, model_kind=self.model_kind, hardware=self.hardware,
+            energy_methods=self.methods, origin=self.origin, nodes=self.nodes, gpu_uuids=self.gpu_uuids,
+            date=self.date, scores=self.scores, inferences_per_run=self.inferences, stars=self.stars,
+            rating_class=self.rating_class, warnings=self.warnings,
+        )
+        return d
+
+
+def _date(records: list[RunRecord]) -> str:
+    ts = max((r.finished_at or r.started_at or 0.0) for r in records)
+    if not ts:
+        return ""
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).date().isoformat()
+
+
+def _carbon(records: list[RunRecord]) -> tuple[float | None, str]:
+    vals = [v for v in (gco2e_per_1000(r) for r in records) if v is not None]
+    if not vals:
+        return None, ""
+    em = next((r.emissions for r in records if r.emissions), None) or {}
+    parts = [str(em.get(k)) for k in ("zone", "year", "source", "method") if em.get(k) not in (None, "")]
+    return statistics.fmean(vals), " · ".join(parts)
+
+
+def _scores(records: list[RunRecord]) -> dict[str, float]:
+    acc: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        for k, v in (r.scores or {}).items():
+            if isinstance(v, (int, float)):
+                acc[k].append(float(v))
+    return {k: statistics.fmean(v) for k, v in acc.items()}
+
+
+def _row(records: list[RunRecord]) -> ModelRow:
+    first = records[0]
+    energies = [kwh_per_1000(r) for r in records]
+    gco2e, carbon_src = _carbon(records)
+    warnings = list(dict.fromkeys(w for r in records for w in r.warnings))
+    return ModelRow(
+        task=first.task, model=first.model, preset=first.preset, dataset=first.dataset,
+        weights=first.weights or "unknown", workload=first.workload or "unknown",
+        runs=len(records), energy=summarize([e for e in energies if e is not None]),
+        gco2e_per_1000=gco2e, carbon_source=carbon_src,
+        parameters=next((r.parameters for r in records if r.parameters), None),
+        model_kind=first.model_kind, hardware=hardware_of(first), methods=methods_of(first),
+        origins=sorted({r.origin for r in records}),
+        nodes=sorted({r.node for r in records if r.node}),
+        gpu_uuids=sorted({u for r in records for u in r.gpu_uuids}),
+        date=_date(records), scores=_scores(records),
+        inferences=max(r.inferences for r in records), warnings=warnings,
+    )
+
+
+@dataclass
+class Aggregated:
+    rows: list[ModelRow]
+    without_inferences: list[RunRecord]  # finished records with nothing to divide by
+
+
+def aggregate(records: Iterable[RunRecord]) -> Aggregated:
+    """Group finished records by configuration; rows come sorted by task, then energy."""
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+    skipped: list[RunRecord] = []
+    for r in records:
+        if r.status != "finished":
+            continue
+        if kwh_per_1000(r) is None:
+            skipped.append(r)
+            continue
+        groups[tuple(getattr(r, f) for f in GROUP_FIELDS)].append(r)
+    rows = [_row(sorted(g, key=lambda r: r.repeat)) for g in groups.values()]
+    rows.sort(key=lambda row: (row.task, row.kwh, row.model))
+    return Aggregated(rows, skipped)

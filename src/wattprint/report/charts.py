@@ -1,0 +1,169 @@
+"""The report's charts as inline SVG strings (see :mod:`wattprint.report.svg`)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from wattprint.report.aggregate import ModelRow
+from wattprint.report.build import Report, TaskSummary
+from wattprint.report.fmt import energy_short, params_short
+from wattprint.report.svg import LinearAxis, LogAxis, line, log_grid_x, log_grid_y, marker, svg, text
+
+KIND_COLORS = {"task-specific": "#0e9f6e", "general-purpose": "#e0703a", "unknown": "#6b7c93"}
+KIND_LABELS = {"task-specific": "task-specific", "general-purpose": "general-purpose", "unknown": "other"}
+
+
+def color(kind: str) -> str:
+    return KIND_COLORS.get(kind, KIND_COLORS["unknown"])
+
+
+def shape(row: ModelRow) -> str:
+    return "diamond" if "codecarbon" in row.origins else "circle"
+
+
+def tip(row: ModelRow) -> str:
+    p = f", {params_short(row.parameters)} parameters" if row.parameters else ""
+    return (f"{row.model} ({row.preset}{p}): {energy_short(row.kwh)} kWh per 1,000 inferences, "
+            f"{row.runs} run(s), {row.weights} weights, {row.origin}")
+
+
+def _swarm(xs: list[float], gap: float, limit: float) -> list[float]:
+    """Vertical offsets so that dots within ``gap`` px of each other do not sit on one another."""
+    placed: list[tuple[float, float]] = []
+    offsets = [0.0] + [s * k * gap * 0.9 for k in range(1, 40) for s in (-1, 1)]
+    out = []
+    for x in xs:
+        for off in offsets:
+            if abs(off) > limit:
+                off = 0.0
+                break
+            if all((x - px) ** 2 + (off - py) ** 2 >= gap**2 for px, py in placed):
+                break
+        placed.append((x, off))
+        out.append(off)
+    return out
+
+
+def _legend(x: float, y: float, rows: Sequence[ModelRow]) -> list[str]:
+    out = []
+    kinds = [k for k in KIND_COLORS if any(r.model_kind == k or (k == "unknown" and r.model_kind not in KIND_COLORS)
+                                          for r in rows)]
+    for k in kinds:
+        out.append(marker(x + 5, y - 4, 5, color(k), "circle", KIND_LABELS[k]))
+        out.append(text(x + 14, y, KIND_LABELS[k], size=12, fill="#334155"))
+        x += 24 + 7 * len(KIND_LABELS[k])
+    if any("codecarbon" in r.origins for r in rows):
+        out.append(marker(x + 5, y - 4, 5, "#94a3b8", "diamond", "imported from CodeCarbon"))
+        out.append(text(x + 14, y, "imported (CodeCarbon)", size=12, fill="#334155"))
+    return out
+
+
+def strip_chart(report: Report) -> str:
+    """Every model's kWh per 1,000 inferences, one row per task (ordered by median), log scale."""
+    width, left, right, top, lane = 860, 200, 28, 44, 56
+    height = top + lane * len(report.tasks) + 52
+    ax = LogAxis.fit([r.kwh for r in report.rows], left, width - right)
+    body = log_grid_x(ax, top, height - 44, height - 28)
+    body.append(text((left + width - right) / 2, height - 8,
+                     "kWh per 1,000 inferences (log scale)", size=12, anchor="middle", fill="#334155"))
+    body += _legend(left, 22, report.rows)
+    for i, t in enumerate(report.tasks):
+        body += _strip_lane(report.rows_of(t.task), t, ax, top + i * lane, lane, left, width - right)
+    return svg(width, height, body, "Energy per 1,000 inferences of every model, by task, log scale")
+
+
+def _strip_lane(rows: list[ModelRow], t: TaskSummary, ax: LogAxis, y0: float, lane: float,
+                left: float, right: float) -> list[str]:
+    mid = y0 + lane / 2
+    out = [f'<rect x="{left:.1f}" y="{y0 + 3:.1f}" width="{right - left:.1f}" height="{lane - 6:.1f}" '
+           f'rx="6" fill="#f6f8fb" fill-opacity="0.7"/>']
+    title = t.title if len(t.title) <= 26 else t.title[:25] + "…"
+    out.append(text(left - 12, mid - 2, title, size=13, anchor="end", weight="600", fill="#0f172a"))
+    out.append(text(left - 12, mid + 14, f"{t.n_models} model{'s' if t.n_models != 1 else ''} · ×{t.spread:,.0f} spread",
+                    size=11, anchor="end", fill="#64748b"))
+    xm = ax(t.median)
+    out.append(f'<line x1="{xm:.1f}" y1="{y0 + 8:.1f}" x2="{xm:.1f}" y2="{y0 + lane - 8:.1f}" stroke="#0f172a" '
+               f'stroke-width="2.5" stroke-linecap="round"><title>median {energy_short(t.median)} kWh per 1,000'
+               f'</title></line>')
+    ordered = sorted(rows, key=lambda r: r.kwh)
+    xs = [ax(r.kwh) for r in ordered]
+    for r, x, off in zip(ordered, xs, _swarm(xs, 9.0, lane / 2 - 8)):
+        out.append(marker(x, mid + off, 5.5, color(r.model_kind), shape(r), tip(r)))
+    return out
+
+
+def _fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
+    """Least squares slope and intercept of log10(y) on log10(x)."""
+    lx, ly = [math.log10(v) for v in xs], [math.log10(v) for v in ys]
+    if len(lx) < 3 or len(set(lx)) < 2:
+        return None
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    slope = sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+    return slope, my - slope * mx
+
+
+def params_chart(summary: TaskSummary, rows: list[ModelRow]) -> str | None:
+    """Energy against parameter count for one task, log-log, with its fitted line and Pearson r."""
+    pts = [r for r in rows if r.parameters]
+    if not pts:
+        return None
+    width, height, left, bottom, top, right = 420, 300, 62, 46, 40, 16
+    ax = LogAxis.fit([float(r.parameters) for r in pts], left, width - right)
+    ay = LogAxis.fit([r.kwh for r in pts], height - bottom, top)
+    body = log_grid_x(ax, top, height - bottom, height - bottom + 16) + log_grid_y(ay, left, width - right, left - 6)
+    body.append(text(left, 18, summary.title, size=14, weight="600", fill="#0f172a"))
+    r_text = "r = n/a (needs 3 models)" if summary.correlation is None else f"r = {summary.correlation:.2f}"
+    body.append(text(width - right, 18, f"{r_text} · n = {len(pts)}", size=12, anchor="end", fill="#475569"))
+    body.append(text((left + width - right) / 2, height - 8, "parameters (log)", size=11, anchor="middle",
+                     fill="#475569"))
+    body.append(text(14, (top + height - bottom) / 2, "kWh / 1,000 (log)", size=11, anchor="middle", fill="#475569",
+                     extra=f' transform="rotate(-90 14 {(top + height - bottom) / 2:.1f})"'))
+    fit = _fit([float(r.parameters) for r in pts], [r.kwh for r in pts])
+    if fit:
+        lo, hi = 10.0**ax.lo_exp, 10.0**ax.hi_exp
+        ylo, yhi = (10 ** (fit[1] + fit[0] * math.log10(v)) for v in (lo, hi))
+        body.append(f'<clipPath id="c{id(summary)}"><rect x="{left}" y="{top}" width="{width - right - left}" '
+                    f'height="{height - bottom - top}"/></clipPath>')
+        body.append(f'<g clip-path="url(#c{id(summary)})">' + line(ax(lo), ay(ylo), ax(hi), ay(yhi), "#94a3b8", 1.5, "5 4")
+                    + "</g>")
+    for r in pts:
+        body.append(marker(ax(float(r.parameters)), ay(r.kwh), 6, color(r.model_kind), shape(r), tip(r)))
+    return svg(width, height, body, f"{summary.title}: energy against parameter count, log-log")
+
+
+@dataclass(frozen=True)
+class ScorePoint:
+    label: str
+    kind: str
+    kwh_per_1000: float
+    score: float | None  # None: not scored (random weights or no labels)
+    metric: str
+
+
+def energy_score_chart(points: Sequence[ScorePoint], title: str) -> str:
+    """Energy per 1,000 (log x) against accuracy or ROUGE (y); unscored models sit on a n/a strip."""
+    width, height, left, bottom, top, right = 640, 340, 64, 48, 40, 150
+    ax = LogAxis.fit([p.kwh_per_1000 for p in points], left, width - right)
+    scored = [p.score for p in points if p.score is not None]
+    hi = max([1.0] + scored) if scored and max(scored) > 1 else 1.0
+    ay = LinearAxis(0.0, hi, height - bottom - 28, top)
+    body = log_grid_x(ax, top, height - bottom, height - bottom + 16)
+    for k in range(6):
+        v = hi * k / 5
+        body.append(line(left, ay(v), width - right, ay(v), "#e2e8f0"))
+        body.append(text(left - 6, ay(v) + 4, f"{v:.1f}", size=11, anchor="end", fill="#5b6b7f"))
+    body.append(text(left - 6, height - bottom - 6, "n/a", size=11, anchor="end", fill="#5b6b7f"))
+    body.append(text(left, 20, title, size=14, weight="600", fill="#0f172a"))
+    body.append(text((left + width - right) / 2, height - 8, "kWh per 1,000 inferences (log)", size=11,
+                     anchor="middle", fill="#475569"))
+    for p in points:
+        x = ax(p.kwh_per_1000)
+        y = ay(p.score) if p.score is not None else height - bottom - 10
+        s = "n/a" if p.score is None else f"{p.score:.3f}"
+        body.append(marker(x, y, 7, color(p.kind), "circle",
+                           f"{p.label}: {energy_short(p.kwh_per_1000)} kWh/1,000, {p.metric} {s}"))
+        body.append(text(x + 10, y + 4, p.label, size=12, fill="#0f172a"))
+    return svg(width, height, body, title)

@@ -1,0 +1,72 @@
+"""Report formats by name (a registry, not a chain of ifs): each turns records into the text of one file."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wattprint.bench.record import RunRecord
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    location: Any = None  # wattprint.carbon Location for runs stored without carbon; None: as stored
+    star_scale: str = "log"
+    tasks: tuple[str, ...] | None = None
+    title: str = "wattprint report"
+
+
+def _report(records: Sequence[RunRecord], opts: ReportOptions):
+    from wattprint.report.build import build_report
+
+    return build_report(records, location=opts.location, star_scale=opts.star_scale, tasks=opts.tasks)
+
+
+def _html(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    from wattprint.report.html import render
+
+    return render(_report(records, opts), opts.title)
+
+
+def _md(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    from wattprint.report.text import to_markdown
+
+    return to_markdown(_report(records, opts))
+
+
+def _csv(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    from wattprint.report.text import to_csv
+
+    return to_csv(_report(records, opts))
+
+
+def _json(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    from wattprint.report.text import to_json
+
+    return to_json(_report(records, opts))
+
+
+def _codecarbon(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    """Every finished run (not aggregated) in CodeCarbon's emissions.csv columns."""
+    from wattprint.store.codecarbon import write_emissions_csv
+
+    chosen = [r for r in records if opts.tasks is None or r.task in opts.tasks]
+    buf = io.StringIO()
+    write_emissions_csv(chosen, buf)
+    return buf.getvalue()
+
+
+FORMATS: dict[str, Callable[[Sequence[RunRecord], ReportOptions], str]] = {
+    "html": _html, "md": _md, "csv": _csv, "json": _json, "codecarbon": _codecarbon,
+}
+DEFAULT_FILES = {"html": "wattprint-report.html"}
+
+
+def render(fmt: str, records: Sequence[RunRecord], opts: ReportOptions | None = None) -> str:
+    from wattprint.core.errors import UnknownNameError
+
+    if fmt not in FORMATS:
+        raise UnknownNameError("report format", fmt, FORMATS)
+    return FORMATS[fmt](records, opts or ReportOptions())

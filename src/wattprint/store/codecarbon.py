@@ -1,0 +1,298 @@
+"""CodeCarbon interoperability: read its ``emissions.csv`` files (every column layout) and write ours in its columns.
+
+Column layouts, read from ``mlco2/codecarbon``'s ``EmissionsData`` / ``TaskEmissionsData`` dataclasses at
+each release tag (``codecarbon/output.py`` up to 2.4, ``codecarbon/output_methods/emissions_data.py``
+after): units are CodeCarbon's own: ``duration`` s, ``emissions`` kg CO2eq, ``*_power`` W, ``*_energy`` and
+``energy_consumed`` kWh, ``ram_total_size`` GB. Task files (``emissions_<experiment>_<run_id>.csv``, one row
+per ``tracker.start_task()``) drop all-empty columns, so a reader must accept subsets of a layout.
+
+CodeCarbon does not record whether its CPU and RAM energy came from a counter (RAPL) or from its TDP
+or size model; imported runs say so in their warnings rather than guess a method.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import math
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from wattprint.bench.record import RunRecord
+from wattprint.core.errors import ConfigError
+from wattprint.core.units import J_PER_KWH
+
+_V2_BASE = (
+    "timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate", "cpu_power", "gpu_power",
+    "ram_power", "cpu_energy", "gpu_energy", "ram_energy", "energy_consumed", "country_name", "country_iso_code",
+    "region", "cloud_provider", "cloud_region", "os", "python_version",
+)
+_V2_HW = ("cpu_count", "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude", "ram_total_size",
+          "tracking_mode")
+_UTIL = ("cpu_utilization_percent", "gpu_utilization_percent", "ram_utilization_percent", "ram_used_gb")
+
+
+def _with(cols: tuple[str, ...], after: str, *new: str) -> tuple[str, ...]:
+    i = cols.index(after) + 1
+    return cols[:i] + new + cols[i:]
+
+
+_L20 = _V2_BASE + _V2_HW + ("on_cloud",)
+_L22 = _with(_L20, "python_version", "codecarbon_version")
+_L23 = _L22 + ("pue",)
+_L27 = _with(_L23, "run_id", "experiment_id")
+_L308 = _with(_L27, "energy_consumed", "water_consumed") + ("wue",)
+_L32 = _with(_L308, "tracking_mode", *_UTIL)
+_T23 = ("task_name",) + _L22
+_T308 = _with(_T23, "energy_consumed", "water_consumed")
+_T32 = _with(_T308, "tracking_mode", *_UTIL)
+
+# name -> columns in file order, newest first. Checked at tags v1.0.0, v1.1.0, v1.2.0, v2.0.0, v2.1.0, v2.2.0,
+# v2.3.0, v2.4.0rc0, v2.5.0, v2.6.0, v2.7.0, v2.7.4, v2.8.0, v2.8.5, v3.0.0-v3.0.9, v3.1.0, v3.1.2, v3.2.1,
+# v3.2.5, v3.2.8, v3.2.9 and master of 2026-07.
+LAYOUTS: dict[str, tuple[str, ...]] = {
+    "3.2": _L32,
+    "3.0.8-3.1": _L308,
+    "2.7-3.0.7": _L27,
+    "2.3-2.6": _L23,
+    "2.2": _L22,
+    "2.0-2.1": _L20,
+    "1.x": ("timestamp", "experiment_id", "project_name", "duration", "emissions", "energy_consumed",
+            "country_name", "country_iso_code", "region", "on_cloud", "cloud_provider", "cloud_region"),
+    "tasks 3.2": _T32,
+    "tasks 3.0.8-3.1": _T308,
+    "tasks 2.3-3.0.7": _T23,
+}
+# What we write: the newest run layout.
+EXPORT_COLUMNS = LAYOUTS["3.2"]
+REQUIRED = ("duration", "energy_consumed")
+
+
+def detect_layout(header: Sequence[str]) -> str:
+    """The layout whose columns are exactly ``header``, else the smallest one containing it (task files
+    drop empty columns), else "unknown" (read by column name all the same)."""
+    cols = [h.strip() for h in header]
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise ConfigError(f"not a CodeCarbon emissions file: no {', '.join(missing)} column",
+                          "pass the emissions.csv (or emissions_<experiment>_<run>.csv) CodeCarbon wrote")
+    is_task = "task_name" in cols
+    candidates = {k: v for k, v in LAYOUTS.items() if k.startswith("tasks") == is_task}
+    for name, layout in candidates.items():
+        if list(layout) == cols or sorted(layout) == sorted(cols):
+            return name
+    containing = [(len(v), k) for k, v in candidates.items() if set(cols) <= set(v)]
+    return min(containing)[1] if containing else "unknown"
+
+
+def _num(v: Any) -> float | None:
+    if v is None or str(v).strip() in ("", "nan", "NaN", "None"):
+        return None
+    x = float(v)
+    return None if math.isnan(x) else x
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to map CodeCarbon rows onto benchmark records."""
+
+    inferences_per_run: int
+    task: str | None = None  # overrides the catalog's task
+    model: str | None = None  # overrides the model column
+    model_column: str = "project_name"  # or "task_name", "experiment_id"
+
+    def __post_init__(self) -> None:
+        if self.inferences_per_run < 1:
+            raise ConfigError("--inferences-per-run must be at least 1",
+                              "pass how many inferences each tracked run (or task) did")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    task: str
+    kind: str = "unknown"
+    parameters: int | None = None
+
+
+def catalog_resolver(options: ImportOptions) -> Callable[[str], ModelInfo]:
+    """Maps a model name to its task through the catalog, or through ``options.task`` when given."""
+
+    def resolve(name: str) -> ModelInfo:
+        from wattprint.core.errors import UnknownNameError
+
+        try:
+            from wattprint.models.catalog import get_entry
+
+            e = get_entry(name)
+        except (ImportError, UnknownNameError) as err:
+            if options.task:
+                return ModelInfo(name, options.task)
+            raise ConfigError(f"cannot tell which task {name!r} ran: {err}",
+                              "pass --task TASK (and --model NAME if the project name is not the model)") from err
+        return ModelInfo(e.name, options.task or e.task, e.kind, e.parameters)
+
+    return resolve
+
+
+def read_rows(path: str | Path) -> tuple[str, list[dict[str, str]]]:
+    """The layout name and the rows (column -> text) of one CodeCarbon CSV file."""
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        layout = detect_layout(reader.fieldnames or [])
+        return layout, [dict(r) for r in reader]
+
+
+def _times(row: dict[str, str], duration: float) -> tuple[float, float]:
+    # CodeCarbon writes local wall time without a zone at the end of the run; read as UTC (said in warnings).
+    ts = row.get("timestamp") or ""
+    try:
+        end = _dt.datetime.fromisoformat(ts.strip()).replace(tzinfo=_dt.timezone.utc).timestamp() if ts else 0.0
+    except ValueError:
+        end = 0.0
+    return (end - duration if end else 0.0), end
+
+
+def row_to_record(row: dict[str, str], layout: str, info: ModelInfo, options: ImportOptions, repeat: int,
+                  source: str) -> RunRecord:
+    """One CodeCarbon row as a finished wattprint record (origin "codecarbon")."""
+    duration = _num(row.get("duration")) or 0.0
+    kwh = _num(row.get("energy_consumed")) or 0.0
+    split = {k: _num(row.get(f"{k}_energy")) for k in ("cpu", "gpu", "ram")}
+    kg = _num(row.get("emissions"))
+    n = options.inferences_per_run
+    started, finished = _times(row, duration)
+    ident = uuid.uuid5(uuid.NAMESPACE_URL, "codecarbon:" + "|".join(f"{k}={row[k]}" for k in sorted(row)))
+    warnings = [f"imported from CodeCarbon ({layout} layout, {Path(source).name}): CodeCarbon does not record "
+                "whether CPU and RAM energy were measured (RAPL) or estimated (TDP / memory size)",
+                "timestamp read as UTC (CodeCarbon writes local time without a zone)"]
+    if all(v is None for v in split.values()):
+        warnings.append("no CPU/GPU/RAM split in this file: only the total is known")
+    emissions = None
+    if kg is not None:
+        emissions = {"gco2e": kg * 1000.0, "energy_j": kwh * J_PER_KWH,
+                     "intensity_g_per_kwh": kg * 1000.0 / kwh if kwh else None,
+                     "zone": "-".join(x for x in (row.get("country_iso_code"), row.get("region")) if x) or None,
+                     "year": None, "source": f"CodeCarbon {row.get('codecarbon_version') or layout}",
+                     "scope": "location", "method": "codecarbon", "pue": _num(row.get("pue"))}
+    return RunRecord(
+        task=info.task, model=info.name, preset="codecarbon", repeat=repeat, run_id=ident.hex,
+        plan_key=f"codecarbon:{ident.hex}", status="finished", origin="codecarbon", started_at=started,
+        finished_at=finished, model_kind=info.kind, model_source=f"codecarbon:{row.get(options.model_column, '')}",
+        parameters=info.parameters, weights="unknown", workload="unknown",
+        workload_description=f"imported from CodeCarbon; {n} inferences per run (as told by --inferences-per-run)",
+        samples=n, inferences=n, duration_s=duration, energy_j=kwh * J_PER_KWH,
+        gpu_energy_j=(split["gpu"] or 0.0) * J_PER_KWH, cpu_energy_j=(split["cpu"] or 0.0) * J_PER_KWH,
+        ram_energy_j=(split["ram"] or 0.0) * J_PER_KWH, wh_per_1000=kwh * 1000.0 / n * 1000.0,
+        gpu_wh_per_1000=None if split["gpu"] is None else split["gpu"] * 1000.0 / n * 1000.0,
+        gco2e=None if kg is None else kg * 1000.0,
+        gco2e_per_1000=None if kg is None else kg * 1000.0 / n * 1000.0, emissions=emissions,
+        settings={"codecarbon_layout": layout, "inferences_per_run": n, "model_column": options.model_column},
+        environment={"codecarbon": dict(row, layout=layout, file=str(source)), "cpu_model": row.get("cpu_model"),
+                     "gpu_model": row.get("gpu_model"), "os": row.get("os"),
+                     "python_version": row.get("python_version")},
+        device=row.get("gpu_model") or row.get("cpu_model") or "", warnings=warnings,
+    )
+
+
+def read_records(paths: Iterable[str | Path], options: ImportOptions,
+                 resolve: Callable[[str], ModelInfo] | None = None) -> list[RunRecord]:
+    """Every row of every file as a record; repeats are numbered per (task, model) in file order."""
+    resolve = resolve or catalog_resolver(options)
+    out: list[RunRecord] = []
+    counts: dict[tuple[str, str], int] = {}
+    for path in paths:
+        layout, rows = read_rows(path)
+        for row in rows:
+            name = options.model or (row.get(options.model_column) or "").strip()
+            if not name:
+                raise ConfigError(f"{path}: a row has no {options.model_column}",
+                                  "pass --model NAME or --model-column COLUMN")
+            info = resolve(name)
+            key = (info.task, info.name)
+            counts[key] = counts.get(key, 0) + 1
+            out.append(row_to_record(row, layout, info, options, counts[key] - 1, str(path)))
+    return out
+
+
+def import_files(paths: Iterable[str | Path], options: ImportOptions, store: Any,
+                 resolve: Callable[[str], ModelInfo] | None = None) -> tuple[list[RunRecord], int]:
+    """Add the rows to ``store``; rows already imported (same content, same id) are skipped.
+
+    Returns (records added, rows skipped as already present).
+    """
+    records = read_records(paths, options, resolve)
+    have = {r.run_id for r in store.runs(origin="codecarbon")} if records else set()
+    added = [r for r in records if r.run_id not in have]
+    for r in added:
+        store.add(r)
+    return added, len(records) - len(added)
+
+
+def _iso(ts: float | None) -> str:
+    if not ts:
+        return ""
+    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _kwh(j: float | None) -> float | str:
+    return "" if j is None else j / J_PER_KWH
+
+
+def _power(j: float, s: float) -> float | str:
+    return j / s if s > 0 else ""
+
+
+def record_to_row(r: RunRecord) -> dict[str, Any]:
+    """A wattprint record in CodeCarbon's newest run columns (units as CodeCarbon's: kWh, kg, W, s).
+
+    Rows imported from CodeCarbon are written back as they came. Fields wattprint does not know are left
+    empty rather than filled with CodeCarbon's defaults; ``codecarbon_version`` is empty on purpose
+    (these figures are wattprint's, not CodeCarbon's).
+    """
+    raw = (r.environment or {}).get("codecarbon")
+    if r.origin == "codecarbon" and raw:
+        return {c: raw.get(c, "") for c in EXPORT_COLUMNS}
+    em = r.emissions or {}
+    env = r.environment or {}
+    hw = env.get("hardware") or {}
+    ram = hw.get("ram_bytes")
+    gpus = env.get("gpus") or []
+    kg = None if r.gco2e is None else r.gco2e / 1000.0
+    d = r.duration_s
+    return {
+        "timestamp": _iso(r.finished_at or r.started_at), "project_name": r.model, "run_id": r.run_id,
+        "experiment_id": r.plan_key or r.preset, "duration": d, "emissions": "" if kg is None else kg,
+        "emissions_rate": "" if kg is None or d <= 0 else kg / d,
+        "cpu_power": _power(r.cpu_energy_j, d), "gpu_power": _power(r.gpu_energy_j, d),
+        "ram_power": _power(r.ram_energy_j, d), "cpu_energy": _kwh(r.cpu_energy_j),
+        "gpu_energy": _kwh(r.gpu_energy_j), "ram_energy": _kwh(r.ram_energy_j), "energy_consumed": _kwh(r.energy_j),
+        "water_consumed": "", "country_name": "", "country_iso_code": em.get("zone") or "", "region": "",
+        "cloud_provider": "", "cloud_region": "", "os": env.get("platform", ""), "python_version": env.get("python", ""),
+        "codecarbon_version": "", "cpu_count": hw.get("cpu_cores_logical") or "", "cpu_model": hw.get("cpu_model", ""),
+        "gpu_count": len(r.gpu_uuids) or len(gpus) or "",
+        "gpu_model": ", ".join(dict.fromkeys(g.get("name", "") for g in gpus if isinstance(g, dict))) or "",
+        "longitude": "", "latitude": "", "ram_total_size": ram / 1024**3 if ram else "",  # CodeCarbon: bytes / 1024**3 (external/hardware.py B_TO_GB)
+        "tracking_mode": (r.settings or {}).get("cpu_scope", "") or "", "cpu_utilization_percent": "",
+        "gpu_utilization_percent": "", "ram_utilization_percent": "", "ram_used_gb": "", "on_cloud": "",
+        "pue": em.get("pue") if em.get("pue") is not None else "", "wue": "",
+    }
+
+
+def write_emissions_csv(records: Iterable[RunRecord], out: str | Path | TextIO) -> int:
+    """Write finished records as a CodeCarbon ``emissions.csv`` (newest layout); returns rows written."""
+    rows = [record_to_row(r) for r in records if r.status == "finished"]
+    if isinstance(out, (str, Path)):
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            return _write(rows, f)
+    return _write(rows, out)
+
+
+def _write(rows: list[dict[str, Any]], f: TextIO) -> int:
+    w = csv.DictWriter(f, fieldnames=list(EXPORT_COLUMNS), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return len(rows)
