@@ -1,0 +1,115 @@
+"""`wattprint carbon`: the emissions and equivalents of an amount of energy at a place."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from wattprint.carbon.cli_args import add_location_arguments
+from wattprint.core.errors import ConfigError
+
+HELP = "emissions and equivalents of an amount of energy (kWh, Wh or J) at a place"
+DESCRIPTION = (
+    "Turn energy into gCO2e for a country, US state, Canadian province or cloud region, with the intensity's "
+    "source, year and scope, the PUE applied, and everyday equivalents. Example: "
+    "wattprint carbon --kwh 11.49 --country US --json -"
+)
+LISTS = ("countries", "regions", "clouds", "pue", "equivalents")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    energy = parser.add_mutually_exclusive_group()
+    energy.add_argument("--kwh", type=float, metavar="X", help="energy in kilowatt-hours")
+    energy.add_argument("--wh", type=float, metavar="X", help="energy in watt-hours")
+    energy.add_argument("--joules", type=float, metavar="X", help="energy in joules")
+    add_location_arguments(parser)
+    parser.add_argument("--start", metavar="ISO8601", help="window start, for --live hourly intensity")
+    parser.add_argument("--end", metavar="ISO8601", help="window end, for --live hourly intensity")
+    parser.add_argument("--json", metavar="FILE", help="write the result as JSON to FILE ('-' for stdout)")
+    parser.add_argument("--list", choices=LISTS, help="print a shipped table and exit")
+
+
+def _energy_j(args: argparse.Namespace) -> float:
+    from wattprint.core.units import J_PER_KWH, J_PER_WH
+
+    if args.kwh is not None:
+        value = args.kwh * J_PER_KWH
+    elif args.wh is not None:
+        value = args.wh * J_PER_WH
+    elif args.joules is not None:
+        value = args.joules
+    else:
+        raise ConfigError("no energy given", fix="pass --kwh X, --wh X or --joules X")
+    if value < 0:
+        raise ConfigError(f"energy must be >= 0, got {value} J")
+    return value
+
+
+def _print_list(which: str) -> None:
+    from wattprint.carbon.tables import CarbonTables
+
+    t = CarbonTables.load()
+    if which == "countries":
+        for c in t.countries:
+            row = t.grid.get(c.alpha2)
+            val = f"{row.g_per_kwh:g} gCO2e/kWh {row.year} ({row.scope})" if row else "no figure (world average)"
+            print(f"{c.alpha2}  {c.alpha3}  {c.name:<44} {val}")
+    elif which == "regions":
+        for z, i in t.grid.items():
+            if i.kind == "subnational":
+                print(f"{z:<6} {i.name:<28} {i.g_per_kwh:g} g{i.gases}/kWh {i.year} ({i.scope}) {i.source}")
+    elif which == "clouds":
+        for key, c in t.clouds.items():
+            own = f"provider {c.provider_intensity.g_per_kwh:g} ({c.provider_intensity.year})" if c.provider_intensity else ""
+            print(f"{key:<32} {c.grid_zone:<6} {c.location:<36} {own}")
+    elif which == "pue":
+        for p in t.pue_entries.values():
+            print(f"{p.setting:<12} {p.pue:g}  {p.year or '':<5} {p.source}")
+    else:
+        for q in t.equivalents:
+            print(f"{q.key:<22} {q.per_unit:g} {q.per_unit_unit} per {q.unit:<10} {q.source}")
+
+
+def _window(args: argparse.Namespace):
+    from wattprint.carbon.live import parse_time
+
+    if (args.start is None) != (args.end is None):
+        raise ConfigError("--start and --end go together")
+    if args.start is None:
+        return None, None
+    try:
+        return parse_time(args.start), parse_time(args.end)
+    except ValueError as e:
+        raise ConfigError(f"bad --start/--end: {e}", fix="use ISO 8601, e.g. 2026-01-31T14:00:00Z") from e
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list:
+        _print_list(args.list)
+        return 0
+    from wattprint.carbon.accounting import emissions_for
+    from wattprint.carbon.cli_args import emissions_payload, live_client_from_args, location_from_args, render_text
+    from wattprint.carbon.equivalence import equivalents
+    from wattprint.carbon.tables import CarbonTables
+
+    energy_j = _energy_j(args)
+    tables = CarbonTables.load()
+    location = location_from_args(args, tables=tables)
+    start, end = _window(args)
+    em = emissions_for(energy_j, location, start=start, end=end, live=live_client_from_args(location))
+    eq = equivalents(energy_j=em.facility_energy_j, gco2e=em.gco2e, tables=tables)
+    if args.json:
+        text = json.dumps(emissions_payload(em, eq, location), indent=2)
+        if args.json == "-":
+            print(text)
+        else:
+            with open(args.json, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+    if args.json != "-":
+        print(render_text(em, eq, location))
+    if location.defaulted:
+        from wattprint.carbon.location import HOW_TO_SET
+
+        print(f"hint: the place was not set, so the world average was used; {HOW_TO_SET}", file=sys.stderr)
+    return 0
