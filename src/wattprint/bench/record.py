@@ -73,6 +73,7 @@ class RunRecord:
     throughput: float | None = None  # inferences per second
     peak_gpu_memory_bytes: int | None = None
     flops_per_inference: float | None = None
+    flops_method: str | None = None  # "task" (counted by the task) or "torch.utils.flop_counter (warm-up batch)"
     harness_overhead: float | None = None  # share of measured time not inside the model call
     scores: dict[str, float] = field(default_factory=dict)
 
@@ -80,6 +81,7 @@ class RunRecord:
     gco2e: float | None = None
     gco2e_per_1000: float | None = None
     emissions: dict[str, Any] | None = None
+    equivalents_per_1000: list[dict[str, Any]] = field(default_factory=list)  # carbon Equivalent per 1,000 inferences
 
     # context
     settings: dict[str, Any] = field(default_factory=dict)  # resolved settings

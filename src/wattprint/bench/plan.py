@@ -1,0 +1,147 @@
+"""A benchmark plan: preset x tasks x models x datasets, expanded into jobs.
+
+A :class:`Job` is one model on one task and one dataset under resolved settings; the runner turns it
+into one record per repeat. Plan keys (what ``--resume`` skips) are hashes of everything that decides
+what a repeat measures, so a run with other settings is never mistaken for a finished one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wattprint.bench.presets import Preset, load_preset
+from wattprint.bench.settings import BenchSettings
+from wattprint.core.errors import ConfigError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class Job:
+    """One model on one task and one dataset. ``settings`` is ``BenchSettings.to_dict()``."""
+
+    task: str
+    model: str
+    preset: str
+    dataset: str
+    settings: dict[str, Any] = field(hash=False)
+    repeats: int = 1
+
+    @property
+    def resolved(self) -> BenchSettings:
+        return BenchSettings.from_dict(self.settings)
+
+    def label(self) -> str:
+        return f"{self.task} / {self.model} / {self.dataset}"
+
+
+def plan_key(job: Job, repeat: int) -> str:
+    """Hash of (task, model, dataset, the job's settings but the repeat count, repeat index).
+
+    The settings are the plan's (device "auto" stays "auto"), so the driver of a sweep and the worker
+    that runs the job compute the same key. Use one store per machine, or name ``--device``, to keep a
+    CPU run apart from a GPU run of the same plan.
+    """
+    d = dict(job.settings)
+    d.pop("repeats", None)  # adding repeats later must not redo the first ones
+    blob = json.dumps({"task": job.task, "model": job.model, "dataset": job.dataset, "settings": d,
+                       "repeat": repeat}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def repeat_range(job: Job) -> range:
+    """The repeat indices of ``job``, in the order the runner runs them."""
+    return range(job.repeats)
+
+
+def is_outside_model(name: str) -> bool:
+    """A hub id ("org/name") or a local folder: not a catalog name."""
+    return "/" in name or Path(name).exists()
+
+
+def _catalog_model(name: str) -> Any | None:
+    """The catalog entry for ``name``; None for an outside model; UnknownNameError for a typo."""
+    from wattprint.models.catalog import get_entry
+
+    try:
+        return get_entry(name)
+    except UnknownNameError:
+        if is_outside_model(name):
+            return None
+        raise
+
+
+def _select(task: str, selection: str) -> list[str]:
+    """Catalog models of ``task`` picked by a preset's ``models`` rule."""
+    from wattprint.models.catalog import entries
+
+    found = list(entries(task))
+    if not found:
+        raise ConfigError(f"the catalog has no model for task {task!r}", fix="name one with --model")
+    if selection == "smallest":
+        return [min(found, key=lambda e: (e.parameters or 0, e.name)).name]
+    if selection in ("task-specific", "general-purpose"):
+        found = [e for e in found if e.kind == selection]
+    return [e.name for e in found]
+
+
+def _task_models(tasks: Sequence[str], models: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs (task, model) for named models: a catalog model runs on its own task, an outside one on each task named."""
+    pairs: list[tuple[str, str]] = []
+    for name in models:
+        entry = _catalog_model(name)
+        if entry is None:
+            if not tasks:
+                raise ConfigError(f"{name!r} is not in the catalog, so wattprint cannot tell its task",
+                                  fix=f"add --task, e.g. wattprint bench --task text-classification --model {name}")
+            pairs += [(t, name) for t in tasks]
+        elif tasks and entry.task not in tasks:
+            raise ConfigError(f"model {entry.name!r} is a {entry.task} model, not one of the tasks asked for: {', '.join(tasks)}",
+                              fix=f"add --task {entry.task}, or drop --task")
+        else:
+            pairs.append((entry.task, entry.name))
+    return pairs
+
+
+def _datasets(task: str, settings: BenchSettings) -> list[str]:
+    from wattprint.tasks.registry import get_task
+
+    spec = get_task(task)
+    if settings.dataset:
+        return [spec.dataset(name).name for name in settings.dataset]
+    return [d.name for d in spec.datasets[: settings.datasets]] or [""]
+
+
+def expand(
+    preset: Preset | str,
+    tasks: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> list[Job]:
+    """The jobs of a benchmark, in task order then model order then dataset order.
+
+    No tasks and no models: every registered task with the preset's model selection. Raises
+    :class:`UnknownNameError` (with close matches) for an unknown task, model or dataset.
+    """
+    from wattprint.tasks.registry import get_task, task_names
+
+    preset = load_preset(preset) if isinstance(preset, str) else preset
+    tasks = list(dict.fromkeys(tasks or ()))
+    for t in tasks:
+        get_task(t)  # unknown name -> UnknownNameError with close matches
+    if models:
+        pairs = _task_models(tasks, list(dict.fromkeys(models)))
+    else:
+        pairs = []
+        for t in tasks or task_names():
+            selection = preset.settings_for(t, overrides).models
+            pairs += [(t, m) for m in _select(t, selection)]
+    jobs = []
+    for task, model in pairs:
+        settings = preset.settings_for(task, overrides)
+        for ds in _datasets(task, settings):
+            jobs.append(Job(task, model, preset.name, ds, settings.to_dict(), settings.repeats))
+    return jobs

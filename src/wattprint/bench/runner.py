@@ -1,0 +1,215 @@
+"""The benchmark runner: one job (a model on a task and a dataset) into one record per repeat.
+
+For one job, in this order and in one meter:
+1. an idle baseline (optional, ``idle_seconds``): recorded in every result, never subtracted;
+2. loading the model, in its own measured window (``load_energy_j``, ``load_duration_s``);
+3. warm-up batches, outside every window, never counted (the first also counts FLOPs when the task
+   does not, and their time sets the number of inputs when the preset gives a time budget);
+4. each repeat: one window around all its batches; a task's prefill/decode phases are windows
+   nested in it, all in a single pass; per-batch latency from the clock around each batch.
+
+Each repeat is written to the store as ``running`` before it starts and as finished right after, so
+a killed run keeps every finished repeat. A model that cannot load or runs out of memory gives one
+failed record with the reason, and the caller goes on with the next job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_work
+from wattprint.bench.plan import Job, plan_key, repeat_range
+from wattprint.bench.progress import NullProgress, Progress
+from wattprint.bench.record import RunRecord
+from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
+from wattprint.bench.windows import MeterPhases, OpenWindow, device_sync
+from wattprint.bench.workflow import JobContext, failure_types, load_model, make_inputs, warm_up
+from wattprint.core.errors import WattprintError
+
+
+def _default_meter(**kwargs: Any) -> Any:
+    from wattprint.meter.meter import Meter
+
+    return Meter(**kwargs)
+
+
+def meter_options(settings: BenchSettings) -> dict[str, Any]:
+    """Meter keywords for a job: the job's own GPU (by UUID) when it runs on CUDA, CPU and RAM if asked."""
+    gpus: Any = None
+    if "gpu" in settings.components and settings.device.startswith("cuda"):
+        import torch
+
+        index = torch.device(settings.device).index or 0
+        gpus = [f"GPU-{torch.cuda.get_device_properties(index).uuid}"]
+    return {"gpus": gpus, "cpu": "cpu" in settings.components, "ram": "ram" in settings.components}
+
+
+def _carbon_module() -> Any:
+    import wattprint.carbon as carbon
+
+    try:
+        for name in ("resolve_location", "emissions_for", "equivalents"):
+            getattr(carbon, name)
+    except (ImportError, AttributeError):  # carbon accounting not in this build: fields stay None, with a warning
+        return None
+    return carbon
+
+
+def _location(carbon: Any, location: Any) -> Any:
+    if location is not None or carbon is None:
+        return location
+    return carbon.resolve_location()  # nothing configured: the world average, marked "defaulted"
+
+
+def run_job(
+    job: Job,
+    *,
+    store: Any = None,
+    meter_factory: Callable[..., Any] | None = None,
+    on_record: Callable[[RunRecord], None] | None = None,
+    skip_keys: Iterable[str] = (),
+    progress: Progress | None = None,
+    location: Any = None,
+    environment: dict[str, Any] | None = None,
+) -> list[RunRecord]:
+    """Run ``job``; return its finished or failed records (repeats in ``skip_keys`` are skipped).
+
+    ``meter_factory`` takes Meter keywords (gpus, cpu, ram) and returns a meter (default: ``Meter``).
+    ``location`` is a :class:`wattprint.carbon` Location (default: what ``resolve_location()`` gives).
+    A KeyboardInterrupt marks the running repeat ``aborted`` in the store and propagates.
+    """
+    skip = set(skip_keys)
+    todo = [(r, plan_key(job, r)) for r in repeat_range(job) if plan_key(job, r) not in skip]
+    progress = progress or NullProgress()
+    if not todo:
+        progress.job_finished(job.label(), "already done (skipped)")
+        return []
+    settings = BenchSettings.from_dict(job.settings)
+    settings = settings_with(settings, device=resolve_device(settings.device))
+    if environment is None:
+        from wattprint.bench.environment import snapshot
+
+        environment = snapshot()
+    carbon = _carbon_module()
+    ctx = JobContext(job=job, settings=settings, store=store, on_record=on_record, progress=progress,
+                     carbon=carbon, location=_location(carbon, location), environment=environment,
+                     sync=device_sync(settings.device))
+    factory = meter_factory or _default_meter
+    progress.job_started(job.label(), len(todo))
+    with contextlib.closing(factory(**meter_options(settings))) as meter:
+        ctx.meter = meter
+        records = _run(ctx, todo)
+    progress.job_finished(job.label(), _summary(records))
+    return records
+
+
+def _summary(records: list[RunRecord]) -> str:
+    failed = [r for r in records if r.status != "finished"]
+    if failed:
+        return f"{failed[0].status}: {failed[0].error}"
+    values = [r.wh_per_1000 for r in records if r.wh_per_1000 is not None]
+    if not values:
+        return "no energy recorded"
+    return f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+
+
+def new_record(ctx: JobContext, repeat: int, key: str) -> RunRecord:
+    s = ctx.settings
+    return RunRecord(
+        task=ctx.job.task, model=ctx.job.model, preset=ctx.job.preset, repeat=repeat, plan_key=key,
+        started_at=time.time(), dataset=ctx.job.dataset, batch_size=s.batch_size, dtype=s.dtype,
+        device=s.device, settings=s.to_dict(), environment=ctx.environment, node=platform.node(),
+        warnings=[f"settings shrunk: {s.shrunk}"] if s.shrunk else [],
+    )
+
+
+def _begin(ctx: JobContext, record: RunRecord) -> RunRecord:
+    if ctx.store is not None:
+        ctx.store.start(record)
+    return record
+
+
+def _end(ctx: JobContext, record: RunRecord, status: str, error: str | None = None) -> RunRecord:
+    record.status, record.error = status, error
+    record.finished_at = time.time()
+    if ctx.store is not None:
+        ctx.store.finish(record)
+    if ctx.on_record is not None and status in ("finished", "failed"):
+        ctx.on_record(record)
+    return record
+
+
+def _describe(e: BaseException) -> str:
+    text = e.message if isinstance(e, WattprintError) else str(e)
+    return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}".strip()
+
+
+def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
+    records: list[RunRecord] = []
+    record = _begin(ctx, new_record(ctx, *todo[0]))
+    try:
+        if ctx.settings.idle_seconds > 0:
+            ctx.progress.stage(f"idle baseline ({ctx.settings.idle_seconds:g} s)")
+            ctx.meter.idle(ctx.settings.idle_seconds)
+        try:
+            load_model(ctx)
+            make_inputs(ctx)
+            warm_up(ctx)
+        except failure_types() as e:
+            ctx.fill_static(record)
+            return [_end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")]
+        for i, (repeat, key) in enumerate(todo):
+            if i > 0:
+                record = _begin(ctx, new_record(ctx, repeat, key))
+            try:
+                _measure_repeat(ctx, record)
+            except failure_types() as e:
+                records.append(_end(ctx, record, "failed", f"failed during repeat {repeat}: {_describe(e)}"))
+                return records  # an out-of-memory repeat would fail again: go on with the next job
+            records.append(_end(ctx, record, "finished"))
+        return records
+    except KeyboardInterrupt:
+        if record.status == "running":
+            _end(ctx, record, "aborted", "aborted: interrupted (KeyboardInterrupt)")
+        raise
+
+
+def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
+    """One repeat: all batches inside one meter window, phases nested, latency per batch."""
+    s, task, loaded = ctx.settings, ctx.task, ctx.loaded
+    batches = ctx.batches
+    ctx.progress.repeat_started(record.repeat, s.repeats, sum(len(b) for b in batches))
+    ctx.reset_peak_memory()
+    record.started_at = time.time()
+    phases = MeterPhases(ctx.meter, f"repeat{record.repeat}", ctx.sync)
+    work = RepeatWork()
+    params = s.task_params()
+    try:
+        with OpenWindow(ctx.meter, f"repeat{record.repeat}", ctx.sync) as window:
+            for batch in batches:
+                t0 = time.perf_counter()
+                result = task.run_batch(loaded, batch, phases, params)
+                ctx.sync()
+                work.add(result.units, time.perf_counter() - t0, result.flops, result.outputs)
+                ctx.progress.advance(len(batch))
+            m = window.end()
+    finally:
+        phases.close_open()
+    record.finished_at = time.time()
+    ctx.fill_static(record)
+    fill_energy(record, m)
+    record.phases = dict(phases.energy_j)
+    record.phase_durations = dict(phases.duration_s)
+    record.warnings.extend(w for w in phases.warnings if w not in record.warnings)
+    fill_work(record, work, phases.edge_s)
+    if work.flops is None or not work.units.get("inferences"):
+        record.flops_per_inference, record.flops_method = ctx.flops_per_inference, ctx.flops_method
+    else:
+        record.flops_method = "task"
+    record.peak_gpu_memory_bytes = ctx.peak_memory()
+    record.scores = ctx.score(work.outputs)
+    fill_carbon(record, ctx.location, ctx.carbon)

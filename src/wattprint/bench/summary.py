@@ -1,0 +1,136 @@
+"""Repeats to results: one row per (task, model, dataset) with mean, std and 95% CI over repeats,
+and the per-task table ``wattprint bench`` prints at the end.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wattprint.bench.record import RunRecord
+from wattprint.bench.stats import Summary, summarize
+
+PHONE_KEYS = ("smartphone", "phone")
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    task: str
+    model: str
+    dataset: str
+    status: str  # "finished", or the status of a failed or aborted job
+    repeats: int
+    wh_per_1000: Summary | None
+    gpu_wh_per_1000: Summary | None
+    gco2e_per_1000: float | None
+    phone_charges_per_1000: float | None
+    latency_p50_s: float | None
+    weights: str
+    workload: str
+    error: str | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return statistics.fmean(vals) if vals else None
+
+
+def _summary(values: Iterable[float | None]) -> Summary | None:
+    vals = [v for v in values if v is not None]
+    return summarize(vals) if vals else None
+
+
+def phone_charges(record: RunRecord) -> float | None:
+    """Smartphone charges per 1,000 inferences, from the record's carbon equivalents."""
+    for eq in record.equivalents_per_1000:
+        name = str(eq.get("name", "")).lower()
+        if any(k in name for k in PHONE_KEYS):
+            return float(eq["value"])
+    return None
+
+
+def rows(records: Sequence[RunRecord]) -> list[ResultRow]:
+    """Group records by (task, model, dataset), in first-seen order; finished repeats make the statistics."""
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+    for r in records:
+        groups.setdefault((r.task, r.model, r.dataset), []).append(r)
+    out = []
+    for (task, model, dataset), recs in groups.items():
+        done = [r for r in recs if r.status == "finished"]
+        bad = [r for r in recs if r.status != "finished"]
+        ref = done[0] if done else recs[0]
+        warnings: list[str] = []
+        for r in recs:
+            warnings += [w for w in r.warnings if w not in warnings]
+        out.append(ResultRow(
+            task=task, model=model, dataset=dataset, status="finished" if done else bad[0].status,
+            repeats=len(done),
+            wh_per_1000=_summary(r.wh_per_1000 for r in done),
+            gpu_wh_per_1000=_summary(r.gpu_wh_per_1000 for r in done),
+            gco2e_per_1000=_mean(r.gco2e_per_1000 for r in done),
+            phone_charges_per_1000=_mean(phone_charges(r) for r in done),
+            latency_p50_s=_mean(r.latency_p50_s for r in done),
+            weights=ref.weights or "-", workload=ref.workload or "-",
+            error=None if done else bad[0].error, warnings=tuple(warnings),
+        ))
+    return out
+
+
+def _fmt(value: float | None, spec: str = ".3g") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _energy(s: Summary | None) -> str:
+    if s is None:
+        return "-"
+    return f"{s.mean:.3g}" if s.std is None else f"{s.mean:.3g} ± {s.std:.2g}"
+
+
+HEADERS = ("model", "dataset", "Wh/1k (mean ± std)", "gCO2e/1k", "phone charges/1k", "latency p50",
+           "repeats", "weights", "inputs")
+
+
+def table_cells(row: ResultRow) -> list[str]:
+    if row.status != "finished":
+        return [row.model, row.dataset, f"{row.status}: {row.error or ''}", "", "", "", "0", row.weights, row.workload]
+    latency = "-" if row.latency_p50_s is None else f"{row.latency_p50_s * 1000:.3g} ms"
+    return [row.model, row.dataset, _energy(row.wh_per_1000), _fmt(row.gco2e_per_1000),
+            _fmt(row.phone_charges_per_1000), latency, str(row.repeats), row.weights, row.workload]
+
+
+def by_task(result_rows: Sequence[ResultRow]) -> dict[str, list[ResultRow]]:
+    tasks: dict[str, list[ResultRow]] = {}
+    for row in result_rows:
+        tasks.setdefault(row.task, []).append(row)
+    return tasks
+
+
+def plain_table(result_rows: Sequence[ResultRow]) -> str:
+    """The per-task tables as plain text (for pipes, logs and terminals without rich)."""
+    lines: list[str] = []
+    for task, task_rows in by_task(result_rows).items():
+        cells = [list(HEADERS)] + [table_cells(r) for r in task_rows]
+        widths = [max(len(c[i]) for c in cells) for i in range(len(HEADERS))]
+        lines.append(f"\n{task}")
+        for i, row in enumerate(cells):
+            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+            if i == 0:
+                lines.append("  " + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def rich_tables(result_rows: Sequence[ResultRow]) -> list[Any]:
+    from rich.table import Table
+
+    tables = []
+    for task, task_rows in by_task(result_rows).items():
+        table = Table(title=task, title_justify="left")
+        for h in HEADERS:
+            table.add_column(h, justify="right" if h not in ("model", "dataset", "weights", "inputs") else "left")
+        for r in task_rows:
+            table.add_row(*table_cells(r), style=None if r.status == "finished" else "red")
+        tables.append(table)
+    return tables

@@ -1,0 +1,171 @@
+"""``wattprint bench``: run the task benchmark and keep every run in the store."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+HELP = "run the task benchmark (preset x tasks x models) and store every run"
+DESCRIPTION = (
+    "Run standard AI tasks model against model and measure the energy of each inference. Every run is "
+    "written to an SQLite store as it finishes; Ctrl-C keeps what finished. Presets: quick (default, a "
+    "few minutes on a laptop CPU), paper, aienergyscore; every preset setting can be overridden by a flag."
+)
+
+# flag dest -> BenchSettings field (None flag values leave the preset's value)
+_OVERRIDES = {
+    "samples": "samples", "time_budget": "time_budget_s", "repeats": "repeats", "batch_size": "batch_size",
+    "warmup": "warmup_batches", "datasets": "datasets", "dataset": "dataset", "models_rule": "models",
+    "dtype": "dtype", "device": "device", "weights": "weights", "workload": "workload", "seed": "seed",
+    "max_new_tokens": "max_new_tokens", "min_new_tokens": "min_new_tokens", "steps": "num_inference_steps",
+    "height": "height", "width": "width", "idle_seconds": "idle_seconds", "components": "components",
+    "score": "score",
+}
+
+
+def _samples(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--samples takes a whole number or 'auto', got {text!r}") from None
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", default="quick", help="quick (default), paper, aienergyscore, or a .toml file")
+    p.add_argument("--task", action="append", metavar="T", help="a task to run (repeatable; default: all)")
+    p.add_argument("--model", action="append", metavar="M", help="catalog name, hub id or local folder (repeatable)")
+    p.add_argument("--store", default="wattprint.db", metavar="PATH", help="SQLite file (default ./wattprint.db)")
+    p.add_argument("--resume", action="store_true", help="skip runs the store already has as finished")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow a hub model's own code to run (off by default)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
+    g = p.add_argument_group("settings (each overrides the preset)")
+    g.add_argument("--samples", type=_samples, metavar="N|auto", help="inputs per dataset, or 'auto' (time budget)")
+    g.add_argument("--time-budget", type=float, metavar="S", help="seconds of inference per task when samples is auto")
+    g.add_argument("--repeats", type=int, metavar="N")
+    g.add_argument("--batch-size", type=int, metavar="N")
+    g.add_argument("--warmup", type=int, metavar="N", help="warm-up batches (never counted)")
+    g.add_argument("--datasets", type=int, metavar="N", help="how many of each task's standard datasets")
+    g.add_argument("--dataset", action="append", metavar="NAME", help="a dataset by name (repeatable)")
+    g.add_argument("--models", dest="models_rule", choices=("smallest", "all", "task-specific", "general-purpose"),
+                   help="which catalog models when no --model is given")
+    g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"))
+    g.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N")
+    g.add_argument("--weights", choices=("pretrained", "random", "auto"))
+    g.add_argument("--workload", choices=("dataset", "synthetic", "auto"))
+    g.add_argument("--seed", type=int)
+    g.add_argument("--max-new-tokens", type=int, metavar="N")
+    g.add_argument("--min-new-tokens", type=int, metavar="N")
+    g.add_argument("--steps", type=int, metavar="N", help="denoising steps (image generation)")
+    g.add_argument("--height", type=int, metavar="PX")
+    g.add_argument("--width", type=int, metavar="PX")
+    g.add_argument("--idle-seconds", type=float, metavar="S", help="idle baseline before each job (0: none)")
+    g.add_argument("--components", nargs="+", choices=("gpu", "cpu", "ram"), help="what energy to count")
+    g.add_argument("--score", choices=("total", "gpu"), help="headline energy")
+    try:
+        from wattprint.carbon.cli_args import add_location_arguments
+    except ImportError:
+        return
+    add_location_arguments(p)
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    out = {field: getattr(args, dest, None) for dest, field in _OVERRIDES.items()}
+    out = {k: v for k, v in out.items() if v is not None}
+    out["trust_remote_code"] = bool(args.trust_remote_code)  # never on from a preset file: only the flag
+    return out
+
+
+def _location(args: argparse.Namespace) -> Any:
+    try:
+        from wattprint.carbon.cli_args import location_from_args
+    except ImportError:
+        return None
+    return location_from_args(args)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler stopping the run) ends it like Ctrl-C: the running repeat is marked aborted."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wattprint.bench.environment import snapshot
+    from wattprint.bench.plan import expand, plan_key, repeat_range
+    from wattprint.bench.presets import load_preset
+    from wattprint.bench.progress import make_progress
+    from wattprint.bench.runner import run_job
+    from wattprint.store.sqlite import Store
+
+    preset = load_preset(args.preset)
+    jobs = expand(preset, args.task, args.model, overrides_from_args(args))
+    location = _location(args)
+    with Store(args.store) as store, _sigterm_as_interrupt():
+        if store.recovered:
+            print(f"wattprint: {store.recovered} run(s) left running by an ended process marked aborted",
+                  file=sys.stderr)
+        skip = store.done_keys() if args.resume else set()
+        keys = {plan_key(j, r) for j in jobs for r in repeat_range(j)}
+        environment = snapshot()
+        progress = make_progress(not args.no_progress)
+        progress.plan(len(jobs))
+        try:
+            for job in jobs:
+                run_job(job, store=store, skip_keys=skip, progress=progress, location=location,
+                        environment=environment)
+        finally:
+            progress.close()
+        records = [r for r in store.runs(status=None) if r.plan_key in keys]
+    return _print_results(records, args.store, preset.name)
+
+
+def _latest(records: list[Any]) -> list[Any]:
+    """Per plan key, the finished record if any, else the latest attempt."""
+    best: dict[str, Any] = {}
+    for r in records:
+        old = best.get(r.plan_key)
+        if old is None or r.status == "finished" or old.status != "finished":
+            best[r.plan_key] = r
+    return list(best.values())
+
+
+def _print_results(records: list[Any], store_path: str, preset: str) -> int:
+    from wattprint.bench.summary import plain_table, rich_tables, rows
+
+    result_rows = rows(_latest(records))
+    if sys.stdout.isatty():
+        try:
+            from rich.console import Console
+        except ImportError:
+            print(plain_table(result_rows))
+        else:
+            console = Console()
+            for table in rich_tables(result_rows):
+                console.print(table)
+    else:
+        print(plain_table(result_rows))
+    notes = sorted({w for r in result_rows for w in r.warnings if w.startswith(("settings shrunk", "carbon"))})
+    for note in notes:
+        print(f"note: {note}")
+    failed = [r for r in result_rows if r.status != "finished"]
+    print(f"\n{len(result_rows) - len(failed)} of {len(result_rows)} model run(s) finished"
+          f" (preset {preset}); every run is in {store_path} (wattprint export --store {store_path} -o runs.csv)")
+    return 1 if result_rows and len(failed) == len(result_rows) else 0

@@ -1,0 +1,91 @@
+"""Presets are readable files; settings resolve preset < task section < flags into a frozen dataclass."""
+
+import dataclasses
+
+import pytest
+
+from wattprint.bench.presets import load_preset, preset_names
+from wattprint.bench.settings import BenchSettings
+from wattprint.core.errors import ConfigError, UnknownNameError
+
+
+def test_three_presets_ship():
+    assert {"quick", "paper", "aienergyscore"} <= set(preset_names())
+
+
+def test_paper_protocol():
+    p = load_preset("paper")
+    s = p.settings_for("text-classification")
+    assert (s.samples, s.datasets, s.batch_size, s.repeats) == (1000, 3, 1, 10)
+    assert s.components == ("gpu", "cpu", "ram")
+    gen = p.settings_for("text-generation")
+    assert (gen.min_new_tokens, gen.max_new_tokens) == (10, 10)
+    summ = p.settings_for("summarization")
+    assert (summ.min_new_tokens, summ.max_new_tokens) == (10, 15)
+    assert p.settings_for("fill-mask").mask_tokens == 1
+    img = p.settings_for("text-to-image")
+    assert (img.num_inference_steps, img.height, img.width) == (None, None, None)  # the model's defaults
+
+
+def test_aienergyscore_protocol():
+    p = load_preset("aienergyscore")
+    gen = p.settings_for("text-generation")
+    assert (gen.samples, gen.batch_size, gen.repeats, gen.score) == (1000, 1, 10, "gpu")
+    assert gen.dtype == "bfloat16" and gen.max_new_tokens == gen.min_new_tokens == 10
+    assert p.settings_for("text-classification").dtype == "float32"
+    assert p.settings_for("text-to-image").num_inference_steps == 30
+
+
+def test_quick_is_budgeted_and_says_what_it_shrank():
+    p = load_preset("quick")
+    s = p.settings_for("text-classification")
+    assert s.samples is None and s.time_budget_s > 0 and s.min_samples >= 3 and s.repeats == 1
+    assert s.models == "smallest"
+    img = p.settings_for("text-to-image")
+    assert img.num_inference_steps is not None and img.height is not None
+    assert "not comparable" in img.shrunk
+    assert s.shrunk is None
+
+
+def test_flags_override_task_sections_and_defaults():
+    p = load_preset("aienergyscore")
+    s = p.settings_for("text-generation", {"dtype": "float16", "max_new_tokens": 20, "repeats": None,
+                                           "samples": 5})
+    assert (s.dtype, s.max_new_tokens, s.repeats, s.samples) == ("float16", 20, 10, 5)
+
+
+def test_settings_are_frozen_and_validated():
+    s = BenchSettings()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.repeats = 3
+    with pytest.raises(UnknownNameError, match="did you mean 'bfloat16'"):
+        BenchSettings(dtype="bfloat61")
+    with pytest.raises(ConfigError):
+        BenchSettings(repeats=0)
+    with pytest.raises(ConfigError):
+        BenchSettings(device="tpu")
+    with pytest.raises(ConfigError):
+        BenchSettings(min_new_tokens=12, max_new_tokens=10)
+
+
+def test_round_trip_through_dict():
+    s = load_preset("quick").settings_for("text-to-image")
+    assert BenchSettings.from_dict(s.to_dict()) == s
+
+
+def test_unknown_preset_and_setting(tmp_path):
+    with pytest.raises(UnknownNameError, match="did you mean 'paper'"):
+        load_preset("papr")
+    bad = tmp_path / "mine.toml"
+    bad.write_text('[defaults]\nrepeets = 3\n')
+    with pytest.raises(UnknownNameError, match="repeats"):
+        load_preset(str(bad))
+
+
+def test_preset_from_a_file(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text('[preset]\nname = "mine"\n[defaults]\nsamples = 7\nrepeats = 2\n[tasks.fill-mask]\nrepeats = 4\n')
+    p = load_preset(str(f))
+    assert p.name == "mine"
+    assert p.settings_for("text-classification").samples == 7
+    assert p.settings_for("fill-mask").repeats == 4
