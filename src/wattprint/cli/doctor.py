@@ -1,0 +1,38 @@
+"""``wattprint doctor``: every energy source on this machine, available or not, why not, how to fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+HELP = "list every energy source on this machine: available or not, why, and how to fix it"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the probes as JSON")
+    p.add_argument("--powercap-root", default="/sys/class/powercap", help=argparse.SUPPRESS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from wattprint.meter.discover import probes
+
+    found = probes(powercap_root=args.powercap_root)
+    if args.json:
+        json.dump([p.to_dict() for p in found], sys.stdout, indent=2)
+        print()
+        return 0
+    rows = [("source", "state", "method", "measures / reason")]
+    for p in found:
+        state = "used" if p.used else ("available" if p.available else "unavailable")
+        what = "; ".join(p.components) if p.available else p.reason
+        rows.append((p.source, state, p.method, what))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+    for p in found:
+        if p.available and p.reason:
+            print(f"\n{p.source}: {p.reason}")
+        if p.fix:
+            print(f"\n{p.source} fix: {p.fix}")
+    return 0

@@ -1,0 +1,149 @@
+"""``wattprint measure [--json FILE] [--idle-seconds N] [--gpus ...] -- CMD ARGS...``
+
+Runs the command with its output and exit code passed through, and prints a summary of its energy on
+stderr (so the command's stdout stays clean). Ctrl-C reaches the child; the partial measurement is still
+printed and written. A command that cannot be started: one line, exit code 127.
+
+Carbon: ``add_extra_arguments`` and ``attach_emissions`` are where ``wattprint.carbon.cli_args`` plugs in
+(location flags, emissions on the Measurement); ``render_summary`` shows emissions when present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from wattprint.core.units import format_energy
+
+HELP = "run a command and report the energy it used (GPU, CPU, RAM)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="FILE", help="write the measurement as JSON to FILE")
+    p.add_argument("--idle-seconds", type=float, default=0.0, metavar="N",
+                   help="measure idle power for N seconds first; report energy above idle beside the total")
+    p.add_argument("--gpus", default="visible",
+                   help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, comma-separated")
+    p.add_argument("--cpu-scope", choices=("process", "machine"), default="process",
+                   help="attribute CPU (and RAM) to the command's process tree (default) or the machine")
+    p.add_argument("--no-cpu", action="store_true", help="do not measure the CPU")
+    p.add_argument("--no-ram", action="store_true", help="do not measure RAM")
+    add_extra_arguments(p)
+    p.add_argument("cmd", nargs=argparse.REMAINDER, help="the command, after --")
+
+
+def add_extra_arguments(p: argparse.ArgumentParser) -> None:
+    """Location flags for emissions (wattprint.carbon.cli_args), when that module exists."""
+    try:
+        from wattprint.carbon import cli_args
+    except ImportError:
+        return
+    cli_args.add_location_arguments(p)
+
+
+def attach_emissions(args: argparse.Namespace, m: Any) -> Any:
+    """The Measurement with emissions for the location given by flags/config (unchanged without carbon)."""
+    try:
+        from wattprint.carbon import cli_args, emissions_for
+    except ImportError:
+        return m
+    loc = cli_args.location_from_args(args)
+    return m.with_emissions(emissions_for(m.total_energy_j, loc))
+
+
+def parse_gpus(value: str) -> Any:
+    if value in ("visible", ""):
+        return "visible"
+    if value.lower() in ("none", "no", "0-none"):
+        return None
+    return [int(v) if v.isdigit() else v for v in value.split(",") if v]
+
+
+def render_summary(m: Any, exit_code: int | None = None, interrupted: bool = False) -> str:
+    """A table of one Measurement: per component energy, method and uncertainty; totals; emissions."""
+    rows = [("component", "energy", "± (95%)", "method", "source")]
+    for c in m.components:
+        label = f"{c.kind.value}:{c.index}" if c.index is not None else c.kind.value
+        rows.append((f"{label} {c.name}"[:40], format_energy(c.energy_j), format_energy(c.uncertainty_j),
+                     c.method.value, c.source))
+    rows.append(("total", format_energy(m.total_energy_j), format_energy(m.total_uncertainty_j), "", ""))
+    w = [max(len(r[i]) for r in rows) for i in range(5)]
+    head = f"wattprint: {m.name!r} ran {m.duration_s:.3f} s"
+    if exit_code is not None:
+        head += f", exit code {exit_code}"
+    if interrupted:
+        head += " (interrupted: partial measurement)"
+    lines = [head] + ["  " + "  ".join(c.ljust(x) for c, x in zip(r, w)).rstrip() for r in rows]
+    if m.energy_above_idle_j is not None:
+        lines.append(f"  above idle: {format_energy(m.energy_above_idle_j)} (idle {m.idle_power_w:.1f} W, "
+                     f"measured {m.idle_seconds:.1f} s)")
+    if m.emissions is not None:
+        e = m.emissions
+        g = e.get("gco2e") if isinstance(e, dict) else getattr(e, "gco2e", None)
+        zone = e.get("zone") if isinstance(e, dict) else getattr(e, "zone", "")
+        lines.append(f"  emissions: {g:.4g} gCO2e ({zone})")
+    lines.extend(f"  warning: {x}" for x in m.warnings)
+    return "\n".join(lines)
+
+
+def _start(cmd: list[str]) -> subprocess.Popen[bytes] | str:
+    try:
+        return subprocess.Popen(cmd)
+    except (FileNotFoundError, PermissionError, NotADirectoryError, OSError) as e:
+        return f"wattprint: cannot start {cmd[0]!r}: {e.strerror or e}"
+
+
+def run(args: argparse.Namespace) -> int:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        print("wattprint: measure needs a command after --, e.g. wattprint measure -- python run.py",
+              file=sys.stderr)
+        return 2
+    from wattprint.meter.meter import Meter
+
+    meter = Meter(gpus=parse_gpus(args.gpus), cpu=not args.no_cpu, ram=not args.no_ram,
+                  cpu_scope=args.cpu_scope)
+    try:
+        return _measure(args, meter, cmd)
+    finally:
+        meter.close()
+
+
+def _measure(args: argparse.Namespace, meter: Any, cmd: list[str]) -> int:
+    if args.idle_seconds > 0:
+        meter.idle(args.idle_seconds)
+    name = " ".join(cmd)[:80]
+    meter.begin(name)
+    child = _start(cmd)
+    if isinstance(child, str):
+        meter.end(name)
+        print(child, file=sys.stderr)
+        return 127
+    interrupted = []
+
+    def forward(signum: int, frame: Any) -> None:
+        interrupted.append(signum)
+        if child.poll() is None:
+            child.send_signal(signum)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = child.wait()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    m = attach_emissions(args, meter.end(name))
+    exit_code = 128 - code if code < 0 else code
+    print(render_summary(m, exit_code, bool(interrupted)), file=sys.stderr)
+    if args.json:
+        doc = m.to_dict() | {"command": cmd, "exit_code": exit_code, "interrupted": bool(interrupted),
+                             "meter": meter.settings, "measured_components": meter.components()}
+        Path(args.json).write_text(json.dumps(doc, indent=2, default=str))
+    return exit_code

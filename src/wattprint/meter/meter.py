@@ -1,0 +1,160 @@
+"""The Meter: named windows (nested, overlapping) over a set of energy backends.
+
+Edges are cheap: a timestamp, CUDA synchronised if torch is already imported and CUDA initialised (never
+imported here), and each backend's mark (nothing for GPUs; a RAPL read; ``os.times()``). Energy is resolved
+when the window's Measurement is built. One owned sampler thread (``wattprint-sampler``) feeds the GPU
+timelines; tests pass ``sampler_thread=False`` with a ManualClock and call :meth:`poll`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from wattprint.core.clock import Clock, SystemClock
+from wattprint.core.errors import ConfigError
+from wattprint.meter.backends.base import Backend, Mark
+from wattprint.meter.result import ComponentEnergy, Measurement
+from wattprint.meter.sampler import Sampler
+
+PRUNE_PERIOD_S = 5.0
+
+
+@dataclass(frozen=True)
+class _Window:
+    name: str
+    t0: float
+    wall0: float
+    marks: tuple[Mark, ...]
+
+
+def cuda_sync() -> None:
+    """Wait for queued GPU work, only if this process already uses CUDA through torch."""
+    torch = sys.modules.get("torch")
+    if torch is None or not hasattr(torch, "cuda") or not torch.cuda.is_initialized():
+        return
+    for i in range(torch.cuda.device_count()):
+        torch.cuda.synchronize(i)
+
+
+class Meter:
+    """Measures energy over named windows.
+
+    ``gpus``: "visible" (the GPUs this process can use, via CUDA_VISIBLE_DEVICES and UUIDs), None (no
+    GPU), or a list of NVML indices / "GPU-uuid" strings. ``cpu``: True (RAPL, else estimate), False,
+    "rapl" (required) or "estimate". ``ram``: True / False / "machine". ``cpu_scope``: "process" (this
+    process tree) or "machine". ``backends``: an explicit list (tests, injection) replacing discovery.
+    """
+
+    def __init__(self, gpus: Any = "visible", cpu: Any = True, ram: Any = True, cpu_scope: str = "process",
+                 backends: Sequence[Backend] | None = None, clock: Clock | None = None, *,
+                 sampler_thread: bool = True, env: Mapping[str, str] | None = None) -> None:
+        if cpu_scope not in ("process", "machine"):
+            raise ConfigError(f"cpu_scope={cpu_scope!r}: use 'process' or 'machine'")
+        self.clock = clock or SystemClock()
+        self.warnings: list[str] = []
+        if backends is None:
+            from wattprint.meter import discover
+
+            found = discover.build(gpus, cpu, ram, cpu_scope, self.clock, env)
+            backends, self.warnings = found.backends, found.warnings
+        self.backends = list(backends)
+        self.settings = {"gpus": gpus if isinstance(gpus, (str, type(None))) else list(gpus), "cpu": cpu,
+                         "ram": ram, "cpu_scope": cpu_scope}
+        self._open: dict[str, _Window] = {}
+        self._idle_w: dict[str, float] = {}
+        self._idle_seconds = 0.0
+        self._closed = False
+        self.poll()
+        pollers = [(b.poll_period_s, b.poll) for b in self.backends if b.poll_period_s]
+        self._sampler = Sampler(pollers + [(PRUNE_PERIOD_S, self._prune)] if pollers else [], self.clock)
+        if sampler_thread:
+            self._sampler.start()
+
+    # ---- windows --------------------------------------------------------------------------------
+    def begin(self, name: str) -> None:
+        if name in self._open:
+            raise ConfigError(f"window {name!r} is already open", fix="end it first, or use another name")
+        cuda_sync()
+        t = self.clock.monotonic()
+        marks = tuple(b.mark(t) for b in self.backends)
+        self._open[name] = _Window(name, t, self.clock.wall(), marks)
+
+    def end(self, name: str) -> Measurement:
+        w = self._open.pop(name, None)
+        if w is None:
+            raise ConfigError(f"no open window {name!r}", fix=f"call begin({name!r}) first")
+        cuda_sync()
+        t = self.clock.monotonic()
+        marks = tuple(b.mark(t, begin=m) for b, m in zip(self.backends, w.marks))
+        return self._measurement(w, t, marks)
+
+    def _measurement(self, w: _Window, t1: float, marks: tuple[Mark, ...]) -> Measurement:
+        comps: list[ComponentEnergy] = []
+        warns = list(self.warnings)
+        for b, m0, m1 in zip(self.backends, w.marks, marks):
+            r = b.energy(m0, m1)
+            comps.extend(r.components)
+            warns.extend(r.warnings)
+        if self._idle_w:
+            comps = [replace(c, idle_power_w=self._idle_w.get(c.key)) for c in comps]
+        warns.extend(f"sampler: {e}" for e in self._sampler.errors[:3])
+        return Measurement(name=w.name, started_at=w.wall0, duration_s=t1 - w.t0, components=tuple(comps),
+                           idle_seconds=self._idle_seconds, warnings=tuple(dict.fromkeys(warns)))
+
+    def open_windows(self) -> list[str]:
+        return list(self._open)
+
+    # ---- idle baseline --------------------------------------------------------------------------
+    def idle(self, seconds: float) -> Measurement:
+        """Measure idle power for ``seconds`` (do nothing meanwhile); later results carry it per component."""
+        if seconds <= 0:
+            raise ConfigError("idle seconds must be positive")
+        name = "idle-baseline"
+        self.begin(name)
+        self.clock.sleep(seconds)
+        m = self.end(name)
+        self._idle_w = {c.key: c.energy_j / m.duration_s for c in m.components}
+        self._idle_seconds = m.duration_s
+        return replace(m, components=tuple(replace(c, idle_power_w=self._idle_w[c.key]) for c in m.components),
+                       idle_seconds=m.duration_s)
+
+    # ---- sampling & lifetime --------------------------------------------------------------------
+    def poll(self, now: float | None = None) -> None:
+        """Take one round of periodic readings now (the sampler thread does this on its own)."""
+        now = self.clock.monotonic() if now is None else now
+        for b in self.backends:
+            if b.poll_period_s:
+                b.poll(now)
+
+    def _prune(self, now: float) -> None:
+        oldest = min((w.t0 for w in list(self._open.values())), default=now)
+        for b in self.backends:
+            b.keep_since(oldest)
+
+    def components(self) -> list[str]:
+        return [line for b in self.backends for line in b.describe()]
+
+    def sampler_cpu_share(self) -> float | None:
+        """CPU time of the sampler thread over its lifetime, as a fraction of one core."""
+        return self._sampler.cpu_share()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._sampler.stop()
+        for b in self.backends:
+            b.close()
+
+    def __enter__(self) -> Meter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # a forgotten meter must not leave its thread running
+        if not getattr(self, "_closed", True) and hasattr(self, "_sampler"):
+            self._sampler.stop(timeout=0.5)

@@ -1,0 +1,86 @@
+"""The meter's one owned sampler thread.
+
+It exists because reading an H100's energy counter costs ~3.5 ms and the counter moves only every
+~100 ms (docs/meter.md): window edges must not read it, so a named thread records each GPU's cheap
+instantaneous power often and its counter rarely, and windows are resolved from that timeline. It also
+samples GPUs that have no counter, and reads RAPL often enough that a counter wrap is never missed.
+It sleeps on an Event (never busy-waits), is stopped by its owner, and is joined with a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from wattprint.core.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+class Sampler:
+    """Calls each poller at its period on one thread named ``wattprint-sampler``."""
+
+    def __init__(self, pollers: Sequence[tuple[float, Callable[[float], None]]], clock: Clock,
+                 name: str = "wattprint-sampler") -> None:
+        self._pollers = [(float(p), fn) for p, fn in pollers]
+        self._clock = clock
+        self._name = name
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cpu_s = 0.0
+        self._started_at: float | None = None
+        self._stopped_at: float | None = None
+        self.errors: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self._thread is not None or not self._pollers:
+            return
+        self._started_at = time.perf_counter()
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("%s did not stop within %.1f s", self._name, timeout)
+        self._stopped_at = time.perf_counter()
+
+    def cpu_share(self) -> float | None:
+        """The thread's CPU time over its wall time (fraction of one core), once it has run."""
+        if self._started_at is None:
+            return None
+        end = self._stopped_at if self._stopped_at is not None else time.perf_counter()
+        wall = end - self._started_at
+        return self._cpu_s / wall if wall > 0 else None
+
+    def _run(self) -> None:
+        due = [self._clock.monotonic() + p for p, _ in self._pollers]
+        cpu0 = time.thread_time()
+        while not self._stop.is_set():
+            now = self._clock.monotonic()
+            for i, (period, fn) in enumerate(self._pollers):
+                if now >= due[i]:
+                    self._call(fn, now)
+                    due[i] = max(due[i] + period, now + period * 0.5)
+            self._cpu_s = time.thread_time() - cpu0
+            wait = min(due) - self._clock.monotonic()
+            if wait > 0:
+                self._stop.wait(wait)
+        self._cpu_s = time.thread_time() - cpu0
+
+    def _call(self, fn: Callable[[float], None], now: float) -> None:
+        try:
+            fn(now)
+        except Exception as e:  # noqa: BLE001 - a poller must never kill the thread; the error is kept
+            msg = f"{type(e).__name__}: {e}"
+            if len(self.errors) < 20:
+                self.errors.append(msg)
+            log.warning("sampler poll failed: %s", msg)

@@ -1,0 +1,167 @@
+"""An NVML stand-in: enough of nvidia-ml-py's surface for wattprint, driven by power traces and a clock.
+
+Like an H100 (GPU.md): the energy counter (mJ) and the power fields refresh every ``update_period_s``
+(0.1 s); the instant field reports the mean power of the last refresh period; ``nvmlDeviceGetPowerUsage``
+is a ~1 s average. ``counter_calls`` and ``field_calls`` count reads, so tests can check what a window
+edge costs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from wattprint.core.clock import Clock
+from wattprint.meter.sim.traces import Constant, Trace
+
+NVML_SUCCESS = 0
+NVML_ERROR_NOT_SUPPORTED = 3
+NVML_ERROR_NOT_FOUND = 6
+NVML_ERROR_GPU_IS_LOST = 15
+NVML_FI_DEV_POWER_INSTANT = 186
+
+
+class NVMLError(Exception):
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.value = value
+
+    def __str__(self) -> str:
+        return {3: "Not Supported", 6: "Not Found", 15: "GPU is lost"}.get(self.value, f"NVML error {self.value}")
+
+
+@dataclass
+class SimGpu:
+    """One simulated GPU. ``lost_at``: monotonic time after which every call on it fails."""
+
+    trace: Trace = field(default_factory=lambda: Constant(100.0))
+    name: str = "NVIDIA H100 80GB HBM3 (simulated)"
+    uuid: str = ""
+    has_counter: bool = True
+    has_instant_field: bool = True
+    lost_at: float | None = None
+    update_period_s: float = 0.1
+
+
+@dataclass(frozen=True)
+class _Handle:
+    index: int
+
+
+class _Value:
+    def __init__(self, mw: int) -> None:
+        self.uiVal = mw
+        self.dVal = float(mw)
+        self.ulVal = self.ullVal = self.sllVal = self.siVal = mw
+
+
+class _FieldValue:
+    def __init__(self, field_id: int, ret: int, mw: int = 0) -> None:
+        self.fieldId = field_id
+        self.nvmlReturn = ret
+        self.valueType = 1  # unsigned int
+        self.value = _Value(mw)
+
+
+class SimNvml:
+    """Module-like NVML stand-in. ``origin``: time at which the energy counters read zero."""
+
+    NVMLError = NVMLError
+    NVML_ERROR_NOT_SUPPORTED = NVML_ERROR_NOT_SUPPORTED
+    NVML_ERROR_GPU_IS_LOST = NVML_ERROR_GPU_IS_LOST
+    NVML_FI_DEV_POWER_INSTANT = NVML_FI_DEV_POWER_INSTANT
+
+    def __init__(self, gpus: list[SimGpu], clock: Clock, origin: float | None = None,
+                 mig: dict[str, int] | None = None, driver: str = "580.159.04-sim") -> None:
+        self.gpus = gpus
+        for i, g in enumerate(gpus):
+            if not g.uuid:
+                g.uuid = f"GPU-{i:08x}-5151-4a4a-8b8b-{i:012x}"
+        self.clock = clock
+        self.origin = clock.monotonic() - 3600.0 if origin is None else origin
+        self.mig = dict(mig or {})
+        self.driver = driver
+        self.counter_calls = 0
+        self.field_calls = 0
+        self.initialised = 0
+
+    # ---- library -------------------------------------------------------------------------------
+    def nvmlInit(self) -> None:
+        self.initialised += 1
+
+    def nvmlShutdown(self) -> None:
+        self.initialised = max(self.initialised - 1, 0)
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        return self.driver
+
+    def nvmlDeviceGetCount(self) -> int:
+        return len(self.gpus)
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> _Handle:
+        if not 0 <= i < len(self.gpus):
+            raise NVMLError(NVML_ERROR_NOT_FOUND)
+        return _Handle(i)
+
+    def nvmlDeviceGetHandleByUUID(self, uuid: str | bytes) -> Any:
+        uuid = uuid.decode() if isinstance(uuid, bytes) else uuid
+        if uuid in self.mig:
+            return ("mig", uuid)
+        for i, g in enumerate(self.gpus):
+            if g.uuid == uuid:
+                return _Handle(i)
+        raise NVMLError(NVML_ERROR_NOT_FOUND)
+
+    def nvmlDeviceGetDeviceHandleFromMigDeviceHandle(self, mig: Any) -> _Handle:
+        return _Handle(self.mig[mig[1]])
+
+    # ---- device ----------------------------------------------------------------------------------
+    def _gpu(self, h: _Handle) -> SimGpu:
+        g = self.gpus[h.index]
+        if g.lost_at is not None and self.clock.monotonic() >= g.lost_at:
+            raise NVMLError(NVML_ERROR_GPU_IS_LOST)
+        return g
+
+    def nvmlDeviceGetName(self, h: _Handle) -> str:
+        return self._gpu(h).name
+
+    def nvmlDeviceGetUUID(self, h: _Handle) -> str:
+        return self._gpu(h).uuid
+
+    def nvmlDeviceGetIndex(self, h: _Handle) -> int:
+        return h.index
+
+    def _update_time(self, g: SimGpu) -> float:
+        """The last refresh instant at or before now (refreshes at origin + k * period)."""
+        k = math.floor((self.clock.monotonic() - self.origin) / g.update_period_s + 1e-9)
+        return self.origin + k * g.update_period_s
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, h: _Handle) -> int:
+        g = self._gpu(h)
+        self.counter_calls += 1
+        if not g.has_counter:
+            raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        return int(g.trace.energy(self.origin, self._update_time(g)) * 1000.0)
+
+    def nvmlDeviceGetFieldValues(self, h: _Handle, field_ids: list[int]) -> list[_FieldValue]:
+        g = self._gpu(h)
+        self.field_calls += 1
+        out = []
+        for fid in field_ids:
+            if fid != NVML_FI_DEV_POWER_INSTANT or not g.has_instant_field:
+                out.append(_FieldValue(fid, NVML_ERROR_NOT_SUPPORTED))
+                continue
+            u = self._update_time(g)
+            mw = int(round(g.trace.mean_power(u - g.update_period_s, u) * 1000.0))
+            out.append(_FieldValue(fid, NVML_SUCCESS, mw))
+        return out
+
+    def nvmlDeviceGetPowerUsage(self, h: _Handle) -> int:
+        g = self._gpu(h)
+        u = self._update_time(g)
+        return int(round(g.trace.mean_power(u - 1.0, u) * 1000.0))
+
+    def true_energy(self, index: int, a: float, b: float) -> float:
+        """The exact energy of GPU ``index`` over ``[a, b]`` (J): what a meter should report."""
+        return self.gpus[index].trace.energy(a, b)

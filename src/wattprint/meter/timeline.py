@@ -1,0 +1,260 @@
+"""A per-device timeline of power samples and energy-counter readings, and how a window is resolved.
+
+Why a timeline and not a counter read at each window edge: on an H100, ``nvmlDeviceGetTotalEnergyConsumption``
+costs about 3.5 ms per call and its value moves only every ~100 ms (docs/meter.md, /work/shared/GPU.md),
+while the instantaneous power field costs about 3 µs and follows the load. So window edges only take a
+timestamp; an owned sampler thread records cheap power samples often and counter readings rarely; and a
+window's energy is resolved from the timeline when its Measurement is built:
+
+* the counter's increments between readings inside the window are taken whole (hardware-exact);
+* a counter interval cut by a window edge is shared out in proportion to the instantaneous power inside it;
+* what lies after the last counter reading (or a whole window shorter than one counter interval) is the
+  integral of instantaneous power, scaled by the counter/instant ratio seen over the recent past.
+
+The uncertainty (a ~95% half-width, in joules) combines: the counter's update period at each anchored edge
+(a reading is stale by up to one period), and for the instant-power part, the relative bias of the power
+field plus the observed variability of power that a held sample cannot follow.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import threading
+from dataclasses import dataclass
+
+from wattprint.meter.result import Method
+
+
+@dataclass(frozen=True)
+class TimelineConfig:
+    """Constants of the resolution, with where they come from.
+
+    ``update_period_s``: how often the device refreshes its counter and power fields (H100: ~0.1 s,
+    GPU.md). ``field_bias``: relative bias assumed for the instant-power field against the counter (a
+    stated allowance, checked by benchmarks/gpu_meter_check.py). ``history_s``: how much past the
+    timeline keeps beyond the oldest open window. ``calibration_s``: how far back the counter/instant
+    ratio is computed. ``variability_s``: the look-back over which power variability is measured.
+    """
+
+    update_period_s: float = 0.1
+    field_bias: float = 0.03
+    history_s: float = 30.0
+    calibration_s: float = 10.0
+    variability_s: float = 2.0
+    power_lag_s: float = 0.0  # how late the power field reports a change (samples are shifted back by it)
+
+    def __post_init__(self) -> None:
+        if self.update_period_s <= 0 or self.history_s <= 0 or self.calibration_s <= 0:
+            raise ValueError("timeline periods must be positive")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The energy of one device over one window."""
+
+    energy_j: float
+    uncertainty_j: float
+    method: Method
+    samples: int  # power samples and counter readings used
+    anchored_fraction: float  # share of the window covered by counter increments
+    scale: float  # counter / instant-power ratio applied to the unanchored part
+    lost_at: float | None = None
+    empty: bool = False  # no data at all inside or before the window
+
+
+class Timeline:
+    """Thread-safe record of one device: power samples (W) and cumulative counter readings (J)."""
+
+    def __init__(self, config: TimelineConfig | None = None, has_counter: bool = True) -> None:
+        self.config = config or TimelineConfig()
+        self.has_counter = has_counter
+        self._lock = threading.Lock()
+        self._pt: list[float] = []
+        self._pw: list[float] = []
+        self._ct: list[float] = []
+        self._ce: list[float] = []
+        self.lost_at: float | None = None
+
+    # ---- recording (sampler thread or window edge) ----------------------------------------------
+    def add_power(self, t: float, watts: float) -> None:
+        with self._lock:
+            _insert(self._pt, self._pw, t, watts)
+
+    def add_counter(self, t: float, joules: float) -> None:
+        with self._lock:
+            _insert(self._ct, self._ce, t, joules)
+
+    def mark_lost(self, t: float) -> None:
+        with self._lock:
+            if self.lost_at is None:
+                self.lost_at = t
+
+    def prune(self, before: float) -> None:
+        """Forget samples older than ``before`` (keeps one sample before it to hold its value)."""
+        with self._lock:
+            for ts, vs in ((self._pt, self._pw), (self._ct, self._ce)):
+                i = max(0, bisect.bisect_left(ts, before) - 1)
+                del ts[:i]
+                del vs[:i]
+
+    def snapshot(self) -> tuple[list[float], list[float], list[float], list[float], float | None]:
+        with self._lock:
+            return list(self._pt), list(self._pw), list(self._ct), list(self._ce), self.lost_at
+
+    @property
+    def last_counter_time(self) -> float | None:
+        with self._lock:
+            return self._ct[-1] if self._ct else None
+
+    # ---- resolution ---------------------------------------------------------------------------
+    def resolve(self, t0: float, t1: float) -> Resolved:
+        """Energy over ``[t0, t1]`` (monotonic seconds), with its uncertainty and method."""
+        pt, pw, ct, ce, lost = self.snapshot()
+        if lost is not None:
+            t1 = min(t1, max(lost, t0))
+        if not pt and not ct:
+            return Resolved(0.0, 0.0, Method.SAMPLED, 0, 0.0, 1.0, lost, empty=True)
+        cfg = self.config
+        power = _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
+        scale, scale_known = _calibration(power, ct, ce, t1 - cfg.calibration_s, t1)
+        if self.has_counter and ct:
+            energy, anchored_s, edges = _anchored(power, ct, ce, t0, t1, scale)
+        else:
+            energy, anchored_s, edges = scale * power.integral(t0, t1), 0.0, []
+        duration = max(t1 - t0, 0.0)
+        free_s = max(duration - anchored_s, 0.0)
+        unc = self._uncertainty(power, t0, t1, edges, free_s, scale_known)
+        anchored_fraction = anchored_s / duration if duration > 0 else 0.0
+        method = Method.COUNTER if self.has_counter and anchored_fraction >= 0.5 else Method.SAMPLED
+        used = power.count(t0, t1) + sum(1 for t in ct if t0 <= t <= t1)
+        return Resolved(max(energy, 0.0), unc, method, used, anchored_fraction, scale, lost)
+
+    def _uncertainty(self, power: _Power, t0: float, t1: float, edges: list[float], free_s: float,
+                     scale_known: bool) -> float:
+        cfg = self.config
+        tau = cfg.update_period_s
+        # A reading is stale by U(0, tau): each anchored edge is off by P*delta, sd P*tau/sqrt(12); 2 sd.
+        var = sum((2 * power.at(t) * tau / math.sqrt(12)) ** 2 for t in edges)
+        if free_s > 0:
+            mean_p = power.mean(t0 - tau, t1) if t1 > t0 else power.at(t1)
+            spread = power.std(t1 - cfg.variability_s, t1)
+            bias = cfg.field_bias if scale_known else max(cfg.field_bias, 0.05)
+            # a held sample cannot follow changes faster than tau; they average out over long spans
+            follow = spread * math.sqrt(min(1.0, tau / max(free_s, 1e-9)))
+            var += (free_s * bias * mean_p) ** 2 + (2 * free_s * follow) ** 2
+        return math.sqrt(var)
+
+
+def _insert(ts: list[float], vs: list[float], t: float, v: float) -> None:
+    if not ts or t >= ts[-1]:
+        ts.append(t)
+        vs.append(v)
+    else:  # a reading taken at a window edge can arrive after a later sampler reading
+        i = bisect.bisect_right(ts, t)
+        ts.insert(i, t)
+        vs.insert(i, v)
+
+
+class _Power:
+    """Piecewise-constant power: each sample holds until the next; before the first, the first holds."""
+
+    def __init__(self, ts: list[float], ws: list[float]) -> None:
+        self.ts = ts
+        self.ws = ws
+
+    def at(self, t: float) -> float:
+        if not self.ts:
+            return 0.0
+        i = bisect.bisect_right(self.ts, t) - 1
+        return self.ws[max(i, 0)]
+
+    def integral(self, a: float, b: float) -> float:
+        if b <= a or not self.ts:
+            return 0.0
+        ts, ws = self.ts, self.ws
+        i = max(bisect.bisect_right(ts, a) - 1, 0)
+        total, t = 0.0, a
+        while t < b:
+            nxt = ts[i + 1] if i + 1 < len(ts) else math.inf
+            seg_end = min(max(nxt, t), b)
+            total += ws[i] * (seg_end - t)
+            t = seg_end
+            i += 1
+            if i >= len(ts):
+                i = len(ts) - 1
+                total += ws[i] * (b - t)
+                break
+        return total
+
+    def mean(self, a: float, b: float) -> float:
+        return self.integral(a, b) / (b - a) if b > a else self.at(b)
+
+    def values(self, a: float, b: float) -> list[float]:
+        lo = max(bisect.bisect_left(self.ts, a) - 1, 0)
+        hi = bisect.bisect_right(self.ts, b)
+        return self.ws[lo:hi]
+
+    def std(self, a: float, b: float) -> float:
+        vals = self.values(a, b)
+        if len(vals) < 2:
+            return 0.0
+        m = sum(vals) / len(vals)
+        return math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
+
+    def count(self, a: float, b: float) -> int:
+        return bisect.bisect_right(self.ts, b) - bisect.bisect_left(self.ts, a)
+
+
+def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float) -> tuple[float, bool]:
+    """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``."""
+    num = den = 0.0
+    for i in range(1, len(ct)):
+        if ct[i] < a or ct[i] > b or not power.ts or ct[i - 1] < power.ts[0]:
+            continue
+        num += ce[i] - ce[i - 1]
+        den += power.integral(ct[i - 1], ct[i])
+    if den <= 0 or num <= 0:
+        return 1.0, False
+    return min(max(num / den, 0.5), 2.0), True
+
+
+def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b: float) -> float:
+    """The part of counter interval ``i`` (``ct[i]..ct[i+1]``) that falls in ``[a, b]``."""
+    whole = ce[i + 1] - ce[i]
+    lo, hi = max(a, ct[i]), min(b, ct[i + 1])
+    if hi <= lo:
+        return 0.0
+    den = power.integral(ct[i], ct[i + 1])
+    if den > 0:
+        return whole * power.integral(lo, hi) / den
+    return whole * (hi - lo) / (ct[i + 1] - ct[i])
+
+
+def _anchored(power: _Power, ct: list[float], ce: list[float], t0: float, t1: float,
+              scale: float) -> tuple[float, float, list[float]]:
+    """Energy from counter increments where they cover the window. Returns (J, anchored s, edge times)."""
+    f = bisect.bisect_left(ct, t0)  # first reading at or after t0
+    l_ = bisect.bisect_right(ct, t1) - 1  # last reading at or before t1
+    if f > l_:  # no reading inside: one interval straddles the window, or none does
+        if 0 < f < len(ct):
+            return _share(power, ct, ce, f - 1, t0, t1), t1 - t0, [t0, t1]
+        return scale * power.integral(t0, t1), 0.0, []
+    energy = ce[l_] - ce[f]
+    anchored = ct[l_] - ct[f]
+    edges = []
+    if f > 0:
+        energy += _share(power, ct, ce, f - 1, t0, ct[f])
+        anchored += ct[f] - t0
+        edges.append(t0)
+    else:
+        energy += scale * power.integral(t0, ct[f])
+        edges.append(ct[f])
+    if l_ + 1 < len(ct):
+        energy += _share(power, ct, ce, l_, ct[l_], t1)
+        anchored += t1 - ct[l_]
+        edges.append(t1)
+    else:
+        energy += scale * power.integral(ct[l_], t1)
+        edges.append(ct[l_])
+    return energy, anchored, edges
