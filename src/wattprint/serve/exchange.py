@@ -1,0 +1,107 @@
+"""One request/response pass through the proxy or the middleware: accounting and receipt placement.
+
+The response is handled in one of three ways, chosen from its headers:
+
+* ``sse``: ``text/event-stream`` without a content encoding. Events are forwarded as soon as they are
+  whole, byte for byte; generated tokens are counted as they pass; the receipt goes in an SSE comment just
+  before ``data: [DONE]`` (or at the end, when the upstream sends no ``[DONE]``).
+* ``json``: a non-streamed ``application/json`` body without a content encoding, status 2xx. It is held
+  until complete, then the receipt is added as a last member and as ``X-Wattprint-*`` headers.
+* ``raw``: anything else (errors, compressed bodies, other types): passed through untouched; an accounted
+  request gets its receipt in headers when the body was held (errors), else only its request id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from wattprint.serve.accountant import Accountant, RequestHandle
+from wattprint.serve.openai import RequestInfo, SseScanner, inspect_request, json_usage
+from wattprint.serve.receipt import Receipt, splice_json
+
+# Hop-by-hop headers (RFC 9110 section 7.6.1) and framing headers the proxy recomputes.
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade", "proxy-connection", "content-length", "host",
+})
+
+
+def forward_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
+
+
+def response_mode(status: int, headers: Iterable[tuple[str, str]]) -> str:
+    h = {k.lower(): v.lower() for k, v in headers}
+    if h.get("content-encoding", "identity") not in ("", "identity"):
+        return "raw"
+    ctype = h.get("content-type", "")
+    if ctype.startswith("text/event-stream"):
+        return "sse"
+    if ctype.startswith("application/json") and 200 <= status < 300:
+        return "json"
+    return "raw"
+
+
+class Exchange:
+    """Accounting for one request. ``handle`` is None for paths that do no inference."""
+
+    def __init__(self, acct: Accountant, method: str, path: str, body: bytes) -> None:
+        self.info: RequestInfo | None = inspect_request(method, path, body)
+        self.handle: RequestHandle | None = None
+        if self.info is not None:
+            self.handle = acct.open(self.info.route, self.info.prompt_tokens, self.info.prompt_source)
+        self._sse = SseScanner()
+        self.receipt: Receipt | None = None
+
+    @property
+    def accounted(self) -> bool:
+        return self.handle is not None
+
+    def id_headers(self) -> list[tuple[str, str]]:
+        return [("x-wattprint-request-id", self.handle.id)] if self.handle else []
+
+    # ---- streamed ---------------------------------------------------------------------------------
+    def feed_sse(self, chunk: bytes) -> bytes:
+        """Bytes to send on for ``chunk`` (whole events; the receipt comment before ``[DONE]``)."""
+        out = []
+        for raw, tokens, done in self._sse.feed(chunk):
+            if tokens and self.handle:
+                self.handle.observe_tokens(tokens)
+            if done and self.handle and self.receipt is None:
+                out.append(self.finish(self._sse.usage, True).sse_comment())
+            out.append(raw)
+        return b"".join(out)
+
+    def end_sse(self) -> bytes:
+        """Bytes to send when the upstream stream ended normally."""
+        rest = self._sse.rest()
+        if self.handle and self.receipt is None:
+            sep = b"\n\n" if rest and not rest.endswith(b"\n") else b""
+            return rest + sep + self.finish(self._sse.usage, True).sse_comment()
+        return rest
+
+    # ---- held bodies ----------------------------------------------------------------------------
+    def finish_body(self, mode: str, body: bytes) -> tuple[bytes, list[tuple[str, str]]]:
+        """A complete held body and the receipt headers to add (``json`` mode splices the receipt in)."""
+        if not self.handle:
+            return body, []
+        usage = json_usage(body) if mode == "json" else None
+        receipt = self.finish(usage, completed=mode == "json")
+        headers = list(receipt.headers().items())
+        if mode == "json":
+            spliced = splice_json(body, receipt)
+            if spliced is not None:
+                return spliced, headers
+        return body, headers
+
+    # ---- ends -----------------------------------------------------------------------------------
+    def finish(self, usage: dict[str, int] | None, completed: bool) -> Receipt:
+        assert self.handle is not None
+        if self.receipt is None:
+            self.receipt = self.handle.finish(usage, completed)
+        return self.receipt
+
+    def abort(self) -> None:
+        """The client went away or the upstream failed: the energy so far still counts (not completed)."""
+        if self.handle and self.receipt is None:
+            self.finish(self._sse.usage, completed=False)

@@ -1,0 +1,174 @@
+"""What the accountant needs to know about OpenAI-compatible traffic, and nothing else.
+
+* a registry of the routes that do inference, each with how to estimate its prompt tokens from the
+  request body (exact when the request carries token ids; otherwise characters / 4, the rule of thumb
+  OpenAI gives for English text: "1 token ~= 4 chars", help.openai.com "What are tokens and how to count
+  them?"). The upstream's ``usage`` replaces the estimate when it reports one;
+* an SSE scanner that frames a byte stream into events without changing a byte, counts generated tokens
+  (one per chunk and choice that carries content) and picks up ``usage`` and ``data: [DONE]``.
+
+Prompt text is read only to count characters: it is never stored or logged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+CHARS_PER_TOKEN = 4.0  # OpenAI help centre rule of thumb for English text (see module docstring)
+
+
+def _text_chars(value: Any) -> tuple[float, bool]:
+    """(characters or token ids, exact?) of a prompt value: str, list of str, token ids, nested lists."""
+    if isinstance(value, str):
+        return float(len(value)), False
+    if isinstance(value, list):
+        if value and all(isinstance(v, int) for v in value):
+            return float(len(value)), True
+        total, exact = 0.0, bool(value)
+        for v in value:
+            n, e = _text_chars(v)
+            total += n
+            exact = exact and e
+        return total, exact
+    if isinstance(value, dict):  # a content part: {"type": "text", "text": ...}
+        return _text_chars(value.get("text", ""))
+    return 0.0, False
+
+
+def _chat_prompt(body: dict[str, Any]) -> tuple[float, bool]:
+    chars = 0.0
+    for msg in body.get("messages") or []:
+        if isinstance(msg, dict):
+            chars += _text_chars(msg.get("content", ""))[0]
+    return chars, False
+
+
+def _field_prompt(name: str) -> Callable[[dict[str, Any]], tuple[float, bool]]:
+    def estimate(body: dict[str, Any]) -> tuple[float, bool]:
+        return _text_chars(body.get(name, ""))
+
+    return estimate
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    suffix: str
+    prompt: Callable[[dict[str, Any]], tuple[float, bool]]
+    streams: bool  # whether the route can answer with SSE
+
+
+# Longest suffix first, so that "/v1/chat/completions" is not taken for "/v1/completions".
+ROUTES: tuple[Route, ...] = (
+    Route("chat.completions", "/chat/completions", _chat_prompt, True),
+    Route("completions", "/completions", _field_prompt("prompt"), True),
+    Route("embeddings", "/embeddings", _field_prompt("input"), False),
+)
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    route: str
+    prompt_tokens: float
+    prompt_source: str  # "token-ids", "chars/4" or "unparsed"
+    stream: bool
+
+
+def inspect_request(method: str, path: str, body: bytes) -> RequestInfo | None:
+    """The route and prompt estimate of an inference request, or None when the path is not one."""
+    if method.upper() != "POST":
+        return None
+    route = next((r for r in ROUTES if path.rstrip("/").endswith(r.suffix)), None)
+    if route is None:
+        return None
+    try:
+        parsed = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    if not isinstance(parsed, dict):  # the upstream will refuse it; accounted with no prompt tokens
+        return RequestInfo(route.name, 0.0, "unparsed", False)
+    n, exact = route.prompt(parsed)
+    tokens = n if exact else n / CHARS_PER_TOKEN
+    return RequestInfo(route.name, tokens, "token-ids" if exact else "chars/4",
+                       bool(route.streams and parsed.get("stream") is True))
+
+
+def _chunk_tokens(obj: dict[str, Any]) -> int:
+    n = 0
+    for choice in obj.get("choices") or []:
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            if delta.get("content") or delta.get("reasoning_content") or delta.get("tool_calls"):
+                n += 1
+        elif choice.get("text"):
+            n += 1
+    return n
+
+
+class SseScanner:
+    """Frames SSE bytes into whole events (kept byte for byte) and reads what the accountant needs."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self.usage: dict[str, int] | None = None
+        self.done = False
+        self.tokens = 0
+
+    def feed(self, chunk: bytes) -> list[tuple[bytes, int, bool]]:
+        """Whole events completed by ``chunk``: (raw bytes, generated tokens, is ``[DONE]``)."""
+        self._buf += chunk
+        out = []
+        while True:
+            cut = _event_end(self._buf)
+            if cut < 0:
+                return out
+            raw, self._buf = self._buf[:cut], self._buf[cut:]
+            out.append(self._read(raw))
+
+    def rest(self) -> bytes:
+        """Bytes of an unfinished event at the end of the stream."""
+        rest, self._buf = self._buf, b""
+        return rest
+
+    def _read(self, raw: bytes) -> tuple[bytes, int, bool]:
+        data = b"\n".join(line[5:].lstrip(b" ") for line in raw.splitlines() if line.startswith(b"data:"))
+        if data.strip() == b"[DONE]":
+            self.done = True
+            return raw, 0, True
+        try:
+            obj = json.loads(data) if data else None
+        except (ValueError, UnicodeDecodeError):
+            return raw, 0, False
+        if not isinstance(obj, dict):
+            return raw, 0, False
+        if isinstance(obj.get("usage"), dict):
+            self.usage = {k: v for k, v in obj["usage"].items() if isinstance(v, int)}
+        n = _chunk_tokens(obj)
+        self.tokens += n
+        return raw, n, False
+
+
+def _event_end(buf: bytes) -> int:
+    """Index just after the first blank line (event terminator) in ``buf``, or -1."""
+    best = -1
+    for sep in (b"\n\n", b"\r\n\r\n", b"\r\r"):
+        i = buf.find(sep)
+        if i >= 0 and (best < 0 or i + len(sep) < best):
+            best = i + len(sep)
+    return best
+
+
+def json_usage(body: bytes) -> dict[str, int] | None:
+    """``usage`` of a non-streamed JSON response, or None."""
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
+        return {k: v for k, v in obj["usage"].items() if isinstance(v, int)}
+    return None
