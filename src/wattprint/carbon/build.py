@@ -229,6 +229,10 @@ def _read_raw(raw_dir: Path, key: str) -> str:
     return path.read_text(encoding="utf-8-sig")
 
 
+def _cloud_map_path() -> Path:
+    return DATA_DIR / "sources" / "cloud_regions_map.csv"
+
+
 def build(raw_dir: Path, out_dir: Path = DATA_DIR) -> list[str]:
     """Build the three tables into ``out_dir``; return the report lines (skips, unmapped regions)."""
     report: list[str] = []
@@ -238,8 +242,7 @@ def build(raw_dir: Path, out_dir: Path = DATA_DIR) -> list[str]:
     grid += egrid_rows(json.loads(_read_raw(raw_dir, "egrid")), iso2, report)
     grid += nir_rows(json.loads(_read_raw(raw_dir, "nir")), iso2, report)
     grid.sort(key=lambda r: ({"world": 0, "country": 1, "subnational": 2}[r["kind"]], r["zone"]))
-    mapping_path = Path(__file__).parent / "data" / "sources" / "cloud_regions_map.csv"
-    with mapping_path.open(encoding="utf-8") as f:
+    with _cloud_map_path().open(encoding="utf-8") as f:
         mapping = list(csv.DictReader(f))
     clouds = cloud_rows(mapping, _read_raw(raw_dir, "google"), {r["zone"] for r in grid}, report)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -92,9 +92,17 @@ class Location:
 
 # ---- settings -----------------------------------------------------------------------------------
 def default_config_paths(env: Mapping[str, str]) -> list[Path]:
-    """./wattprint.toml, then $XDG_CONFIG_HOME (or ~/.config)/wattprint/config.toml."""
-    base = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else Path(env.get("HOME", "~")) / ".config"
-    return [Path("wattprint.toml"), (base / "wattprint" / "config.toml").expanduser()]
+    """./wattprint.toml, then $XDG_CONFIG_HOME (or $HOME/.config)/wattprint/config.toml.
+
+    Only the given ``env`` is consulted, so a caller passing its own mapping gets no surprise from the
+    real home directory.
+    """
+    paths = [Path("wattprint.toml")]
+    if env.get("XDG_CONFIG_HOME"):
+        paths.append(Path(env["XDG_CONFIG_HOME"]) / "wattprint" / "config.toml")
+    elif env.get("HOME"):
+        paths.append(Path(env["HOME"]) / ".config" / "wattprint" / "config.toml")
+    return paths
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

@@ -142,15 +142,21 @@ class CarbonTables:
 
     @classmethod
     def load(cls, data_dir: Path = DATA_DIR) -> CarbonTables:
-        grid = [_intensity(r) for r in _read(data_dir / "grid_intensity.csv")]
+        """The shipped tables (or a folder holding all five CSVs)."""
+        return cls.load_from(data_dir, data_dir)
+
+    @classmethod
+    def load_from(cls, built_dir: Path, authored_dir: Path) -> CarbonTables:
+        """Built tables (grid, countries, clouds) from one folder, authored ones (PUE, equivalents) from another."""
+        grid = [_intensity(r) for r in _read(built_dir / "grid_intensity.csv")]
         countries = [Country(r["alpha2"], r["alpha3"], r["name"], r["common_name"])
-                     for r in _read(data_dir / "countries.csv")]
-        clouds = [_cloud(r) for r in _read(data_dir / "cloud_regions.csv")]
+                     for r in _read(built_dir / "countries.csv")]
+        clouds = [_cloud(r) for r in _read(built_dir / "cloud_regions.csv")]
         pue = [PueEntry(r["setting"], float(r["pue"]), _year(r["year"]), r["source"], r["source_url"], r["note"])
-               for r in _read(data_dir / "pue.csv")]
+               for r in _read(authored_dir / "pue.csv")]
         eq = [EquivalentConstant(r["key"], r["name"], r["unit"], r["applies_to"], float(r["per_unit"]),
                                  r["per_unit_unit"], _year(r["year"]), r["source"], r["source_url"], r["note"])
-              for r in _read(data_dir / "equivalents.csv")]
+              for r in _read(authored_dir / "equivalents.csv")]
         return cls(grid, countries, clouds, pue, eq)
 
     # ---- look-ups -----------------------------------------------------------------------------
