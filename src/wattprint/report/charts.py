@@ -52,11 +52,11 @@ def _legend(x: float, y: float, rows: Sequence[ModelRow]) -> list[str]:
     kinds = [k for k in KIND_COLORS if any(r.model_kind == k or (k == "unknown" and r.model_kind not in KIND_COLORS)
                                           for r in rows)]
     for k in kinds:
-        out.append(marker(x + 5, y - 4, 5, color(k), "circle", KIND_LABELS[k]))
+        out.append(marker(x + 5, y - 4, 5, color(k), "circle", KIND_LABELS[k], "legend"))
         out.append(text(x + 14, y, KIND_LABELS[k], size=12, fill="#334155"))
         x += 24 + 7 * len(KIND_LABELS[k])
     if any("codecarbon" in r.origins for r in rows):
-        out.append(marker(x + 5, y - 4, 5, "#94a3b8", "diamond", "imported from CodeCarbon"))
+        out.append(marker(x + 5, y - 4, 5, "#94a3b8", "diamond", "imported from CodeCarbon", "legend"))
         out.append(text(x + 14, y, "imported (CodeCarbon)", size=12, fill="#334155"))
     return out
 

@@ -82,15 +82,15 @@ def line(x1: float, y1: float, x2: float, y2: float, stroke: str = "#cbd5e1", wi
             f'stroke-width="{width}"{d}/>')
 
 
-def marker(x: float, y: float, r: float, fill: str, shape: str, tip: str) -> str:
+def marker(x: float, y: float, r: float, fill: str, shape: str, tip: str, cls: str = "pt") -> str:
     """A dot (circle) or a diamond, with a hover tooltip (``<title>``, escaped)."""
     title = f"<title>{esc(tip)}</title>"
     common = f'fill="{fill}" fill-opacity="0.85" stroke="#fff" stroke-width="1.2"'
     if shape == "diamond":
         k = r * 1.35
         pts = f"{x:.1f},{y - k:.1f} {x + k:.1f},{y:.1f} {x:.1f},{y + k:.1f} {x - k:.1f},{y:.1f}"
-        return f'<polygon class="pt" points="{pts}" {common}>{title}</polygon>'
-    return f'<circle class="pt" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" {common}>{title}</circle>'
+        return f'<polygon class="{cls}" points="{pts}" {common}>{title}</polygon>'
+    return f'<circle class="{cls}" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" {common}>{title}</circle>'
 
 
 def svg(width: int, height: int, body: list[str], label: str) -> str:

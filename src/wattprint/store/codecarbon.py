@@ -133,7 +133,13 @@ def catalog_resolver(options: ImportOptions) -> Callable[[str], ModelInfo]:
                 return ModelInfo(name, options.task)
             raise ConfigError(f"cannot tell which task {name!r} ran: {err}",
                               "pass --task TASK (and --model NAME if the project name is not the model)") from err
-        return ModelInfo(e.name, options.task or e.task, e.kind, e.parameters)
+        tasks = tuple(getattr(e, "tasks", ())) or ((e.task,) if getattr(e, "task", None) else ())
+        if options.task:
+            return ModelInfo(e.name, options.task, e.kind, e.parameters)
+        if len(tasks) != 1:
+            raise ConfigError(f"{name!r} serves {len(tasks)} tasks in the catalog ({', '.join(tasks) or 'none known'})",
+                              "pass --task TASK")
+        return ModelInfo(e.name, tasks[0], e.kind, e.parameters)
 
     return resolve
 
