@@ -65,6 +65,13 @@ def live_client_from_args(location, env: Mapping[str, str] | None = None):
     return client
 
 
+def measurement_carbon(args: argparse.Namespace, env: Mapping[str, str] | None = None):
+    """(Location, live client or None) for a command that measures: resolve before running, so a typo in
+    --country fails before the work starts rather than after."""
+    location = location_from_args(args, env)
+    return location, live_client_from_args(location, env)
+
+
 def emissions_payload(emissions, equivalents, location) -> dict[str, Any]:
     """The JSON shape both `wattprint carbon` and `wattprint measure` print."""
     return {
@@ -80,7 +87,7 @@ def _fmt(x: float) -> str:
     return f"{x:,.3g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def render_text(emissions, equivalents, location) -> str:
+def render_text(emissions, equivalents, location=None) -> str:
     """Human lines: emissions, intensity with provenance, PUE, equivalents, warnings and a hint."""
     e = emissions
     year = f", {e.year}" if e.year else ""
@@ -93,7 +100,7 @@ def render_text(emissions, equivalents, location) -> str:
         f"  place set by {e.set_by}",
         f"  PUE          {e.pue:g}: {e.pue_source}",
     ]
-    if location.grid_zone is not None and location.grid_zone.zone != e.zone:
+    if location is not None and location.grid_zone is not None and location.grid_zone.zone != e.zone:
         g = location.grid_zone
         lines.append(f"  grid table   {g.zone} {g.g_per_kwh:g} g{g.gases}/kWh ({g.source}, {g.year}, {g.scope})")
     if equivalents:
