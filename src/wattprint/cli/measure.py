@@ -47,13 +47,35 @@ def add_extra_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def attach_emissions(args: argparse.Namespace, m: Any) -> Any:
-    """The Measurement with emissions for the location given by flags/config (unchanged without carbon)."""
-    try:
-        from wattprint.carbon import cli_args, emissions_for
-    except ImportError:
+    """The Measurement with emissions for the place resolved before the run (unchanged without carbon).
+
+    With --live, each clock hour of the window gets that hour's Electricity Maps intensity.
+    """
+    carbon = getattr(args, "carbon", None)
+    if carbon is None:
         return m
-    loc = cli_args.location_from_args(args)
-    return m.with_emissions(emissions_for(m.total_energy_j, loc))
+    from wattprint.carbon.accounting import attach_emissions as attach
+
+    location, live = carbon
+    return attach(m, location, live=live)
+
+
+def resolve_carbon(args: argparse.Namespace) -> Any:
+    """(Location, live client) from flags/env/config, or None when the carbon package is absent."""
+    try:
+        from wattprint.carbon import cli_args
+    except ImportError:
+        return None
+    return cli_args.measurement_carbon(args)
+
+
+def _emissions_lines(e: Any) -> list[str]:
+    if isinstance(e, dict):
+        return [f"emissions: {e.get('gco2e', float('nan')):.4g} gCO2e"]
+    from wattprint.carbon.cli_args import render_text
+    from wattprint.carbon.equivalence import equivalents
+
+    return render_text(e, equivalents(energy_j=e.facility_energy_j, gco2e=e.gco2e)).splitlines()
 
 
 def parse_gpus(value: str) -> Any:
@@ -83,10 +105,7 @@ def render_summary(m: Any, exit_code: int | None = None, interrupted: bool = Fal
         lines.append(f"  above idle: {format_energy(m.energy_above_idle_j)} (idle {m.idle_power_w:.1f} W, "
                      f"measured {m.idle_seconds:.1f} s)")
     if m.emissions is not None:
-        e = m.emissions
-        g = e.get("gco2e") if isinstance(e, dict) else getattr(e, "gco2e", None)
-        zone = e.get("zone") if isinstance(e, dict) else getattr(e, "zone", "")
-        lines.append(f"  emissions: {g:.4g} gCO2e ({zone})")
+        lines.extend("  " + line for line in _emissions_lines(m.emissions))
     lines.extend(f"  warning: {x}" for x in m.warnings)
     return "\n".join(lines)
 
@@ -106,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         print("wattprint: measure needs a command after --, e.g. wattprint measure -- python run.py",
               file=sys.stderr)
         return 2
+    args.carbon = resolve_carbon(args)  # before the run: a typo in --country fails fast
     from wattprint.meter.meter import Meter
 
     meter = Meter(gpus=parse_gpus(args.gpus), cpu=not args.no_cpu, ram=not args.no_ram,
@@ -145,5 +165,9 @@ def _measure(args: argparse.Namespace, meter: Any, cmd: list[str]) -> int:
     if args.json:
         doc = m.to_dict() | {"command": cmd, "exit_code": exit_code, "interrupted": bool(interrupted),
                              "meter": meter.settings, "measured_components": meter.components()}
+        if m.emissions is not None and not isinstance(m.emissions, dict):
+            from wattprint.carbon.equivalence import equivalents
+
+            doc["equivalents"] = [q.to_dict() for q in equivalents(m.emissions.facility_energy_j, m.emissions.gco2e)]
         Path(args.json).write_text(json.dumps(doc, indent=2, default=str))
     return exit_code
