@@ -42,7 +42,10 @@ class TimelineConfig:
     history_s: float = 30.0
     calibration_s: float = 10.0
     variability_s: float = 2.0
-    power_lag_s: float = 0.0  # how late the power field reports a change (samples are shifted back by it)
+    # how late the power field reports a change; samples are shifted back by it. One update period: a
+    # field that reports the mean of the last period, read up to a period late (checked on the H100 by
+    # benchmarks/gpu_meter_check.py, which estimates it from a known burst schedule)
+    power_lag_s: float = 0.1
 
     def __post_init__(self) -> None:
         if self.update_period_s <= 0 or self.history_s <= 0 or self.calibration_s <= 0:

@@ -1,0 +1,98 @@
+"""The NVML backend against the NVML stand-in: device choice, cheap edges, lost GPUs, no-counter GPUs."""
+
+from __future__ import annotations
+
+import pytest
+
+from wattprint.core.clock import ManualClock
+from wattprint.core.errors import ConfigError
+from wattprint.meter.backends.nvml import NvmlBackend
+from wattprint.meter.meter import Meter
+from wattprint.meter.result import Method
+from wattprint.meter.sim.drive import drive
+from wattprint.meter.sim.nvml import SimGpu, SimNvml
+from wattprint.meter.sim.traces import Constant
+
+
+def _sim(clock, n=4, **kw):
+    return SimNvml([SimGpu(Constant(100.0 + 50 * i), **kw) for i in range(n)], clock,
+                   mig={"MIG-aaaa-bbbb": 2})
+
+
+def test_visible_devices_by_uuid_prefix_and_mig():
+    clock = ManualClock()
+    sim = _sim(clock)
+    uuid1, uuid3 = sim.gpus[1].uuid, sim.gpus[3].uuid
+    b = NvmlBackend(sim, env={"CUDA_VISIBLE_DEVICES": f"{uuid3},{uuid1[:14]}"}, clock=clock)
+    assert [g.sel.nvml_index for g in b.gpus] == [3, 1]
+    assert not b.select_warnings
+    b = NvmlBackend(sim, env={"CUDA_VISIBLE_DEVICES": "MIG-aaaa-bbbb"}, clock=clock)
+    assert [g.sel.nvml_index for g in b.gpus] == [2]
+    assert "whole parent GPU" in b.select_warnings[0]
+
+
+def test_visible_by_index_is_a_stated_fallback_and_hidden_gpus_are_not_counted():
+    clock = ManualClock()
+    sim = _sim(clock)
+    b = NvmlBackend(sim, env={"CUDA_VISIBLE_DEVICES": "2,0"}, clock=clock)
+    assert [g.sel.nvml_index for g in b.gpus] == [2, 0]
+    assert "CUDA_DEVICE_ORDER=PCI_BUS_ID" in b.select_warnings[0]
+    b = NvmlBackend(sim, env={"CUDA_VISIBLE_DEVICES": "2", "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}, clock=clock)
+    assert [g.sel.nvml_index for g in b.gpus] == [2] and not b.select_warnings
+    assert NvmlBackend(sim, env={"CUDA_VISIBLE_DEVICES": ""}, clock=clock).gpus == []
+    assert len(NvmlBackend(sim, env={}, clock=clock).gpus) == 4
+
+
+def test_gpus_by_index_or_uuid_and_unknown_ones_fail_loudly():
+    clock = ManualClock()
+    sim = _sim(clock)
+    b = NvmlBackend(sim, gpus=[0, sim.gpus[3].uuid], clock=clock, env={})
+    assert [g.sel.nvml_index for g in b.gpus] == [0, 3]
+    with pytest.raises(ConfigError):
+        NvmlBackend(sim, gpus=[7], clock=clock, env={})
+    with pytest.raises(ConfigError):
+        NvmlBackend(sim, gpus=["GPU-nope"], clock=clock, env={})
+
+
+def test_window_edges_do_not_read_the_slow_counter():
+    clock = ManualClock()
+    sim = _sim(clock, n=2)
+    m = Meter(backends=[NvmlBackend(sim, env={}, clock=clock)], clock=clock, sampler_thread=False)
+    drive(m, clock, 1.0)
+    before = sim.counter_calls, sim.field_calls
+    for _ in range(100):
+        m.begin("w")
+        clock.advance(0.005)
+        m.end("w")
+    assert (sim.counter_calls, sim.field_calls) == before
+    m.begin("long")
+    clock.advance(1.5)
+    m.end("long")  # a long window reads the counter once per GPU at its end to anchor it
+    assert sim.counter_calls == before[0] + 2
+
+
+def test_gpu_lost_mid_window_warns_and_keeps_energy_up_to_the_loss():
+    clock = ManualClock(start=1000.0)
+    sim = SimNvml([SimGpu(Constant(300.0)), SimGpu(Constant(200.0), lost_at=1004.0)], clock)
+    m = Meter(backends=[NvmlBackend(sim, env={}, clock=clock)], clock=clock, sampler_thread=False)
+    drive(m, clock, 1.0)
+    m.begin("w")
+    drive(m, clock, 6.0)
+    r = m.end("w")
+    ok, lost = r.components
+    assert ok.energy_j == pytest.approx(1800.0, rel=0.02)
+    assert lost.energy_j == pytest.approx(200.0 * 3.0, rel=0.03)  # 1001 -> 1004
+    assert any("was lost" in w and "up to the loss" in w for w in r.warnings)
+
+
+def test_gpu_without_counter_is_sampled_and_says_so():
+    clock = ManualClock()
+    sim = SimNvml([SimGpu(Constant(250.0), has_counter=False)], clock)
+    m = Meter(backends=[NvmlBackend(sim, env={}, clock=clock)], clock=clock, sampler_thread=False)
+    drive(m, clock, 0.5)
+    m.begin("w")
+    drive(m, clock, 4.0)
+    (c,) = m.end("w").components
+    assert c.method == Method.SAMPLED and "no energy counter" in c.detail
+    assert c.energy_j == pytest.approx(1000.0, rel=0.01)
+    assert c.uncertainty_j > 0
