@@ -137,12 +137,15 @@ def split_interval(
     work: Mapping[str, float],
     in_flight_s: Mapping[str, float],
     policy: IdlePolicy,
+    busy_s: float | None = None,
 ) -> Split:
     """Share one interval among requests, given each request's work (tokens) and time in flight inside it.
 
     Active energy follows the work; when no request processed a token but some were in flight, it
     follows time in flight; with no request in flight it is *unattributed*. Idle energy follows the
-    policy (see the module docstring).
+    policy (see the module docstring); only the idle energy of the *busy* part of the interval (``busy_s``,
+    the time during which at least one request was in flight; the whole interval when None) is amortised:
+    the idle energy of the gaps between requests stays with the fleet.
     """
     by_work = _fractions(work)
     by_time = _fractions(in_flight_s)
@@ -156,10 +159,15 @@ def split_interval(
     shares: dict[str, Share] = {rid: Share() for rid in set(active_frac or ()) | set(idle_frac or ())}
     idle_left: dict[str, float] = {}
     unattributed: dict[str, float] = {}
+    d = interval.duration_s
+    busy = 1.0 if busy_s is None or d <= 0 else min(1.0, max(0.0, busy_s / d))
     for key, energy in interval.energy_j.items():
         idle = interval.idle_j(key)
         active = energy - idle
         _spread(active, active_frac, key, shares, unattributed, dynamic=True)
+        if idle_frac and busy < 1.0:
+            idle_left[key] = idle_left.get(key, 0.0) + idle * (1.0 - busy)
+            idle *= busy
         _spread(idle, idle_frac, key, shares, idle_left, dynamic=False)
     return Split(shares=shares, idle_unamortised_j=idle_left, unattributed_j=unattributed)
 
@@ -178,6 +186,22 @@ def _spread(
     for rid, frac in fractions.items():
         target = shares[rid].dynamic_j if dynamic else shares[rid].idle_j
         target[key] = target.get(key, 0.0) + energy * frac
+
+
+def busy_seconds(spans: Iterable[tuple[float, float]], a: float, b: float) -> float:
+    """Length of the union of ``spans`` inside ``[a, b)``."""
+    clipped = sorted((max(s, a), min(e, b)) for s, e in spans if min(e, b) > max(s, a))
+    total, cur_s, cur_e = 0.0, None, None
+    for s, e in clipped:
+        if cur_e is None or s > cur_e:
+            if cur_e is not None:
+                total += cur_e - cur_s
+            cur_s, cur_e = s, e
+        else:
+            cur_e = max(cur_e, e)
+    if cur_e is not None:
+        total += cur_e - cur_s
+    return total
 
 
 def works_over(segments: Sequence[Segment], start: int, intervals: Sequence[Interval],

@@ -22,6 +22,7 @@ from wattprint.serve.attribution import (
     Split,
     add_into,
     advance_cursor,
+    busy_seconds,
     split_interval,
     works_over,
 )
@@ -222,6 +223,7 @@ class Ledger:
         w = self.config.prefill_weight
         works: dict[str, list[float]] = {}
         flights: dict[str, list[float]] = {}
+        spans: list[tuple[float, float]] = []
         for tr in self.tracks.values():
             end = tr.end if tr.end is not None else (now if now is not None else hi)
             if tr.start >= hi or (end < lo) or (end == lo and tr.start < lo):
@@ -233,9 +235,11 @@ class Ledger:
                 extra = works_over([open_seg], 0, intervals, w, 1.0)
                 works[tr.id] = [a + b for a, b in zip(works[tr.id], extra)]
             flights[tr.id] = [max(0.0, min(iv.t1, end) - max(iv.t0, tr.start)) for iv in intervals]
+            spans.append((tr.start, end))
         out = []
         for j, iv in enumerate(intervals):
             work = {rid: ws[j] for rid, ws in works.items() if ws[j] > 0 or flights[rid][j] > 0}
             flight = {rid: flights[rid][j] for rid in work}
-            out.append(split_interval(iv, work, flight, self.config.policy))
+            busy = busy_seconds(spans, iv.t0, iv.t1)
+            out.append(split_interval(iv, work, flight, self.config.policy, busy))
         return out
