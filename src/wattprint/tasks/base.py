@@ -105,6 +105,9 @@ class BatchResult:
     outputs: list[Any]
     units: dict[str, int]
     flops: float | None = None
+    # How ``flops`` was obtained: "counted" (torch.utils.flop_counter on this model and input shape) or
+    # "analytic: 2 x parameters x tokens" (a stated approximation); None when flops is None.
+    flops_method: str | None = None
 
 
 class Task(abc.ABC):
@@ -131,6 +134,17 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         """Run one batch. ``params`` holds the protocol's settings (max_new_tokens, steps...)."""
+
+    def default_params(self) -> dict[str, Any]:
+        """The protocol settings ``run_batch`` uses when ``params`` leaves them out (max_new_tokens...)."""
+        return {}
+
+    def count_flops(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> tuple[float | None, str]:
+        """Forward FLOPs of one batch counted with ``torch.utils.flop_counter.FlopCounterMode`` (slow: call it
+        outside measured windows). Returns (flops, "counted"), or (None, reason) where counting fails."""
+        from wattprint.tasks.flops import count_batch_flops
+
+        return count_batch_flops(self, loaded, batch, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         """Accuracy, F1, ROUGE... where references exist and weights are real; None otherwise."""

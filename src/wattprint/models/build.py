@@ -1,0 +1,118 @@
+"""Build models from the architecture configurations kept in ``models/configs/`` (random weights, seeded).
+
+A catalog model built here has the published model's shapes and compute, not its knowledge: every record
+built this way says ``weights="random"``. The JSON files keep only the fields that define shape and compute;
+everything else takes the library's defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+CONFIG_PACKAGE = "wattprint.models.configs"
+
+
+def read_config(name: str) -> dict[str, Any]:
+    """The architecture configuration ``configs/<name>.json`` as a dict (a fresh copy each call)."""
+    text = resources.files(CONFIG_PACKAGE).joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def config_names() -> list[str]:
+    return sorted(
+        p.name[: -len(".json")] for p in resources.files(CONFIG_PACKAGE).iterdir() if p.name.endswith(".json")
+    )
+
+
+def is_diffusers(config: dict[str, Any]) -> bool:
+    return config.get("_library") == "diffusers"
+
+
+def transformers_config(config: dict[str, Any]):
+    """A ``transformers`` config object from a kept JSON (``model_type`` picks the class)."""
+    from transformers import AutoConfig
+
+    cfg = dict(config)
+    model_type = cfg.pop("model_type")
+    if model_type == "vision-encoder-decoder":
+        from transformers import VisionEncoderDecoderConfig
+
+        enc, dec = transformers_config(cfg.pop("encoder")), transformers_config(cfg.pop("decoder"))
+        out = VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec)
+        for k, v in cfg.items():
+            setattr(out, k, v)
+        return out
+    return AutoConfig.for_model(model_type, **cfg)
+
+
+def build_transformers(config: dict[str, Any], auto_class: str, *, seed: int = 0, dtype: str = "float32"):
+    """Instantiate ``auto_class`` (e.g. "AutoModelForSequenceClassification") from a kept config.
+
+    Weights are random, drawn after ``torch.manual_seed(seed)``. Under ``torch.device("meta")`` this allocates
+    nothing (used to count parameters).
+    """
+    import torch
+    import transformers
+
+    torch.manual_seed(seed)
+    cfg = transformers_config(config)
+    cls = getattr(transformers, auto_class)
+    model = cls.from_config(cfg, dtype=getattr(torch, dtype))
+    return model.eval()
+
+
+def build_diffusers(config: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
+    """The components of a diffusers pipeline (unet, vae, text encoder(s), scheduler) with random weights."""
+    import diffusers
+    import torch
+
+    torch.manual_seed(seed)
+    parts: dict[str, Any] = {}
+    for key in ("unet", "vae"):
+        c = dict(config[key])
+        cls = getattr(diffusers, c.pop("_class_name"))
+        parts[key] = cls.from_config(c).eval()
+    for key in ("text_encoder", "text_encoder_2"):
+        if key in config:
+            c = dict(config[key])
+            class_name = c.pop("_class_name", "CLIPTextModel")
+            parts[key] = _clip_text(c, class_name).eval()
+    s = dict(config["scheduler"])
+    parts["scheduler"] = getattr(diffusers, s.pop("_class_name")).from_config(s)
+    return parts
+
+
+def _clip_text(config: dict[str, Any], class_name: str):
+    import transformers
+    from transformers import CLIPTextConfig
+
+    cfg = dict(config)
+    cfg.pop("model_type", None)
+    return getattr(transformers, class_name)(CLIPTextConfig(**cfg))
+
+
+def count_parameters(module: Any) -> int:
+    """Parameters of a torch module (or a dict of modules), each tensor counted once (tied weights once)."""
+    mods = module.values() if isinstance(module, dict) else [module]
+    seen: set[int] = set()
+    total = 0
+    for m in mods:
+        if not hasattr(m, "parameters"):
+            continue
+        for p in m.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                total += p.numel()
+    return total
+
+
+def meta_parameter_count(config: dict[str, Any], auto_class: str | None) -> int:
+    """Parameters of the architecture, built on the meta device: no memory, no weights, a second or two."""
+    import torch
+
+    with torch.device("meta"):
+        if is_diffusers(config):
+            return count_parameters(build_diffusers(config))
+        return count_parameters(build_transformers(config, auto_class or "AutoModel"))

@@ -1,0 +1,128 @@
+"""Generation in one pass with prefill and decode phases.
+
+A logits processor is called by ``generate`` once per new token, after the forward pass that produced that
+token's logits. Its first call therefore marks the end of the prefill (the prompt's forward pass, which
+yields the first new token); every later forward pass is decode. No data is run twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks._text import sync
+from wattprint.tasks.base import LoadedModel, Phases
+
+
+def _marker_class():
+    from transformers import LogitsProcessor
+
+    class PhaseMarker(LogitsProcessor):
+        """Ends "prefill" and begins "decode" at the first new token; counts the steps."""
+
+        def __init__(self, phases: Phases, device: str) -> None:
+            self.phases, self.device, self.steps = phases, device, 0
+
+        def __call__(self, input_ids, scores):
+            if self.steps == 0:
+                sync(self.device)
+                self.phases.end("prefill")
+                self.phases.begin("decode")
+            self.steps += 1
+            return scores
+
+    return PhaseMarker
+
+
+def generate(loaded: LoadedModel, inputs: dict[str, Any], phases: Phases, *, max_new_tokens: int,
+             min_new_tokens: int | None = None, **kw: Any) -> tuple[Any, int]:
+    """Run ``model.generate`` with phases; returns (sequences, decoding steps). ``min_new_tokens`` equal to
+    ``max_new_tokens`` gives exactly that many new tokens per sequence (EOS is masked until then)."""
+    import torch
+    from transformers import LogitsProcessorList
+
+    marker = _marker_class()(phases, loaded.device)
+    gen_kw = dict(kw)
+    gen_kw.setdefault("do_sample", False)
+    gen_kw.setdefault("num_beams", 1)
+    if min_new_tokens:
+        gen_kw["min_new_tokens"] = min_new_tokens
+    pad = pad_id(loaded)
+    if pad is not None:
+        gen_kw.setdefault("pad_token_id", pad)
+    phases.begin("prefill")
+    with torch.inference_mode():
+        out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens,
+                                    logits_processor=LogitsProcessorList([marker]), **gen_kw)
+    sync(loaded.device)
+    phases.end("decode" if marker.steps else "prefill")
+    return out, marker.steps
+
+
+def pad_id(loaded: LoadedModel) -> int | None:
+    tok = loaded.processor
+    tok = getattr(tok, "tokenizer", tok)
+    for v in (getattr(tok, "pad_token_id", None), getattr(tok, "eos_token_id", None)):
+        if isinstance(v, int):
+            return v
+    cfg = loaded.model.config
+    for k in ("pad_token_id", "eos_token_id"):
+        v = getattr(cfg, k, None) or getattr(getattr(cfg, "text_config", None), k, None)
+        if isinstance(v, int):
+            return v
+    return None
+
+
+def new_tokens(loaded: LoadedModel, sequences: Any, prompt_len: int) -> Any:
+    """The generated part of ``sequences``: after the prompt (decoder-only) or after the start token."""
+    if getattr(loaded.model.config, "is_encoder_decoder", False):
+        return sequences[:, 1:]
+    return sequences[:, prompt_len:]
+
+
+def count_generated(tokens: Any, eos_id: int | None, exact: bool) -> int:
+    """Generated tokens in a batch: all of them when exact, else up to and including each row's first EOS."""
+    if exact or eos_id is None:
+        return int(tokens.numel())
+    total = 0
+    for row in tokens.tolist():
+        total += row.index(eos_id) + 1 if eos_id in row else len(row)
+    return total
+
+
+def is_seq2seq(config: dict[str, Any]) -> bool:
+    return config.get("model_type") in ("t5", "bart", "pegasus", "mt5", "mbart", "whisper") or bool(
+        config.get("is_encoder_decoder")
+    )
+
+
+def lm_class(entry: Any) -> str:
+    """AutoModelForSeq2SeqLM or AutoModelForCausalLM for a general-purpose (or generative) entry."""
+    cfg = entry.config
+    if cfg is None:
+        from transformers import AutoConfig
+
+        c = AutoConfig.from_pretrained(entry.local_path or entry.hub_id)
+        return "AutoModelForSeq2SeqLM" if getattr(c, "is_encoder_decoder", False) else "AutoModelForCausalLM"
+    return "AutoModelForSeq2SeqLM" if is_seq2seq(cfg) else "AutoModelForCausalLM"
+
+
+def prompt_and_generate(loaded: LoadedModel, prompts: list[str], phases: Phases, max_new_tokens: int,
+                        exact: bool = True) -> tuple[list[str], dict[str, int]]:
+    """Tokenize prompts (left-padded for decoder-only), generate, decode; returns outputs and units."""
+    from wattprint.tasks._text import text_limit
+
+    tok = loaded.processor
+    seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
+    tok.padding_side = "right" if seq2seq else "left"
+    limit = text_limit(loaded, 1024) - (0 if seq2seq else max_new_tokens)
+    enc = tok(prompts, padding=True, truncation=True, max_length=max(8, limit), return_tensors="pt",
+              add_special_tokens=seq2seq).to(loaded.device)
+    model_inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
+    out, _ = generate(loaded, model_inputs, phases, max_new_tokens=max_new_tokens,
+                      min_new_tokens=max_new_tokens if exact else None)
+    gen = new_tokens(loaded, out, enc["input_ids"].shape[1])
+    eos = getattr(loaded.model.generation_config, "eos_token_id", None)
+    eos = eos[0] if isinstance(eos, list) else eos
+    units = {"inferences": len(prompts), "input_tokens": int(enc["attention_mask"].sum().item()),
+             "generated_tokens": count_generated(gen, eos, exact)}
+    return tok.batch_decode(gen, skip_special_tokens=True), units

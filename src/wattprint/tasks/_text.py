@@ -1,0 +1,92 @@
+"""Shared parts of the text tasks: loading a model with its tokenizer, synthetic or dataset texts, batching."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from wattprint.tasks.base import DatasetSpec, Inputs, LoadedModel, LoadSettings
+
+
+def load_text_model(entry: Any, settings: LoadSettings, auto_class: str) -> LoadedModel:
+    """The model as ``auto_class`` plus its tokenizer (own, cached, or the stated stand-in)."""
+    from wattprint.models.loaders import load_transformers
+    from wattprint.models.tokenizer import load_tokenizer
+
+    ml = load_transformers(entry, settings, auto_class)
+    tok, tok_desc = load_tokenizer(ml.plan.location, entry.hub_id, ml.model, settings)
+    return LoadedModel(
+        model=ml.model, processor=tok, device=settings.device, dtype=settings.dtype, weights=ml.plan.weights,
+        parameters=ml.parameters, source=ml.plan.source, extra=base_extra(entry, ml, auto_class, tok_desc),
+    )
+
+
+def base_extra(entry: Any, ml: Any, auto_class: str, processor_desc: str) -> dict[str, Any]:
+    backbone = "backbone" in (entry.notes or "")
+    return {
+        "entry": entry.name,
+        "kind": entry.kind,
+        "auto_class": auto_class,
+        "weights_reason": ml.plan.reason,
+        "processor": processor_desc,
+        # a backbone's task head is random even with pretrained weights: its outputs cannot be scored
+        "scorable": ml.plan.weights == "pretrained" and not backbone,
+    }
+
+
+def text_limit(loaded: LoadedModel, default: int = 512) -> int:
+    """The longest input the model takes, in tokens (position embeddings), capped at ``default``."""
+    cfg = loaded.model.config
+    for key in ("max_position_embeddings", "n_positions", "max_source_positions"):
+        v = getattr(cfg, key, None)
+        if isinstance(v, int) and v > 0:
+            # RoBERTa-style models reserve 2 positions for the padding offset
+            return min(default, v - 2 if getattr(cfg, "model_type", "") in ("roberta", "xlm-roberta") else v)
+    return default
+
+
+def synthetic_texts(loaded: LoadedModel, spec: DatasetSpec, n: int, seed: int, prefix: str = "tokens",
+                    cap: int | None = None) -> tuple[list[str], str, dict[str, Any]]:
+    """(texts, description, measured stats) matched to ``spec``'s token-length statistics."""
+    from wattprint.workloads import synthetic
+
+    dist = synthetic.length_dist(spec.stats, prefix, cap)
+    texts, lengths = synthetic.texts(loaded.processor, dist, n, seed)
+    desc = (f"synthetic: {n} texts of real words, {dist.describe('tokens')} ({spec.name} statistics: "
+            f"{spec.source}); tokenizer {loaded.extra.get('processor', '?')}; seed {seed}")
+    return texts, desc, {"tokens": synthetic.summarize([float(x) for x in lengths])}
+
+
+def dataset_inputs(spec: DatasetSpec, n: int, seed: int, convert: Callable[[dict[str, Any]], tuple[Any, Any]]) -> Inputs:
+    """Inputs from the hub dataset: ``convert`` maps a row to (item, reference)."""
+    from wattprint.workloads import hub
+
+    pairs = [convert(r) for r in hub.rows(spec, n, seed)]
+    items = [p[0] for p in pairs]
+    refs = [p[1] for p in pairs]
+    desc = f"dataset: {n} rows of {spec.hub_id} ({spec.config or 'default'}, {spec.split}), shuffle seed {seed}"
+    return Inputs(items, refs if any(r is not None for r in refs) else None, spec.name, "dataset", desc)
+
+
+def choose_workload(workload: str) -> str:
+    from wattprint.workloads.hub import resolve_workload
+
+    return resolve_workload(workload)[0]
+
+
+def encode(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
+    """Tokenize a batch (padded, truncated to the model's limit) onto the model's device."""
+    enc = loaded.processor(texts, pair, padding=True, truncation=True, max_length=text_limit(loaded),
+                           return_tensors="pt", **kw)
+    return enc.to(loaded.device)
+
+
+def token_count(enc: Any) -> int:
+    return int(enc["attention_mask"].sum().item())
+
+
+def sync(device: str) -> None:
+    """Wait for the device to finish queued work, so a phase edge is where the work is."""
+    if str(device).startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize(device)

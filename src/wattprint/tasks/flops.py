@@ -1,0 +1,29 @@
+"""FLOPs of a batch: counted with torch's FLOP counter (outside measured windows), or the stated analytic
+approximation 2 x parameters x tokens (one multiply-add per weight per processed token; attention score
+FLOPs and embeddings' lookups are ignored)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ANALYTIC = "analytic: 2 x parameters x tokens"
+
+
+def analytic(parameters: int, tokens: int) -> tuple[float, str]:
+    return 2.0 * parameters * tokens, ANALYTIC
+
+
+def count_batch_flops(task: Any, loaded: Any, batch: list[Any], params: dict[str, Any]) -> tuple[float | None, str]:
+    """Run ``task.run_batch`` once under FlopCounterMode (with null phases) and return the FLOPs counted."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from wattprint.tasks.base import NullPhases
+
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter, torch.inference_mode():
+            task.run_batch(loaded, batch, NullPhases(), params)
+    except (RuntimeError, NotImplementedError, TypeError) as e:
+        return None, f"not counted: {type(e).__name__}: {str(e)[:120]}"
+    return float(counter.get_total_flops()), "counted"

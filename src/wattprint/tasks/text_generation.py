@@ -1,0 +1,50 @@
+"""Text generation: continue a prompt by exactly ``max_new_tokens`` tokens (10 in the paper protocol).
+
+Prompts come from WikiText, BookCorpus and OSCAR (or synthetic texts matched to their length statistics).
+Prefill (the prompt's forward pass and first token) and decode (every later token) are separate phases of a
+single ``generate`` call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks import _generate, _text
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.flops import analytic
+from wattprint.workloads.specs import specs
+
+
+class TextGeneration(Task):
+    name = "text-generation"
+    version = "1"
+    title = "Text generation"
+    modality = "text"
+    generative = True
+    unit = "generated token"
+    datasets = specs("wikitext", "bookcorpus", "oscar")
+
+    def default_params(self) -> dict[str, Any]:
+        return {"max_new_tokens": 10, "exact_new_tokens": True}
+
+    def model_class(self, entry: Any) -> str:
+        return _generate.lm_class(entry)
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        return _text.load_text_model(entry, settings, self.model_class(entry))
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        if _text.choose_workload(workload) == "dataset":
+            col = dataset.fields["text"]
+            return _text.dataset_inputs(dataset, n, seed, lambda r: (r[col], None))
+        cap = _text.text_limit(loaded, 1024) - 64
+        texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=cap)
+        return Inputs(texts, None, dataset.name, "synthetic", desc, stats)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        outputs, units = _generate.prompt_and_generate(
+            loaded, list(batch), phases, int(p["max_new_tokens"]), exact=bool(p["exact_new_tokens"])
+        )
+        flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
+        return BatchResult(outputs, units, flops, how)

@@ -1,0 +1,212 @@
+"""The standard datasets of each task and the statistics their synthetic stand-ins match.
+
+Each statistic carries its source. Where a paper publishes word counts only, tokens are estimated as
+words x 1.3 (the usual ratio for English under BERT WordPiece / GPT-2 BPE; see e.g. the OpenAI tokenizer
+guide "1 token ~ 3/4 of a word"), and the source says so. Standard deviations marked "assumed" are our
+choice where no source publishes one; the synthetic description repeats it.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from wattprint.tasks.base import DatasetSpec
+
+W2T = 1.3  # tokens per English word (approximation named in the module docstring)
+
+
+def _t(words: float) -> int:
+    return round(words * W2T)
+
+
+_SPECS: dict[str, DatasetSpec] = {}  # filled once below, then frozen as SPECS
+
+
+def _add(spec: DatasetSpec) -> DatasetSpec:
+    _SPECS[spec.name] = spec
+    return spec
+
+
+# ---- text classification ---------------------------------------------------------------------------------
+_add(DatasetSpec("imdb", "stanfordnlp/imdb", "test", None, {"text": "text", "label": "label"},
+                 {"tokens_mean": _t(231), "tokens_std": _t(171), "tokens_min": 10, "tokens_max": 512,
+                  "label_names": ["negative", "positive"]},
+                 "Maas et al. 2011 (ACL), IMDB reviews: mean 231 words, median 174; std assumed 171 words "
+                 "(right-skewed); tokens = words x 1.3, truncated at 512", "other (research use)"))
+_add(DatasetSpec("rotten_tomatoes", "cornell-movie-review-data/rotten_tomatoes", "test", None,
+                 {"text": "text", "label": "label"},
+                 {"tokens_mean": _t(21), "tokens_std": _t(9), "tokens_min": 3, "tokens_max": 80,
+                  "label_names": ["negative", "positive"]},
+                 "Pang & Lee 2005 sentence polarity v1.0: 10,662 snippets, mean about 21 words "
+                 "(Kim 2014, table 1: MR average length 20); std assumed 9 words", "unknown"))
+_add(DatasetSpec("sst2", "stanfordnlp/sst2", "validation", None, {"text": "sentence", "label": "label"},
+                 {"tokens_mean": _t(19), "tokens_std": _t(9), "tokens_min": 2, "tokens_max": 70,
+                  "label_names": ["negative", "positive"]},
+                 "Kim 2014, table 1: SST-2 average sentence length 19 words; std assumed 9 words", "unknown"))
+# ---- token classification (lengths in words: items are pre-split) --------------------------------------
+_add(DatasetSpec("conll2003", "eriktks/conll2003", "test", None, {"tokens": "tokens", "label": "ner_tags"},
+                 {"words_mean": 13.4, "words_std": 11.0, "words_min": 1, "words_max": 124,
+                  "label_names": ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]},
+                 "Tjong Kim Sang & De Meulder 2003, table 1: English test 3,453 sentences, 46,435 tokens "
+                 "(13.4 words/sentence); std assumed 11", "research use (Reuters)"))
+_add(DatasetSpec("wnut_17", "leondz/wnut_17", "test", None, {"tokens": "tokens", "label": "ner_tags"},
+                 {"words_mean": 18.2, "words_std": 9.0, "words_min": 1, "words_max": 105,
+                  "label_names": ["O", "B-corporation", "I-corporation", "B-creative-work", "I-creative-work",
+                                  "B-group", "I-group", "B-location", "I-location", "B-person", "I-person",
+                                  "B-product", "I-product"]},
+                 "Derczynski et al. 2017 (W-NUT), table 1: test 1,287 documents, 23,394 tokens (18.2 "
+                 "words each); std assumed 9", "CC-BY-4.0"))
+_add(DatasetSpec("ontonotes5", "tner/ontonotes5", "test", None, {"tokens": "tokens", "label": "tags"},
+                 {"words_mean": 18.0, "words_std": 12.0, "words_min": 1, "words_max": 150},
+                 "OntoNotes 5.0 English NER test split (Pradhan et al. 2013, CoNLL-2012): 12,217 sentences, "
+                 "about 220k words (about 18 words each); std assumed 12", "LDC (research)"))
+# ---- extractive question answering ----------------------------------------------------------------------
+_QA = {"question": "question", "context": "context", "answer": "answers"}
+_add(DatasetSpec("squad", "rajpurkar/squad", "validation", None, _QA,
+                 {"context_tokens_mean": _t(120), "context_tokens_std": _t(55), "context_tokens_min": 30,
+                  "context_tokens_max": 384, "question_tokens_mean": _t(10), "question_tokens_std": _t(3.5)},
+                 "Rajpurkar et al. 2016 (SQuAD v1.1): paragraphs about 120 words, questions about 10 words "
+                 "(section 3 length statistics); stds assumed", "CC-BY-SA-4.0"))
+_add(DatasetSpec("squad_v2", "rajpurkar/squad_v2", "validation", None, _QA,
+                 {"context_tokens_mean": _t(120), "context_tokens_std": _t(55), "context_tokens_min": 30,
+                  "context_tokens_max": 384, "question_tokens_mean": _t(10), "question_tokens_std": _t(3.5)},
+                 "Rajpurkar et al. 2018 (SQuAD 2.0) reuses SQuAD 1.1 paragraphs (about 120 words) and "
+                 "adds unanswerable questions of similar length; stds assumed", "CC-BY-SA-4.0"))
+_add(DatasetSpec("sciq", "allenai/sciq", "test", None,
+                 {"question": "question", "context": "support", "answer": "correct_answer"},
+                 {"context_tokens_mean": _t(85), "context_tokens_std": _t(40), "context_tokens_min": 10,
+                  "context_tokens_max": 384, "question_tokens_mean": _t(14), "question_tokens_std": _t(5)},
+                 "Welbl et al. 2017 (SciQ): 13.7k questions with a support paragraph; lengths estimated "
+                 "(support about 85 words, questions about 14 words), stds assumed", "CC-BY-NC-3.0"))
+# ---- language modelling corpora (text generation prompts, fill-mask) ------------------------------------
+_add(DatasetSpec("wikitext", "Salesforce/wikitext", "test", "wikitext-103-raw-v1", {"text": "text"},
+                 {"tokens_mean": 120, "tokens_std": 60, "tokens_min": 8, "tokens_max": 512},
+                 "Merity et al. 2016 (WikiText-103): test 245k tokens over 4,358 lines (paragraphs); "
+                 "non-empty paragraph length about 90 words = 120 tokens, std assumed 60", "CC-BY-SA-3.0"))
+_add(DatasetSpec("bookcorpus", "bookcorpus/bookcorpus", "train", None, {"text": "text"},
+                 {"tokens_mean": 16, "tokens_std": 10, "tokens_min": 3, "tokens_max": 128},
+                 "Zhu et al. 2015 (BookCorpus): 74M sentences, 984M words (13.1 words/sentence, table 1) "
+                 "= about 16 tokens; std assumed 10", "unknown (books)"))
+_add(DatasetSpec("oscar", "oscar-corpus/oscar", "train", "unshuffled_deduplicated_en", {"text": "text"},
+                 {"tokens_mean": 300, "tokens_std": 200, "tokens_min": 16, "tokens_max": 512},
+                 "Ortiz Suarez et al. 2019 (OSCAR, Common Crawl documents): English documents are long; "
+                 "prompts are truncated to 512 tokens; mean 300 / std 200 tokens assumed", "CC0 (metadata)"))
+# ---- summarization ----------------------------------------------------------------------------------------
+_SUM = {"text": "article", "summary": "highlights"}
+_add(DatasetSpec("cnn_dailymail", "abisee/cnn_dailymail", "test", "3.0.0", _SUM,
+                 {"tokens_mean": 781, "tokens_std": 390, "tokens_min": 50, "tokens_max": 1024,
+                  "summary_tokens_mean": 56},
+                 "See et al. 2017, section 4: articles 781 tokens on average, summaries 56 tokens; "
+                 "std assumed 390; inputs truncated to 1,024 tokens", "Apache-2.0"))
+_add(DatasetSpec("xsum", "EdinburghNLP/xsum", "test", None, {"text": "document", "summary": "summary"},
+                 {"tokens_mean": _t(431), "tokens_std": _t(250), "tokens_min": 20, "tokens_max": 1024,
+                  "summary_tokens_mean": _t(23.3)},
+                 "Narayan et al. 2018, table 1: documents 431 words, summaries 23.3 words; std assumed 250 "
+                 "words", "CC-BY-SA-4.0 (BBC, research)"))
+_add(DatasetSpec("samsum", "knkarthick/samsum", "test", None, {"text": "dialogue", "summary": "summary"},
+                 {"tokens_mean": _t(94), "tokens_std": _t(70), "tokens_min": 10, "tokens_max": 1024,
+                  "summary_tokens_mean": _t(20)},
+                 "Gliwa et al. 2019 (SAMSum): dialogues about 94 words, summaries about 20 words; std "
+                 "assumed 70 words", "CC-BY-NC-ND-4.0"))
+# ---- images ---------------------------------------------------------------------------------------------
+_add(DatasetSpec("imagenet-1k", "ILSVRC/imagenet-1k", "validation", None, {"image": "image", "label": "label"},
+                 {"width_mean": 500, "width_std": 90, "height_mean": 375, "height_std": 70, "size_min": 80,
+                  "size_max": 1000, "label_space": "imagenet-1k"},
+                 "ILSVRC 2012 validation (Russakovsky et al. 2015): 50,000 JPEGs, most commonly 500x375 "
+                 "(Flickr sizes); stds assumed", "ImageNet terms (research, gated)"))
+_add(DatasetSpec("cifar10", "uoft-cs/cifar10", "test", None, {"image": "img", "label": "label"},
+                 {"width_mean": 32, "width_std": 0, "height_mean": 32, "height_std": 0, "size_min": 32,
+                  "size_max": 32, "label_space": "cifar10"},
+                 "Krizhevsky 2009: 10,000 test images of 32x32 pixels", "unknown (research)"))
+_add(DatasetSpec("cifar100", "uoft-cs/cifar100", "test", None, {"image": "img", "label": "fine_label"},
+                 {"width_mean": 32, "width_std": 0, "height_mean": 32, "height_std": 0, "size_min": 32,
+                  "size_max": 32, "label_space": "cifar100"},
+                 "Krizhevsky 2009: 10,000 test images of 32x32 pixels", "unknown (research)"))
+_COCO_SIZE = {"width_mean": 578, "width_std": 92, "height_mean": 484, "height_std": 97, "size_min": 64,
+              "size_max": 640}
+_COCO_SRC = ("COCO 2017 val (Lin et al. 2014): 5,000 images, longest side 640 px; mean about 578x484 "
+             "(most are 640x480 or 640x427), stds assumed")
+_add(DatasetSpec("coco", "detection-datasets/coco", "val", None, {"image": "image", "objects": "objects"},
+                 dict(_COCO_SIZE), _COCO_SRC, "CC-BY-4.0 (annotations)"))
+_add(DatasetSpec("voc2007", "HuggingFaceM4/pascal_voc", "test", "voc2007_main", {"image": "image"},
+                 {"width_mean": 470, "width_std": 60, "height_mean": 380, "height_std": 60, "size_min": 100,
+                  "size_max": 500},
+                 "Everingham et al. 2010 (PASCAL VOC 2007 test, 4,952 images from Flickr, longest side "
+                 "500 px); mean about 470x380, stds assumed", "Flickr terms (research)"))
+_add(DatasetSpec("lvis", "winvoker/lvis", "validation", None, {"image": "image"},
+                 dict(_COCO_SIZE), "LVIS v1 (Gupta et al. 2019) annotates COCO 2017 images: " + _COCO_SRC,
+                 "CC-BY-4.0 (annotations)"))
+_add(DatasetSpec("coco_captions", "yerevann/coco-karpathy", "test", None,
+                 {"image_url": "url", "captions": "sentences"},
+                 dict(_COCO_SIZE, caption_words_mean=10.5),
+                 "Karpathy test split of COCO 2014 (5,000 images, 5 captions each, about 10.5 words); "
+                 + _COCO_SRC, "CC-BY-4.0 (annotations)"))
+_add(DatasetSpec("flickr30k", "nlphuji/flickr30k", "test", None, {"image": "image", "captions": "caption"},
+                 {"width_mean": 460, "width_std": 60, "height_mean": 390, "height_std": 70, "size_min": 100,
+                  "size_max": 500, "caption_words_mean": 12.3},
+                 "Young et al. 2014 (Flickr30k): Flickr images, longest side 500 px; captions about 12.3 "
+                 "words; sizes approximate, stds assumed", "Flickr terms (research)"))
+_add(DatasetSpec("nocaps", "HuggingFaceM4/NoCaps", "validation", None, {"image": "image", "captions": "annotations_captions"},
+                 {"width_mean": 900, "width_std": 200, "height_mean": 700, "height_std": 150, "size_min": 200,
+                  "size_max": 1024, "caption_words_mean": 11.0},
+                 "Agrawal et al. 2019 (nocaps, Open Images validation, 4,500 images, up to 1024 px); sizes "
+                 "approximate, stds assumed", "CC-BY-2.0 (images)"))
+# ---- text-to-image prompts (tokens of the CLIP tokenizer, capped at its 77-token window) ----------------
+_add(DatasetSpec("diffusiondb", "poloclub/diffusiondb", "train", "2m_random_1k", {"prompt": "prompt"},
+                 {"tokens_mean": 36, "tokens_std": 18, "tokens_min": 2, "tokens_max": 75},
+                 "Wang et al. 2022 (DiffusionDB): 2M user prompts from Stable Diffusion's Discord; median "
+                 "prompt about 25 words (their figure 3), most under the 77-token CLIP window; mean 36 / std "
+                 "18 tokens estimated", "CC0-1.0"))
+_add(DatasetSpec("parti_prompts", "nateraw/parti-prompts", "train", None, {"prompt": "Prompt"},
+                 {"tokens_mean": 15, "tokens_std": 10, "tokens_min": 1, "tokens_max": 75},
+                 "Yu et al. 2022 (Parti, PartiPrompts P2): 1,600 prompts, most one short sentence; "
+                 "mean about 11 words = 15 tokens estimated, std assumed", "Apache-2.0"))
+_add(DatasetSpec("coco_prompts", "yerevann/coco-karpathy", "test", None, {"prompt": "sentences"},
+                 {"tokens_mean": _t(10.5), "tokens_std": _t(2.5), "tokens_min": 5, "tokens_max": 50},
+                 "COCO captions as prompts (Chen et al. 2015): about 10.5 words each; std assumed 2.5",
+                 "CC-BY-4.0 (annotations)"))
+# ---- speech (16 kHz audio) --------------------------------------------------------------------------------
+_add(DatasetSpec("librispeech", "openslr/librispeech_asr", "test", "clean", {"audio": "audio", "text": "text"},
+                 {"seconds_mean": 7.42, "seconds_std": 4.9, "seconds_min": 1.3, "seconds_max": 35.0},
+                 "Panayotov et al. 2015, table 1: test-clean 5.4 h over 2,620 utterances = 7.42 s each; "
+                 "std, min and max approximate", "CC-BY-4.0"))
+_add(DatasetSpec("common_voice", "mozilla-foundation/common_voice_17_0", "test", "en",
+                 {"audio": "audio", "text": "sentence"},
+                 {"seconds_mean": 5.5, "seconds_std": 1.7, "seconds_min": 1.0, "seconds_max": 10.0},
+                 "Ardila et al. 2020 (Common Voice): read sentences, clips capped at 10 s, about 5 s on "
+                 "average; std assumed", "CC0-1.0 (gated on the hub)"))
+_add(DatasetSpec("fleurs", "google/fleurs", "test", "en_us", {"audio": "audio", "text": "transcription"},
+                 {"seconds_mean": 10.0, "seconds_std": 4.0, "seconds_min": 2.0, "seconds_max": 30.0},
+                 "Conneau et al. 2022 (FLEURS): about 12 h per language over about 3,500 utterances of "
+                 "FLoRes sentences (10 s each on average); std assumed", "CC-BY-4.0"))
+# ---- sentence similarity (pairs; tokens per sentence) ----------------------------------------------------
+_add(DatasetSpec("stsb", "sentence-transformers/stsb", "test", None,
+                 {"sentence1": "sentence1", "sentence2": "sentence2", "score": "score"},
+                 {"tokens_mean": _t(10), "tokens_std": _t(5), "tokens_min": 2, "tokens_max": 64},
+                 "Cer et al. 2017 (STS-B test, 1,379 pairs): sentences about 10 words; std assumed 5",
+                 "CC-BY-SA-4.0"))
+_add(DatasetSpec("sick", "mteb/sickr-sts", "test", None,
+                 {"sentence1": "sentence1", "sentence2": "sentence2", "score": "score"},
+                 {"tokens_mean": _t(9.6), "tokens_std": _t(3.5), "tokens_min": 3, "tokens_max": 40},
+                 "Marelli et al. 2014 (SICK): 9,840 pairs of sentences about 9.6 words long; std assumed",
+                 "CC-BY-NC-SA-3.0"))
+_add(DatasetSpec("quora", "sentence-transformers/quora-duplicates", "train", "pair-class",
+                 {"sentence1": "sentence1", "sentence2": "sentence2", "score": "label"},
+                 {"tokens_mean": _t(11), "tokens_std": _t(6), "tokens_min": 2, "tokens_max": 64},
+                 "Quora Question Pairs (Iyer et al. 2017): questions about 11 words; std assumed",
+                 "Quora terms (non-commercial)"))
+
+
+SPECS = MappingProxyType(_SPECS)
+
+
+def spec(name: str) -> DatasetSpec:
+    from wattprint.core.errors import UnknownNameError
+
+    if name not in SPECS:
+        raise UnknownNameError("dataset", name, SPECS)
+    return SPECS[name]
+
+
+def specs(*names: str) -> tuple[DatasetSpec, ...]:
+    return tuple(spec(n) for n in names)

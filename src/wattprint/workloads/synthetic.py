@@ -1,0 +1,145 @@
+"""Synthetic inputs matched to a dataset's statistics: texts of a target token length made of real words,
+images of typical sizes, audio of typical durations. Seeded and reproducible; every generator returns a
+description of exactly what it made and from which statistics.
+
+Lengths are drawn from a normal distribution with the dataset's mean and standard deviation, clipped to
+its [min, max] (a simple, stated approximation of usually right-skewed distributions).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Any
+
+_WORD = re.compile(r"^[a-z]{2,12}$")
+# Leading markers of whole-word tokens: GPT-2/RoBERTa byte BPE ("Ġ"), SentencePiece ("▁").
+_WORD_PREFIXES = ("Ġ", "▁")
+
+
+@dataclass(frozen=True)
+class LengthDist:
+    mean: float
+    std: float
+    lo: int
+    hi: int
+
+    def sample(self, rng: random.Random) -> int:
+        return int(min(self.hi, max(self.lo, round(rng.gauss(self.mean, self.std)))))
+
+    def describe(self, unit: str) -> str:
+        return f"{unit} ~ N({self.mean:g}, {self.std:g}) clipped to [{self.lo}, {self.hi}]"
+
+
+def length_dist(stats: dict[str, Any], prefix: str = "tokens", cap: int | None = None) -> LengthDist:
+    hi = int(stats.get(f"{prefix}_max", 512))
+    if cap is not None:
+        hi = min(hi, cap)
+    lo = min(int(stats.get(f"{prefix}_min", 1)), hi)
+    return LengthDist(float(stats[f"{prefix}_mean"]), float(stats.get(f"{prefix}_std", 0.0)), lo, hi)
+
+
+def word_list(tokenizer: Any) -> list[str]:
+    """Real words that the tokenizer's vocabulary holds as whole-word tokens (sorted: reproducible)."""
+    vocab = tokenizer.get_vocab()
+    words = set()
+    for tok in vocab:
+        w = tok[1:] if tok.startswith(_WORD_PREFIXES) else tok
+        if _WORD.match(w) and (tok.startswith(_WORD_PREFIXES) or not _has_prefixed_vocab(vocab)):
+            words.add(w)
+    if len(words) < 100:
+        raise ValueError(f"tokenizer vocabulary has only {len(words)} plain words")
+    return sorted(words)
+
+
+def _has_prefixed_vocab(vocab: dict[str, int]) -> bool:
+    return "Ġthe" in vocab or "▁the" in vocab
+
+
+def count_tokens(tokenizer: Any, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def text_of_tokens(tokenizer: Any, words: list[str], n_tokens: int, rng: random.Random) -> str:
+    """A text of real words that the tokenizer splits into exactly ``n_tokens`` tokens (or as near as the
+    vocabulary allows: a word can only add whole tokens)."""
+    chosen = [rng.choice(words) for _ in range(n_tokens)]
+    for _ in range(8):
+        count = count_tokens(tokenizer, " ".join(chosen))
+        if count == n_tokens:
+            break
+        if count > n_tokens:
+            chosen = chosen[: max(1, len(chosen) - (count - n_tokens))]
+        else:
+            chosen += [rng.choice(words) for _ in range(n_tokens - count)]
+    return " ".join(chosen)
+
+
+def texts(tokenizer: Any, dist: LengthDist, n: int, seed: int) -> tuple[list[str], list[int]]:
+    """``n`` texts whose token counts follow ``dist``; returns the texts and their actual token counts."""
+    rng = random.Random(seed)
+    words = word_list(tokenizer)
+    out, lengths = [], []
+    for _ in range(n):
+        t = text_of_tokens(tokenizer, words, dist.sample(rng), rng)
+        out.append(t)
+        lengths.append(count_tokens(tokenizer, t))
+    return out, lengths
+
+
+def word_sequences(tokenizer: Any, dist: LengthDist, n: int, seed: int) -> list[list[str]]:
+    """``n`` pre-split sentences (lists of words) whose word counts follow ``dist``."""
+    rng = random.Random(seed)
+    words = word_list(tokenizer)
+    return [[rng.choice(words) for _ in range(dist.sample(rng))] for _ in range(n)]
+
+
+def images(stats: dict[str, Any], n: int, seed: int, size_cap: int | None = None) -> tuple[list[Any], str]:
+    """``n`` RGB PIL images with sizes drawn from the dataset's width/height statistics (seeded noise)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = random.Random(seed)
+    gen = np.random.default_rng(seed)
+    lo, hi = int(stats.get("size_min", 16)), int(stats.get("size_max", 1024))
+    if size_cap:
+        hi = min(hi, size_cap)
+        lo = min(lo, hi)
+    wd = LengthDist(stats["width_mean"], stats.get("width_std", 0), lo, hi)
+    hd = LengthDist(stats["height_mean"], stats.get("height_std", 0), lo, hi)
+    out = []
+    for _ in range(n):
+        w, h = wd.sample(rng), hd.sample(rng)
+        out.append(Image.fromarray(gen.integers(0, 256, size=(h, w, 3), dtype=np.uint8), "RGB"))
+    desc = f"{n} RGB noise images, width {wd.describe('px')}, height {hd.describe('px')}, seed {seed}"
+    return out, desc
+
+
+def audio(stats: dict[str, Any], n: int, seed: int, sampling_rate: int = 16_000,
+          max_seconds: float | None = None) -> tuple[list[Any], str]:
+    """``n`` mono float32 waveforms (tones plus noise) with durations drawn from the dataset statistics."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    gen = np.random.default_rng(seed)
+    hi = stats["seconds_max"] if max_seconds is None else min(stats["seconds_max"], max_seconds)
+    lo = min(stats["seconds_min"], hi)
+    out = []
+    for _ in range(n):
+        secs = min(hi, max(lo, rng.gauss(stats["seconds_mean"], stats["seconds_std"])))
+        t = np.arange(int(secs * sampling_rate), dtype=np.float32) / sampling_rate
+        wave = 0.1 * np.sin(2 * np.pi * rng.uniform(100, 400) * t) + 0.02 * gen.standard_normal(t.size)
+        out.append(wave.astype(np.float32))
+    desc = (f"{n} waveforms at {sampling_rate} Hz (tone + noise), seconds ~ N({stats['seconds_mean']:g}, "
+            f"{stats['seconds_std']:g}) clipped to [{lo:g}, {hi:g}], seed {seed}")
+    return out, desc
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    """Mean, std, min, max of the measured lengths or sizes (what Inputs.stats reports)."""
+    if not values:
+        return {}
+    m = sum(values) / len(values)
+    var = sum((v - m) ** 2 for v in values) / len(values)
+    return {"mean": round(m, 3), "std": round(var**0.5, 3), "min": min(values), "max": max(values)}
