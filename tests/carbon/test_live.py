@@ -147,3 +147,30 @@ def test_client_from_env_and_key_required():
 def test_split_by_hour_conserves_energy():
     parts = split_by_hour(T0 + timedelta(minutes=45), T0 + timedelta(hours=3, minutes=15), 900.0)
     assert [round(p[2], 9) for p in parts] == [90.0, 360.0, 360.0, 90.0]
+
+
+def test_live_from_settings_and_env(server, monkeypatch):
+    _, url = server
+    loc = resolve_location(country="FR", live=True, env={})
+    from wattprint.core.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        emissions_for(3.6e6, loc)  # live asked for, no key: a clear error, not a silent table value
+    monkeypatch.setenv("ELECTRICITYMAPS_API_KEY", KEY)
+    monkeypatch.setenv("ELECTRICITYMAPS_BASE_URL", url)
+    em = emissions_for(3.6e6, loc)
+    assert em.method == "live" and em.gco2e == pytest.approx(80.0)  # the latest hour
+    assert emissions_for(3.6e6, loc, live=False).method == "table"
+
+
+def test_cli_live_window(server, monkeypatch, capsys):
+    _, url = server
+    monkeypatch.setenv("ELECTRICITYMAPS_API_KEY", KEY)
+    monkeypatch.setenv("ELECTRICITYMAPS_BASE_URL", url)
+    from wattprint.cli.main import main
+
+    assert main(["carbon", "--kwh", "3", "--country", "FR", "--live", "--start", "2026-01-15T10:00:00Z",
+                 "--end", "2026-01-15T13:00:00Z", "--json", "-"]) == 0
+    em = json.loads(capsys.readouterr().out)["emissions"]
+    assert em["method"] == "live" and em["gco2e"] == pytest.approx(40 + 60 + 100)
+    assert [h["g_per_kwh"] for h in em["hourly"]] == [40.0, 60.0, 100.0]

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from wattprint.carbon.live import SOURCE as LIVE_SOURCE
-from wattprint.carbon.live import ElectricityMapsClient, HourSlice, LiveIntensityError, hourly_slices
+from wattprint.carbon.live import API_KEY_ENV, ElectricityMapsClient, HourSlice, LiveIntensityError, hourly_slices
 from wattprint.carbon.location import Location
+from wattprint.core.errors import ConfigError
 from wattprint.core.units import J_PER_KWH
 
 
@@ -106,15 +107,31 @@ def _live(energy_j: float, location: Location, pue: float, pue_source: str, clie
     )
 
 
+def _live_client(live: ElectricityMapsClient | bool | None, location: Location) -> ElectricityMapsClient | None:
+    """``live``: a client; True (client from ELECTRICITYMAPS_API_KEY, required); False (never); None (as the
+    location's settings say: WATTPRINT_LIVE, ``live = true`` in the config file, --live)."""
+    if isinstance(live, ElectricityMapsClient) or live is False:
+        return live or None
+    if live is None and not location.live:
+        return None
+    client = ElectricityMapsClient.from_env()
+    if client is None:
+        raise ConfigError("live intensity asked for but no Electricity Maps API key is set",
+                          fix=f"export {API_KEY_ENV}=<your key>, or turn live off to use the tables")
+    return client
+
+
 def emissions_for(energy_j: float, location: Location, pue: float | None = None,
                   start: datetime | float | None = None, end: datetime | float | None = None,
-                  live: ElectricityMapsClient | None = None) -> Emissions:
+                  live: ElectricityMapsClient | bool | None = None) -> Emissions:
     """Emissions of ``energy_j`` joules used at ``location``.
 
-    ``pue`` overrides the location's default. With ``live`` (an Electricity Maps client) the intensity
-    of each clock hour between ``start`` and ``end`` (datetimes or Unix seconds) is applied to that
-    hour's share of the energy; without a window the latest value is used. Any live failure falls back
-    to the table and the result says why in ``warnings``. A user-supplied intensity is never replaced.
+    ``pue`` overrides the location's default. With live intensity (``live`` a client, True, or None with
+    live set in the location's settings) the intensity of each clock hour between ``start`` and ``end``
+    (datetimes or Unix seconds) is applied to that hour's share of the energy; without a window the
+    latest value is used. Any live failure falls back to the table and the result says why in
+    ``warnings``. A user-supplied intensity is never replaced. Raises ConfigError when live is asked
+    for and no API key is set.
     """
     if energy_j < 0:
         raise ValueError(f"energy must be >= 0 J, got {energy_j}")
@@ -123,6 +140,7 @@ def emissions_for(energy_j: float, location: Location, pue: float | None = None,
     if use_pue < 1.0:
         raise ValueError(f"PUE must be >= 1.0, got {use_pue}")
     notes: list[str] = []
+    live = _live_client(live, location)
     if live is not None and location.method != "user":
         s, e = _utc(start), _utc(end)
         window = (s, e) if s is not None and e is not None else None
@@ -136,7 +154,7 @@ def emissions_for(energy_j: float, location: Location, pue: float | None = None,
 
 
 def attach_emissions(measurement: Any, location: Location, pue: float | None = None,
-                     live: ElectricityMapsClient | None = None) -> Any:
+                     live: ElectricityMapsClient | bool | None = None) -> Any:
     """A copy of a meter ``Measurement`` with ``emissions`` filled for its whole window."""
     start = measurement.started_at
     end = start + measurement.duration_s
