@@ -270,3 +270,34 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", timeout_s: float = 20.0,
     finally:
         server.should_exit = True
         thread.join(timeout=timeout_s)
+
+
+def sim_gpu_meter(trace: Any, clock: Any = None, sampler_thread: bool = True) -> Any:
+    """A Meter over one simulated H100 (``wattprint.meter.sim``) drawing ``trace`` (a power trace)."""
+    from wattprint.core.clock import SystemClock
+    from wattprint.meter.backends.nvml import NvmlBackend
+    from wattprint.meter.meter import Meter
+    from wattprint.meter.sim.nvml import SimGpu, SimNvml
+
+    clock = clock or SystemClock()
+    backend = NvmlBackend(SimNvml([SimGpu(trace=trace)], clock), gpus=[0], env={}, clock=clock)
+    return Meter(backends=[backend], clock=clock, sampler_thread=sampler_thread)
+
+
+@contextmanager
+def running_proxy(upstream: str, meter: Any, config: Any = None, location: Any = None,
+                  idle_power_w: dict[str, float] | None = None) -> Iterator[tuple[str, Any, Any]]:
+    """The proxy on loopback in front of ``upstream``, accounting with ``meter``; yields (url, accountant,
+    metrics). The accountant is closed (everything settled) on exit; the meter stays the caller's."""
+    from wattprint.serve.accountant import Accountant
+    from wattprint.serve.metrics import ServeMetrics
+    from wattprint.serve.proxy import ProxyConfig, build_app
+
+    metrics = ServeMetrics()
+    acct = Accountant.from_meter(meter, config, idle_power_w=idle_power_w, location=location,
+                                 metrics=metrics).start()
+    try:
+        with serve_in_thread(build_app(acct, ProxyConfig(upstream), metrics), proxy=True) as url:
+            yield url, acct, metrics
+    finally:
+        acct.close()
