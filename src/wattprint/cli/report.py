@@ -26,21 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--star-scale", choices=("log", "linear"), default="log",
                         help="cut each task's energy range into five equal bands in log (default) or linear space")
     parser.add_argument("--title", default="wattprint report", help="title of the HTML page")
-    try:
-        from wattprint.carbon.cli_args import add_location_arguments
-    except ImportError:  # the carbon room's flags; without them carbon is reported as stored
-        return
+    from wattprint.carbon.cli_args import add_location_arguments
+
     add_location_arguments(parser)
 
 
 def _location(args: argparse.Namespace):
-    """The place the user named for runs stored without carbon; None when no flag was given."""
-    try:
-        from wattprint.carbon.cli_args import location_from_args
-    except ImportError:
-        return None
-    given = any(getattr(args, k, None) for k in ("country", "region", "cloud", "carbon_config"))
-    return location_from_args(args) if given else None
+    """Where runs stored without carbon ran: flags, environment or config file, else the world average
+    (marked "defaulted" in the report). Runs that carry their own carbon keep it."""
+    from wattprint.carbon.cli_args import location_from_args
+
+    return location_from_args(args)
 
 
 def run(args: argparse.Namespace) -> int:

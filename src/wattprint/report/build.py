@@ -92,7 +92,7 @@ def _equivalents(kwh: float, gco2e: float | None) -> list[dict[str, Any]]:
         return []
     out = []
     for e in equivalents(energy_j=kwh * J_PER_KWH, gco2e=gco2e):
-        out.append({k: getattr(e, k, None) for k in ("name", "value", "unit", "constant", "source")})
+        out.append({k: getattr(e, k, None) for k in ("key", "name", "value", "unit", "constant", "source")})
     return out
 
 

@@ -17,8 +17,12 @@ def _tag(text: str, cls: str = "") -> str:
     return f'<span class="tag {cls}">{esc(text)}</span>'
 
 
-def _equiv(t: TaskSummary, limit: int = 2) -> str:
-    parts = [f"{sig(e['value'])} {e['unit']}" for e in t.equivalents[:limit] if e.get("value") is not None]
+EQUIV_SHOWN = ("smartphone_charges", "web_searches", "miles_driven")
+
+
+def _equiv(t: TaskSummary) -> str:
+    chosen = [e for e in t.equivalents if e.get("key") in EQUIV_SHOWN and e.get("value") is not None]
+    parts = [f"{sig(e['value'])} {str(e['name']).lower()}" for e in chosen]
     return "; ".join(parts) or "n/a"
 
 
