@@ -27,7 +27,8 @@ def write_small_raw(raw: Path, real_iso: Path | None) -> None:
              "World": {"country_code": "", "year": 2024, "emissions_intensity_gco2_per_kwh": 472.94}}
     egrid = {"oregon": {"emissions": 1000.0, "regionCode": "OR"}}
     nir = [{"EmissionFactors_NIR2021.json": [{"Quebec": {"2018": 1.6, "2019": 1.5}}, {"Canada": {"2019": 120}}]}]
-    google = "Google Cloud Region,Location,Google CFE,Grid carbon intensity (gCO2eq / kWh)\nus-west1,Oregon,0.87,79.23\n"
+    google = ("Google Cloud Region,Location,Google CFE,Grid carbon intensity (gCO2eq / kWh)\n"
+              "us-west1,Oregon,0.87,79.23\n")
     for key, obj in {"iso1": iso1, "iso2": iso2, "ember": ember, "egrid": egrid, "nir": nir}.items():
         (raw / build.RAW_INPUTS[key].filename).write_text(json.dumps(obj), encoding="utf-8")
     (raw / build.RAW_INPUTS["google"].filename).write_text(google, encoding="utf-8")
@@ -55,7 +56,8 @@ def test_build_converts_and_reports(tmp_path, monkeypatch):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first
 
 
-@pytest.mark.skipif(not RAW.exists(), reason="raw inputs not downloaded (python scripts/build_carbon_tables.py --download)")
+@pytest.mark.skipif(not RAW.exists(),
+                    reason="raw inputs not downloaded (python scripts/build_carbon_tables.py --download)")
 def test_shipped_tables_are_reproduced_from_the_raw_inputs(tmp_path):
     build.build(RAW, tmp_path)
     for name in ("grid_intensity.csv", "countries.csv", "cloud_regions.csv"):

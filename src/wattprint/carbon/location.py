@@ -140,7 +140,9 @@ def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str
     """(name, settings) from lowest to highest precedence."""
     file_settings: dict[str, Any] = {}
     file_name = "file"
-    path = Path(config_path) if config_path else (Path(env["WATTPRINT_CONFIG"]) if env.get("WATTPRINT_CONFIG") else None)
+    path = config_path
+    if path is None and env.get("WATTPRINT_CONFIG"):
+        path = Path(env["WATTPRINT_CONFIG"])
     if path is not None:
         if not path.exists():
             raise ConfigError(f"config file {path} does not exist")

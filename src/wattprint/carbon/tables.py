@@ -173,7 +173,8 @@ class CarbonTables:
             known = [c.alpha2 for c in self.countries] + [c.alpha3 for c in self.countries]
             known += [c.name for c in self.countries]
             raise UnknownNameError("country", code, known,
-                                   fix="use an ISO 3166-1 code such as FR, FRA or US (list: wattprint carbon --list countries)")
+                                   fix="use an ISO 3166-1 code such as FR, FRA or US "
+                                       "(list: wattprint carbon --list countries)")
         return found
 
     def subnational(self, code: str) -> Intensity:

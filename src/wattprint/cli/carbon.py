@@ -61,7 +61,8 @@ def _print_list(which: str) -> None:
                 print(f"{z:<6} {i.name:<28} {i.g_per_kwh:g} g{i.gases}/kWh {i.year} ({i.scope}) {i.source}")
     elif which == "clouds":
         for key, c in t.clouds.items():
-            own = f"provider {c.provider_intensity.g_per_kwh:g} ({c.provider_intensity.year})" if c.provider_intensity else ""
+            p = c.provider_intensity
+            own = f"provider {p.g_per_kwh:g} ({p.year})" if p else ""
             print(f"{key:<32} {c.grid_zone:<6} {c.location:<36} {own}")
     elif which == "pue":
         for p in t.pue_entries.values():
