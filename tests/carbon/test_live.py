@@ -50,8 +50,11 @@ class FakeElectricityMaps(BaseHTTPRequestHandler):
         type(self).requests.append((url.path, q))
         if self.headers.get("auth-token") != KEY:
             return self._send(401, {"error": "unauthorized"})
-        rec = lambda t, v: {"zone": q["zone"], "carbonIntensity": v, "datetime": _iso(t), "updatedAt": _iso(t),
-                            "emissionFactorType": q.get("emissionFactorType", "lifecycle"), "isEstimated": False}
+
+        def rec(t, v):
+            return {"zone": q["zone"], "carbonIntensity": v, "datetime": _iso(t), "updatedAt": _iso(t),
+                    "emissionFactorType": q.get("emissionFactorType", "lifecycle"), "isEstimated": False}
+
         if url.path == "/v3/carbon-intensity/latest":
             return self._send(200, rec(self.latest_at, self.published[self.latest_at]))
         if url.path == "/v3/carbon-intensity/past-range":
