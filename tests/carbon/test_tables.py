@@ -74,6 +74,8 @@ def test_lower_case_and_alpha3_codes():
     for code in ("fr", "FRA", "fra", " Fr ", "France"):
         assert resolve_location(country=code, env=NO_ENV).intensity == fr.intensity
     assert resolve_location(region="us-wv", env=NO_ENV).zone == "US-WV"
+    assert resolve_location(region="West Virginia", env=NO_ENV).zone == "US-WV"
+    assert resolve_location(region="québec", env=NO_ENV).zone == "CA-QC"
     assert resolve_location(cloud="AWS:US-WEST-2", env=NO_ENV).zone == "aws:us-west-2"
 
 

@@ -7,6 +7,7 @@ few milliseconds) and the caller keeps the object as long as it likes.
 from __future__ import annotations
 
 import csv
+import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,12 @@ class EquivalentConstant:
     note: str = ""
 
 
+def _fold(text: str) -> str:
+    """Lower-case ASCII form of a name ("Québec" -> "quebec")."""
+    norm = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in norm if not unicodedata.combining(c)).lower().strip()
+
+
 def _read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
@@ -181,6 +188,9 @@ class CarbonTables:
         """A sub-national grid by ISO 3166-2 code (any case): US-CA, CA-QC."""
         up = code.strip().upper()
         found = self.grid.get(up)
+        if found is None:  # a full name also works: "West Virginia", "quebec"
+            by_name = [i for i in self.grid.values() if i.kind == "subnational" and _fold(i.name) == _fold(code)]
+            found = by_name[0] if len(by_name) == 1 else None
         if found is None or found.kind != "subnational":
             known = [z for z, i in self.grid.items() if i.kind == "subnational"]
             known += [i.name for i in self.grid.values() if i.kind == "subnational"]
