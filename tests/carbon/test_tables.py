@@ -57,9 +57,9 @@ def test_aws_us_west_2_uses_the_oregon_grid_and_aws_pue():
     assert loc.grid_zone.zone == "US-OR"
     pue = [r for r in csv_rows("pue.csv") if r["setting"] == "aws"][0]
     em_default = emissions_for(KWH, loc)
-    assert em_default.pue == float(pue["pue"]) == 1.15
-    assert em_default.gco2e == pytest.approx(value * 1.15)
-    assert em_default.facility_energy_j == pytest.approx(KWH * 1.15)
+    assert em_default.pue == float(pue["pue"]) == 1.14
+    assert em_default.gco2e == pytest.approx(value * 1.14)
+    assert em_default.facility_energy_j == pytest.approx(KWH * 1.14)
 
 
 def test_gcp_region_uses_googles_published_figure_and_labels_it():
