@@ -67,7 +67,7 @@ def test_user_intensity_is_method_user_and_keeps_the_place():
 def test_pue_defaults_per_setting():
     assert resolve_location(country="FR", env={}).pue == 1.0
     assert resolve_location(cloud="aws:us-east-1", env={}).pue == 1.14
-    assert resolve_location(cloud="gcp:us-central1", env={}).pue == 1.10
+    assert resolve_location(cloud="gcp:us-central1", env={}).pue == 1.09
     assert resolve_location(cloud="azure:westeurope", env={}).pue == 1.18
 
 
