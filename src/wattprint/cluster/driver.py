@@ -17,6 +17,8 @@ the plan again instead, which skips every repeat already finished.
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +31,35 @@ from wattprint.cluster.plan import SweepJob
 from wattprint.cluster.progress import NullDisplay, SweepCounts
 from wattprint.cluster.worker import JobPayload, job_events
 
-WAIT_TIMEOUT_S = 0.5  # how often the display refreshes while no job reports
+WAIT_TIMEOUT_S = 0.5  # how often the display refreshes (and Ctrl-C is noticed) while no job reports
+
+
+class InterruptFlag:
+    """While open, the first Ctrl-C (SIGINT) only sets ``raised``; a second one interrupts as usual.
+
+    So an event taken from Ray is always written to the store before the driver stops: a
+    KeyboardInterrupt raised between the two would lose a finished repeat. Only the main thread can
+    install a handler; elsewhere this does nothing and Ctrl-C raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.raised = True
+        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)  # a 2nd Ctrl-C stops the clean-up
+
+    def __enter__(self) -> InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
 
 
 @dataclass
@@ -39,6 +69,7 @@ class _JobState:
     started: dict[str, Any] | None = None
     placeholders: dict[str, RunRecord] = field(default_factory=dict)  # plan key -> running row
     failed: bool = False
+    last_error: str | None = None  # reason of the last failed record the job sent
 
 
 @dataclass
@@ -78,21 +109,23 @@ class SweepDriver:
         self.payload_options = payload_options or {}
         self.counts = SweepCounts()
         self._refs: dict[Any, _JobState] = {}
+        self._cancelling = False
 
     # ---- the loop ---------------------------------------------------------------------------------
     def run(self) -> SweepResult:
         t0, cpu0 = time.monotonic(), time.process_time()
         interrupted = False
-        with self.display:
+        with self.display, InterruptFlag() as ctrl_c:
             try:
                 self._submit_all()
-                while self._refs:
+                while self._refs and not ctrl_c.raised:
                     self._step()
-            except KeyboardInterrupt:
+                interrupted = ctrl_c.raised
+            except KeyboardInterrupt:  # outside the main thread no handler is installed: Python raises
                 interrupted = True
+            if interrupted:
                 self._cancel_all("the sweep was interrupted (Ctrl-C) while this repeat ran")
-            finally:
-                self.display.update(self.counts)
+            self.display.update(self.counts)
         return SweepResult(self.counts, interrupted, time.monotonic() - t0, time.process_time() - cpu0)
 
     def _submit_all(self) -> None:
@@ -138,7 +171,7 @@ class SweepDriver:
 
     # ---- events -----------------------------------------------------------------------------------
     def _handle(self, state: _JobState, event: dict[str, Any]) -> None:
-        if self.on_event is not None:
+        if self.on_event is not None and not self._cancelling:
             self.on_event(state.sweep_job.label, event)
         if event["event"] == "started":
             self._started(state, event)
@@ -162,13 +195,14 @@ class SweepDriver:
             self.counts.repeats_finished += 1
             self.counts.energy_j += record.energy_j
         else:
-            state.failed = True
+            state.failed, state.last_error = True, record.error
             self.counts.repeats_failed += 1
 
     def _end(self, gen: Any, failure: Failure | None) -> None:
         state = self._refs.pop(gen)
         if failure is None and state.placeholders:
-            failure = Failure("failed", "the job ended without reporting this repeat")
+            reason = f"not run: {state.last_error}" if state.last_error else "the job ended without reporting this repeat"
+            failure = Failure("failed", reason)
         if failure is not None:
             self._write_missing(state, failure)
         if state.started is not None:
@@ -197,6 +231,7 @@ class SweepDriver:
     def _cancel_all(self, reason: str) -> None:
         import ray
 
+        self._cancelling = True
         for gen, state in list(self._refs.items()):
             self._drain(gen)  # records already streamed back are kept, not aborted
             if gen not in self._refs:

@@ -60,19 +60,40 @@ def run_job(job: Any, **kwargs: Any) -> Any:
     return _run_job(job, **kwargs)
 
 
-def meter_factory(gpu_uuids: Sequence[str], **meter_options: Any) -> Callable[..., Any]:
-    """A factory for the job's meter: only the job's own GPUs (by UUID), CPU attributed by process.
+def meter_factory(gpu_uuids: Sequence[str], nvml: Any = None, **meter_options: Any) -> Callable[..., Any]:
+    """A factory for the job's meter: the GPUs the job owns (by UUID), CPU attributed by process time.
 
-    A job without GPUs measures none (``gpus=None``), never "visible": on a shared node the GPUs of
-    other jobs are visible to a CPU job too.
+    The runner asks for ``gpus=None`` when the job measures no GPU (a CPU device, or "gpu" left out of
+    ``components``): then none is measured, never "visible" (on a shared node the GPUs of other jobs
+    are visible too). When it asks for GPUs, the job gets every GPU Ray gave it, by UUID.
+    ``nvml``: an NVML module to read the GPUs through (a stand-in from :mod:`wattprint.meter.sim` on
+    machines without GPUs); None reads the real driver.
     """
 
-    def make(*args: Any, **kwargs: Any) -> Any:
+    extra = dict(meter_options)
+    # measure the owned GPUs even when the job computes on the CPU: simulated GPUs (benchmarks, tests)
+    always_gpus = bool(extra.pop("measure_owned_gpus", False))
+
+    def make(**kwargs: Any) -> Any:
         from wattprint.meter.meter import Meter
 
-        options = {**kwargs, **meter_options}
-        options["gpus"] = list(gpu_uuids) or None
+        options = {**kwargs, **extra}
+        wants = kwargs.get("gpus") or always_gpus
+        options["gpus"] = list(gpu_uuids) if (wants and gpu_uuids) else None
         options["cpu_scope"] = "process"
-        return Meter(*args, **options)
+        if nvml is not None and options["gpus"]:
+            options["backends"] = _backends_with(nvml, options)
+        return Meter(**options)
 
     return make
+
+
+def _backends_with(nvml: Any, options: dict[str, Any]) -> list[Any]:
+    """The default CPU/RAM backends, with the job's GPUs read through the given NVML module."""
+    from wattprint.core.clock import SystemClock
+    from wattprint.meter import discover
+    from wattprint.meter.backends.nvml import NvmlBackend
+
+    clock = options.get("clock") or SystemClock()
+    rest = discover.build(None, options.get("cpu", True), options.get("ram", True), "process", clock)
+    return [NvmlBackend(nvml, gpus=options["gpus"], clock=clock), *rest.backends]

@@ -89,7 +89,7 @@ def job_events(payload: JobPayload) -> Iterator[dict[str, Any]]:
             run = payload.run or runner_api.run_job
             run(
                 payload.job,
-                meter_factory=runner_api.meter_factory(gpus.uuids, **payload.meter_options),
+                meter_factory=runner_api.meter_factory(gpus.uuids, payload.nvml, **payload.meter_options),
                 on_record=records.put,
                 skip_keys=payload.skip_keys,
             )
