@@ -46,6 +46,10 @@ class TimelineConfig:
     # field that reports the mean of the last period, read up to a period late (checked on the H100 by
     # benchmarks/gpu_meter_check.py, which estimates it from a known burst schedule)
     power_lag_s: float = 0.1
+    # A counter reading is stale: it holds the energy up to the device's last refresh. Where the counter and
+    # the power field refresh together (checked on the H100 by gpu_meter_check's tick probe), the refresh
+    # instant is seen in the power samples (the field's value changes), and the reading is re-timed to it.
+    align_counter_to_ticks: bool = True
 
     def __post_init__(self) -> None:
         if self.update_period_s <= 0 or self.history_s <= 0 or self.calibration_s <= 0:
@@ -120,6 +124,11 @@ class Timeline:
             return Resolved(0.0, 0.0, Method.SAMPLED, 0, 0.0, 1.0, lost, empty=True)
         cfg = self.config
         power = _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
+        edge_s = cfg.update_period_s
+        if cfg.align_counter_to_ticks and ct:
+            ct, ce, edge_s, stale = _align(ct, ce, pt, pw, cfg.update_period_s)
+            if any(t0 - 2.0 <= t <= t1 for t in stale):  # some edge may rest on a stale reading
+                edge_s = cfg.update_period_s
         scale, scale_known = _calibration(power, ct, ce, t1 - cfg.calibration_s, t1)
         if self.has_counter and ct:
             energy, anchored_s, edges = _anchored(power, ct, ce, t0, t1, scale)
@@ -127,18 +136,19 @@ class Timeline:
             energy, anchored_s, edges = scale * power.integral(t0, t1), 0.0, []
         duration = max(t1 - t0, 0.0)
         free_s = max(duration - anchored_s, 0.0)
-        unc = self._uncertainty(power, t0, t1, edges, free_s, scale_known)
+        unc = self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s)
         anchored_fraction = anchored_s / duration if duration > 0 else 0.0
         method = Method.COUNTER if self.has_counter and anchored_fraction >= 0.5 else Method.SAMPLED
         used = power.count(t0, t1) + sum(1 for t in ct if t0 <= t <= t1)
         return Resolved(max(energy, 0.0), unc, method, used, anchored_fraction, scale, lost)
 
     def _uncertainty(self, power: _Power, t0: float, t1: float, edges: list[float], free_s: float,
-                     scale_known: bool) -> float:
+                     scale_known: bool, edge_s: float) -> float:
         cfg = self.config
         tau = cfg.update_period_s
-        # A reading is stale by U(0, tau): each anchored edge is off by P*delta, sd P*tau/sqrt(12); 2 sd.
-        var = sum((2 * power.at(t) * tau / math.sqrt(12)) ** 2 for t in edges)
+        # A reading's time is known to U(0, edge_s) (tau, or the sampling gap once re-timed to the device's
+        # refresh): each anchored edge is off by P*delta, sd P*edge_s/sqrt(12); 2 sd.
+        var = sum((2 * power.at(t) * edge_s / math.sqrt(12)) ** 2 for t in edges)
         if free_s > 0:
             mean_p = power.mean(t0 - tau, t1) if t1 > t0 else power.at(t1)
             spread = power.std(t1 - cfg.variability_s, t1)
@@ -207,6 +217,50 @@ class _Power:
 
     def count(self, a: float, b: float) -> int:
         return bisect.bisect_right(self.ts, b) - bisect.bisect_left(self.ts, a)
+
+
+def _align(ct: list[float], ce: list[float], pt: list[float], pw: list[float],
+           tau: float) -> tuple[list[float], list[float], float, list[float]]:
+    """Re-time counter readings to the device refresh seen just before them in the power samples.
+
+    Returns the new times and values (readings that fall on the same refresh are merged), the remaining
+    timing resolution (the median gap between power samples), and the times of readings left stale.
+    """
+    ticks = [(pt[i - 1] + pt[i]) / 2 for i in range(1, len(pt)) if pw[i] != pw[i - 1]]
+    if not ticks:
+        return ct, ce, tau, list(ct)
+    period = _tick_period(ticks, tau)
+    stale: list[float] = []
+    nt: list[float] = []
+    ne: list[float] = []
+    moved = 0
+    for c, e in zip(ct, ce):
+        j = bisect.bisect_right(ticks, c) - 1
+        t = c
+        # refreshes are periodic: step from the last refresh seen (a plateau of power hides some)
+        if j >= 0 and c - ticks[j] <= 30 * period:
+            t = ticks[j] + math.floor((c - ticks[j]) / period) * period
+            moved += 1
+        else:
+            stale.append(c)
+        if nt and t <= nt[-1]:
+            nt[-1], ne[-1] = max(nt[-1], t), max(ne[-1], e)
+            continue
+        nt.append(t)
+        ne.append(e)
+    if not moved:
+        return ct, ce, tau, list(ct)
+    gaps = sorted(b - a for a, b in zip(pt[-50:], pt[-49:]))
+    return nt, ne, min(gaps[len(gaps) // 2], tau) if gaps else tau, stale
+
+
+def _tick_period(ticks: list[float], tau: float) -> float:
+    """The device's refresh period from the gaps between seen refreshes (each a multiple of it)."""
+    est = [g / round(g / tau) for g in (b - a for a, b in zip(ticks, ticks[1:])) if 0.5 * tau <= g <= 10 * tau]
+    if not est:
+        return tau
+    est.sort()
+    return est[len(est) // 2]
 
 
 def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float) -> tuple[float, bool]:

@@ -69,10 +69,20 @@ class _Gpu:
         self.timeline.add_power(t, w)
 
     def poll_counter(self) -> None:
+        """Read the counter between two power readings. The counter holds the energy up to the device's
+        last refresh, which the timeline finds where the power field changes; if the field changed
+        between the two readings, the refresh may fall either side of the counter read: read again."""
         if not self.has_counter or self.timeline.lost_at is not None:
             return
         try:
-            t, mj = self._stamp(lambda: self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.sel.handle))
+            for _ in range(3):
+                tp0, w0 = self._stamp(self.power_read)
+                t, mj = self._stamp(lambda: self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.sel.handle))
+                tp1, w1 = self._stamp(self.power_read)
+                self.timeline.add_power(tp0, w0)
+                self.timeline.add_power(tp1, w1)
+                if w0 == w1:
+                    break
         except self.nvml.NVMLError as e:
             self._lost(e)
             return
