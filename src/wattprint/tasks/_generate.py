@@ -46,9 +46,10 @@ def generate(loaded: LoadedModel, inputs: dict[str, Any], phases: Phases, *, max
     gen_kw.setdefault("num_beams", 1)
     if min_new_tokens:
         gen_kw["min_new_tokens"] = min_new_tokens
+    gc = getattr(loaded.model, "generation_config", None)
     pad = pad_id(loaded)
-    if pad is not None:
-        gen_kw.setdefault("pad_token_id", pad)
+    if gc is not None and gc.pad_token_id is None and pad is not None:
+        gc.pad_token_id = pad  # on the config, not a kwarg: BLIP's generate passes its own pad id along
     phases.begin("prefill")
     with torch.inference_mode():
         out = loaded.model.generate(**inputs, max_new_tokens=max_new_tokens,

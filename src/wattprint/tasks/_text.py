@@ -77,7 +77,14 @@ def encode(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
     """Tokenize a batch (padded, truncated to the model's limit) onto the model's device."""
     enc = loaded.processor(texts, pair, padding=True, truncation=True, max_length=text_limit(loaded),
                            return_tensors="pt", **kw)
+    if not uses_token_types(loaded):
+        enc.pop("token_type_ids", None)
     return enc.to(loaded.device)
+
+
+def uses_token_types(loaded: LoadedModel) -> bool:
+    """Whether the model has a segment (token type) embedding with more than one type."""
+    return int(getattr(loaded.model.config, "type_vocab_size", 0) or 0) > 1
 
 
 def token_count(enc: Any) -> int:

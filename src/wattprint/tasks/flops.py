@@ -21,9 +21,26 @@ def count_batch_flops(task: Any, loaded: Any, batch: list[Any], params: dict[str
     from wattprint.tasks.base import NullPhases
 
     counter = FlopCounterMode(display=False)
+    # The counter's module tracker hooks autograd on parameters that require grad, which inference mode
+    # (used inside run_batch) forbids; switch requires_grad off for the count and restore it after.
+    params_grad = [(p, p.requires_grad) for p in _parameters(loaded.model)]
+    for p, _ in params_grad:
+        p.requires_grad_(False)
     try:
         with counter, torch.inference_mode():
             task.run_batch(loaded, batch, NullPhases(), params)
-    except (RuntimeError, NotImplementedError, TypeError) as e:
+    except (RuntimeError, NotImplementedError, TypeError, AttributeError) as e:
         return None, f"not counted: {type(e).__name__}: {str(e)[:120]}"
+    finally:
+        for p, flag in params_grad:
+            p.requires_grad_(flag)
     return float(counter.get_total_flops()), "counted"
+
+
+def _parameters(model: Any) -> list[Any]:
+    import torch
+
+    if isinstance(model, torch.nn.Module):
+        return list(model.parameters())
+    mods = getattr(model, "components", {}) or {}  # a diffusers pipeline
+    return [p for m in mods.values() if hasattr(m, "parameters") for p in m.parameters()]

@@ -1,0 +1,85 @@
+"""Fill-mask: predict the one masked word of a text (WikiText, BookCorpus, OSCAR).
+
+One word per text is replaced by the tokenizer's mask token (seeded choice); the reference is the word
+taken out, so top-1 accuracy is known whenever the weights are real.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from wattprint.tasks import _text
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.flops import analytic
+from wattprint.workloads.specs import specs
+
+MASK = "<wattprint-mask>"  # placeholder in items; replaced by the model's own mask token at run time
+
+
+class FillMask(Task):
+    name = "fill-mask"
+    version = "1"
+    title = "Fill-mask"
+    modality = "text"
+    datasets = specs("wikitext", "bookcorpus", "oscar")
+
+    def model_class(self, entry: Any) -> str:
+        return "AutoModelForMaskedLM"
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        return _text.load_text_model(entry, settings, self.model_class(entry))
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        if _text.choose_workload(workload) == "dataset":
+            col = dataset.fields["text"]
+            base = _text.dataset_inputs(dataset, n, seed, lambda r: (r[col], None))
+            texts, desc, stats, workload_used = base.items, base.description, {}, "dataset"
+        else:
+            texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 4)
+            workload_used = "synthetic"
+        rng = random.Random(seed)
+        items, refs = zip(*(_mask_one(t, rng) for t in texts)) if texts else ((), ())
+        has_refs = workload_used == "dataset"
+        return Inputs(list(items), list(refs) if has_refs else None, dataset.name, workload_used,
+                      desc + "; one word per text masked (seeded)", stats)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        import torch
+
+        tok = loaded.processor
+        mask_str = tok.mask_token
+        enc = _text.encode(loaded, [t.replace(MASK, mask_str) for t in batch])
+        with torch.inference_mode():
+            logits = loaded.model(**enc).logits
+        positions = (enc["input_ids"] == tok.mask_token_id).nonzero().tolist()
+        first = {}
+        for row, pos in positions:
+            first.setdefault(row, pos)
+        outputs = []
+        for row in range(len(batch)):
+            if row not in first:  # the mask fell beyond the truncation limit
+                outputs.append(None)
+                continue
+            best = int(logits[row, first[row]].argmax())
+            outputs.append(tok.decode([best]).strip())
+        tokens = _text.token_count(enc)
+        flops, how = analytic(loaded.parameters, tokens)
+        return BatchResult(outputs, {"inferences": len(batch), "input_tokens": tokens}, flops, how)
+
+    def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
+        from wattprint.tasks.metrics import accuracy
+
+        if not references:
+            return None
+        return {"top1_accuracy": accuracy([str(o).lower() for o in outputs], [str(r).lower() for r in references])}
+
+
+def _mask_one(text: str, rng: random.Random) -> tuple[str, str]:
+    words = text.split()
+    if not words:
+        return MASK, ""
+    i = rng.randrange(len(words))
+    ref = words[i]
+    words[i] = MASK
+    return " ".join(words), ref

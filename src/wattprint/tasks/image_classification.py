@@ -1,0 +1,48 @@
+"""Image classification (ImageNet-1k, CIFAR-10, CIFAR-100): one label per image.
+
+Top-1 accuracy is scored only on ImageNet-1k with an ImageNet-1k head (CIFAR labels are another label space;
+a model fine-tuned on CIFAR would need its own entry). FLOPs: counted (``Task.count_flops``), no analytic rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks import _vision
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.workloads.specs import specs
+
+
+class ImageClassification(Task):
+    name = "image-classification"
+    version = "1"
+    title = "Image classification"
+    modality = "image"
+    datasets = specs("imagenet-1k", "cifar10", "cifar100")
+
+    def model_class(self, entry: Any) -> str:
+        return "AutoModelForImageClassification"
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        return _vision.load_vision_model(entry, settings, self.model_class(entry))
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        inputs = _vision.make_image_inputs(loaded, dataset, workload, n, seed, "label")
+        if inputs.references is not None and dataset.stats.get("label_space") == "imagenet-1k":
+            offset = 1 if loaded.model.config.num_labels == 1001 else 0  # MobileNet's class 0 is "background"
+            refs = [r + offset for r in inputs.references]
+            return Inputs(inputs.items, refs, inputs.dataset, inputs.workload, inputs.description, inputs.stats)
+        return Inputs(inputs.items, None, inputs.dataset, inputs.workload, inputs.description, inputs.stats)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        import torch
+
+        pv = _vision.pixel_values(loaded, batch)
+        with torch.inference_mode():
+            logits = loaded.model(pixel_values=pv).logits
+        return BatchResult(logits.argmax(-1).tolist(), {"inferences": len(batch)})
+
+    def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
+        from wattprint.tasks.metrics import accuracy
+
+        return {"top1_accuracy": accuracy(outputs, references)} if references else None

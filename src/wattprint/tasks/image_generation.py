@@ -1,0 +1,62 @@
+"""Image generation (text-to-image; DiffusionDB, PartiPrompts, COCO captions as prompts) with a diffusers
+pipeline, in three phases of one pass: "encode" (text encoders), "denoise" (the UNet loop with classifier-
+free guidance) and "decode" (the VAE turns latents into pixels).
+
+Offline, a catalog pipeline is built from its kept configs (UNet, VAE, CLIP text encoder(s), scheduler) with
+random weights; prompts are tokenized by the stand-in tokenizer (ids folded into CLIP's 49,408) padded to
+CLIP's 77 positions. Steps and size default to the model's own (``default_steps``, ``default_size``);
+``LoadSettings.overrides`` or params may shrink them (num_inference_steps, height, width) for a CPU, and the
+record says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks import _diffusion, _text
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.workloads.specs import specs
+
+
+class ImageGeneration(Task):
+    name = "image-generation"
+    version = "1"
+    title = "Image generation (text-to-image)"
+    modality = "text-to-image"
+    generative = True
+    unit = "image"
+    datasets = specs("diffusiondb", "parti_prompts", "coco_prompts")
+
+    def default_params(self) -> dict[str, Any]:
+        return {"guidance_scale": 7.5}  # steps and size: the model's defaults unless set
+
+    def model_class(self, entry: Any) -> str:
+        return "DiffusionPipeline"
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        return _diffusion.load_pipeline(entry, settings)
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        if _text.choose_workload(workload) == "dataset":
+            col = dataset.fields["prompt"]
+            return _text.dataset_inputs(dataset, n, seed, lambda r: (_first(r[col]), None))
+        from wattprint.workloads import synthetic
+
+        tok = loaded.extra["prompt_tokenizer"]
+        dist = synthetic.length_dist(dataset.stats, "tokens", cap=75)
+        prompts, lengths = synthetic.texts(tok, dist, n, seed)
+        desc = (f"synthetic: {n} prompts of real words, {dist.describe('tokens')} ({dataset.name} statistics: "
+                f"{dataset.source}); tokenizer {loaded.extra['processor']}; seed {seed}")
+        return Inputs(prompts, None, dataset.name, "synthetic", desc,
+                      {"tokens": synthetic.summarize([float(x) for x in lengths])})
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **loaded.extra["defaults"], **params}
+        images = _diffusion.generate_images(loaded, list(batch), phases, p)
+        units = {"inferences": len(batch), "images": len(images),
+                 "denoising_steps": int(p["num_inference_steps"]) * len(batch)}
+        return BatchResult(images, units)
+
+
+def _first(v: Any) -> str:
+    return v[0] if isinstance(v, (list, tuple)) else str(v)

@@ -1,0 +1,76 @@
+"""Object detection (COCO, Pascal VOC 2007, LVIS images): boxes with labels and scores above a threshold.
+
+Images are resized as the model family does (shortest edge 800, longest 1333 for DETR-style models) by the
+model's own processor, or a stand-in of the same family built offline (``overrides["image_size"]`` shrinks
+the shortest edge for CPU runs and is recorded). No quality score (mAP needs the full COCO evaluation).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks import _text, _vision
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.workloads.specs import specs
+
+PROCESSORS = {"detr": "DetrImageProcessor", "deformable_detr": "DeformableDetrImageProcessor",
+              "yolos": "YolosImageProcessor", "conditional_detr": "ConditionalDetrImageProcessor"}
+
+
+class ObjectDetection(Task):
+    name = "object-detection"
+    version = "1"
+    title = "Object detection"
+    modality = "image"
+    datasets = specs("coco", "voc2007", "lvis")
+
+    def default_params(self) -> dict[str, Any]:
+        return {"threshold": 0.5}
+
+    def model_class(self, entry: Any) -> str:
+        return "AutoModelForObjectDetection"
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        from wattprint.models.loaders import load_transformers
+
+        ml = load_transformers(entry, settings, self.model_class(entry))
+        if ml.plan.location is not None:
+            from transformers import AutoImageProcessor
+
+            proc, desc = AutoImageProcessor.from_pretrained(ml.plan.location), f"own ({ml.plan.location})"
+        else:
+            proc, desc = _stand_in(ml.model.config, settings)
+        return LoadedModel(ml.model, proc, settings.device, settings.dtype, ml.plan.weights, ml.parameters,
+                           ml.plan.source, _text.base_extra(entry, ml, self.model_class(entry), desc))
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        return _vision.make_image_inputs(loaded, dataset, workload, n, seed, reference=None)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        import torch
+
+        p = {**self.default_params(), **params}
+        proc = loaded.processor
+        enc = proc(images=batch, return_tensors="pt")
+        pv = enc["pixel_values"].to(loaded.device, dtype=getattr(torch, loaded.dtype))
+        extra = {"pixel_mask": enc["pixel_mask"].to(loaded.device)} if "pixel_mask" in enc else {}
+        with torch.inference_mode():
+            out = loaded.model(pixel_values=pv, **extra)
+        sizes = torch.tensor([[im.height, im.width] for im in batch])
+        out.logits, out.pred_boxes = out.logits.float().cpu(), out.pred_boxes.float().cpu()
+        found = proc.post_process_object_detection(out, threshold=float(p["threshold"]), target_sizes=sizes)
+        labels = loaded.model.config.id2label
+        outputs = [[{"label": labels.get(int(lab), str(int(lab))), "score": round(float(s), 4),
+                     "box": [round(float(x), 1) for x in box]}
+                    for s, lab, box in zip(f["scores"], f["labels"], f["boxes"])] for f in found]
+        return BatchResult(outputs, {"inferences": len(batch), "detections": sum(len(o) for o in outputs)})
+
+
+def _stand_in(config: Any, settings: LoadSettings) -> tuple[Any, str]:
+    import transformers
+
+    name = PROCESSORS.get(getattr(config, "model_type", ""), "DetrImageProcessor")
+    short = int(settings.overrides.get("image_size", 800))
+    size = {"shortest_edge": short, "longest_edge": int(round(short * 1333 / 800))}
+    proc = getattr(transformers, name)(size=size)
+    return proc, f"stand-in {name} (shortest edge {size['shortest_edge']}, longest {size['longest_edge']})"

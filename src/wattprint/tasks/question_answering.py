@@ -1,0 +1,104 @@
+"""Extractive question answering (SQuAD, SQuAD v2, SciQ): the answer is the best span of the context.
+
+transformers 5 has no question-answering pipeline: the model is driven directly and the span decoded from
+start/end logits (best start, then the best end within ``max_answer_tokens`` after it, inside the context).
+General-purpose models (Flan-T5, BLOOMZ) are prompted and generate the answer instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks import _generate, _text
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.flops import analytic
+from wattprint.workloads.specs import specs
+
+PROMPT = "Answer the question from the context.\nContext: {context}\nQuestion: {question}\nAnswer:"
+
+
+class QuestionAnswering(Task):
+    name = "question-answering"
+    version = "1"
+    title = "Extractive question answering"
+    modality = "text"
+    datasets = specs("squad", "squad_v2", "sciq")
+
+    def default_params(self) -> dict[str, Any]:
+        return {"max_answer_tokens": 30, "max_new_tokens": 10}
+
+    def model_class(self, entry: Any) -> str:
+        if entry.kind == "general-purpose":
+            return _generate.lm_class(entry)
+        return "AutoModelForQuestionAnswering"
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        loaded = _text.load_text_model(entry, settings, self.model_class(entry))
+        loaded.extra["zero_shot"] = entry.kind == "general-purpose"
+        return loaded
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        if _text.choose_workload(workload) == "dataset":
+            return _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r))
+        limit = _text.text_limit(loaded) - 40
+        contexts, desc_c, st_c = _text.synthetic_texts(loaded, dataset, n, seed, "context_tokens", cap=limit)
+        q_stats = {"tokens_mean": dataset.stats["question_tokens_mean"],
+                   "tokens_std": dataset.stats["question_tokens_std"], "tokens_min": 3, "tokens_max": 30}
+        q_spec = DatasetSpec(dataset.name, dataset.hub_id, stats=q_stats, source=dataset.source)
+        questions, _, st_q = _text.synthetic_texts(loaded, q_spec, n, seed + 1)
+        items = [{"question": q + "?", "context": c} for q, c in zip(questions, contexts)]
+        desc = desc_c.replace("texts", "contexts") + f"; questions tokens ~ N({q_stats['tokens_mean']}, " \
+            f"{q_stats['tokens_std']})"
+        return Inputs(items, None, dataset.name, "synthetic", desc,
+                      {"context_tokens": st_c["tokens"], "question_tokens": st_q["tokens"]})
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        if loaded.extra.get("zero_shot"):
+            prompts = [PROMPT.format(**item) for item in batch]
+            outputs, units = _generate.prompt_and_generate(loaded, prompts, phases, int(p["max_new_tokens"]))
+            flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
+            return BatchResult(outputs, units, flops, how)
+        import torch
+
+        questions = [it["question"] for it in batch]
+        contexts = [it["context"] for it in batch]
+        enc = loaded.processor(questions, contexts, padding=True, truncation="only_second",
+                               max_length=_text.text_limit(loaded), return_offsets_mapping=True,
+                               return_tensors="pt")
+        offsets = enc.pop("offset_mapping").tolist()
+        if not _text.uses_token_types(loaded):
+            enc.pop("token_type_ids", None)
+        seq_ids = [enc.sequence_ids(i) for i in range(len(batch))]
+        enc = enc.to(loaded.device)
+        with torch.inference_mode():
+            out = loaded.model(**enc)
+        starts, ends = out.start_logits.float().cpu(), out.end_logits.float().cpu()
+        outputs = [_best_span(starts[i], ends[i], seq_ids[i], offsets[i], contexts[i], int(p["max_answer_tokens"]))
+                   for i in range(len(batch))]
+        tokens = _text.token_count(enc)
+        flops, how = analytic(loaded.parameters, tokens)
+        return BatchResult(outputs, {"inferences": len(batch), "input_tokens": tokens}, flops, how)
+
+    def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
+        from wattprint.tasks.metrics import qa_scores
+
+        return qa_scores(outputs, references) if references else None
+
+
+def _row(spec: DatasetSpec, r: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    f = spec.fields
+    ans = r[f["answer"]]
+    refs = list(ans["text"]) if isinstance(ans, dict) else [str(ans)]
+    return {"question": r[f["question"]], "context": r[f["context"]]}, refs
+
+
+def _best_span(start: Any, end: Any, seq_ids: list[Any], offsets: list[Any], context: str, max_len: int) -> str:
+    ctx = [i for i, s in enumerate(seq_ids) if s == 1]
+    if not ctx:
+        return ""
+    lo, hi = ctx[0], ctx[-1]
+    s = int(start[lo : hi + 1].argmax()) + lo
+    e_hi = min(hi, s + max_len - 1)
+    e = int(end[s : e_hi + 1].argmax()) + s
+    return context[offsets[s][0] : offsets[e][1]]

@@ -1,0 +1,67 @@
+"""Token classification (named entities): one tag per word of a pre-split sentence (CoNLL-2003, WNUT-17,
+OntoNotes 5). A word's tag is the prediction on its first sub-word token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wattprint.tasks import _text
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.flops import analytic
+from wattprint.workloads.specs import specs
+
+
+class TokenClassification(Task):
+    name = "token-classification"
+    version = "1"
+    title = "Token classification (NER)"
+    modality = "text"
+    datasets = specs("conll2003", "wnut_17", "ontonotes5")
+
+    def model_class(self, entry: Any) -> str:
+        return "AutoModelForTokenClassification"
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        return _text.load_text_model(entry, settings, self.model_class(entry))
+
+    def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        from wattprint.workloads import synthetic
+
+        if _text.choose_workload(workload) == "dataset":
+            names = dataset.stats.get("label_names")
+            tok, lab = dataset.fields["tokens"], dataset.fields["label"]
+            return _text.dataset_inputs(
+                dataset, n, seed, lambda r: (list(r[tok]), [names[i] for i in r[lab]] if names else None)
+            )
+        dist = synthetic.length_dist(dataset.stats, "words", cap=_text.text_limit(loaded) // 2)
+        items = synthetic.word_sequences(loaded.processor, dist, n, seed)
+        desc = (f"synthetic: {n} sentences of real words, {dist.describe('words')} ({dataset.name} statistics: "
+                f"{dataset.source}); seed {seed}")
+        return Inputs(items, None, dataset.name, "synthetic", desc,
+                      {"words": synthetic.summarize([float(len(x)) for x in items])})
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        import torch
+
+        enc = _text.encode(loaded, [list(words) for words in batch], is_split_into_words=True)
+        with torch.inference_mode():
+            pred = loaded.model(**enc).logits.argmax(-1).tolist()
+        labels = loaded.model.config.id2label
+        outputs = []
+        for row, words in enumerate(batch):
+            tags = ["O"] * len(words)
+            seen = set()
+            for pos, w in enumerate(enc.word_ids(row)):
+                if w is not None and w not in seen:
+                    seen.add(w)
+                    tags[w] = labels.get(pred[row][pos], str(pred[row][pos]))
+            outputs.append(tags)
+        tokens = _text.token_count(enc)
+        flops, how = analytic(loaded.parameters, tokens)
+        units = {"inferences": len(batch), "input_tokens": tokens, "words": sum(len(w) for w in batch)}
+        return BatchResult(outputs, units, flops, how)
+
+    def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
+        from wattprint.tasks.metrics import token_f1
+
+        return token_f1(outputs, references) if references else None
