@@ -23,7 +23,7 @@ def test_paper_protocol():
     summ = p.settings_for("summarization")
     assert (summ.min_new_tokens, summ.max_new_tokens) == (10, 15)
     assert p.settings_for("fill-mask").mask_tokens == 1
-    img = p.settings_for("text-to-image")
+    img = p.settings_for("image-generation")
     assert (img.num_inference_steps, img.height, img.width) == (None, None, None)  # the model's defaults
 
 
@@ -33,7 +33,7 @@ def test_aienergyscore_protocol():
     assert (gen.samples, gen.batch_size, gen.repeats, gen.score) == (1000, 1, 10, "gpu")
     assert gen.dtype == "bfloat16" and gen.max_new_tokens == gen.min_new_tokens == 10
     assert p.settings_for("text-classification").dtype == "float32"
-    assert p.settings_for("text-to-image").num_inference_steps == 30
+    assert p.settings_for("image-generation").num_inference_steps == 30
 
 
 def test_quick_is_budgeted_and_says_what_it_shrank():
@@ -41,7 +41,7 @@ def test_quick_is_budgeted_and_says_what_it_shrank():
     s = p.settings_for("text-classification")
     assert s.samples is None and s.time_budget_s > 0 and s.min_samples >= 3 and s.repeats == 1
     assert s.models == "smallest"
-    img = p.settings_for("text-to-image")
+    img = p.settings_for("image-generation")
     assert img.num_inference_steps is not None and img.height is not None
     assert "not comparable" in img.shrunk
     assert s.shrunk is None
@@ -69,7 +69,7 @@ def test_settings_are_frozen_and_validated():
 
 
 def test_round_trip_through_dict():
-    s = load_preset("quick").settings_for("text-to-image")
+    s = load_preset("quick").settings_for("image-generation")
     assert BenchSettings.from_dict(s.to_dict()) == s
 
 

@@ -26,14 +26,17 @@ class RepeatWork:
     inside_s: float = 0.0  # seconds inside task.run_batch, minus the meter's phase-edge calls
     flops: float | None = 0.0  # None as soon as one batch did not know its FLOPs
     outputs: list[Any] = field(default_factory=list)
+    flops_method: str | None = None
 
-    def add(self, units: dict[str, int], seconds: float, flops: float | None, outputs: Sequence[Any]) -> None:
+    def add(self, units: dict[str, int], seconds: float, flops: float | None, outputs: Sequence[Any],
+            flops_method: str | None = None) -> None:
         for k, v in units.items():
             self.units[k] = self.units.get(k, 0) + int(v)
         self.latencies_s.append(seconds)
         self.inside_s += seconds
         self.flops = None if (flops is None or self.flops is None) else self.flops + flops
         self.outputs.extend(outputs)
+        self.flops_method = self.flops_method or flops_method
 
 
 def per_1000(energy_j: float, count: int | None) -> float | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from wattprint.bench.presets import Preset, load_preset
 from wattprint.bench.settings import BenchSettings
-from wattprint.core.errors import ConfigError, UnknownNameError
+from wattprint.core.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -62,47 +62,39 @@ def is_outside_model(name: str) -> bool:
     return "/" in name or Path(name).exists()
 
 
-def _catalog_model(name: str) -> Any | None:
-    """The catalog entry for ``name``; None for an outside model; UnknownNameError for a typo."""
-    from wattprint.models.catalog import get_entry
-
-    try:
-        return get_entry(name)
-    except UnknownNameError:
-        if is_outside_model(name):
-            return None
-        raise
-
-
 def _select(task: str, selection: str) -> list[str]:
     """Catalog models of ``task`` picked by a preset's ``models`` rule."""
-    from wattprint.models.catalog import entries
+    from wattprint.models.catalog import entries, smallest
 
-    found = list(entries(task))
-    if not found:
-        raise ConfigError(f"the catalog has no model for task {task!r}", fix="name one with --model")
     if selection == "smallest":
-        return [min(found, key=lambda e: (e.parameters or 0, e.name)).name]
+        return [smallest(task).name]
+    found = list(entries(task))
     if selection in ("task-specific", "general-purpose"):
         found = [e for e in found if e.kind == selection]
+    if not found:
+        raise ConfigError(f"the catalog has no {selection} model for task {task!r}", fix="name one with --model")
     return [e.name for e in found]
 
 
 def _task_models(tasks: Sequence[str], models: Sequence[str]) -> list[tuple[str, str]]:
-    """Pairs (task, model) for named models: a catalog model runs on its own task, an outside one on each task named."""
+    """Pairs (task, model) for named models: a catalog model runs on its own tasks (those asked for, if
+    any), a model outside the catalog (hub id, folder) on each task named."""
+    from wattprint.models.catalog import get_entry
+
     pairs: list[tuple[str, str]] = []
     for name in models:
-        entry = _catalog_model(name)
-        if entry is None:
+        entry = get_entry(name)  # a typo -> UnknownNameError with close matches
+        if not entry.in_catalog:
             if not tasks:
                 raise ConfigError(f"{name!r} is not in the catalog, so wattprint cannot tell its task",
                                   fix=f"add --task, e.g. wattprint bench --task text-classification --model {name}")
             pairs += [(t, name) for t in tasks]
-        elif tasks and entry.task not in tasks:
-            raise ConfigError(f"model {entry.name!r} is a {entry.task} model, not one of the tasks asked for: {', '.join(tasks)}",
-                              fix=f"add --task {entry.task}, or drop --task")
-        else:
-            pairs.append((entry.task, entry.name))
+            continue
+        serves = [t for t in entry.tasks if not tasks or t in tasks]
+        if not serves:
+            raise ConfigError(f"model {entry.name!r} serves {', '.join(entry.tasks)}, not {', '.join(tasks)}",
+                              fix=f"add --task {entry.tasks[0]}, or drop --task")
+        pairs += [(t, entry.name) for t in serves]
     return pairs
 
 
@@ -129,9 +121,8 @@ def expand(
     from wattprint.tasks.registry import get_task, task_names
 
     preset = load_preset(preset) if isinstance(preset, str) else preset
-    tasks = list(dict.fromkeys(tasks or ()))
-    for t in tasks:
-        get_task(t)  # unknown name -> UnknownNameError with close matches
+    # an unknown name -> UnknownNameError with close matches; an alias ("text-to-image") -> its task
+    tasks = list(dict.fromkeys(get_task(t).name for t in tasks or ()))
     if models:
         pairs = _task_models(tasks, list(dict.fromkeys(models)))
     else:

@@ -138,9 +138,21 @@ def _end(ctx: JobContext, record: RunRecord, status: str, error: str | None = No
     record.finished_at = time.time()
     if ctx.store is not None:
         ctx.store.finish(record)
+    ctx.committed = record.run_id
     if ctx.on_record is not None and status in ("finished", "failed"):
         ctx.on_record(record)
     return record
+
+
+def _interrupted(ctx: JobContext, record: RunRecord) -> None:
+    """On Ctrl-C: a repeat whose final state was not yet written is written now, as aborted, unless its
+    measurement had completed (then it is kept as it was)."""
+    if ctx.committed == record.run_id:
+        return
+    if record.status in ("finished", "failed"):
+        _end(ctx, record, record.status, record.error)
+    else:
+        _end(ctx, record, "aborted", "aborted: interrupted (KeyboardInterrupt)")
 
 
 def _describe(e: BaseException) -> str:
@@ -173,8 +185,7 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
             records.append(_end(ctx, record, "finished"))
         return records
     except KeyboardInterrupt:
-        if record.status == "running":
-            _end(ctx, record, "aborted", "aborted: interrupted (KeyboardInterrupt)")
+        _interrupted(ctx, record)
         raise
 
 
@@ -194,7 +205,8 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
                 t0 = time.perf_counter()
                 result = task.run_batch(loaded, batch, phases, params)
                 ctx.sync()
-                work.add(result.units, time.perf_counter() - t0, result.flops, result.outputs)
+                work.add(result.units, time.perf_counter() - t0, result.flops, result.outputs,
+                         getattr(result, "flops_method", None))
                 ctx.progress.advance(len(batch))
             m = window.end()
     finally:
@@ -206,10 +218,10 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
     record.phase_durations = dict(phases.duration_s)
     record.warnings.extend(w for w in phases.warnings if w not in record.warnings)
     fill_work(record, work, phases.edge_s)
-    if work.flops is None or not work.units.get("inferences"):
+    if ctx.flops_per_inference is not None:  # counted beats the tasks' analytic approximation
         record.flops_per_inference, record.flops_method = ctx.flops_per_inference, ctx.flops_method
-    else:
-        record.flops_method = "task"
+    elif record.flops_per_inference is not None:
+        record.flops_method = work.flops_method
     record.peak_gpu_memory_bytes = ctx.peak_memory()
     record.scores = ctx.score(work.outputs)
     fill_carbon(record, ctx.location, ctx.carbon)

@@ -81,6 +81,8 @@ class BenchSettings:
             raise ConfigError("warmup_batches and idle_seconds cannot be negative")
         if self.samples is None and not self.time_budget_s:
             raise ConfigError("samples = \"auto\" needs time_budget_s", fix="set time_budget_s or a number of samples")
+        if self.samples is None and self.warmup_batches < 1:
+            raise ConfigError("samples = \"auto\" is sized from a warm-up batch", fix="set warmup_batches to 1 or more")
         if self.min_samples > self.max_samples:
             raise ConfigError(f"min_samples {self.min_samples} exceeds max_samples {self.max_samples}")
         if self.max_new_tokens and self.min_new_tokens and self.min_new_tokens > self.max_new_tokens:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.plan import Job, is_outside_model
+from wattprint.bench.plan import Job
 from wattprint.bench.progress import Progress
 from wattprint.bench.record import RunRecord
 from wattprint.bench.settings import BenchSettings
@@ -59,14 +59,15 @@ class JobContext:
     flops_per_inference: float | None = None
     flops_method: str | None = None
     notes: list[str] = field(default_factory=list)  # warnings every record of the job carries
+    committed: str | None = None  # run_id of the last record whose final state reached the store
 
     def fill_static(self, record: RunRecord) -> None:
         """What every record of this job says about the model, its inputs and its loading."""
         record.load_energy_j, record.load_duration_s = self.load_energy_j, self.load_duration_s
         if self.task is not None:
             record.task_version = getattr(self.task, "version", "")
-        if self.entry is not None and not isinstance(self.entry, str):
-            record.model_kind = getattr(self.entry, "kind", "unknown")
+        if self.entry is not None:
+            record.model_kind = self.entry.kind
         if self.loaded is not None:
             record.model_source, record.parameters = self.loaded.source, self.loaded.parameters
             record.weights, record.dtype, record.device = self.loaded.weights, self.loaded.dtype, self.loaded.device
@@ -93,21 +94,16 @@ class JobContext:
     def score(self, outputs: list[Any]) -> dict[str, float]:
         """The task's quality score, only with real weights and references (random weights score noise)."""
         refs = self.inputs.references if self.inputs is not None else None
-        if not refs or self.loaded is None or self.loaded.weights != "pretrained":
+        if not refs or self.loaded is None or not self.loaded.extra.get("scorable", self.loaded.weights == "pretrained"):
             return {}
         return dict(self.task.score(outputs, refs[: len(outputs)]) or {})
 
 
-def _entry(model: str) -> Any:
-    """The catalog entry, or the name itself for a hub id or local folder outside the catalog."""
+def _entry(model: str, task: str) -> Any:
+    """The catalog entry, or an ad-hoc one for a hub id or local folder outside the catalog."""
     from wattprint.models.catalog import get_entry
 
-    if is_outside_model(model):
-        try:
-            return get_entry(model)
-        except WattprintError:
-            return model
-    return get_entry(model)
+    return get_entry(model, task=task)
 
 
 def load_model(ctx: JobContext) -> None:
@@ -117,7 +113,7 @@ def load_model(ctx: JobContext) -> None:
 
     s = ctx.settings
     ctx.task = get_task(ctx.job.task)
-    ctx.entry = _entry(ctx.job.model)
+    ctx.entry = _entry(ctx.job.model, ctx.job.task)
     load = LoadSettings(device=s.device, dtype=s.dtype, weights=s.weights, trust_remote_code=s.trust_remote_code,
                         seed=s.seed, overrides=s.load_overrides())
     ctx.progress.stage("loading the model")
@@ -141,52 +137,43 @@ def _batches(items: list[Any], size: int) -> list[list[Any]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def _count_flops(ctx: JobContext, batch: list[Any]) -> float | None:
-    """Forward FLOPs of one warm-up batch by torch's FLOP counter (counted ops: matmuls, convolutions...)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from wattprint.tasks.base import NullPhases
-
-    with FlopCounterMode(display=False) as counter:
-        result = ctx.task.run_batch(ctx.loaded, batch, NullPhases(), ctx.settings.task_params())
-    if result.flops is not None:
-        ctx.flops_method = "task"
-        return result.flops / max(1, result.units.get("inferences", len(batch)))
-    ctx.flops_method = "torch.utils.flop_counter (warm-up batch)"
-    return counter.get_total_flops() / max(1, result.units.get("inferences", len(batch)))
+def _count_flops(ctx: JobContext, batch: list[Any]) -> None:
+    """Forward FLOPs per inference from one warm-up batch under torch's FLOP counter (the task runs it)."""
+    flops, how = ctx.task.count_flops(ctx.loaded, batch, ctx.settings.task_params())
+    ctx.sync()
+    if flops is not None:
+        ctx.flops_per_inference = flops / max(1, len(batch))
+        ctx.flops_method = f"{how} (torch.utils.flop_counter, one warm-up batch)"
+    else:
+        ctx.notes.append(f"FLOPs {how}")
 
 
 def warm_up(ctx: JobContext) -> None:
-    """Run ``warmup_batches`` batches outside every window; count FLOPs on the first; size a time budget."""
+    """Run ``warmup_batches`` batches outside every window (the first under the FLOP counter); when the
+    settings give a time budget, size the inputs from the last warm-up batch's time."""
     from wattprint.tasks.base import NullPhases
 
     s = ctx.settings
     if s.warmup_batches == 0 or not ctx.batches:
         return
     ctx.progress.stage(f"warm-up ({s.warmup_batches} batch(es), not counted)")
-    ctx.flops_per_inference = _count_flops(ctx, ctx.batches[0])
-    seconds = None
+    t0 = time.perf_counter()
+    _count_flops(ctx, ctx.batches[0])
+    # the FLOP counter slows the batch down: a budget sized from it errs on the side of fewer inputs
+    per_input_s = (time.perf_counter() - t0) / len(ctx.batches[0])
     for i in range(1, s.warmup_batches):
         batch = ctx.batches[i % len(ctx.batches)]
         t0 = time.perf_counter()
         ctx.task.run_batch(ctx.loaded, batch, NullPhases(), s.task_params())
         ctx.sync()
-        seconds = (time.perf_counter() - t0) / len(batch)
+        per_input_s = (time.perf_counter() - t0) / len(batch)
     if s.samples is None:
-        _fit_budget(ctx, seconds)
+        _fit_budget(ctx, per_input_s)
 
 
-def _fit_budget(ctx: JobContext, per_input_s: float | None) -> None:
+def _fit_budget(ctx: JobContext, per_input_s: float) -> None:
     """Keep as many inputs as fit ``time_budget_s`` (at least ``min_samples``), judged from warm-up."""
     s = ctx.settings
-    if per_input_s is None:  # only the FLOP-counting batch ran: time one more, plainly
-        from wattprint.tasks.base import NullPhases
-
-        batch = ctx.batches[0]
-        t0 = time.perf_counter()
-        ctx.task.run_batch(ctx.loaded, batch, NullPhases(), s.task_params())
-        ctx.sync()
-        per_input_s = (time.perf_counter() - t0) / len(batch)
     fit = math.floor(s.time_budget_s / per_input_s) if per_input_s > 0 else s.max_samples
     n = max(s.min_samples, min(s.max_samples, fit))
     n = min(n, len(ctx.inputs.items))

@@ -163,6 +163,7 @@ def _print_results(records: list[Any], store_path: str, preset: str) -> int:
     else:
         print(plain_table(result_rows))
     notes = sorted({w for r in result_rows for w in r.warnings if w.startswith(("settings shrunk", "carbon"))})
+    notes += sorted({w for r in records if r.emissions for w in r.emissions.get("warnings", [])})
     for note in notes:
         print(f"note: {note}")
     failed = [r for r in result_rows if r.status != "finished"]
