@@ -52,14 +52,19 @@ def one_run(args: argparse.Namespace, n_gpus: int) -> dict[str, Any]:
     from wattprint.store.sqlite import Store
 
     plan = make_plan(args, n_gpus)
-    if not args.simulate:
+    payload = None
+    if args.simulate:  # the jobs' "GPUs" are simulated ones, read through the NVML stand-in
+        from sweep_gpu_check import node_nvml
+
+        payload = {"nvml": node_nvml(True)[0], "meter_options": {"measure_owned_gpus": True}}
+    else:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in range(n_gpus))  # the raylet inherits it
     t0 = time.monotonic()
     ray.init(include_dashboard=False, log_to_driver=False, **local_init_kwargs(plan.ray))
     ray_start_s = time.monotonic() - t0
     try:
         with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "scaling.db") as store:
-            res = run_sweep(plan, store)
+            res = run_sweep(plan, store, payload_options=payload)
             records = store.runs(status=None)
     finally:
         ray.shutdown()

@@ -38,7 +38,10 @@ def run_sweep(
     that names unknown presets, tasks or models, or that needs more than any node has.
     """
     jobs = list(jobs) if jobs is not None else expand_plan(plan)
+    driver = SweepDriver(jobs, store, display=display, on_event=on_event, payload_options=payload_options)
+    done = store.done_keys()
+    if all(set(sj.plan_keys) <= done for sj in jobs):
+        return driver.run()  # nothing left to run: every job is skipped, no Ray instance is needed
     with ray_session(address, plan.ray, verbose=verbose) as ray:
         check_feasible(ray, jobs)
-        driver = SweepDriver(jobs, store, display=display, on_event=on_event, payload_options=payload_options)
         return driver.run()
