@@ -140,3 +140,37 @@ def test_conservation_random_traffic(policy):
     assert sum(per_request.values()) > 0.3 * measured
     if policy is IdlePolicy.NONE:
         assert tot["idle_amortised_j"] == 0.0
+
+
+@pytest.mark.parametrize("policy", list(IdlePolicy))
+def test_share_of_matches_split_interval(policy):
+    from wattprint.serve.attribution import share_of, split_interval
+
+    rng = random.Random(3)
+    for _ in range(200):
+        ids = [f"r{i}" for i in range(rng.randint(1, 6))]
+        work = {r: rng.choice([0.0, rng.uniform(0, 50)]) for r in ids}
+        flight = {r: rng.uniform(0, 0.1) for r in ids}
+        interval = Interval(0.0, 0.1, {"gpu:0": 40.0, "cpu": 3.0}, {"gpu:0": 150.0, "cpu": 20.0})
+        busy = rng.uniform(0, 0.1)
+        full = split_interval(interval, work, flight, policy, busy)
+        for r in ids:
+            one = share_of(r, interval, work, flight, policy, busy)
+            want = full.shares.get(r)
+            for attr in ("dynamic_j", "idle_j"):
+                got = getattr(one, attr)
+                exp = getattr(want, attr) if want else {}
+                for key in set(got) | set(exp):
+                    assert got.get(key, 0.0) == pytest.approx(exp.get(key, 0.0), rel=1e-12, abs=1e-15)
+
+
+def test_idle_of_gaps_stays_with_the_fleet():
+    """One request in flight for 0.25 s of a 1 s interval: 'even' gives it the idle of 0.25 s only."""
+    led = Ledger(LedgerConfig(policy=IdlePolicy.EVEN))
+    got = {}
+    led._on_settled = lambda tr: got.__setitem__(tr.id, sum(tr.final_idle_j.values()))
+    led.open(Track("A", 0.5, 10, "given"))
+    led.close("A", 0.75, {"prompt_tokens": 10, "completion_tokens": 0}, True)
+    led.add_interval(iv(0.0, 1.0, 100.0, idle_w=20.0), now=1.0)
+    assert got["A"] == pytest.approx(5.0)
+    assert led.totals.as_dict()["idle_unamortised_j"] == pytest.approx(15.0)

@@ -92,6 +92,7 @@ class Accountant:
         self._prefix = os.urandom(4).hex()
         self._final: OrderedDict[str, Receipt] = OrderedDict()
         self._methods: dict[str, str] = {}
+        self._carbon: dict[str, Any] | None = None
         self._ledger = Ledger(LedgerConfig(self.config.policy, self.config.prefill_weight,
                                            self.config.max_lag_s), self._on_final, self._on_settled)
         self._stop = threading.Event()
@@ -205,13 +206,13 @@ class Accountant:
     # ---- receipts (called under the lock) -------------------------------------------------------
     def _provisional(self, tr: Track, now: float) -> Receipt:
         ledger = self._ledger
-        intervals = list(ledger.pending)
+        intervals = [iv for iv in ledger.pending if iv.t1 > tr.start]  # only those that can hold a share
         tail = self._tail(tr)
         if tail is not None:
             intervals.append(tail)
         dynamic, idle = dict(tr.final_dynamic_j), dict(tr.final_idle_j)
         provisional = 0.0
-        for split in ledger.split_many(intervals, now):
+        for split in ledger.split_many(intervals, now, only=tr.id):
             share = split.shares.get(tr.id)
             if share is None:
                 continue
@@ -267,10 +268,13 @@ class Accountant:
             return None, None
         from wattprint.carbon import emissions_for
 
-        em = emissions_for(energy_j, self.location)
-        d = em.to_dict()
-        d.pop("energy_j", None)
-        return em.gco2e, d
+        em = emissions_for(max(energy_j, 0.0), self.location)
+        if self._carbon is None:  # the place does not change: describe it once
+            i = em.to_dict()["intensity"]
+            self._carbon = {"g_per_kwh": i["g_per_kwh"], "zone": i["zone"], "year": i["year"],
+                            "source": i["source"], "scope": i["scope"], "method": em.method, "pue": em.pue,
+                            "pue_source": em.pue_source, "warnings": list(em.warnings)}
+        return em.gco2e, self._carbon
 
     # ---- ledger callbacks (under the lock) ------------------------------------------------------
     def _on_final(self, iv: Interval, split: Split) -> None:

@@ -18,6 +18,7 @@ holds interval by interval (up to float rounding).
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -172,6 +173,38 @@ def split_interval(
     return Split(shares=shares, idle_unamortised_j=idle_left, unattributed_j=unattributed)
 
 
+def share_of(
+    rid: str,
+    interval: Interval,
+    work: Mapping[str, float],
+    in_flight_s: Mapping[str, float],
+    policy: IdlePolicy,
+    busy_s: float | None = None,
+) -> Share:
+    """The share of one request, exactly as :func:`split_interval` would give it, without building
+    everyone's (a receipt needs only its own)."""
+    total_work, total_time = sum(work.values()), sum(in_flight_s.values())
+    r_work, r_time = work.get(rid, 0.0), in_flight_s.get(rid, 0.0)
+    by_time = r_time / total_time if total_time > 0 else None
+    active = r_work / total_work if total_work > 0 else by_time
+    if policy is IdlePolicy.NONE:
+        idle_frac = None
+    elif policy is IdlePolicy.EVEN:
+        idle_frac = by_time
+    else:
+        idle_frac = active
+    d = interval.duration_s
+    busy = 1.0 if busy_s is None or d <= 0 else min(1.0, max(0.0, busy_s / d))
+    share = Share()
+    for key, energy in interval.energy_j.items():
+        idle = interval.idle_j(key)
+        if active:
+            share.dynamic_j[key] = (energy - idle) * active
+        if idle_frac:
+            share.idle_j[key] = idle * busy * idle_frac
+    return share
+
+
 def _spread(
     energy: float,
     fractions: Mapping[str, float] | None,
@@ -204,6 +237,10 @@ def busy_seconds(spans: Iterable[tuple[float, float]], a: float, b: float) -> fl
     return total
 
 
+def _t1(seg: Segment) -> float:
+    return seg.t1
+
+
 def works_over(segments: Sequence[Segment], start: int, intervals: Sequence[Interval],
                prompt_scale: float, gen_scale: float) -> list[float]:
     """Work of ``segments[start:]`` inside each of ``intervals``, in one sweep (both in time order)."""
@@ -211,8 +248,8 @@ def works_over(segments: Sequence[Segment], start: int, intervals: Sequence[Inte
     i = start
     n = len(segments)
     for j, iv in enumerate(intervals):
-        while i < n and segments[i].t1 < iv.t0:
-            i += 1
+        if i < n and segments[i].t1 < iv.t0:
+            i = bisect.bisect_left(segments, iv.t0, lo=i, key=_t1)
         k = i
         total = 0.0
         while k < n and segments[k].t0 < iv.t1:

@@ -23,6 +23,7 @@ from wattprint.serve.attribution import (
     add_into,
     advance_cursor,
     busy_seconds,
+    share_of,
     split_interval,
     works_over,
 )
@@ -144,7 +145,14 @@ class Ledger:
         tr = self.tracks[rid]
         t = max(t, tr.last_t)
         prompt = tr.prompt_tokens if tr.prompt_pending else 0.0
-        tr.segments.append(Segment(tr.last_t, t, prompt=prompt, generated=generated))
+        seg = Segment(tr.last_t, t, prompt=prompt, generated=generated)
+        last = tr.segments[-1] if tr.segments else None
+        if last is not None and self.measured_until is not None and last.t0 >= self.measured_until:
+            # both lie in the interval the meter has not cut yet: one segment splits the same way
+            seg = Segment(last.t0, t, last.prompt + prompt, last.generated + generated)
+            tr.segments[-1] = seg
+        else:
+            tr.segments.append(seg)
         tr.generated += generated
         tr.last_t = t
 
@@ -214,9 +222,9 @@ class Ledger:
                 tr.cursor = advance_cursor(tr.segments, tr.cursor, iv.t1)
         return result
 
-    def split_many(self, intervals: list[Interval], now: float | None) -> list[Split]:
+    def split_many(self, intervals: list[Interval], now: float | None, only: str | None = None) -> list[Split]:
         """Split consecutive intervals; open requests count their open part provisionally as of ``now``
-        (not at all when ``now`` is None)."""
+        (not at all when ``now`` is None). With ``only``, each Split holds that request's share alone."""
         if not intervals:
             return []
         lo, hi = intervals[0].t0, intervals[-1].t1
@@ -228,12 +236,11 @@ class Ledger:
             end = tr.end if tr.end is not None else (now if now is not None else hi)
             if tr.start >= hi or (end < lo) or (end == lo and tr.start < lo):
                 continue
-            segs = list(tr.segments)
+            ws = works_over(tr.segments, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
             open_seg = tr.open_segment(now) if now is not None else None
-            works[tr.id] = works_over(segs, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
             if open_seg is not None:
-                extra = works_over([open_seg], 0, intervals, w, 1.0)
-                works[tr.id] = [a + b for a, b in zip(works[tr.id], extra)]
+                ws = [a + b for a, b in zip(ws, works_over([open_seg], 0, intervals, w, 1.0))]
+            works[tr.id] = ws
             flights[tr.id] = [max(0.0, min(iv.t1, end) - max(iv.t0, tr.start)) for iv in intervals]
             spans.append((tr.start, end))
         out = []
@@ -241,5 +248,9 @@ class Ledger:
             work = {rid: ws[j] for rid, ws in works.items() if ws[j] > 0 or flights[rid][j] > 0}
             flight = {rid: flights[rid][j] for rid in work}
             busy = busy_seconds(spans, iv.t0, iv.t1)
-            out.append(split_interval(iv, work, flight, self.config.policy, busy))
+            if only is None:
+                out.append(split_interval(iv, work, flight, self.config.policy, busy))
+            else:
+                share = share_of(only, iv, work, flight, self.config.policy, busy)
+                out.append(Split({only: share}, {}, {}))
         return out

@@ -13,6 +13,7 @@ Prompt text is read only to count characters: it is never stored or logged.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +141,10 @@ class SseScanner:
         if data.strip() == b"[DONE]":
             self.done = True
             return raw, 0, True
+        if b'"usage"' not in data and data.count(b'"index"') <= 1:  # one choice, no usage: no parse needed
+            n = 1 if _TOKEN_FIELD.search(data) else 0
+            self.tokens += n
+            return raw, n, False
         try:
             obj = json.loads(data) if data else None
         except (ValueError, UnicodeDecodeError):
@@ -151,6 +156,11 @@ class SseScanner:
         n = _chunk_tokens(obj)
         self.tokens += n
         return raw, n, False
+
+
+# A non-empty content/text/reasoning string or a tool call, as a JSON member (escaped quotes inside
+# strings cannot match: the name must sit between unescaped quotes and be followed by a colon).
+_TOKEN_FIELD = re.compile(rb'"(?:content|text|reasoning_content)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[')
 
 
 def _event_end(buf: bytes) -> int:

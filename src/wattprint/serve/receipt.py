@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from wattprint.core.units import J_PER_WH
@@ -55,14 +55,14 @@ class Receipt:
         return self.energy_j / J_PER_WH
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: receipts are made often
         d["energy_wh"] = self.energy_wh
         d["warnings"] = list(self.warnings)
         d["unit"] = "J"
         return d
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
     def headers(self) -> dict[str, str]:
         h = {
