@@ -149,3 +149,16 @@ def has_gpu() -> bool:
         return subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def environment_light() -> dict[str, Any]:
+    """Machine facts without touching a GPU library beyond nvidia-smi."""
+    gpu = None
+    try:
+        p = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+                           capture_output=True, text=True, timeout=10)
+        gpu = p.stdout.strip() if p.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        gpu = None
+    return {"cpu": _cpu_name(), "cpus": os.cpu_count(), "gpu": gpu, "python": platform.python_version(),
+            "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

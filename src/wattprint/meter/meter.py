@@ -30,6 +30,15 @@ class _Window:
     marks: tuple[Mark, ...]
 
 
+@dataclass(frozen=True)
+class ClosedWindow:
+    """A window whose end is stamped; resolve it with :meth:`Meter.measurement`."""
+
+    window: _Window
+    t1: float
+    marks: tuple[Mark, ...]
+
+
 def cuda_sync() -> None:
     """Wait for queued GPU work, only if this process already uses CUDA through torch."""
     torch = sys.modules.get("torch")
@@ -83,13 +92,22 @@ class Meter:
         self._open[name] = _Window(name, t, self.clock.wall(), marks)
 
     def end(self, name: str) -> Measurement:
+        """Close window ``name`` and return its Measurement."""
+        return self.measurement(self.close_window(name))
+
+    def close_window(self, name: str) -> ClosedWindow:
+        """Stamp the end of window ``name`` (cheap); :meth:`measurement` resolves it, now or later."""
         w = self._open.pop(name, None)
         if w is None:
             raise ConfigError(f"no open window {name!r}", fix=f"call begin({name!r}) first")
         cuda_sync()
         t = self.clock.monotonic()
         marks = tuple(b.mark(t, begin=m) for b, m in zip(self.backends, w.marks))
-        return self._measurement(w, t, marks)
+        return ClosedWindow(w, t, marks)
+
+    def measurement(self, closed: ClosedWindow) -> Measurement:
+        """The Measurement of a closed window, from the readings available now."""
+        return self._measurement(closed.window, closed.t1, closed.marks)
 
     def _measurement(self, w: _Window, t1: float, marks: tuple[Mark, ...]) -> Measurement:
         comps: list[ComponentEnergy] = []

@@ -151,11 +151,12 @@ class Timeline:
         var = sum((2 * power.at(t) * edge_s / math.sqrt(12)) ** 2 for t in edges)
         if free_s > 0:
             mean_p = power.mean(t0 - tau, t1) if t1 > t0 else power.at(t1)
-            spread = power.std(t1 - cfg.variability_s, t1)
+            vals = power.values(t1 - cfg.variability_s, t1)
+            spread = (max(vals) - min(vals)) if vals else 0.0  # the power may sit anywhere in its recent range
             bias = cfg.field_bias if scale_known else max(cfg.field_bias, 0.05)
             # a held sample cannot follow changes faster than tau; they average out over long spans
             follow = spread * math.sqrt(min(1.0, tau / max(free_s, 1e-9)))
-            var += (free_s * bias * mean_p) ** 2 + (2 * free_s * follow) ** 2
+            var += (free_s * (bias * mean_p + follow)) ** 2  # added, not in quadrature: they can align
         return math.sqrt(var)
 
 

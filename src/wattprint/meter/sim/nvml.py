@@ -42,6 +42,7 @@ class SimGpu:
     has_instant_field: bool = True
     lost_at: float | None = None
     update_period_s: float = 0.1
+    noise_w: float = 0.5  # a real field's value differs at every refresh (mW resolution); 0: exact plateaus
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,9 @@ class SimNvml:
                 out.append(_FieldValue(fid, NVML_ERROR_NOT_SUPPORTED))
                 continue
             u = self._update_time(g)
-            mw = int(round(g.trace.mean_power(u - g.update_period_s, u) * 1000.0))
+            k = int(round((u - self.origin) / g.update_period_s))
+            jitter = g.noise_w * (((k * 2654435761) % 1000) / 500.0 - 1.0)  # deterministic, zero-mean
+            mw = int(round((g.trace.mean_power(u - g.update_period_s, u) + jitter) * 1000.0))
             out.append(_FieldValue(fid, NVML_SUCCESS, mw))
         return out
 

@@ -1,0 +1,254 @@
+"""wattprint against CodeCarbon 3.x, Zeus and the raw NVML counter, on the same GPU loads, 10 ms to 10 s.
+
+    PYTHONPATH=src python benchmarks/meter_vs_peers.py [--sim] [--reps 10]
+
+Truth, for each load, is amortised: the load runs for >= 8 s between two reads of the NVML energy
+counter each taken right after the counter refreshes (polled until it changes, so neither read is stale),
+giving the load's mean power; a window's true energy is that power times the window's duration.
+Loads: idle (sleep); steady (a bf16 8192^2 matmul loop, hot before the window; the window is L seconds of
+it); bursty (one cycle of L/2 s of matmuls then L/2 s idle, after two lead-in cycles; truth amortised over
+cycles of the same L). Windows under 1 s: each tool measures its own windows (no tool's edge cost inside
+another's); windows of 1 s and more: all tools nest around the same window.
+Tools: wattprint (Meter.begin/end), raw-nvml (counter read at both edges), zeus (ZeusMonitor, counter at
+edges), zeus-approx (approx_instant_energy=True), codecarbon (OfflineEmissionsTracker.start_task/stop_task).
+wattprint measures --reps windows per cell (its coverage needs them), each peer --peer-reps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import time
+from typing import Any
+
+from meter_common import Gpu, environment, has_gpu, save, table
+
+from wattprint.meter.meter import Meter
+
+SHORT = (0.01, 0.03, 0.1, 0.3)
+LONG = {"idle": (1.0, 3.0), "steady": (1.0, 3.0, 10.0), "bursty": (1.0, 3.0)}
+
+
+# ---- truth --------------------------------------------------------------------------------------
+def fresh_counter(gpu: Gpu) -> tuple[float, float]:
+    """(time, J) right after the counter refreshes: poll until its value changes."""
+    first = gpu.counter_j()
+    deadline = time.perf_counter() + 0.5
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        v = gpu.counter_j()
+        if v != first:
+            return (t0 + time.perf_counter()) / 2, v
+    return time.perf_counter(), gpu.counter_j()
+
+
+def body(gpu: Gpu, load: str, length: float) -> None:
+    if load == "idle":
+        time.sleep(length)
+    elif load == "steady":
+        gpu.op(length)
+    else:
+        gpu.op(length / 2)
+        time.sleep(length / 2)
+
+
+def lead_in(gpu: Gpu, load: str, length: float) -> None:
+    if load == "steady":
+        gpu.op(0.2)
+    elif load == "bursty":
+        for _ in range(max(2, math.ceil(0.15 / length))):
+            body(gpu, load, length)
+    else:
+        time.sleep(0.03)
+
+
+def truth_power(gpu: Gpu, load: str, length: float, seconds: float) -> float:
+    lead_in(gpu, load, length)
+    ta, ea = fresh_counter(gpu)
+    end = ta + seconds
+    while time.perf_counter() < end:
+        body(gpu, load, min(length, 0.1) if load == "steady" else length)
+    tb, eb = fresh_counter(gpu)
+    return (eb - ea) / (tb - ta)
+
+
+# ---- tools ----------------------------------------------------------------------------------------
+class Tools:
+    def __init__(self, gpu: Gpu, sim: bool) -> None:
+        self.gpu = gpu
+        self.ww = Meter(backends=[gpu.meter_backend()])
+        self.peers: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+        if sim:
+            self.errors["zeus"] = self.errors["zeus-approx"] = self.errors["codecarbon"] = "no GPU here (sim)"
+            return
+        try:
+            from zeus.monitor import ZeusMonitor
+
+            self.peers["zeus"] = ZeusMonitor(gpu_indices=[0], cpu_indices=[])
+            self.peers["zeus-approx"] = ZeusMonitor(gpu_indices=[0], cpu_indices=[], approx_instant_energy=True)
+        except Exception as e:  # noqa: BLE001 - a peer that cannot start is reported, not fatal
+            self.errors["zeus"] = self.errors["zeus-approx"] = f"{type(e).__name__}: {e}"
+        try:
+            from codecarbon import OfflineEmissionsTracker
+
+            cc = OfflineEmissionsTracker(country_iso_code="USA", save_to_file=False, log_level="error",
+                                         gpu_ids=[0], allow_multiple_runs=True)
+            cc.start()
+            self.peers["codecarbon"] = cc
+        except Exception as e:  # noqa: BLE001
+            self.errors["codecarbon"] = f"{type(e).__name__}: {e}"
+
+    def names(self) -> list[str]:
+        return ["wattprint", "raw-nvml", *self.peers]
+
+    def begin(self, tool: str, key: str) -> Any:
+        t = time.perf_counter()
+        if tool == "wattprint":
+            self.ww.begin(key)
+            return t, None
+        if tool == "raw-nvml":
+            return t, self.gpu.counter_j()
+        if tool.startswith("zeus"):
+            self.peers[tool].begin_window(key)
+        else:
+            self.peers[tool].start_task(key)
+        return time.perf_counter(), None
+
+    def end(self, tool: str, key: str, state: Any) -> dict[str, Any]:
+        t0, e0 = state
+        if tool == "wattprint":
+            closed = self.ww.close_window(key)
+            t1 = time.perf_counter()
+            return {"t0": t0, "t1": t1, "closed": closed}
+        if tool == "raw-nvml":
+            e1 = self.gpu.counter_j()
+            return {"t0": t0, "t1": time.perf_counter(), "energy_j": e1 - e0}
+        t = time.perf_counter()
+        if tool.startswith("zeus"):
+            m = self.peers[tool].end_window(key)
+            e = sum(m.gpu_energy.values())
+        else:
+            d = self.peers[tool].stop_task(key)
+            e = d.gpu_energy * 3.6e6
+        return {"t0": t0, "t1": t, "energy_j": e}
+
+    def resolve(self, rec: dict[str, Any]) -> dict[str, Any]:
+        m = self.ww.measurement(rec["closed"])
+        c = m.components[0]
+        return {"t0": rec["t0"], "t1": rec["t1"], "energy_j": c.energy_j, "uncertainty_j": c.uncertainty_j,
+                "method": c.method.value, "duration_s": m.duration_s}
+
+
+def measure_short(tools: Tools, gpu: Gpu, load: str, length: float, reps: int, peer_reps: int,
+                  out: list) -> None:
+    for tool in tools.names():
+        for r in range(reps if tool == "wattprint" else peer_reps):
+            lead_in(gpu, load, length)
+            key = f"{load}-{length}-{tool}-{r}"
+            st = tools.begin(tool, key)
+            body(gpu, load, length)
+            rec = tools.end(tool, key, st)
+            if tool == "wattprint":
+                out.append(_row(load, length, "wattprint", tools.resolve(rec)))
+            else:
+                out.append(_row(load, length, tool, rec))
+
+
+def measure_long(tools: Tools, gpu: Gpu, load: str, length: float, out: list) -> None:
+    lead_in(gpu, load, length)
+    names = tools.names()[::-1]  # peers outermost, wattprint innermost
+    states = {}
+    for tool in names:
+        states[tool] = tools.begin(tool, f"{load}-{length}-{tool}-L")
+    body(gpu, load, length)
+    recs = {}
+    for tool in reversed(names):
+        recs[tool] = tools.end(tool, f"{load}-{length}-{tool}-L", states[tool])
+    out.append(_row(load, length, "wattprint", tools.resolve(recs["wattprint"])))
+    for tool in names:
+        if tool != "wattprint":
+            out.append(_row(load, length, tool, recs[tool]))
+
+
+def _row(load: str, length: float, tool: str, rec: dict[str, Any]) -> dict[str, Any]:
+    return {"load": load, "length_s": length, "tool": tool, "duration_s": rec["t1"] - rec["t0"],
+            "energy_j": rec["energy_j"], "uncertainty_j": rec.get("uncertainty_j"), "method": rec.get("method")}
+
+
+# ---- analysis -------------------------------------------------------------------------------------
+def score(rows: list[dict[str, Any]], truth_w: dict[tuple[str, float], float]) -> list[dict[str, Any]]:
+    cells: dict[tuple[str, float, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        key = (r["load"], r["length_s"] if r["load"] == "bursty" else 0.0)
+        r["truth_j"] = truth_w[key] * r["duration_s"]
+        r["error_j"] = r["energy_j"] - r["truth_j"]
+        r["abs_rel_err"] = abs(r["error_j"]) / r["truth_j"] if r["truth_j"] else None
+        if r["uncertainty_j"] is not None:
+            r["covered"] = abs(r["error_j"]) <= r["uncertainty_j"]
+        cells.setdefault((r["load"], r["length_s"], r["tool"]), []).append(r)
+    summary = []
+    for (load, length, tool), rs in sorted(cells.items()):
+        errs = [x["abs_rel_err"] for x in rs]
+        cov = [x["covered"] for x in rs if "covered" in x]
+        summary.append({"load": load, "length_s": length, "tool": tool, "n": len(rs),
+                        "median_abs_err_pct": 100 * statistics.median(errs),
+                        "mean_err_pct": 100 * statistics.fmean(x["error_j"] / x["truth_j"] for x in rs),
+                        "coverage": sum(cov) / len(cov) if cov else None})
+    return summary
+
+
+def verdict(summary: list[dict[str, Any]]) -> list[list[Any]]:
+    peers = ("zeus", "zeus-approx", "codecarbon")
+    rows = [["load", "L s", "wattprint %", "best peer", "peer %", "raw %", "ww coverage", "ok"]]
+    by = {(s["load"], s["length_s"], s["tool"]): s for s in summary}
+    for load, length in sorted({(s["load"], s["length_s"]) for s in summary}):
+        ww = by[(load, length, "wattprint")]
+        best = min((by[(load, length, p)] for p in peers if (load, length, p) in by),
+                   key=lambda s: s["median_abs_err_pct"], default=None)
+        raw = by.get((load, length, "raw-nvml"))
+        ok = best is None or ww["median_abs_err_pct"] <= best["median_abs_err_pct"]
+        rows.append([load, length, ww["median_abs_err_pct"],
+                     best["tool"] if best else "-", best["median_abs_err_pct"] if best else "",
+                     raw["median_abs_err_pct"] if raw else "", ww["coverage"], "yes" if ok else "NO"])
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sim", action="store_true")
+    ap.add_argument("--reps", type=int, default=10)
+    ap.add_argument("--peer-reps", type=int, default=5)
+    ap.add_argument("--truth-seconds", type=float, default=6.0)
+    args = ap.parse_args()
+    gpu = Gpu(sim=args.sim or not has_gpu())
+    tools = Tools(gpu, gpu.sim)
+    rows: list[dict[str, Any]] = []
+    truth: dict[tuple[str, float], float] = {}
+    t_start = time.perf_counter()
+    time.sleep(2.0)  # let the GPU settle to idle
+    for load in ("idle", "steady", "bursty"):
+        if load != "bursty":
+            truth[(load, 0.0)] = truth_power(gpu, load, 0.1, args.truth_seconds)
+        for length in SHORT + LONG[load]:
+            if load == "bursty":
+                truth[(load, length)] = truth_power(gpu, load, length, max(args.truth_seconds * 0.7, 2 * length))
+            if length < 1.0:
+                measure_short(tools, gpu, load, length, args.reps, args.peer_reps, rows)
+            else:
+                for _ in range(2 if length == 1.0 else 1):
+                    measure_long(tools, gpu, load, length, rows)
+    summary = score(rows, truth)
+    doc = {"environment": environment(gpu), "truth_w": {f"{k[0]}@{k[1]}": v for k, v in truth.items()},
+           "tool_errors": tools.errors, "summary": summary, "rows": rows, "wall_s": time.perf_counter() - t_start}
+    tools.ww.close()
+    save("meter_vs_peers.json", doc)
+    e = doc["environment"]
+    print(f"# meter_vs_peers: {e['gpu']} driver {e['driver']} {e['date_utc']} sim={e['simulated']} "
+          f"wall {doc['wall_s']:.0f} s; truth W {doc['truth_w']}; peer errors {tools.errors}")
+    print(table(verdict(summary)))
+
+
+if __name__ == "__main__":
+    main()
