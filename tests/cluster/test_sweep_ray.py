@@ -130,3 +130,26 @@ def test_ctrl_c_cancels_running_jobs_and_keeps_what_finished(ray_local, tmp_path
         assert "interrupted" in rows[1].error
     # the cancelled worker is gone and the Ray instance still runs jobs
     assert ray.get(ray.remote(lambda: 42).remote()) == 42
+
+
+def test_the_cli_joins_a_running_cluster_and_leaves_it_running(ray_local, tiny_bert, tmp_path):
+    import subprocess
+    import sys
+
+    plan = tmp_path / "join.toml"
+    plan.write_text(
+        f'tasks = ["text-classification"]\nmodels = ["{tiny_bert}"]\nrepeats = 2\n'
+        '[settings]\nsamples = 4\nweights = "random"\nworkload = "synthetic"\nidle_seconds = 0.0\n'
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}  # as in a fresh shell
+    address = ray.get_runtime_context().gcs_address
+    cmd = [sys.executable, "-m", "wattprint", "sweep", str(plan), "--ray-address", address,
+           "--store", str(tmp_path / "join.db"), "--progress", "none"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "1 jobs done, 0 failed" in done.stdout and "2 repeats finished" in done.stdout
+    with Store(tmp_path / "join.db") as store:
+        rows = store.runs()
+        assert len(rows) == 2 and {r.environment["cluster"]["node_id"] for r in rows} == {
+            ray.get_runtime_context().get_node_id()}
+    assert ray.get(ray.remote(lambda: 1).remote()) == 1  # the cluster outlives the sweep that joined it

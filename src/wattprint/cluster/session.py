@@ -8,8 +8,10 @@ it joins that cluster and leaves it running afterwards.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from wattprint.cluster.plan import RayOptions, SweepJob
@@ -32,6 +34,8 @@ def ray_session(address: str | None, options: RayOptions, *, verbose: bool = Fal
 
     A process already connected to Ray (a notebook, a test fixture) keeps its connection.
     """
+    if address:
+        _use_token_if_present()  # before Ray reads its configuration at import
     ray = _import_ray()
     if ray.is_initialized():
         yield ray
@@ -42,14 +46,37 @@ def ray_session(address: str | None, options: RayOptions, *, verbose: bool = Fal
         try:
             ray.init(address=address, **common)
         except ConnectionError as e:
-            raise ConfigError(f"cannot join the Ray cluster at {address}: {e}",
-                              "check the address (ray status on the head node prints it)") from e
+            raise ConfigError(
+                f"cannot join the Ray cluster at {address}: {e}",
+                "check the address (`ray status` on the head node prints it) and, for a cluster with token "
+                "authentication, that this machine has its token (~/.ray/auth_token or RAY_AUTH_TOKEN)",
+            ) from e
     else:
         ray.init(**local_init_kwargs(options), **common)
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _use_token_if_present() -> None:
+    """Send the Ray token when one is at hand and the auth mode is unset.
+
+    Ray 2.60 starts local clusters with token authentication and saves the token in ~/.ray/auth_token,
+    but ``ray.init(address=...)`` sends it only when RAY_AUTH_MODE=token (seen here: without it the
+    join fails with "Authentication token is missing or incorrect").
+    """
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH", Path.home() / ".ray" / "auth_token"))
+    if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"
+        if "ray" in sys.modules:  # imported already: Ray's own refresh of its cached configuration
+            try:
+                from ray._private.authentication.authentication_token_setup import _enable_token_auth
+            except ImportError:
+                return
+            _enable_token_auth()
 
 
 def local_init_kwargs(options: RayOptions) -> dict[str, Any]:
