@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--simulate", action="store_true", help="no GPUs: Ray GPU slots as labels, jobs on the CPU")
     p.add_argument("--task", default="text-classification")
-    p.add_argument("--model", default="bert-base-sst2")
+    p.add_argument("--model", default=None, help="default: bert-base-sst2 on GPU, distilbert-sst2 simulated")
     p.add_argument("--jobs", type=int, default=8)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--samples", type=int, default=None, help="default: 400 on GPU, 4 simulated")
@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=os.environ.get("OUT"))
     args = p.parse_args(argv)
     args.samples = args.samples or (4 if args.simulate else 400)
+    args.model = args.model or ("distilbert-sst2" if args.simulate else "bert-base-sst2")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     runs = [one_run(args, int(n)) for n in args.gpus.split(",")]
     base = runs[0]["jobs_per_hour"]
