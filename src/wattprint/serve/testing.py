@@ -272,15 +272,18 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", timeout_s: float = 20.0,
         thread.join(timeout=timeout_s)
 
 
-def sim_gpu_meter(trace: Any, clock: Any = None, sampler_thread: bool = True) -> Any:
-    """A Meter over one simulated H100 (``wattprint.meter.sim``) drawing ``trace`` (a power trace)."""
+def sim_gpu_meter(trace: Any, clock: Any = None, sampler_thread: bool = True, noise_w: float | None = None) -> Any:
+    """A Meter over one simulated H100 (``wattprint.meter.sim``) drawing ``trace`` (a power trace).
+
+    ``noise_w``: the simulated power field's jitter (None: the simulator's default; 0: exact plateaus)."""
     from wattprint.core.clock import SystemClock
     from wattprint.meter.backends.nvml import NvmlBackend
     from wattprint.meter.meter import Meter
     from wattprint.meter.sim.nvml import SimGpu, SimNvml
 
     clock = clock or SystemClock()
-    backend = NvmlBackend(SimNvml([SimGpu(trace=trace)], clock), gpus=[0], env={}, clock=clock)
+    gpu = SimGpu(trace=trace) if noise_w is None else SimGpu(trace=trace, noise_w=noise_w)
+    backend = NvmlBackend(SimNvml([gpu], clock), gpus=[0], env={}, clock=clock)
     return Meter(backends=[backend], clock=clock, sampler_thread=sampler_thread)
 
 
