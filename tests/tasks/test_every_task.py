@@ -86,3 +86,14 @@ def test_every_task_has_three_datasets_with_sources_and_stats():
         assert task.version and task.title and len(task.datasets) == 3, name
         for d in task.datasets:
             assert d.hub_id and d.source and d.stats, (name, d.name)
+
+
+def test_listing_tasks_and_models_imports_no_ml_library():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom wattprint.tasks.registry import get_task, task_names\n"
+            "from wattprint.models.catalog import entries\n[get_task(n) for n in task_names()]\nentries()\n"
+            "print(sorted(m for m in ('torch', 'transformers', 'diffusers', 'numpy', 'datasets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
