@@ -14,6 +14,7 @@ EXPECTED_LAYOUT = {
     "v2.5.0_emissions.csv": "2.3-2.6", "v2.8.0_emissions.csv": "2.7-3.0.7", "v3.1.0_emissions.csv": "3.0.8-3.1",
     "v3.2.9_emissions.csv": "3.2", "v2.5.0_tasks.csv": "tasks 2.3-3.0.7", "v3.2.9_tasks.csv": "tasks 3.2",
     "v3.2.9_tasks_cpu_only.csv": "tasks 3.2",
+    "real-3.3.2_emissions.csv": "3.2", "real-3.3.2_tasks.csv": "tasks 3.2",
 }
 OPTS = ImportOptions(inferences_per_run=500, task="text-classification")
 
@@ -121,3 +122,15 @@ def test_export_then_import_round_trip(tmp_path, record):
     buf = io.StringIO()
     write_emissions_csv(back, buf)
     assert list(csv.DictReader(io.StringIO(buf.getvalue())))[1]["run_id"] == recs[1].run_id
+
+
+@pytest.mark.parametrize("name", ["real-3.3.2_emissions.csv", "real-3.3.2_tasks.csv"])
+def test_files_written_by_real_codecarbon(fixtures_dir, name):
+    raw = _raw(fixtures_dir / name)
+    recs = read_records([fixtures_dir / name], ImportOptions(inferences_per_run=10 if "tasks" not in name else 5))
+    assert {r.model for r in recs} <= {"distilbert-sst2", "twitter-roberta-sentiment"}
+    for rec, row in zip(recs, raw):
+        parts = sum(float(row[k]) for k in ("cpu_energy", "gpu_energy", "ram_energy"))
+        assert rec.energy_j == pytest.approx(parts * 3.6e6, rel=1e-9)  # CodeCarbon's total is its parts' sum
+        assert rec.environment["codecarbon"]["codecarbon_version"] == "3.3.2"
+        assert rec.emissions["zone"] == "FRA" and rec.emissions["source"] == "CodeCarbon 3.3.2"

@@ -72,27 +72,27 @@ def _hw(row: ModelRow) -> str:
 
 
 def _leader_row(r: ModelRow) -> list[Cell]:
-    ci = ""
+    spread = f"{r.runs} run{'s' if r.runs != 1 else ''}"
     if r.energy.ci_half_width is not None:
-        ci = f'<br><span class="muted">± {esc(energy_short(r.energy.ci_half_width))} (95% CI)</span>'
+        spread = f"± {energy_short(r.energy.ci_half_width)} (95% CI) · " + spread
     tags = _tag(r.model_kind, KIND_TAG.get(r.model_kind, "")) + "".join(
         _tag(o, "cc" if o == "codecarbon" else "") for o in r.origins)
-    weights = _tag(r.weights, "rnd" if r.weights == "random" else "")
+    setup = (_tag(f"{r.weights} weights", "rnd" if r.weights == "random" else "")
+             + _tag(f"{r.workload} inputs") + "<br>" + esc(r.preset)
+             + (f" · {esc(r.dataset)}" if r.dataset else ""))
     scores = ", ".join(f"{k} {v:.3f}" for k, v in sorted(r.scores.items())) or "n/a"
     return [
         Cell(f'<span class="stars" title="{r.stars} of 5">{esc(stars(r.stars))}</span>', r.stars, True),
         Cell(f'<span class="model">{esc(r.model)}</span><br>{tags}'),
-        Cell(esc(energy_short(r.kwh)) + ci, r.kwh, True),
-        Cell.num(energy_short(r.energy.std), r.energy.std), Cell.num(str(r.runs), r.runs),
+        Cell(f"<b>{esc(energy_short(r.kwh))}</b><br><span class=\"muted\">{esc(spread)}</span>", r.kwh, True),
         Cell.num(sig(r.gco2e_per_1000), r.gco2e_per_1000),
-        Cell.num(params_short(r.parameters), r.parameters), Cell(_hw(r)), Cell(weights),
-        Cell(esc(r.workload) + (f'<br><span class="muted">{esc(r.dataset)}</span>' if r.dataset else "")),
-        Cell.text(r.preset), Cell.text(r.date), Cell.text(scores), Cell.text(r.methods),
+        Cell.num(params_short(r.parameters), r.parameters), Cell(_hw(r)), Cell(setup),
+        Cell.text(r.date), Cell.text(scores), Cell(f'<span class="muted">{esc(r.methods)}</span>'),
     ]
 
 
-LEADER_HEADERS = ["Rating", "Model", "kWh / 1,000", "Std", "Runs", "gCO2e / 1,000", "Parameters", "Hardware",
-                  "Weights", "Inputs", "Protocol", "Date", "Scores", "Energy method"]
+LEADER_HEADERS = ["Rating", "Model", "kWh / 1,000", "gCO2e / 1,000", "Parameters", "Hardware", "Setup", "Date",
+                  "Quality", "Energy method"]
 
 
 def _leaderboard(report: Report, t: TaskSummary) -> str:
