@@ -22,7 +22,7 @@ def load_pipeline(entry: Any, settings: LoadSettings) -> LoadedModel:
         import diffusers
 
         pipe = diffusers.DiffusionPipeline.from_pretrained(
-            plan.location, torch_dtype=torch_dtype(settings.dtype), cache_dir=settings.cache_dir,
+            plan.location, dtype=torch_dtype(settings.dtype), cache_dir=settings.cache_dir,
             trust_remote_code=bool(settings.trust_remote_code))
         tok_desc = "own (pipeline tokenizer)"
     else:

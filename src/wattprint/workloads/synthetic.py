@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 _WORD = re.compile(r"^[a-z]{2,12}$")
-# Leading markers of whole-word tokens: GPT-2/RoBERTa byte BPE ("Ġ"), SentencePiece ("▁").
+# Markers of whole-word tokens: GPT-2/RoBERTa byte BPE ("Ġ"), SentencePiece ("▁") lead; CLIP ("</w>") trails.
 _WORD_PREFIXES = ("Ġ", "▁")
+_WORD_SUFFIX = "</w>"
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,15 @@ def word_list(tokenizer: Any) -> list[str]:
     """Real words that the tokenizer's vocabulary holds as whole-word tokens (sorted: reproducible)."""
     vocab = tokenizer.get_vocab()
     words = set()
+    prefixed = _has_prefixed_vocab(vocab)
     for tok in vocab:
-        w = tok[1:] if tok.startswith(_WORD_PREFIXES) else tok
-        if _WORD.match(w) and (tok.startswith(_WORD_PREFIXES) or not _has_prefixed_vocab(vocab)):
+        if tok.endswith(_WORD_SUFFIX):  # CLIP's BPE marks a word's end instead of its start
+            w, whole = tok[: -len(_WORD_SUFFIX)], True
+        elif tok.startswith(_WORD_PREFIXES):
+            w, whole = tok[1:], True
+        else:
+            w, whole = tok, not prefixed  # WordPiece: an unmarked entry is a word ("##" marks pieces)
+        if whole and _WORD.match(w):
             words.add(w)
     if len(words) < 100:
         raise ValueError(f"tokenizer vocabulary has only {len(words)} plain words")
@@ -54,7 +61,9 @@ def word_list(tokenizer: Any) -> list[str]:
 
 
 def _has_prefixed_vocab(vocab: dict[str, int]) -> bool:
-    return "Ġthe" in vocab or "▁the" in vocab
+    """True for vocabularies that mark whole words (GPT-2 "Ġthe", SentencePiece "▁the", CLIP "the</w>"):
+    their unmarked entries are word pieces, not words."""
+    return any(k in vocab for k in ("Ġthe", "▁the", "the</w>"))
 
 
 def count_tokens(tokenizer: Any, text: str) -> int:
@@ -68,11 +77,14 @@ def text_of_tokens(tokenizer: Any, words: list[str], n_tokens: int, rng: random.
     for _ in range(8):
         count = count_tokens(tokenizer, " ".join(chosen))
         if count == n_tokens:
-            break
+            return " ".join(chosen)
         if count > n_tokens:
-            chosen = chosen[: max(1, len(chosen) - (count - n_tokens))]
+            per_word = count / len(chosen)
+            chosen = chosen[: max(1, len(chosen) - max(1, int((count - n_tokens) / per_word)))]
         else:
             chosen += [rng.choice(words) for _ in range(n_tokens - count)]
+    while len(chosen) > 1 and count_tokens(tokenizer, " ".join(chosen)) > n_tokens:
+        chosen.pop()  # never longer than asked (a model's window is a hard limit)
     return " ".join(chosen)
 
 
