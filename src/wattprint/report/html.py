@@ -45,14 +45,14 @@ def _cards(report: Report) -> str:
 
 
 def _summary_table(report: Report) -> str:
-    headers = ["Task", "Models", "Mean", "Std", "Median", "Least energy-hungry", "Most energy-hungry",
-               "Spread", "gCO2e / 1,000 (median)", "Equivalent of the median", "r (log params, log energy)"]
+    headers = ["Task", "Models", "Mean ± std", "Median", "Least energy-hungry", "Most energy-hungry",
+               "Spread", "gCO2e / 1,000 (median)", "The median's 1,000 inferences ≈", "r (log-log)"]
     rows = []
     for t in report.tasks:
         rows.append([
             Cell(f"<b>{esc(t.title)}</b>"), Cell.num(str(t.n_models), t.n_models),
-            Cell.num(energy_short(t.mean), t.mean), Cell.num(energy_short(t.std), t.std),
-            Cell.num(energy_short(t.median), t.median),
+            Cell(f'{esc(energy_short(t.mean))}<br><span class="muted">± {esc(energy_short(t.std))}</span>', t.mean, True),
+            Cell(f"<b>{esc(energy_short(t.median))}</b>", t.median, True),
             Cell(f'{esc(t.least.model)}<br><span class="muted">{esc(energy_short(t.least.kwh))}</span>'),
             Cell(f'{esc(t.most.model)}<br><span class="muted">{esc(energy_short(t.most.kwh))}</span>'),
             Cell.num(f"×{t.spread:,.0f}", t.spread), Cell.num(sig(t.gco2e_median), t.gco2e_median),
@@ -127,7 +127,8 @@ def _notes(report: Report) -> str:
                  "warm-up are measured apart and not included. Repeats of one configuration give the mean, "
                  "the sample standard deviation and a 95% Student-t confidence interval.")
     items.append(f"Carbon: {report.carbon_note}.")
-    srcs = {e.get("source") for t in report.tasks for e in t.equivalents if e.get("source")}
+    srcs = {e.get("source") for t in report.tasks for e in t.equivalents
+            if e.get("source") and e.get("key") in EQUIV_SHOWN}
     for s in sorted(srcs):
         items.append(f"Equivalents source: {s}")
     if report.without_inferences:
@@ -148,7 +149,7 @@ def render(report: Report, title: str = "wattprint report") -> str:
         "<h2>Every model, by task</h2><p class=\"lead\">One point per model; tasks ordered by their median "
         "(the dark bar). The axis is logarithmic: each gridline is ten times the last. Hover a point for its "
         "figures.</p>",
-        f'<div class="panel">{strip_chart(report)}</div>',
+        f'<div class="panel wide">{strip_chart(report)}</div>',
         "<h2>Per-task summary</h2><p class=\"lead\">kWh per 1,000 inferences across the models of each task. "
         "Click a header to sort.</p>", _summary_table(report),
         "<h2>Energy against model size</h2><p class=\"lead\">Log-log, with a least-squares line; r is "

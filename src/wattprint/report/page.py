@@ -19,12 +19,13 @@ header.top p{margin:0;opacity:.9}
 h2{font-size:20px;margin:36px 0 6px;letter-spacing:-.01em}
 h3{font-size:16px;margin:22px 0 6px}
 p.lead{color:var(--muted);margin:0 0 14px;max-width:75ch}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:12px;margin:18px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(160px,1fr));gap:12px;margin:18px 0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:14px 16px}
 .card .k{font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--muted)}
-.card .v{font-size:24px;font-weight:650;margin-top:2px}
+.card .v{font-size:22px;font-weight:650;margin-top:2px;line-height:1.25}
 .card .s{font-size:13px;color:var(--muted)}
 .panel{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:12px;margin:12px 0}
+.panel.wide{overflow-x:auto}.panel.wide svg.chart{min-width:620px}
 svg.chart{width:100%;height:auto;display:block}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 .tw{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:12px;margin:10px 0}
@@ -47,7 +48,7 @@ tr:hover td{background:#f8fafc}
 ul.notes{color:#334155;max-width:80ch}
 footer{color:var(--muted);font-size:13px;margin-top:40px}
 @media (max-width:640px){body{font-size:14px}header.top h1{font-size:22px}.card .v{font-size:20px}
- th,td{padding:6px 7px}}
+ th,td{padding:6px 7px}.card{padding:10px 12px}.card .v{font-size:18px}}
 """
 
 # Click a header to sort by it; again to reverse. Numbers sort by data-v, the rest as text.

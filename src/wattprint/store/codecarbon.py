@@ -162,6 +162,26 @@ def _times(row: dict[str, str], duration: float) -> tuple[float, float]:
     return (end - duration if end else 0.0), end
 
 
+def _warnings(layout: str, source: str, split: dict[str, float | None]) -> list[str]:
+    out = [f"imported from CodeCarbon ({layout} layout, {Path(source).name}): CodeCarbon does not record "
+           "whether CPU and RAM energy were measured (RAPL) or estimated (TDP / memory size)",
+           "timestamp read as UTC (CodeCarbon writes local time without a zone)"]
+    if all(v is None for v in split.values()):
+        out.append("no CPU/GPU/RAM split in this file: only the total is known")
+    return out
+
+
+def _emissions(row: dict[str, str], kg: float | None, kwh: float, layout: str) -> dict[str, Any] | None:
+    """CodeCarbon's carbon figure with its provenance, in wattprint's Emissions.to_dict() keys."""
+    if kg is None:
+        return None
+    return {"gco2e": kg * 1000.0, "energy_j": kwh * J_PER_KWH,
+            "intensity_g_per_kwh": kg * 1000.0 / kwh if kwh else None,
+            "zone": "-".join(x for x in (row.get("country_iso_code"), row.get("region")) if x) or None,
+            "year": None, "source": f"CodeCarbon {row.get('codecarbon_version') or layout}",
+            "scope": "location", "method": "codecarbon", "pue": _num(row.get("pue"))}
+
+
 def row_to_record(row: dict[str, str], layout: str, info: ModelInfo, options: ImportOptions, repeat: int,
                   source: str) -> RunRecord:
     """One CodeCarbon row as a finished wattprint record (origin "codecarbon")."""
@@ -172,18 +192,6 @@ def row_to_record(row: dict[str, str], layout: str, info: ModelInfo, options: Im
     n = options.inferences_per_run
     started, finished = _times(row, duration)
     ident = uuid.uuid5(uuid.NAMESPACE_URL, "codecarbon:" + "|".join(f"{k}={row[k]}" for k in sorted(row)))
-    warnings = [f"imported from CodeCarbon ({layout} layout, {Path(source).name}): CodeCarbon does not record "
-                "whether CPU and RAM energy were measured (RAPL) or estimated (TDP / memory size)",
-                "timestamp read as UTC (CodeCarbon writes local time without a zone)"]
-    if all(v is None for v in split.values()):
-        warnings.append("no CPU/GPU/RAM split in this file: only the total is known")
-    emissions = None
-    if kg is not None:
-        emissions = {"gco2e": kg * 1000.0, "energy_j": kwh * J_PER_KWH,
-                     "intensity_g_per_kwh": kg * 1000.0 / kwh if kwh else None,
-                     "zone": "-".join(x for x in (row.get("country_iso_code"), row.get("region")) if x) or None,
-                     "year": None, "source": f"CodeCarbon {row.get('codecarbon_version') or layout}",
-                     "scope": "location", "method": "codecarbon", "pue": _num(row.get("pue"))}
     return RunRecord(
         task=info.task, model=info.name, preset="codecarbon", repeat=repeat, run_id=ident.hex,
         plan_key=f"codecarbon:{ident.hex}", status="finished", origin="codecarbon", started_at=started,
@@ -195,12 +203,12 @@ def row_to_record(row: dict[str, str], layout: str, info: ModelInfo, options: Im
         ram_energy_j=(split["ram"] or 0.0) * J_PER_KWH, wh_per_1000=kwh * 1000.0 / n * 1000.0,
         gpu_wh_per_1000=None if split["gpu"] is None else split["gpu"] * 1000.0 / n * 1000.0,
         gco2e=None if kg is None else kg * 1000.0,
-        gco2e_per_1000=None if kg is None else kg * 1000.0 / n * 1000.0, emissions=emissions,
+        gco2e_per_1000=None if kg is None else kg * 1000.0 / n * 1000.0, emissions=_emissions(row, kg, kwh, layout),
         settings={"codecarbon_layout": layout, "inferences_per_run": n, "model_column": options.model_column},
         environment={"codecarbon": dict(row, layout=layout, file=str(source)), "cpu_model": row.get("cpu_model"),
                      "gpu_model": row.get("gpu_model"), "os": row.get("os"),
                      "python_version": row.get("python_version")},
-        device=row.get("gpu_model") or row.get("cpu_model") or "", warnings=warnings,
+        device=row.get("gpu_model") or row.get("cpu_model") or "", warnings=_warnings(layout, source, split),
     )
 
 
