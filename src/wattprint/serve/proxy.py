@@ -125,7 +125,8 @@ def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> Any
         return JSONResponse(receipt.to_dict())
 
     async def totals_endpoint(request: Any) -> Any:
-        return JSONResponse({"unit": "J", "open_requests": acct.open_requests(), **acct.totals()})
+        return JSONResponse({"unit": "J", "open_requests": acct.open_requests(), **acct.totals(),
+                             "by_component": acct.totals_by_key()})
 
     async def forward(request: Any) -> Any:
         return await _forward(request, state["client"], acct, config)

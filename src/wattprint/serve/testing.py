@@ -49,7 +49,9 @@ class TinyLM:
         hf = GPT2Config(vocab_size=c.vocab_size, n_positions=c.n_positions, n_embd=c.n_embd,
                         n_layer=c.n_layer, n_head=c.n_head, bos_token_id=eos, eos_token_id=eos)
         self.torch = torch
-        self.model = GPT2LMHeadModel(hf).to(device=c.device, dtype=getattr(torch, c.dtype)).eval()
+        with torch.device(c.device):  # initialise the random weights where they will run
+            model = GPT2LMHeadModel(hf)
+        self.model = model.to(dtype=getattr(torch, c.dtype)).eval()
         self.eos = eos
 
     @staticmethod
@@ -220,6 +222,29 @@ def build_model_app(lm: TinyLM) -> Any:
         Route("/v1/completions", completions, methods=["POST"]),
         Route("/v1/embeddings", embeddings, methods=["POST"]),
     ])
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": {"n_positions": 1024},
+    "gpt2-large": GPT2_LARGE,  # 774 M parameters with its 50,257-token vocabulary
+}
+
+
+def model_app_from_env() -> Any:
+    """A model app configured by environment variables, for ``uvicorn --factory`` in another process:
+    ``WATTPRINT_TEST_MODEL`` (a key of PRESETS, default tiny), ``WATTPRINT_TEST_DEVICE`` (cpu, cuda...),
+    ``WATTPRINT_TEST_DTYPE`` (float32, float16, bfloat16)."""
+    import os
+
+    preset = os.environ.get("WATTPRINT_TEST_MODEL", "tiny")
+    if preset not in PRESETS:
+        from wattprint.core.errors import UnknownNameError
+
+        raise UnknownNameError("test model", preset, PRESETS)
+    config = TinyModelConfig(**PRESETS[preset], device=os.environ.get("WATTPRINT_TEST_DEVICE", "cpu"),
+                             dtype=os.environ.get("WATTPRINT_TEST_DTYPE", "float32"),
+                             name=f"wattprint-{preset}-random")
+    return build_model_app(TinyLM(config))
 
 
 def build_echo_app(tokens: int = 16) -> Any:
