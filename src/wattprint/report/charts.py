@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from wattprint.report.aggregate import ModelRow
 from wattprint.report.build import Report, TaskSummary
 from wattprint.report.fmt import energy_short, params_short
-from wattprint.report.svg import LinearAxis, LogAxis, line, log_grid_x, log_grid_y, marker, svg, text
+from wattprint.report.svg import LinearAxis, LogAxis, line, log_grid_x, log_grid_y, marker, slug, svg, text
 
 KIND_COLORS = {"task-specific": "#0e9f6e", "general-purpose": "#e0703a", "unknown": "#6b7c93"}
 KIND_LABELS = {"task-specific": "task-specific", "general-purpose": "general-purpose", "unknown": "other"}
@@ -125,9 +125,10 @@ def params_chart(summary: TaskSummary, rows: list[ModelRow]) -> str | None:
     if fit:
         lo, hi = 10.0**ax.lo_exp, 10.0**ax.hi_exp
         ylo, yhi = (10 ** (fit[1] + fit[0] * math.log10(v)) for v in (lo, hi))
-        body.append(f'<clipPath id="c{id(summary)}"><rect x="{left}" y="{top}" width="{width - right - left}" '
+        clip = f"clip-{slug(summary.task)}"
+        body.append(f'<clipPath id="{clip}"><rect x="{left}" y="{top}" width="{width - right - left}" '
                     f'height="{height - bottom - top}"/></clipPath>')
-        body.append(f'<g clip-path="url(#c{id(summary)})">' + line(ax(lo), ay(ylo), ax(hi), ay(yhi), "#94a3b8", 1.5, "5 4")
+        body.append(f'<g clip-path="url(#{clip})">' + line(ax(lo), ay(ylo), ax(hi), ay(yhi), "#94a3b8", 1.5, "5 4")
                     + "</g>")
     for r in pts:
         body.append(marker(ax(float(r.parameters)), ay(r.kwh), 6, color(r.model_kind), shape(r), tip(r)))

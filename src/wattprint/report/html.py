@@ -8,7 +8,7 @@ from wattprint.report.charts import params_chart, strip_chart
 from wattprint.report.fmt import energy_short, params_short, sig, stars
 from wattprint.report.page import Cell, document, table
 from wattprint.report.rating import band_edges
-from wattprint.report.svg import esc
+from wattprint.report.svg import esc, slug
 
 KIND_TAG = {"task-specific": "ts", "general-purpose": "gp"}
 
@@ -98,7 +98,7 @@ LEADER_HEADERS = ["Rating", "Model", "kWh / 1,000", "gCO2e / 1,000", "Parameters
 def _leaderboard(report: Report, t: TaskSummary) -> str:
     rows = report.rows_of(t.task)
     classes = list(dict.fromkeys(r.rating_class for r in rows))
-    out = [f'<h3 id="lb-{esc(t.task)}">{esc(t.title)}</h3>']
+    out = [f'<h3 id="lb-{slug(t.task)}">{esc(t.title)}</h3>']
     for c in classes:
         members = sorted((r for r in rows if r.rating_class == c), key=lambda r: r.kwh)
         lo, hi = members[0].kwh, members[-1].kwh
@@ -108,7 +108,7 @@ def _leaderboard(report: Report, t: TaskSummary) -> str:
             out.append(f'<p class="lead"><b>{esc(c)}</b></p>')
         if legend:
             out.append(f'<p class="lead">Bands ({esc(report.star_scale)} scale, kWh / 1,000): {esc(legend)}</p>')
-        out.append(table(LEADER_HEADERS, [_leader_row(r) for r in members], tid=f"lb-{t.task}-{c}"))
+        out.append(table(LEADER_HEADERS, [_leader_row(r) for r in members], tid=f"lb-{slug(t.task)}-{slug(c)}"))
     return "".join(out)
 
 

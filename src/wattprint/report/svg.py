@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -17,6 +18,11 @@ FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif"
 def esc(text: object) -> str:
     """Escape text for an SVG/HTML text node or a double-quoted attribute."""
     return html.escape(str(text), quote=True)
+
+
+def slug(text: object) -> str:
+    """A safe, stable id fragment for any text (ids must not depend on object addresses)."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
 def pow10_label(exp: int) -> str:
