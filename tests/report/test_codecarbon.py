@@ -95,8 +95,8 @@ def test_import_into_store_is_idempotent(tmp_path, fixtures_dir):
 def test_export_native_runs_in_codecarbon_units(record):
     r = record("text-classification", "m", energy_j=7200.0, cpu_energy_j=1800.0, gpu_energy_j=3600.0,
                ram_energy_j=1800.0, duration_s=36.0, gco2e=0.5,
-               emissions={"zone": "FR", "pue": 1.1}, environment={"hardware": {"cpu_model": "EPYC", "ram_bytes": 2 * 1024**3}},
-               settings={"cpu_scope": "process"})
+               emissions={"intensity": {"zone": "FR"}, "pue": 1.1}, environment={"hardware": {"cpu_model": "EPYC", "ram_bytes": 2 * 1024**3}},
+               components=[{"kind": "cpu", "scope": "process", "method": "counter"}])
     buf = io.StringIO()
     assert write_emissions_csv([r], buf) == 1
     rows = list(csv.DictReader(io.StringIO(buf.getvalue())))
@@ -108,6 +108,7 @@ def test_export_native_runs_in_codecarbon_units(record):
     assert float(row["emissions"]) == pytest.approx(0.0005)
     assert float(row["ram_total_size"]) == pytest.approx(2.0)
     assert row["tracking_mode"] == "process" and row["cpu_model"] == "EPYC" and row["codecarbon_version"] == ""
+    assert row["country_iso_code"] == "FR" and float(row["pue"]) == 1.1
 
 
 def test_export_then_import_round_trip(tmp_path, record):

@@ -66,4 +66,5 @@ def test_report_of_real_and_imported_runs(real_store, fixtures_dir):
     assert native["weights"] == "random" and native["workload"] == "synthetic" and native["stars"] in range(1, 6)
     assert "cpu estimated" in native["energy_methods"] and native["hardware"].startswith("CPU: ")
     assert native["gco2e_per_1000"] is not None  # the runner stored carbon (world average when none set)
+    assert "WORLD" in native["carbon_source"] and "defaulted" in native["carbon_source"]
     assert rows[("text-classification", "distilbert-sst2", "codecarbon")]["origin"] == "codecarbon"

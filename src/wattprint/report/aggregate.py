@@ -134,8 +134,15 @@ def _carbon(records: list[RunRecord]) -> tuple[float | None, str]:
     if not vals:
         return None, ""
     em = next((r.emissions for r in records if r.emissions), None) or {}
-    parts = [str(em.get(k)) for k in ("zone", "year", "source", "method") if em.get(k) not in (None, "")]
-    return statistics.fmean(vals), " · ".join(parts)
+    return statistics.fmean(vals), carbon_provenance(em)
+
+
+def carbon_provenance(em: dict[str, Any]) -> str:
+    """"zone · year · source · method" from an Emissions.to_dict() (intensity nested or flat)."""
+    flat = {**(em.get("intensity") if isinstance(em.get("intensity"), dict) else {}), **em}
+    flat.pop("intensity", None)
+    parts = [str(flat.get(k)) for k in ("zone", "year", "source", "method") if flat.get(k) not in (None, "")]
+    return " · ".join(parts)
 
 
 def _scores(records: list[RunRecord]) -> dict[str, float]:
