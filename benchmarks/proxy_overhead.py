@@ -58,8 +58,9 @@ def process(args: list[str], ready_url: str, timeout_s: float = 60.0):
             proc.kill()
 
 
-def accounting_cost_us(n: int = 2000) -> float:
-    """In-process cost of the accounting alone (request inspection, ledger, receipt), no sockets."""
+def accounting_cost_us(n: int = 1000, rate_per_s: float = 500.0) -> float:
+    """In-process cost of the accounting alone (request inspection, ledger, receipt), no sockets, at
+    ``rate_per_s`` requests a second (the ledger's work grows with the requests inside one interval)."""
     from wattprint.meter.meter import Meter
     from wattprint.serve.accountant import Accountant
     from wattprint.serve.exchange import Exchange
@@ -71,10 +72,14 @@ def accounting_cost_us(n: int = 2000) -> float:
         "prompt_tokens": 8, "completion_tokens": 16, "total_tokens": 24}}).encode()
     with Meter(gpus=None, cpu=True, ram=True, cpu_scope="machine") as meter:
         with Accountant.from_meter(meter, metrics=ServeMetrics()) as acct:
-            t = time.perf_counter()
+            spent = 0.0
             for _ in range(n):
+                t = time.perf_counter()
                 Exchange(acct, "POST", "/v1/chat/completions", body).finish_body("json", reply)
-            return (time.perf_counter() - t) / n * 1e6
+                dt = time.perf_counter() - t
+                spent += dt
+                time.sleep(max(0.0, 1.0 / rate_per_s - dt))
+            return spent / n * 1e6
 
 
 def latencies(direct: str, proxy: str, n: int, stream: bool, pid: int) -> dict[str, list[float]]:
@@ -158,7 +163,8 @@ def main() -> int:
         print(f"{kind:8} {lat['direct']['median_ms']:10.3f} {lat['proxy']['median_ms']:9.3f} "
               f"{lat['added_median_ms']:9.3f} {lat['proxy_cpu_ms_per_request']:13.3f} "
               f"{tp['direct_rps']:11.0f} {tp['proxy_rps']:10.0f} {tp['ratio']:6.2f}")
-    print(f"accounting alone (in-process, no sockets): {results['accounting_us_per_request']:.0f} us per request")
+    print(f"accounting alone (in-process, no sockets, 500 requests/s): {results['accounting_us_per_request']:.0f} us"
+          " per request")
     print(f"(medians of {args.requests} sequential requests each; throughput: {args.concurrency} clients for "
           f"{args.seconds:g} s; {results['machine']})")
     if args.json:
