@@ -25,6 +25,7 @@ from wattprint.report.aggregate import kwh_per_1000
 COMPARE_TASKS = ("text-classification", "question-answering", "summarization")
 # the score each task reports, best first (the first one a record has is shown)
 METRICS = ("accuracy", "f1", "exact_match", "rougeL", "rouge1", "rouge2")
+DEFAULT_METRIC = {"text-classification": "accuracy", "question-answering": "f1", "summarization": "rougeL"}
 
 
 @dataclass(frozen=True)
@@ -85,10 +86,11 @@ def _score(records: list[RunRecord]) -> tuple[str, float | None, str]:
         vals = [r.scores[m] for r in records if m in (r.scores or {})]
         if vals:
             return m, statistics.fmean(vals), ""
+    metric = DEFAULT_METRIC.get(records[0].task, "accuracy")
     weights = records[0].weights
     if weights != "pretrained":
-        return "accuracy", None, f"n/a ({weights or 'unknown'} weights)"
-    return "accuracy", None, "n/a (no labels: synthetic inputs)" if records[0].workload != "dataset" else "n/a"
+        return metric, None, f"n/a ({weights or 'unknown'} weights)"
+    return metric, None, "n/a (no labels: synthetic inputs)" if records[0].workload != "dataset" else "n/a"
 
 
 def _row(model: str, role: str, records: list[RunRecord]) -> CompareRow:
