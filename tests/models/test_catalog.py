@@ -76,3 +76,8 @@ def test_smallest_prefers_task_specific_models():
     for task in task_names():
         s = smallest(task)
         assert all(s.parameters <= e.parameters for e in entries(task) if e.kind == s.kind)
+
+
+def test_legacy_hub_id_without_owner_resolves():
+    assert get_entry("gpt2-medium").hub_id == "openai-community/gpt2-medium"
+    assert get_entry("distilbert-base-uncased-finetuned-sst-2-english").name == "distilbert-sst2"

@@ -97,3 +97,37 @@ def test_listing_tasks_and_models_imports_no_ml_library():
             "print(sorted(m for m in ('torch', 'transformers', 'diffusers', 'numpy', 'datasets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+FLAN = {"config": {"d_model": 32, "d_ff": 64, "num_layers": 1, "num_decoder_layers": 1, "num_heads": 2, "d_kv": 16}}
+BLOOMZ = {"config": {"hidden_size": 32, "n_layer": 1, "n_head": 2}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,model,overrides", [
+    ("text-classification", "flan-t5-small", FLAN), ("question-answering", "flan-t5-small", FLAN),
+    ("summarization", "bloomz-560m", BLOOMZ), ("text-classification", "bloomz-560m", BLOOMZ)])
+def test_general_purpose_models_answer_zero_shot_with_phases(name, model, overrides):
+    from wattprint.models.catalog import get_entry
+    from wattprint.tasks.base import LoadSettings
+
+    task = get_task(name)
+    entry = get_entry(model)
+    assert entry.kind == "general-purpose"
+    loaded = task.load(entry, LoadSettings(weights="random", overrides=overrides))
+    inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", 2, seed=0)
+    phases = RecordingPhases()
+    result = task.run_batch(loaded, inputs.items, phases, {"max_new_tokens": 3, "min_new_tokens": 3})
+    assert phases.events == [("begin", "prefill"), ("end", "prefill"), ("begin", "decode"), ("end", "decode")]
+    assert result.units["generated_tokens"] == 6 and all(isinstance(o, str) for o in result.outputs)
+
+
+class RecordingPhases:
+    def __init__(self):
+        self.events = []
+
+    def begin(self, name):
+        self.events.append(("begin", name))
+
+    def end(self, name):
+        self.events.append(("end", name))

@@ -121,6 +121,9 @@ def get_entry(name_or_hub_id: str, task: str | None = None) -> ModelEntry:
     for e in all_entries:
         if key.lower() in (e.name.lower(), e.hub_id.lower()):
             return e
+    by_short = [e for e in all_entries if e.hub_id.split("/")[-1].lower() == key.lower()]
+    if len(by_short) == 1 and "/" not in key:  # a legacy hub id without its owner ("gpt2-medium")
+        return by_short[0]
     tasks = (task,) if task else ()
     if os.path.isdir(key):
         path = os.path.abspath(key)

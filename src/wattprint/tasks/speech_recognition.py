@@ -69,7 +69,7 @@ class SpeechRecognition(Task):
         feats = loaded.processor(list(batch), sampling_rate=SAMPLING_RATE, return_tensors="pt").input_features
         feats = feats.to(loaded.device, dtype=getattr(torch, loaded.dtype))
         out, steps = _generate.generate(loaded, {"input_features": feats}, phases, max_new_tokens=hi,
-                                        min_new_tokens=int(lo) if lo else None)
+                                        min_new_tokens=int(lo) if lo else None, **_language(loaded, p))
         gen = out[:, out.shape[1] - steps:] if steps else out[:, :0]
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
@@ -82,6 +82,15 @@ class SpeechRecognition(Task):
         from wattprint.tasks.metrics import wer
 
         return {"wer": wer(outputs, references)} if references else None
+
+
+def _language(loaded: LoadedModel, p: dict[str, Any]) -> dict[str, Any]:
+    """English transcription for multilingual Whisper checkpoints (the three datasets are English), so that
+    no language-detection pass is added; a model without language tokens (random config) gets nothing."""
+    gc = getattr(loaded.model, "generation_config", None)
+    if getattr(gc, "lang_to_id", None):
+        return {"language": p.get("language", "en"), "task": "transcribe"}
+    return {}
 
 
 def _resample(audio: dict[str, Any]) -> Any:
