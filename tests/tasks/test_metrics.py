@@ -43,3 +43,18 @@ def test_spearman_with_ties():
     assert metrics.spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
     assert metrics.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert metrics.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(0.9486833, abs=1e-6)
+
+
+def test_own_rouge_and_wer_agree_with_the_reference_packages():
+    rouge_score = pytest.importorskip("rouge_score.rouge_scorer")
+    jiwer = pytest.importorskip("jiwer")
+    preds = ["police arrest two men after a robbery in leeds", "the match ended in a draw"]
+    refs = ["two men were arrested after an armed robbery in leeds", "the game ended in a goalless draw"]
+    scorer = rouge_score.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=False)
+    for p, r in zip(preds, refs):
+        ref = scorer.score(r, p)
+        own = metrics._own_rouge([p], [r])
+        for k in ("rouge1", "rouge2", "rougeL"):
+            assert own[k] == pytest.approx(ref[k].fmeasure)
+    assert metrics._edit_distance(preds[0].split(), refs[0].split()) / len(refs[0].split()) == pytest.approx(
+        jiwer.wer(refs[0], preds[0]))
