@@ -125,9 +125,12 @@ class Accountant:
                     self.metrics.meter_errors.inc()
 
     def tick(self) -> Interval:
-        """Close the current interval, open the next, and settle what can be settled."""
+        """Close the current interval, open the next, and settle what can be settled.
+
+        Only the ticker (or a test driving it) calls this; the meter is read outside the lock so that
+        request events never wait for the meter's resolution."""
+        iv = self.source.cut()
         with self._lock:
-            iv = self.source.cut()
             self._methods.update(iv.methods)
             self._ledger.add_interval(iv, self.clock.monotonic())
             return iv
