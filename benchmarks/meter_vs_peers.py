@@ -220,6 +220,7 @@ def main() -> None:
     ap.add_argument("--sim", action="store_true")
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--peer-reps", type=int, default=5)
+    ap.add_argument("--loads", default="idle,steady,bursty")
     ap.add_argument("--truth-seconds", type=float, default=6.0)
     args = ap.parse_args()
     gpu = Gpu(sim=args.sim or not has_gpu())
@@ -228,7 +229,7 @@ def main() -> None:
     truth: dict[tuple[str, float], float] = {}
     t_start = time.perf_counter()
     time.sleep(2.0)  # let the GPU settle to idle
-    for load in ("idle", "steady", "bursty"):
+    for load in args.loads.split(","):
         if load != "bursty":
             truth[(load, 0.0)] = truth_power(gpu, load, 0.1, args.truth_seconds)
         for length in SHORT + LONG[load]:

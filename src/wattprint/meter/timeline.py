@@ -267,8 +267,9 @@ def _tick_period(ticks: list[float], tau: float) -> float:
 def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float) -> tuple[float, bool]:
     """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``."""
     num = den = 0.0
+    known = power.ts[-1] if power.ts else -math.inf  # past this, power is extrapolated (lag): leave it out
     for i in range(1, len(ct)):
-        if ct[i] < a or ct[i] > b or not power.ts or ct[i - 1] < power.ts[0]:
+        if ct[i] < a or ct[i] > min(b, known) or not power.ts or ct[i - 1] < power.ts[0]:
             continue
         num += ce[i] - ce[i - 1]
         den += power.integral(ct[i - 1], ct[i])
