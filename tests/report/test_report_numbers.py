@@ -121,3 +121,15 @@ def test_markdown_escapes_pipes_and_tags(record):
     recs = [record("text-classification", "a|b <script>", 36.0)]
     md = render("md", recs, ReportOptions())
     assert "a\\|b &lt;script>" in md and "<script>" not in md
+
+
+def test_breakeven_section_for_models_with_published_training_energy(record):
+    # bloomz-560m: 10,505 kWh training + 1,148 kWh finetuning (Luccioni et al. 2024)
+    recs = [record("text-generation", "bloomz-560m", 3.6e6 * 0.056, inferences=1000, parameters=559_214_592),
+            record("text-generation", "gpt2", 3600.0)]
+    data = json.loads(render("json", recs, ReportOptions()))
+    (be,) = data["breakeven"]
+    assert be["model"] == "bloomz-560m" and be["kwh_per_inference"] == pytest.approx(5.6e-5)
+    assert be["inferences"] == pytest.approx((10505 + 1148) / 5.6e-5)
+    assert be["days_at_1m_per_day"] == pytest.approx(be["inferences"] / 1e6)
+    assert "Training against inference" in render("html", recs, ReportOptions())

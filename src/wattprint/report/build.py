@@ -60,6 +60,7 @@ class Report:
     generated_at: str
     carbon_note: str
     notes: list[str] = field(default_factory=list)
+    breakeven: list[dict[str, Any]] = field(default_factory=list)  # rows whose model has a published training energy
 
     def rows_of(self, task: str) -> list[ModelRow]:
         return [r for r in self.rows if r.task == task]
@@ -70,6 +71,7 @@ class Report:
             "unit": "kWh per 1,000 inferences (GPU + CPU + RAM, measured inference windows only)",
             "tasks": [t.to_dict() for t in self.tasks], "rows": [r.to_dict() for r in self.rows],
             "runs_without_inference_count": [r.run_id for r in self.without_inferences], "notes": self.notes,
+            "breakeven": self.breakeven,
         }
 
 
@@ -132,6 +134,30 @@ def summarize_task(task: str, rows: list[ModelRow]) -> TaskSummary:
     )
 
 
+QUERIES_PER_DAY = 1_000_000  # the rate the report's break-even days assume (stated beside them)
+
+
+def breakeven_rows(rows: Iterable[ModelRow]) -> list[dict[str, Any]]:
+    """Break-even (training + finetuning energy / measured energy per inference) for rows whose model is in
+    the published training-energy table."""
+    from wattprint.core.errors import UnknownNameError
+    from wattprint.report.breakeven import break_even, training_figure
+
+    out = []
+    for row in rows:
+        try:
+            fig = training_figure(row.model)
+        except UnknownNameError:
+            continue
+        if row.kwh <= 0:
+            continue
+        be = break_even(fig.total_kwh(), row.kwh / 1000.0, QUERIES_PER_DAY, fig.source, "this report")
+        out.append({"task": row.task, "model": row.model, "preset": row.preset, "training_kwh": fig.total_kwh(),
+                    "basis": fig.basis, "source": fig.source, "kwh_per_inference": row.kwh / 1000.0,
+                    "inferences": be.inferences, "days_at_1m_per_day": be.days})
+    return out
+
+
 def build_report(
     records: Iterable[RunRecord], *, location: Any = None, star_scale: str = "log",
     tasks: Iterable[str] | None = None, now: float | None = None,
@@ -153,4 +179,4 @@ def build_report(
     if any(r.workload == "synthetic" for r in rows):
         notes.append("Some inputs are synthetic, matched to the dataset's published length statistics.")
     return Report(rows, summaries, agg.without_inferences, star_scale,
-                  stamp.strftime("%Y-%m-%d %H:%M UTC"), carbon_note, notes)
+                  stamp.strftime("%Y-%m-%d %H:%M UTC"), carbon_note, notes, breakeven_rows(rows))

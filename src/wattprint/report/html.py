@@ -5,7 +5,7 @@ from __future__ import annotations
 from wattprint.report.aggregate import ModelRow
 from wattprint.report.build import Report, TaskSummary
 from wattprint.report.charts import params_chart, strip_chart
-from wattprint.report.fmt import energy_short, params_short, sig, stars
+from wattprint.report.fmt import count, energy_short, params_short, sig, stars
 from wattprint.report.page import Cell, document, table
 from wattprint.report.rating import band_edges
 from wattprint.report.svg import esc, slug
@@ -118,6 +118,21 @@ def _params_section(report: Report) -> str:
     return f'<div class="grid">{panels}</div>' if panels else '<p class="lead">No parameter counts stored.</p>'
 
 
+def _breakeven(report: Report) -> str:
+    if not report.breakeven:
+        return ""
+    rows = [[Cell(f'<span class="model">{esc(b["model"])}</span>'), Cell.text(b["task"]),
+             Cell.num(f'{b["training_kwh"]:,.0f}', b["training_kwh"]),
+             Cell.num(energy_short(b["kwh_per_inference"]), b["kwh_per_inference"]),
+             Cell.num(count(b["inferences"]), b["inferences"]), Cell.num(f'{b["days_at_1m_per_day"]:,.0f}', b["days_at_1m_per_day"]),
+             Cell(f'<span class="muted">{esc(b["basis"])}: {esc(b["source"])}</span>')] for b in report.breakeven]
+    return ("<h2>Training against inference</h2><p class=\"lead\">After how many inferences, at the energy measured "
+            "here, has serving a model used as much energy as training it (published figures; days at one million "
+            "queries a day)?</p>"
+            + table(["Model", "Task", "Training kWh", "kWh / inference", "Break-even inferences", "Days at 1M/day",
+                     "Training figure"], rows, tid="breakeven"))
+
+
 def _notes(report: Report) -> str:
     items = list(report.notes)
     items.append(f"Stars: each task's range of kWh per 1,000 inferences (within a size class for text "
@@ -154,7 +169,7 @@ def render(report: Report, title: str = "wattprint report") -> str:
         "Click a header to sort.</p>", _summary_table(report),
         "<h2>Energy against model size</h2><p class=\"lead\">Log-log, with a least-squares line; r is "
         "Pearson's correlation of the logarithms.</p>", _params_section(report),
-        "<h2>Leaderboards</h2>", "".join(_leaderboard(report, t) for t in report.tasks),
+        "<h2>Leaderboards</h2>", "".join(_leaderboard(report, t) for t in report.tasks), _breakeven(report),
         "<h2>How to read this</h2>", _notes(report),
         "<footer>Made with wattprint. Every figure above is computed from the runs in the store.</footer>",
     ]
