@@ -83,3 +83,25 @@ def test_plain_python_api(accountant):
             r.add_tokens(1)
     assert r.receipt.prompt_tokens == 100 and r.receipt.completion_tokens == 10
     assert r.receipt.completed and r.receipt.route == "batch-job"
+
+
+def test_stream_without_done_gets_receipt_at_the_end(accountant):
+    """Some servers end an SSE stream without ``data: [DONE]``: the receipt comment comes last."""
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    async def chat(request):
+        async def events():
+            for _ in range(3):
+                yield b'data: {"choices": [{"index": 0, "delta": {"content": "x"}}]}\n\n'
+
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    acct, _ = accountant
+    app = WattprintMiddleware(Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])]), acct)
+    with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=30) as c:
+        with c.stream("POST", "/v1/chat/completions", json={"messages": [], "stream": True}) as r:
+            lines = [x for x in r.iter_lines() if x]
+    assert len(lines) == 4 and lines[:3] == ['data: {"choices": [{"index": 0, "delta": {"content": "x"}}]}'] * 3
+    assert parse_sse_comment(lines[3])["completion_tokens"] == 3

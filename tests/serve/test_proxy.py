@@ -173,3 +173,31 @@ def test_metrics_endpoint(upstream, helpers):
         assert family in text, family
     assert totals["unit"] == "J" and totals["measured_j"] > 0
     assert json.loads(json.dumps(totals))["open_requests"] == 0
+
+
+def test_query_and_headers_pass_through(helpers):
+    """Method, path, query and end-to-end headers reach the upstream as the client sent them."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from wattprint.serve.testing import serve_in_thread
+
+    async def echo(request):
+        return JSONResponse({"method": request.method, "path": request.url.path, "query": request.url.query,
+                             "auth": request.headers.get("authorization"), "body": (await request.body()).decode()},
+                            headers={"x-upstream": "yes"})
+
+    app = Starlette(routes=[Route("/{p:path}", echo, methods=["GET", "POST", "DELETE"])])
+    meter = sim_gpu_meter(Constant(100.0))
+    try:
+        with serve_in_thread(app) as up, running_proxy(up, meter) as (url, acct, _):
+            with httpx.Client(base_url=url) as c:
+                r = c.delete("/v1/files/abc?purpose=batch&x=%20y", headers={"authorization": "Bearer k"})
+                p = c.post("/v1/responses?stream=false", content=b"raw body", headers={"authorization": "Bearer k"})
+    finally:
+        meter.close()
+    assert r.json() == {"method": "DELETE", "path": "/v1/files/abc", "query": "purpose=batch&x=%20y",
+                        "auth": "Bearer k", "body": ""}
+    assert r.headers["x-upstream"] == "yes" and "x-wattprint-request-id" not in r.headers  # not inference
+    assert p.json()["body"] == "raw body" and p.json()["query"] == "stream=false"
