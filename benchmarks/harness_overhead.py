@@ -125,13 +125,14 @@ def part_b(args: argparse.Namespace, meter: Any, device: str) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     a, b, env = result["overhead"], result["phases"], result["machine"]
-    lines = [f"Machine: {env['description']}; device {result['device']}; meter: {', '.join(result['meter'])}", "",
+    lines = [f"Machine: {env['description']}; device {result['device']}; load average at start "
+             f"{result['load_average']}; meter: {', '.join(result['meter'])}", "",
              f"### A. Harness overhead: {a['task']}, {a['model']} ({a['parameters']:,} parameters), batch size 1, "
              f"{a['inputs']} inputs per repeat", "",
              "| repeat | window (s) | bare loop (s) | share of window outside the model call | wall cost vs bare loop "
              "| latency p50 (ms) |", "|---|---|---|---|---|---|"]
     for r in a["repeats"]:
-        lines.append(f"| {r['repeat']} | {r['window_s']:.3f} | {r['bare_loop_s']:.3f} | {r['harness_overhead']:.2%} "
+        lines.append(f"| {r['repeat']} | {r['window_s']:.3f} | {r['bare_loop_s']:.3f} | {r['harness_overhead']:.3%} "
                      f"| {r['wall_cost_vs_bare']:+.2%} | {r['latency_p50_s'] * 1e3:.2f} |")
     one, two = b["one_pass"], b["twice"]
     lines += ["", f"### B. Prefill and decode: {b['model']} ({b['parameters']:,} parameters), {b['inputs']} prompts, "
@@ -145,25 +146,29 @@ def markdown(result: dict[str, Any]) -> str:
               f"Running twice costs {b['twice_wall_ratio']:.2f}x the wall time"
               + (f" and {b['twice_energy_ratio']:.2f}x the energy" if b["twice_energy_ratio"] else "")
               + f" of one pass. One-pass phases sum to {one['phases_sum_j']:.3f} J of the {one['energy_j']:.3f} J "
-              f"window (the rest: tokenisation and the harness, {one['harness_overhead']:.2%} outside the model call)."]
+              f"window ({one['phases_sum_j'] - one['energy_j']:+.3f} J: tokenisation and the harness lie outside "
+              f"the phases; each window edge rounds to the energy source's resolution); "
+              f"{one['harness_overhead']:.3%} of the window outside the model call."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--cls-model", default="bert-base-uncased")
-    ap.add_argument("--gen-model", default="gpt2")
-    ap.add_argument("--cls-samples", type=int, help="default: 500 on CUDA, 40 on CPU")
-    ap.add_argument("--gen-samples", type=int, help="default: 100 on CUDA, 8 on CPU")
+    ap.add_argument("--cls-model", help="default: bert-base-sst2 on CUDA, distilbert-sst2 on CPU")
+    ap.add_argument("--gen-model", help="default: gpt2 on CUDA, distilgpt2 on CPU")
+    ap.add_argument("--cls-samples", type=int, help="default: 500 on CUDA, 20 on CPU")
+    ap.add_argument("--gen-samples", type=int, help="default: 100 on CUDA, 6 on CPU")
     ap.add_argument("--new-tokens", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT"), help="folder for the JSON and Markdown (default $OUT)")
     args = ap.parse_args(argv)
     device = resolve_device(args.device)
     cuda = device.startswith("cuda")
-    args.cls_samples = args.cls_samples or (500 if cuda else 40)
-    args.gen_samples = args.gen_samples or (100 if cuda else 8)
+    args.cls_samples = args.cls_samples or (500 if cuda else 20)
+    args.gen_samples = args.gen_samples or (100 if cuda else 6)
+    args.cls_model = args.cls_model or ("bert-base-sst2" if cuda else "distilbert-sst2")
+    args.gen_model = args.gen_model or ("gpt2" if cuda else "distilgpt2")
     from wattprint.meter.meter import Meter
 
     env = snapshot()
@@ -173,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     with Meter(**meter_options(BenchSettings(device=device))) as meter:
         result = {"device": device, "meter": meter.components(), "machine": machine,
+                  "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
                   "overhead": part_a(args, meter, device), "phases": part_b(args, meter, device)}
     result["elapsed_s"] = time.perf_counter() - t0
     text = markdown(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -73,7 +74,13 @@ def test_generation_phases_in_one_pass_add_up_to_at_most_the_window(models):
     assert r.status == "finished"
     assert r.generated_tokens == 3 * 4  # exactly max_new_tokens per prompt
     assert set(r.phases) == {"prefill", "decode"} and all(v > 0 for v in r.phases.values())
-    assert sum(r.phases.values()) <= r.energy_j * (1 + 1e-9)
+    # CPU energy is CPU time x watts; each window edge reads CPU time in clock ticks (10 ms), so the phases
+    # (two windows per prompt) may exceed the repeat window by up to a tick per edge, and by no more
+    from wattprint.meter.cpu_model import cpu_model
+
+    tick_j = cpu_model().max_w_per_cpu / os.sysconf("SC_CLK_TCK")
+    assert sum(r.phases.values()) <= r.energy_j + 2 * 2 * 3 * tick_j
+    assert sum(r.phases.values()) >= 0.5 * r.energy_j  # the model's work is inside the phases
     assert sum(r.phase_durations.values()) <= r.duration_s
     assert r.wh_per_token == pytest.approx(r.energy_j / J_PER_WH / 12)
 
