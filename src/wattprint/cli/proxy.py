@@ -62,6 +62,22 @@ def _gpus(value: str) -> object:
     return [int(v) if v.strip().isdigit() else v.strip() for v in value.split(",") if v.strip()]
 
 
+def _prepare(meter: object, idle_seconds: float, location: object) -> None:
+    """Say what is measured and where, and measure the idle baseline."""
+    err = sys.stderr
+    print("wattprint proxy: measuring " + "; ".join(meter.components() or ["nothing"]), file=err)
+    for w in meter.warnings:
+        print(f"  warning: {w}", file=err)
+    if idle_seconds > 0:
+        base = meter.idle(idle_seconds)
+        print(f"  idle baseline over {base.duration_s:.1f} s: {base.idle_power_w:.1f} W "
+              "(the server should have been idle)", file=err)
+    else:
+        print("  no idle baseline (--idle-seconds 0): energy above idle is all energy", file=err)
+    print(f"  carbon: {location.name} ({location.zone}), {location.intensity.g_per_kwh:g} gCO2e/kWh, "
+          f"{location.method}, PUE {location.pue:g}", file=err)
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401
@@ -84,17 +100,7 @@ def run(args: argparse.Namespace) -> int:
     meter = Meter(gpus=_gpus(args.gpu), cpu=not args.no_cpu, ram=not args.no_ram, cpu_scope=args.cpu_scope)
     err = sys.stderr
     try:
-        print("wattprint proxy: measuring " + "; ".join(meter.components() or ["nothing"]), file=err)
-        for w in meter.warnings:
-            print(f"  warning: {w}", file=err)
-        if args.idle_seconds > 0:
-            base = meter.idle(args.idle_seconds)
-            print(f"  idle baseline over {base.duration_s:.1f} s: {base.idle_power_w:.1f} W "
-                  "(the server should have been idle)", file=err)
-        else:
-            print("  no idle baseline (--idle-seconds 0): energy above idle is all energy", file=err)
-        print(f"  carbon: {location.name} ({location.zone}), {location.intensity.g_per_kwh:g} gCO2e/kWh, "
-              f"{location.method}, PUE {location.pue:g}", file=err)
+        _prepare(meter, args.idle_seconds, location)
         metrics = ServeMetrics()
         with Accountant.from_meter(meter, acct_config, location=location, metrics=metrics) as acct:
             app = build_app(acct, config, metrics)

@@ -99,7 +99,6 @@ def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> Any
     """The proxy as a Starlette app. The caller owns ``acct`` (started) and closes it after the app."""
     import httpx
     from starlette.applications import Starlette
-    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
     limits = httpx.Limits(max_connections=config.max_connections,
@@ -112,6 +111,18 @@ def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> Any
         async with httpx.AsyncClient(base_url=config.upstream, limits=limits, timeout=timeout) as client:
             state["client"] = client
             yield
+
+    async def forward(request: Any) -> Any:
+        return await _forward(request, state["client"], acct, config)
+
+    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
+    routes = _own_routes(acct, config, metrics) + [Route("/{path:path}", forward, methods=methods)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _own_routes(acct: Accountant, config: ProxyConfig, metrics: Any) -> list[Any]:
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
 
     async def metrics_endpoint(request: Any) -> Any:
         if metrics is None:
@@ -128,17 +139,11 @@ def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> Any
         return JSONResponse({"unit": "J", "open_requests": acct.open_requests(), **acct.totals(),
                              "by_component": acct.totals_by_key()})
 
-    async def forward(request: Any) -> Any:
-        return await _forward(request, state["client"], acct, config)
-
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-    routes = [
+    return [
         Route(config.metrics_path, metrics_endpoint, methods=["GET"]),
         Route("/wattprint/receipts/{rid}", receipt_endpoint, methods=["GET"]),
         Route("/wattprint/totals", totals_endpoint, methods=["GET"]),
-        Route("/{path:path}", forward, methods=methods),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
 
 
 async def _forward(request: Any, client: Any, acct: Accountant, config: ProxyConfig) -> Any:

@@ -116,66 +116,72 @@ def _prompt_text(route: str, body: dict[str, Any]) -> str:
     return prompt if isinstance(prompt, str) else "".join(map(str, prompt))
 
 
-def build_model_app(lm: TinyLM) -> Any:
-    """An OpenAI-compatible Starlette app serving ``lm``."""
-    import anyio
-    from starlette.applications import Starlette
-    from starlette.responses import JSONResponse, StreamingResponse
-    from starlette.routing import Route
+def _usage(p: int, c: int) -> dict[str, int]:
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
-    limiter = anyio.CapacityLimiter(1)
-    name = lm.config.name
 
-    async def run(fn: Any, *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(fn, *args, limiter=limiter)
+class _ModelServer:
+    """The handlers of :func:`build_model_app`. Model calls run in a worker thread, one at a time."""
 
-    async def tokens(ids: list[int], n: int) -> AsyncIterator[int]:
-        tok, past = await run(lm.prefill, ids)
+    def __init__(self, lm: TinyLM) -> None:
+        import anyio
+
+        self.lm = lm
+        self.name = lm.config.name
+        self.limiter = anyio.CapacityLimiter(1)
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        import anyio
+
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
+    async def tokens(self, ids: list[int], n: int) -> AsyncIterator[int]:
+        tok, past = await self.run(self.lm.prefill, ids)
         for i in range(n):
             yield tok
             if i + 1 < n:
-                tok, past = await run(lm.step, tok, past)
+                tok, past = await self.run(self.lm.step, tok, past)
 
-    async def parse(request: Any, route: str) -> tuple[dict[str, Any], list[int], int] | Any:
+    async def parse(self, request: Any, route: str) -> Any:
+        """(body, prompt ids, max tokens), or an error response as the OpenAI API gives it."""
         try:
             body = json.loads(await request.body())
         except ValueError:
             return _error(400, "request body is not valid JSON")
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
-        ids = lm.encode(_prompt_text(route, body))
+        ids = self.lm.encode(_prompt_text(route, body))
         n = int(body.get("max_tokens") or body.get("max_completion_tokens") or 16)
-        if n < 1 or len(ids) + n > lm.config.n_positions:
-            return _error(400, f"This model's maximum context length is {lm.config.n_positions} tokens; "
+        if n < 1 or len(ids) + n > self.lm.config.n_positions:
+            return _error(400, f"This model's maximum context length is {self.lm.config.n_positions} tokens; "
                                f"the request asks for {len(ids)} prompt + {n} completion tokens")
         return body, ids, n
 
-    def usage(p: int, c: int) -> dict[str, int]:
-        return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+    async def complete(self, request: Any, route: str) -> Any:
+        from starlette.responses import JSONResponse, StreamingResponse
 
-    async def complete(request: Any, route: str) -> Any:
-        parsed = await parse(request, route)
+        parsed = await self.parse(request, route)
         if not isinstance(parsed, tuple):
             return parsed
         body, ids, n = parsed
         rid, created = f"cmpl-{time.time_ns():x}", int(time.time())
-        obj = "chat.completion" if route == "chat" else "text_completion"
         if body.get("stream") is True:
             want_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            return StreamingResponse(_sse(route, rid, created, ids, n, want_usage),
+            return StreamingResponse(self.sse(route, rid, created, ids, n, want_usage),
                                      media_type="text/event-stream")
-        text = "".join([lm.decode_one(t) async for t in tokens(ids, n)])
+        text = "".join([self.lm.decode_one(t) async for t in self.tokens(ids, n)])
         choice = ({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
                   if route == "chat" else {"index": 0, "text": text, "finish_reason": "length"})
-        return JSONResponse({"id": rid, "object": obj, "created": created, "model": name,
-                             "choices": [choice], "usage": usage(len(ids), n)})
+        obj = "chat.completion" if route == "chat" else "text_completion"
+        return JSONResponse({"id": rid, "object": obj, "created": created, "model": self.name,
+                             "choices": [choice], "usage": _usage(len(ids), n)})
 
-    async def _sse(route: str, rid: str, created: int, ids: list[int], n: int,
-                   want_usage: bool) -> AsyncIterator[bytes]:
+    async def sse(self, route: str, rid: str, created: int, ids: list[int], n: int,
+                  want_usage: bool) -> AsyncIterator[bytes]:
         obj = "chat.completion.chunk" if route == "chat" else "text_completion"
 
         def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
-            d = {"id": rid, "object": obj, "created": created, "model": name, "choices": choices, **extra}
+            d = {"id": rid, "object": obj, "created": created, "model": self.name, "choices": choices, **extra}
             return b"data: " + json.dumps(d).encode() + b"\n\n"
 
         def choice(text: str, finish: str | None = None) -> dict[str, Any]:
@@ -185,20 +191,22 @@ def build_model_app(lm: TinyLM) -> Any:
 
         if route == "chat":
             yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-        async for tok in tokens(ids, n):
-            yield event([choice(lm.decode_one(tok))])
+        async for tok in self.tokens(ids, n):
+            yield event([choice(self.lm.decode_one(tok))])
         yield event([choice("", "length")])
         if want_usage:
-            yield event([], usage=usage(len(ids), n))
+            yield event([], usage=_usage(len(ids), n))
         yield b"data: [DONE]\n\n"
 
-    async def chat(request: Any) -> Any:
-        return await complete(request, "chat")
+    async def chat(self, request: Any) -> Any:
+        return await self.complete(request, "chat")
 
-    async def completions(request: Any) -> Any:
-        return await complete(request, "completions")
+    async def completions(self, request: Any) -> Any:
+        return await self.complete(request, "completions")
 
-    async def embeddings(request: Any) -> Any:
+    async def embeddings(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse
+
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -207,20 +215,30 @@ def build_model_app(lm: TinyLM) -> Any:
         inputs = [inputs] if isinstance(inputs, str) else list(inputs)
         data, total = [], 0
         for i, text in enumerate(inputs):
-            ids = lm.encode(str(text))[: lm.config.n_positions]
+            ids = self.lm.encode(str(text))[: self.lm.config.n_positions]
             total += len(ids)
-            data.append({"object": "embedding", "index": i, "embedding": await run(lm.embed, ids)})
-        return JSONResponse({"object": "list", "data": data, "model": name,
+            data.append({"object": "embedding", "index": i, "embedding": await self.run(self.lm.embed, ids)})
+        return JSONResponse({"object": "list", "data": data, "model": self.name,
                              "usage": {"prompt_tokens": total, "total_tokens": total}})
 
-    async def models(request: Any) -> Any:
-        return JSONResponse({"object": "list", "data": [{"id": name, "object": "model", "owned_by": "wattprint"}]})
+    async def models(self, request: Any) -> Any:
+        from starlette.responses import JSONResponse
 
+        return JSONResponse({"object": "list",
+                             "data": [{"id": self.name, "object": "model", "owned_by": "wattprint"}]})
+
+
+def build_model_app(lm: TinyLM) -> Any:
+    """An OpenAI-compatible Starlette app serving ``lm``."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    srv = _ModelServer(lm)
     return Starlette(routes=[
-        Route("/v1/models", models, methods=["GET"]),
-        Route("/v1/chat/completions", chat, methods=["POST"]),
-        Route("/v1/completions", completions, methods=["POST"]),
-        Route("/v1/embeddings", embeddings, methods=["POST"]),
+        Route("/v1/models", srv.models, methods=["GET"]),
+        Route("/v1/chat/completions", srv.chat, methods=["POST"]),
+        Route("/v1/completions", srv.completions, methods=["POST"]),
+        Route("/v1/embeddings", srv.embeddings, methods=["POST"]),
     ])
 
 
