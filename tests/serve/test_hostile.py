@@ -100,6 +100,21 @@ def test_malformed_and_oversized_pass_through(upstream, meter):
     assert after.status_code == 200 and after.json()["wattprint"]["completed"] is True
 
 
+def test_body_over_the_inspection_limit_streams_through(upstream, meter):
+    """A request body larger than max_inspect_bytes is not held: it streams to the upstream, which answers."""
+    from wattprint.serve.accountant import Accountant
+    from wattprint.serve.proxy import ProxyConfig, build_app
+    from wattprint.serve.testing import serve_in_thread
+
+    body = b'{"input": "' + b"z" * 3000 + b'"}'
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(upstream, max_inspect_bytes=1000))
+        with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=30) as c:
+            r = c.post("/v1/embeddings", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and len(r.json()["data"]) == 1
+    assert r.json()["wattprint"]["prompt_tokens"] == 512  # from usage: the body itself was not read
+
+
 def test_prompt_text_never_logged(upstream, meter, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     msgs = [{"role": "user", "content": f"my secret is {SECRET}"}]

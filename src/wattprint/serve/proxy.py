@@ -32,6 +32,7 @@ class ProxyConfig:
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 600.0
     max_connections: int = 1000
+    max_inspect_bytes: int = 16 * 1024 * 1024  # larger request bodies stream through, unread
 
     def __post_init__(self) -> None:
         if not self.upstream.startswith(("http://", "https://")):
@@ -146,17 +147,27 @@ def _own_routes(acct: Accountant, config: ProxyConfig, metrics: Any) -> list[Any
     ]
 
 
+async def _request_body(request: Any, limit: int) -> tuple[bytes, Any]:
+    """(bytes to inspect, content to send). A body declared larger than ``limit`` is streamed to the
+    upstream without being held or read (its prompt is then not estimated)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b"", request.stream()
+    body = await request.body()
+    return body, body
+
+
 async def _forward(request: Any, client: Any, acct: Accountant, config: ProxyConfig) -> Any:
     import httpx
     from starlette.responses import Response
 
-    body = await request.body()
+    body, content = await _request_body(request, config.max_inspect_bytes)
     exchange = Exchange(acct, request.method, request.url.path, body)
     headers = forward_headers(request.headers.items())
     if "accept-encoding" not in request.headers:  # httpx would add gzip; HTTP's default is identity
         headers.append(("accept-encoding", "identity"))
     url = httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1"))
-    upstream_req = client.build_request(request.method, url, headers=headers, content=body)
+    upstream_req = client.build_request(request.method, url, headers=headers, content=content)
     try:
         upstream = await client.send(upstream_req, stream=True)
     except httpx.TimeoutException as e:
