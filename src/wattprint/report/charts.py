@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from wattprint.report.aggregate import ModelRow
 from wattprint.report.build import Report, TaskSummary
-from wattprint.report.fmt import energy_short, params_short
+from wattprint.report.fmt import energy_short, params_short, spread_label
 from wattprint.report.svg import LinearAxis, LogAxis, line, log_grid_x, log_grid_y, marker, slug, svg, text
 
 KIND_COLORS = {"task-specific": "#0e9f6e", "general-purpose": "#e0703a", "unknown": "#6b7c93"}
@@ -63,7 +63,7 @@ def _legend(x: float, y: float, rows: Sequence[ModelRow]) -> list[str]:
 
 def strip_chart(report: Report) -> str:
     """Every model's kWh per 1,000 inferences, one row per task (ordered by median), log scale."""
-    width, left, right, top, lane = 860, 200, 28, 44, 56
+    width, left, right, top, lane = 880, 236, 28, 44, 56
     height = top + lane * len(report.tasks) + 52
     ax = LogAxis.fit([r.kwh for r in report.rows], left, width - right)
     body = log_grid_x(ax, top, height - 44, height - 28)
@@ -80,9 +80,9 @@ def _strip_lane(rows: list[ModelRow], t: TaskSummary, ax: LogAxis, y0: float, la
     mid = y0 + lane / 2
     out = [f'<rect x="{left:.1f}" y="{y0 + 3:.1f}" width="{right - left:.1f}" height="{lane - 6:.1f}" '
            f'rx="6" fill="#f6f8fb" fill-opacity="0.7"/>']
-    title = t.title if len(t.title) <= 26 else t.title[:25] + "…"
+    title = t.title if len(t.title) <= 30 else t.title[:29] + "…"
     out.append(text(left - 12, mid - 2, title, size=13, anchor="end", weight="600", fill="#0f172a"))
-    out.append(text(left - 12, mid + 14, f"{t.n_models} model{'s' if t.n_models != 1 else ''} · ×{t.spread:,.0f} spread",
+    out.append(text(left - 12, mid + 14, f"{t.n_models} model{'s' if t.n_models != 1 else ''} · {spread_label(t.spread)} spread",
                     size=11, anchor="end", fill="#64748b"))
     xm = ax(t.median)
     out.append(f'<line x1="{xm:.1f}" y1="{y0 + 8:.1f}" x2="{xm:.1f}" y2="{y0 + lane - 8:.1f}" stroke="#0f172a" '
@@ -110,13 +110,13 @@ def params_chart(summary: TaskSummary, rows: list[ModelRow]) -> str | None:
     pts = [r for r in rows if r.parameters]
     if not pts:
         return None
-    width, height, left, bottom, top, right = 420, 300, 62, 46, 40, 16
+    width, height, left, bottom, top, right = 420, 310, 62, 46, 50, 16
     ax = LogAxis.fit([float(r.parameters) for r in pts], left, width - right)
     ay = LogAxis.fit([r.kwh for r in pts], height - bottom, top)
     body = log_grid_x(ax, top, height - bottom, height - bottom + 16) + log_grid_y(ay, left, width - right, left - 6)
     body.append(text(left, 18, summary.title, size=14, weight="600", fill="#0f172a"))
     r_text = "r = n/a (needs 3 models)" if summary.correlation is None else f"r = {summary.correlation:.2f}"
-    body.append(text(width - right, 18, f"{r_text} · n = {len(pts)}", size=12, anchor="end", fill="#475569"))
+    body.append(text(left, 36, f"{r_text} · {len(pts)} model{'s' if len(pts) != 1 else ''}", size=12, fill="#475569"))
     body.append(text((left + width - right) / 2, height - 8, "parameters (log)", size=11, anchor="middle",
                      fill="#475569"))
     body.append(text(14, (top + height - bottom) / 2, "kWh / 1,000 (log)", size=11, anchor="middle", fill="#475569",

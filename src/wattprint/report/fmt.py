@@ -51,3 +51,10 @@ def count(n: float) -> str:
         if abs(n) >= div:
             return f"{n / div:,.1f} {word}"
     return f"{n:,.0f}"
+
+
+def spread_label(ratio: float) -> str:
+    """Most / least as "×1.3", "×25", "×1,200"."""
+    if ratio == float("inf"):
+        return "×∞"
+    return f"×{ratio:.1f}" if ratio < 10 else f"×{ratio:,.0f}"

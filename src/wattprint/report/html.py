@@ -5,7 +5,7 @@ from __future__ import annotations
 from wattprint.report.aggregate import ModelRow
 from wattprint.report.build import Report, TaskSummary
 from wattprint.report.charts import params_chart, strip_chart
-from wattprint.report.fmt import count, energy_short, params_short, sig, stars
+from wattprint.report.fmt import count, energy_short, params_short, sig, spread_label, stars
 from wattprint.report.page import Cell, document, table
 from wattprint.report.rating import band_edges
 from wattprint.report.svg import esc, slug
@@ -23,7 +23,7 @@ EQUIV_SHOWN = ("smartphone_charges", "web_searches", "miles_driven")
 def _equiv(t: TaskSummary) -> str:
     chosen = [e for e in t.equivalents if e.get("key") in EQUIV_SHOWN and e.get("value") is not None]
     parts = [f"{sig(e['value'])} {str(e['name']).lower()}" for e in chosen]
-    return "; ".join(parts) or "n/a"
+    return " · ".join(parts) or "n/a"
 
 
 def _cards(report: Report) -> str:
@@ -37,7 +37,7 @@ def _cards(report: Report) -> str:
         least = min(report.rows, key=lambda r: r.kwh)
         most = max(report.rows, key=lambda r: r.kwh)
         if least.kwh > 0:
-            cards.append(("Spread across all models", f"×{most.kwh / least.kwh:,.0f}",
+            cards.append(("Spread across all models", spread_label(most.kwh / least.kwh),
                           f"{most.model} vs {least.model}"))
     out = "".join(f'<div class="card"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div>'
                   f'<div class="s">{esc(s)}</div></div>' for k, v, s in cards)
@@ -46,7 +46,7 @@ def _cards(report: Report) -> str:
 
 def _summary_table(report: Report) -> str:
     headers = ["Task", "Models", "Mean ± std", "Median", "Least energy-hungry", "Most energy-hungry",
-               "Spread", "gCO2e / 1,000 (median)", "The median's 1,000 inferences ≈", "r (log-log)"]
+               "Spread", "gCO2e / 1,000 (median)", "r (log params, log energy)"]
     rows = []
     for t in report.tasks:
         rows.append([
@@ -55,8 +55,7 @@ def _summary_table(report: Report) -> str:
             Cell(f"<b>{esc(energy_short(t.median))}</b>", t.median, True),
             Cell(f'{esc(t.least.model)}<br><span class="muted">{esc(energy_short(t.least.kwh))}</span>'),
             Cell(f'{esc(t.most.model)}<br><span class="muted">{esc(energy_short(t.most.kwh))}</span>'),
-            Cell.num(f"×{t.spread:,.0f}", t.spread), Cell.num(sig(t.gco2e_median), t.gco2e_median),
-            Cell.text(_equiv(t)),
+            Cell.num(spread_label(t.spread), t.spread), Cell.num(sig(t.gco2e_median), t.gco2e_median),
             Cell.num("n/a" if t.correlation is None else f"{t.correlation:.2f}", t.correlation),
         ])
     return table(headers, rows, tid="summary")
@@ -68,13 +67,13 @@ def _hw(row: ModelRow) -> str:
         where.append("node " + ", ".join(row.nodes))
     if row.gpu_uuids:
         where.append(", ".join(u[:12] + ("…" if len(u) > 12 else "") for u in row.gpu_uuids))
-    return "<br>".join(esc(w) for w in where)
+    return "<br>".join(esc(w) for w in where) + f'<br><span class="muted small">{esc(row.methods)}</span>'
 
 
 def _leader_row(r: ModelRow) -> list[Cell]:
-    spread = f"{r.runs} run{'s' if r.runs != 1 else ''}"
+    spread = esc(f"{r.runs} run{'s' if r.runs != 1 else ''}")
     if r.energy.ci_half_width is not None:
-        spread = f"± {energy_short(r.energy.ci_half_width)} (95% CI) · " + spread
+        spread = esc(f"± {energy_short(r.energy.ci_half_width)}") + "<br>95% CI · " + spread
     tags = _tag(r.model_kind, KIND_TAG.get(r.model_kind, "")) + "".join(
         _tag(o, "cc" if o == "codecarbon" else "") for o in r.origins)
     setup = (_tag(f"{r.weights} weights", "rnd" if r.weights == "random" else "")
@@ -84,21 +83,23 @@ def _leader_row(r: ModelRow) -> list[Cell]:
     return [
         Cell(f'<span class="stars" title="{r.stars} of 5">{esc(stars(r.stars))}</span>', r.stars, True),
         Cell(f'<span class="model">{esc(r.model)}</span><br>{tags}'),
-        Cell(f"<b>{esc(energy_short(r.kwh))}</b><br><span class=\"muted\">{esc(spread)}</span>", r.kwh, True),
+        Cell(f"<b>{esc(energy_short(r.kwh))}</b><br><span class=\"muted\">{spread}</span>", r.kwh, True),
         Cell.num(sig(r.gco2e_per_1000), r.gco2e_per_1000),
         Cell.num(params_short(r.parameters), r.parameters), Cell(_hw(r)), Cell(setup),
-        Cell.text(r.date), Cell.text(scores), Cell(f'<span class="muted">{esc(r.methods)}</span>'),
+        Cell(f'<span class="nw">{esc(r.date)}</span>'), Cell.text(scores),
     ]
 
 
-LEADER_HEADERS = ["Rating", "Model", "kWh / 1,000", "gCO2e / 1,000", "Parameters", "Hardware", "Setup", "Date",
-                  "Quality", "Energy method"]
+LEADER_HEADERS = ["Rating", "Model", "kWh / 1,000", "gCO2e / 1,000", "Parameters", "Hardware · energy method",
+                  "Setup", "Date", "Quality"]
 
 
 def _leaderboard(report: Report, t: TaskSummary) -> str:
     rows = report.rows_of(t.task)
     classes = list(dict.fromkeys(r.rating_class for r in rows))
-    out = [f'<h3 id="lb-{slug(t.task)}">{esc(t.title)}</h3>']
+    out = [f'<h3 id="lb-{slug(t.task)}">{esc(t.title)}</h3>',
+           f'<p class="lead">1,000 inferences of the median model ({esc(energy_short(t.median))} kWh, '
+           f'{esc(sig(t.gco2e_median))} gCO2e) ≈ {esc(_equiv(t))}.</p>']
     for c in classes:
         members = sorted((r for r in rows if r.rating_class == c), key=lambda r: r.kwh)
         lo, hi = members[0].kwh, members[-1].kwh

@@ -31,7 +31,7 @@ svg.chart{width:100%;height:auto;display:block}
 .tw{overflow-x:auto;background:var(--card);border:1px solid var(--line);border-radius:12px;margin:10px 0}
 table{border-collapse:collapse;width:100%;font-size:13.5px}
 th,td{padding:7px 10px;text-align:left;border-bottom:1px solid var(--line);vertical-align:top}
-th{background:#f1f5f9;font-weight:600;white-space:nowrap;position:sticky;top:0}
+th{background:#f1f5f9;font-weight:600;position:sticky;top:0;vertical-align:bottom}
 th.sortable{cursor:pointer;user-select:none}
 th.sortable:after{content:" ↕";color:#94a3b8;font-size:11px}
 th.asc:after{content:" ▲";color:var(--ink)}
@@ -43,8 +43,8 @@ tr:hover td{background:#f8fafc}
  margin:1px 2px 1px 0;white-space:nowrap}
 .tag.ts{background:#dcfce7;color:#166534}.tag.gp{background:#ffedd5;color:#9a3412}
 .tag.cc{background:#e0e7ff;color:#3730a3}.tag.rnd{background:#fef9c3;color:#854d0e}
-.muted{color:var(--muted)}
-.model{font-weight:600;word-break:break-word}
+.muted{color:var(--muted)}.small{font-size:12px}.nw{white-space:nowrap}
+.model{font-weight:600;overflow-wrap:anywhere;display:inline-block;min-width:150px}
 ul.notes{color:#334155;max-width:80ch}
 footer{color:var(--muted);font-size:13px;margin-top:40px}
 @media (max-width:640px){body{font-size:14px}header.top h1{font-size:22px}.card .v{font-size:20px}
