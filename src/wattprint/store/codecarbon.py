@@ -291,12 +291,14 @@ def record_to_row(r: RunRecord) -> dict[str, Any]:
         "cpu_power": _power(r.cpu_energy_j, d), "gpu_power": _power(r.gpu_energy_j, d),
         "ram_power": _power(r.ram_energy_j, d), "cpu_energy": _kwh(r.cpu_energy_j),
         "gpu_energy": _kwh(r.gpu_energy_j), "ram_energy": _kwh(r.ram_energy_j), "energy_consumed": _kwh(r.energy_j),
-        "water_consumed": "", "country_name": "", "country_iso_code": em.get("zone") or (em.get("intensity") or {}).get("zone") or "", "region": "",
+        "water_consumed": "", "country_name": "", "region": "",
+        "country_iso_code": em.get("zone") or (em.get("intensity") or {}).get("zone") or "",
         "cloud_provider": "", "cloud_region": "", "os": env.get("platform", ""), "python_version": env.get("python", ""),
         "codecarbon_version": "", "cpu_count": hw.get("cpu_cores_logical") or "", "cpu_model": hw.get("cpu_model", ""),
         "gpu_count": len(r.gpu_uuids) or len(gpus) or "",
         "gpu_model": ", ".join(dict.fromkeys(g.get("name", "") for g in gpus if isinstance(g, dict))) or "",
-        "longitude": "", "latitude": "", "ram_total_size": ram / 1024**3 if ram else "",  # CodeCarbon: bytes / 1024**3 (external/hardware.py B_TO_GB)
+        # CodeCarbon's ram_total_size is bytes / 1024**3 (B_TO_GB in codecarbon/external/hardware.py)
+        "longitude": "", "latitude": "", "ram_total_size": ram / 1024**3 if ram else "",
         "tracking_mode": _scope(r), "cpu_utilization_percent": "",
         "gpu_utilization_percent": "", "ram_utilization_percent": "", "ram_used_gb": "", "on_cloud": "",
         "pue": em.get("pue") if em.get("pue") is not None else "", "wue": "",
