@@ -2,7 +2,7 @@
 
 Bands are equal in **log space** by default: energies per task span two to four orders of magnitude,
 so linear bands would put nearly every model in the top band and leave the others to one or two
-outliers. ``scale="linear"`` gives linear bands (as the AI Energy Score does) for those who want them.
+outliers. ``scale="linear"`` gives linear bands for those who want them.
 Text generation is rated within size classes (<= 20B, <= 66B, larger parameters), so a 7B model
 is compared with its peers, not with a 176B one; a model of unknown size gets its own class.
 """
