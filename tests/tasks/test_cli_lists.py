@@ -28,5 +28,6 @@ def test_tasks_lists_all_twelve(capsys):
     assert len(rows) == 12
     by = {r["task"]: r for r in rows}
     assert by["sentence-similarity"]["smallest"] == "all-minilm-l6-v2"
+    assert by["text-generation"]["smallest"] == "distilgpt2"  # the quick preset's model, task-specific
     assert by["text-generation"]["generative"] is True
     assert by["image-classification"]["datasets"] == ["imagenet-1k", "cifar10", "cifar100"]

@@ -13,14 +13,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wattprint.models.catalog import entries
+    from wattprint.models.catalog import entries, smallest
     from wattprint.tasks.registry import get_task, task_names
 
     rows = []
     for name in task_names():
         task = get_task(name)
         models = entries(name)
-        small = min((m for m in models if m.parameters), key=lambda m: m.parameters, default=None)
+        small = smallest(name) if models else None
         rows.append({
             "task": name, "version": task.version, "title": task.title, "modality": task.modality,
             "generative": task.generative, "unit": task.unit, "datasets": [d.name for d in task.datasets],
