@@ -134,3 +134,29 @@ def test_gpu_energy_from_a_simulated_nvml(models):
     assert r.gpu_wh_per_1000 == pytest.approx(r.gpu_energy_j / J_PER_WH / 6 * 1000)
     assert r.gpu_uuids == [sim.gpus[0].uuid]
     assert r.load_energy_j == pytest.approx(250.0 * r.load_duration_s, abs=2 * 250.0 * 0.1)
+
+
+def test_out_of_memory_in_a_repeat_is_recorded_failed_and_the_job_stops(models, tmp_path, monkeypatch):
+    """CI has no GPU to exhaust: the task's run_batch raises torch's real OOM error on its third call
+    (warm-up, repeat 0, then repeat 1)."""
+    import torch
+
+    from wattprint.tasks.text_classification import TextClassification
+
+    real = TextClassification.run_batch
+    calls = []
+
+    def run_batch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TextClassification, "run_batch", run_batch)
+    (job,) = expand("quick", ["text-classification"], [models["bert"]],
+                    {**CLS, "samples": 2, "repeats": 3, "idle_seconds": 0})
+    with Store(tmp_path / "w.db") as store:
+        out = run_job(job, store=store, meter_factory=cpu_meter)
+        assert [(r.repeat, r.status) for r in out] == [(0, "finished"), (1, "failed")]
+        assert out[1].error == "failed during repeat 1: OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB"
+        assert store.counts() == {"finished": 1, "failed": 1}  # repeat 2 never started: no running row left

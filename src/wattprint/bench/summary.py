@@ -29,6 +29,7 @@ class ResultRow:
     latency_p50_s: float | None
     weights: str
     workload: str
+    samples: int = 0  # inputs per repeat
     error: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -73,7 +74,7 @@ def rows(records: Sequence[RunRecord]) -> list[ResultRow]:
             gco2e_per_1000=_mean(r.gco2e_per_1000 for r in done),
             phone_charges_per_1000=_mean(phone_charges(r) for r in done),
             latency_p50_s=_mean(r.latency_p50_s for r in done),
-            weights=ref.weights or "-", workload=ref.workload or "-",
+            weights=ref.weights or "-", workload=ref.workload or "-", samples=ref.samples,
             error=None if done else bad[0].error, warnings=tuple(warnings),
         ))
     return out
@@ -93,12 +94,18 @@ HEADERS = ("model", "dataset", "Wh/1k (mean ± std)", "gCO2e/1k", "phone charges
            "repeats", "weights", "inputs")
 
 
+def _latency(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.3g} s" if seconds >= 1.0 else f"{seconds * 1000:.3g} ms"
+
+
 def table_cells(row: ResultRow) -> list[str]:
+    inputs = f"{row.workload} x {row.samples}" if row.samples else row.workload
     if row.status != "finished":
-        return [row.model, row.dataset, f"{row.status}: {row.error or ''}", "", "", "", "0", row.weights, row.workload]
-    latency = "-" if row.latency_p50_s is None else f"{row.latency_p50_s * 1000:.3g} ms"
+        return [row.model, row.dataset, f"{row.status}: {row.error or ''}", "", "", "", "0", row.weights, inputs]
     return [row.model, row.dataset, _energy(row.wh_per_1000), _fmt(row.gco2e_per_1000),
-            _fmt(row.phone_charges_per_1000), latency, str(row.repeats), row.weights, row.workload]
+            _fmt(row.phone_charges_per_1000), _latency(row.latency_p50_s), str(row.repeats), row.weights, inputs]
 
 
 def by_task(result_rows: Sequence[ResultRow]) -> dict[str, list[ResultRow]]:
