@@ -86,3 +86,24 @@ def test_folder_without_config_is_refused(tmp_path):
 
 def test_trust_remote_code_is_off_unless_asked():
     assert LoadSettings().trust_remote_code is False
+
+
+@pytest.mark.slow
+def test_local_decoder_only_model_whose_tokenizer_has_no_pad_token(tmp_path):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from wattprint.models.tokenizer import base_wordpiece
+    from wattprint.tasks.base import NullPhases
+
+    GPT2LMHeadModel(GPT2Config(n_embd=32, n_layer=1, n_head=2, vocab_size=30522)).save_pretrained(tmp_path)
+    tok = base_wordpiece()
+    tok.eos_token, tok.pad_token = "[SEP]", None  # as GPT-2's tokenizer: an EOS, no pad token
+    tok.save_pretrained(tmp_path)
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(tmp_path).pad_token is None
+    task = get_task("text-generation")
+    loaded = task.load(get_entry(str(tmp_path), task="text-generation"), LoadSettings(weights="pretrained"))
+    out = task.run_batch(loaded, ["a short prompt", "a somewhat longer prompt than that"], NullPhases(),
+                         {"max_new_tokens": 4})
+    assert out.units["generated_tokens"] == 8 and loaded.processor.padding_side == "left"

@@ -14,10 +14,18 @@ def load_text_model(entry: Any, settings: LoadSettings, auto_class: str) -> Load
 
     ml = load_transformers(entry, settings, auto_class)
     tok, tok_desc = load_tokenizer(ml.plan.location, entry.hub_id, ml.model, settings)
+    ensure_pad_token(tok)
     return LoadedModel(
         model=ml.model, processor=tok, device=settings.device, dtype=settings.dtype, weights=ml.plan.weights,
         parameters=ml.parameters, source=ml.plan.source, extra=base_extra(entry, ml, auto_class, tok_desc),
     )
+
+
+def ensure_pad_token(tok: Any) -> None:
+    """Decoder-only tokenizers (GPT-2, OPT...) ship without a pad token; batches need one: use EOS, the
+    usual choice (the attention mask keeps padded positions out of the computation)."""
+    if getattr(tok, "pad_token", "") is None and getattr(tok, "eos_token", None) is not None:
+        tok.pad_token = tok.eos_token
 
 
 def base_extra(entry: Any, ml: Any, auto_class: str, processor_desc: str) -> dict[str, Any]:
