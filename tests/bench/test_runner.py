@@ -160,3 +160,24 @@ def test_out_of_memory_in_a_repeat_is_recorded_failed_and_the_job_stops(models, 
         assert [(r.repeat, r.status) for r in out] == [(0, "finished"), (1, "failed")]
         assert out[1].error == "failed during repeat 1: OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB"
         assert store.counts() == {"finished": 1, "failed": 1}  # repeat 2 never started: no running row left
+
+
+def test_an_unexpected_error_stops_the_run_and_the_store_says_why(models, tmp_path, monkeypatch):
+    from wattprint.tasks.text_classification import TextClassification
+
+    real = TextClassification.run_batch
+    calls = []
+
+    def run_batch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first measured batch
+            raise RuntimeError("a bug in a task")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TextClassification, "run_batch", run_batch)
+    (job,) = expand("quick", ["text-classification"], [models["bert"]], {**CLS, "samples": 2, "idle_seconds": 0})
+    with Store(tmp_path / "w.db") as store:
+        with pytest.raises(RuntimeError, match="a bug in a task"):
+            run_job(job, store=store, meter_factory=cpu_meter)
+        (r,) = store.runs(status=None)
+        assert (r.status, r.error) == ("aborted", "aborted: RuntimeError: a bug in a task")

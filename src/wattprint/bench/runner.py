@@ -44,7 +44,8 @@ def meter_options(settings: BenchSettings) -> dict[str, Any]:
         import torch
 
         index = torch.device(settings.device).index or 0
-        gpus = [f"GPU-{torch.cuda.get_device_properties(index).uuid}"]
+        uuid = str(torch.cuda.get_device_properties(index).uuid)
+        gpus = [uuid if uuid.startswith(("GPU-", "MIG-")) else f"GPU-{uuid}"]
     return {"gpus": gpus, "cpu": "cpu" in settings.components, "ram": "ram" in settings.components}
 
 
@@ -186,6 +187,10 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
         return records
     except KeyboardInterrupt:
         _interrupted(ctx, record)
+        raise
+    except Exception as e:  # a bug: the run stops with its traceback, and the store says why at once
+        if ctx.committed != record.run_id:
+            _end(ctx, record, "aborted", f"aborted: {_describe(e)}")
         raise
 
 
