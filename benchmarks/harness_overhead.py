@@ -145,7 +145,8 @@ def markdown(result: dict[str, Any]) -> str:
               "|---|---|---|---|---|---|",
               f"| one pass, nested phase windows (wattprint) | {one['wall_s']:.2f} | {one['energy_j']:.3f} | "
               f"{one['prefill_j']:.3f} | {one['decode_j']:.3f} | - (never negative) |",
-              f"| run twice and subtract (peer) | {two['wall_s']:.2f} | {two['energy_j']:.3f} | {two['prefill_j']:.3f} | "
+              f"| run twice and subtract (peer) | {two['wall_s']:.2f} | {two['energy_j']:.3f} | "
+              f"{two['prefill_j']:.3f} | "
               f"{two['decode_j']:.3f} | {two['negative_decode_inputs']} of {two['inputs']} |", "",
               f"Running twice costs {b['twice_wall_ratio']:.2f}x the wall time"
               + (f" and {b['twice_energy_ratio']:.2f}x the energy" if b["twice_energy_ratio"] else "")

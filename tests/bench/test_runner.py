@@ -158,7 +158,8 @@ def test_out_of_memory_in_a_repeat_is_recorded_failed_and_the_job_stops(models, 
     with Store(tmp_path / "w.db") as store:
         out = run_job(job, store=store, meter_factory=cpu_meter)
         assert [(r.repeat, r.status) for r in out] == [(0, "finished"), (1, "failed")]
-        assert out[1].error == "failed during repeat 1: OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB"
+        assert out[1].error == ("failed during repeat 1: OutOfMemoryError: CUDA out of memory. "
+                                "Tried to allocate 20.00 GiB")
         assert store.counts() == {"finished": 1, "failed": 1}  # repeat 2 never started: no running row left
 
 

@@ -73,7 +73,8 @@ class RunRecord:
     throughput: float | None = None  # inferences per second
     peak_gpu_memory_bytes: int | None = None
     flops_per_inference: float | None = None
-    flops_method: str | None = None  # "counted (torch.utils.flop_counter, one warm-up batch)" or the task's "analytic: ..."
+    # "counted (torch.utils.flop_counter, one warm-up batch)" or the task's "analytic: ..."
+    flops_method: str | None = None
     harness_overhead: float | None = None  # share of measured time not inside the model call
     scores: dict[str, float] = field(default_factory=dict)
 

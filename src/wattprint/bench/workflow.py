@@ -94,7 +94,9 @@ class JobContext:
     def score(self, outputs: list[Any]) -> dict[str, float]:
         """The task's quality score, only with real weights and references (random weights score noise)."""
         refs = self.inputs.references if self.inputs is not None else None
-        if not refs or self.loaded is None or not self.loaded.extra.get("scorable", self.loaded.weights == "pretrained"):
+        if not refs or self.loaded is None:
+            return {}
+        if not self.loaded.extra.get("scorable", self.loaded.weights == "pretrained"):
             return {}
         return dict(self.task.score(outputs, refs[: len(outputs)]) or {})
 

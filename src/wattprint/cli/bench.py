@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", action="append", metavar="M", help="catalog name, hub id or local folder (repeatable)")
     p.add_argument("--store", default="wattprint.db", metavar="PATH", help="SQLite file (default ./wattprint.db)")
     p.add_argument("--resume", action="store_true", help="skip runs the store already has as finished")
-    p.add_argument("--trust-remote-code", action="store_true", help="allow a hub model's own code to run (off by default)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow a hub model's own code to run (off by default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
     g = p.add_argument_group("settings (each overrides the preset)")
     g.add_argument("--samples", type=_samples, metavar="N|auto", help="inputs per dataset, or 'auto' (time budget)")

@@ -74,8 +74,10 @@ class Store:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             migrate(self._conn, self.path)
         except sqlite3.DatabaseError as e:
-            raise ConfigError(f"cannot open store {self.path}: {e}", fix="check the path, or use another --store file") from e
-        self.recovered = self.mark_running_aborted("the process running it ended before the run finished") if recover else 0
+            raise ConfigError(f"cannot open store {self.path}: {e}",
+                              fix="check the path, or use another --store file") from e
+        reason = "the process running it ended before the run finished"
+        self.recovered = self.mark_running_aborted(reason) if recover else 0
 
     # ---- writing ----------------------------------------------------------------------------------
     def start(self, record: RunRecord) -> None:
@@ -125,7 +127,8 @@ class Store:
                 record.status, record.error = "aborted", f"aborted: {reason}"
                 record.finished_at = record.finished_at or time.time()
                 self._conn.execute(
-                    "UPDATE runs SET status = 'aborted', error = ?, finished_at = ?, pid = NULL, record = ? WHERE run_id = ?",
+                    "UPDATE runs SET status = 'aborted', error = ?, finished_at = ?, pid = NULL, record = ? "
+                    "WHERE run_id = ?",
                     (record.error, record.finished_at, record.to_json(), run_id),
                 )
                 count += 1
@@ -133,7 +136,8 @@ class Store:
 
     # ---- reading ----------------------------------------------------------------------------------
     def runs(
-        self, task: str | None = None, model: str | None = None, status: str | None = "finished", origin: str | None = None
+        self, task: str | None = None, model: str | None = None, status: str | None = "finished",
+        origin: str | None = None,
     ) -> list[RunRecord]:
         """Records matching every given filter (``status=None``: any status), oldest first."""
         where, params = [], []
@@ -141,7 +145,8 @@ class Store:
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = "SELECT record FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY started_at, rowid"
+        sql = "SELECT record FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY started_at, rowid"
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
         return [RunRecord.from_dict(json.loads(r[0])) for r in rows]
