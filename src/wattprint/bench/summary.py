@@ -30,6 +30,7 @@ class ResultRow:
     weights: str
     workload: str
     samples: int = 0  # inputs per repeat
+    score: str = "total"  # the headline energy: "total" or "gpu" (aienergyscore)
     error: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -75,6 +76,7 @@ def rows(records: Sequence[RunRecord]) -> list[ResultRow]:
             phone_charges_per_1000=_mean(phone_charges(r) for r in done),
             latency_p50_s=_mean(r.latency_p50_s for r in done),
             weights=ref.weights or "-", workload=ref.workload or "-", samples=ref.samples,
+            score=str(ref.settings.get("score", "total")),
             error=None if done else bad[0].error, warnings=tuple(warnings),
         ))
     return out
@@ -104,7 +106,8 @@ def table_cells(row: ResultRow) -> list[str]:
     inputs = f"{row.workload} x {row.samples}" if row.samples else row.workload
     if row.status != "finished":
         return [row.model, row.dataset, f"{row.status}: {row.error or ''}", "", "", "", "0", row.weights, inputs]
-    return [row.model, row.dataset, _energy(row.wh_per_1000), _fmt(row.gco2e_per_1000),
+    energy = _energy(row.gpu_wh_per_1000) + " (GPU)" if row.score == "gpu" else _energy(row.wh_per_1000)
+    return [row.model, row.dataset, energy, _fmt(row.gco2e_per_1000),
             _fmt(row.phone_charges_per_1000), _latency(row.latency_p50_s), str(row.repeats), row.weights, inputs]
 
 
