@@ -98,9 +98,12 @@ def test_ctrl_c_keeps_finished_runs_and_marks_the_running_one_aborted(bert, tmp_
     with Store(db) as store:
         assert store.recovered == 0  # the process marked its own run
         counts = store.counts()
-        assert counts["finished"] >= 2 and counts["aborted"] == 1 and "running" not in counts
-        (aborted,) = store.runs(status="aborted")
-        assert aborted.error == "aborted: interrupted (KeyboardInterrupt)"
+        # the signal lands inside a repeat (marked aborted) or, rarely, in the instant between two
+        assert counts["finished"] >= 2 and counts.get("aborted", 0) <= 1 and "running" not in counts
+        assert sorted(r.repeat for r in store.runs(status=None)) == list(range(sum(counts.values())))
+        for aborted in store.runs(status="aborted"):
+            assert aborted.error == "aborted: interrupted (KeyboardInterrupt)"
+            assert aborted.repeat == counts["finished"]
         assert all(r.energy_j > 0 and r.inferences == 4 for r in store.runs())
 
 

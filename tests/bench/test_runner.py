@@ -182,3 +182,26 @@ def test_an_unexpected_error_stops_the_run_and_the_store_says_why(models, tmp_pa
             run_job(job, store=store, meter_factory=cpu_meter)
         (r,) = store.runs(status=None)
         assert (r.status, r.error) == ("aborted", "aborted: RuntimeError: a bug in a task")
+
+
+def test_ctrl_c_inside_a_repeat_marks_it_aborted_and_keeps_the_finished_ones(models, tmp_path, monkeypatch):
+    from wattprint.tasks.text_classification import TextClassification
+
+    real = TextClassification.run_batch
+    calls = []
+
+    def run_batch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # warm-up, repeat 0, repeat 1, then inside repeat 2
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TextClassification, "run_batch", run_batch)
+    (job,) = expand("quick", ["text-classification"], [models["bert"]],
+                    {**CLS, "samples": 2, "repeats": 5, "idle_seconds": 0})
+    with Store(tmp_path / "w.db") as store:
+        with pytest.raises(KeyboardInterrupt):
+            run_job(job, store=store, meter_factory=cpu_meter)
+        assert store.counts() == {"finished": 2, "aborted": 1}
+        (aborted,) = store.runs(status="aborted")
+        assert (aborted.repeat, aborted.error) == (2, "aborted: interrupted (KeyboardInterrupt)")

@@ -163,8 +163,9 @@ def _describe(e: BaseException) -> str:
 
 def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
     records: list[RunRecord] = []
-    record = _begin(ctx, new_record(ctx, *todo[0]))
+    record = new_record(ctx, *todo[0])
     try:
+        _begin(ctx, record)
         if ctx.settings.idle_seconds > 0:
             ctx.progress.stage(f"idle baseline ({ctx.settings.idle_seconds:g} s)")
             ctx.meter.idle(ctx.settings.idle_seconds)
@@ -177,7 +178,8 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
             return [_end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")]
         for i, (repeat, key) in enumerate(todo):
             if i > 0:
-                record = _begin(ctx, new_record(ctx, repeat, key))
+                record = new_record(ctx, repeat, key)  # known to the handlers below before its row exists
+                _begin(ctx, record)
             try:
                 _measure_repeat(ctx, record)
             except failure_types() as e:
