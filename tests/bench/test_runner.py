@@ -205,3 +205,19 @@ def test_ctrl_c_inside_a_repeat_marks_it_aborted_and_keeps_the_finished_ones(mod
         assert store.counts() == {"finished": 2, "aborted": 1}
         (aborted,) = store.runs(status="aborted")
         assert (aborted.repeat, aborted.error) == (2, "aborted: interrupted (KeyboardInterrupt)")
+
+
+def test_cpu_allocator_out_of_memory_is_a_failed_record_not_a_crash(models, monkeypatch):
+    """torch's CPU allocator raises a plain RuntimeError; the runner recognises its message."""
+    import torch
+
+    from wattprint.tasks.text_classification import TextClassification
+
+    def load(self, entry, settings):
+        torch.empty(2**62, dtype=torch.uint8)  # the real allocator failing, not a stand-in
+
+    monkeypatch.setattr(TextClassification, "load", load)
+    (job,) = expand("quick", ["text-classification"], [models["bert"]], {**CLS, "repeats": 1, "idle_seconds": 0})
+    (r,) = run_job(job, meter_factory=cpu_meter)
+    assert r.status == "failed" and r.error.startswith("cannot run the model: RuntimeError: [enforce fail")
+    assert "DefaultCPUAllocator: can't allocate memory" in r.error

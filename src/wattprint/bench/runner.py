@@ -27,7 +27,7 @@ from wattprint.bench.progress import NullProgress, Progress
 from wattprint.bench.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.windows import MeterPhases, OpenWindow, device_sync
-from wattprint.bench.workflow import JobContext, failure_types, load_model, make_inputs, warm_up
+from wattprint.bench.workflow import JobContext, failure_types, is_job_failure, load_model, make_inputs, warm_up
 from wattprint.core.errors import WattprintError
 
 
@@ -173,7 +173,9 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
             load_model(ctx)
             make_inputs(ctx)
             warm_up(ctx)
-        except failure_types() as e:
+        except (*failure_types(), RuntimeError) as e:
+            if not is_job_failure(e):
+                raise
             ctx.fill_static(record)
             return [_end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")]
         for i, (repeat, key) in enumerate(todo):
@@ -182,7 +184,9 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
                 _begin(ctx, record)
             try:
                 _measure_repeat(ctx, record)
-            except failure_types() as e:
+            except (*failure_types(), RuntimeError) as e:
+                if not is_job_failure(e):
+                    raise
                 records.append(_end(ctx, record, "failed", f"failed during repeat {repeat}: {_describe(e)}"))
                 return records  # an out-of-memory repeat would fail again: go on with the next job
             records.append(_end(ctx, record, "finished"))

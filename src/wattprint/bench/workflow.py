@@ -37,6 +37,15 @@ def failure_types() -> tuple[type[BaseException], ...]:
     return tuple(types)
 
 
+def is_job_failure(e: BaseException) -> bool:
+    """One of :func:`failure_types`, or torch's CPU allocator running out of memory (a plain RuntimeError
+    whose message says so: torch has no type for it)."""
+    if isinstance(e, failure_types()):
+        return True
+    text = str(e)
+    return isinstance(e, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
+
+
 @dataclass
 class JobContext:
     job: Job
