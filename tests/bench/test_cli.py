@@ -129,3 +129,11 @@ def test_sigkill_keeps_finished_runs_and_the_next_open_marks_the_running_one_abo
     with Store(db) as store:
         assert store.counts()["finished"] == done + 1
         assert sorted(r.repeat for r in store.runs()) == list(range(done + 1))
+
+
+def test_live_intensity_without_a_key_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ELECTRICITYMAPS_API_KEY", raising=False)
+    assert main(["bench", "--task", "text-classification", "--live", "--country", "FR",
+                 "--store", str(tmp_path / "w.db")]) == 2
+    assert "no Electricity Maps API key" in capsys.readouterr().err
+    assert not (tmp_path / "w.db").exists()  # nothing ran

@@ -98,7 +98,7 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return dict(vars(obj))
 
 
-def fill_carbon(record: RunRecord, location: Any, carbon: Any) -> None:
+def fill_carbon(record: RunRecord, location: Any, carbon: Any, live: Any = None) -> None:
     """Emissions of the repeat's energy at ``location`` and equivalents per 1,000 inferences.
 
     ``carbon`` is the :mod:`wattprint.carbon` module, or None when it is not available, in which case
@@ -107,7 +107,7 @@ def fill_carbon(record: RunRecord, location: Any, carbon: Any) -> None:
     if carbon is None or location is None:
         record.warnings.append("carbon: not computed (wattprint.carbon is not available)")
         return
-    em = carbon.emissions_for(record.energy_j, location, start=record.started_at, end=record.finished_at)
+    em = carbon.emissions_for(record.energy_j, location, start=record.started_at, end=record.finished_at, live=live)
     record.gco2e = em.gco2e
     record.emissions = _as_dict(em)
     if record.inferences:

@@ -76,11 +76,13 @@ def run_job(
     progress: Progress | None = None,
     location: Any = None,
     environment: dict[str, Any] | None = None,
+    live: Any = None,
 ) -> list[RunRecord]:
     """Run ``job``; return its finished or failed records (repeats in ``skip_keys`` are skipped).
 
     ``meter_factory`` takes Meter keywords (gpus, cpu, ram) and returns a meter (default: ``Meter``).
-    ``location`` is a :class:`wattprint.carbon` Location (default: what ``resolve_location()`` gives).
+    ``location`` is a :class:`wattprint.carbon` Location (default: what ``resolve_location()`` gives);
+    ``live`` an Electricity Maps client for hourly intensities (``wattprint.carbon.cli_args``).
     A KeyboardInterrupt marks the running repeat ``aborted`` in the store and propagates.
     """
     skip = set(skip_keys)
@@ -98,7 +100,7 @@ def run_job(
     carbon = _carbon_module()
     ctx = JobContext(job=job, settings=settings, store=store, on_record=on_record, progress=progress,
                      carbon=carbon, location=_location(carbon, location), environment=environment,
-                     sync=device_sync(settings.device))
+                     sync=device_sync(settings.device), live=live)
     factory = meter_factory or _default_meter
     progress.job_started(job.label(), len(todo))
     with contextlib.closing(factory(**meter_options(settings))) as meter:
@@ -235,4 +237,4 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
         record.flops_method = work.flops_method
     record.peak_gpu_memory_bytes = ctx.peak_memory()
     record.scores = ctx.score(work.outputs)
-    fill_carbon(record, ctx.location, ctx.carbon)
+    fill_carbon(record, ctx.location, ctx.carbon, ctx.live)

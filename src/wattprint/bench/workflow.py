@@ -69,6 +69,7 @@ class JobContext:
     flops_method: str | None = None
     notes: list[str] = field(default_factory=list)  # warnings every record of the job carries
     committed: str | None = None  # run_id of the last record whose final state reached the store
+    live: Any = None  # an Electricity Maps client when live intensity was asked for
 
     def fill_static(self, record: RunRecord) -> None:
         """What every record of this job says about the model, its inputs and its loading."""

@@ -82,12 +82,14 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _location(args: argparse.Namespace) -> Any:
+def _location(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The carbon Location the flags describe, and a live-intensity client when --live asked for one."""
     try:
-        from wattprint.carbon.cli_args import location_from_args
+        from wattprint.carbon.cli_args import live_client_from_args, location_from_args
     except ImportError:
-        return None
-    return location_from_args(args)
+        return None, None
+    location = location_from_args(args)
+    return location, live_client_from_args(location)
 
 
 @contextlib.contextmanager
@@ -118,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     preset = load_preset(args.preset)
     jobs = expand(preset, args.task, args.model, overrides_from_args(args))
-    location = _location(args)
+    location, live = _location(args)
     with Store(args.store) as store, _sigterm_as_interrupt():
         if store.recovered:
             print(f"wattprint: {store.recovered} run(s) left running by an ended process marked aborted",
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             for job in jobs:
                 run_job(job, store=store, skip_keys=skip, progress=progress, location=location,
-                        environment=environment)
+                        environment=environment, live=live)
         finally:
             progress.close()
         records = [r for r in store.runs(status=None) if r.plan_key in keys]
