@@ -127,14 +127,14 @@ class Smi:
         self.p.terminate()
 
 
-def loads(gpu: Gpu, window_s: float) -> list[dict[str, Any]]:
+def loads(gpu: Gpu, window_s: float, reps: int) -> list[dict[str, Any]]:
     counter = Meter(backends=[gpu.meter_backend()])
     sampled = Meter(backends=[gpu.meter_backend(use_counter=False)])
     smi = None if gpu.sim else Smi()
     time.sleep(1.0)
     rows = []
     for load in ("idle", "matmul", "bursty", "idle-after"):
-        for rep in range(2):
+        for rep in range(reps if load == "bursty" else 1):
             rows.append(_one_window(gpu, load, window_s, counter, sampled, smi))
     out = {"rows": rows, "counter_meter_cpu_share": counter.sampler_cpu_share(),
            "sampled_meter_cpu_share": sampled.sampler_cpu_share()}
@@ -195,13 +195,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sim", action="store_true", help="simulated H100 (default where no GPU is found)")
     ap.add_argument("--window", type=float, default=2.5)
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--no-probes", action="store_true", help="skip the tick and lag probes")
     args = ap.parse_args()
     gpu = Gpu(sim=args.sim or not has_gpu())
     doc: dict[str, Any] = {"environment": environment(gpu), "read_costs": read_costs(gpu)}
-    doc["ticks_idle"] = tick_probe(gpu, 1.0, bursty=False)
-    doc["ticks_bursty"] = tick_probe(gpu, 1.6, bursty=True)
-    doc["lag"] = lag_probe(gpu, 3.2)
-    doc["loads"] = loads(gpu, args.window)
+    if not args.no_probes:
+        doc["ticks_idle"] = tick_probe(gpu, 1.0, bursty=False)
+        doc["ticks_bursty"] = tick_probe(gpu, 1.6, bursty=True)
+        doc["lag"] = lag_probe(gpu, 3.2)
+    doc["loads"] = loads(gpu, args.window, args.reps)
     doc["own_cost"] = own_cost(gpu)
     save("gpu_meter_check.json", doc)
     _print(doc)
@@ -211,10 +214,11 @@ def _print(doc: dict[str, Any]) -> None:
     e = doc["environment"]
     print(f"# gpu_meter_check: {e['gpu']} driver {e['driver']} {e['date_utc']} simulated={e['simulated']}")
     print(table([["reading", "wall us", "cpu us"]] + [[k, v["wall_us"], v["cpu_us"]] for k, v in doc["read_costs"].items()]))
-    print("ticks idle", doc["ticks_idle"], "\nticks bursty", doc["ticks_bursty"])
-    lag = doc["lag"]
-    print(f"lag: best {lag['best_lag_ms']} ms (agreement {lag['agreement_at_best']:.3f}; at 0 ms "
-          f"{lag['agreement_at_0']:.3f}); low {lag['low_w']:.0f} W high {lag['high_w']:.0f} W")
+    if "lag" in doc:
+        print("ticks idle", doc["ticks_idle"], "\nticks bursty", doc["ticks_bursty"])
+        lag = doc["lag"]
+        print(f"lag: best {lag['best_lag_ms']} ms (agreement {lag['agreement_at_best']:.3f}; at 0 ms "
+              f"{lag['agreement_at_0']:.3f}); low {lag['low_w']:.0f} W high {lag['high_w']:.0f} W")
     cols = ["load", "duration_s", "raw_counter_j", "counter_j", "counter_unc_j", "sampled_j", "sampled_vs_counter_pct",
             "counter_vs_raw_pct", "smi_power_draw_vs_counter_pct", "smi_power_draw_instant_vs_counter_pct"]
     print(table([cols] + [[r.get(c, "") for c in cols] for r in doc["loads"]["rows"]]))

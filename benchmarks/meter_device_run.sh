@@ -14,6 +14,6 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 nvidia-smi --query-gpu=name,driver_version,power.limit,pstate --format=csv | tee "$OUT/env.txt"
 python3 -c "import torch, pynvml; print('torch', torch.__version__, 'nvidia-ml-py', pynvml.__version__ if hasattr(pynvml, '__version__') else '')" | tee -a "$OUT/env.txt"
 cd benchmarks || exit 1
-timeout "${CHECK_S:-110}" python3 gpu_meter_check.py 2>&1 | tee "$OUT/gpu_meter_check.txt"
-timeout "${OVERHEAD_S:-150}" python3 meter_overhead.py --share-seconds "${SHARE_S:-5}" 2>&1 | tee "$OUT/meter_overhead.txt"
+timeout "${CHECK_S:-110}" python3 gpu_meter_check.py ${CHECK_ARGS:-} 2>&1 | tee "$OUT/gpu_meter_check.txt"
+timeout "${OVERHEAD_S:-150}" python3 meter_overhead.py --share-seconds "${SHARE_S:-5}" ${OVERHEAD_ARGS:-} 2>&1 | tee "$OUT/meter_overhead.txt"
 timeout "${PEERS_S:-290}" python3 meter_vs_peers.py ${PEERS_ARGS:-} 2>&1 | tee "$OUT/meter_vs_peers.txt"

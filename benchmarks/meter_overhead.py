@@ -168,6 +168,7 @@ def main() -> None:
     ap.add_argument("--sim", action="store_true", help="simulated NVML for wattprint's counter path")
     ap.add_argument("--peer-python", default=sys.executable)
     ap.add_argument("--share-seconds", type=float, default=10.0)
+    ap.add_argument("--tools", default="wattprint-gpu,wattprint-default,zeus,codecarbon")
     args = ap.parse_args()
     if args.tool:
         return run_tool(args)
@@ -176,14 +177,18 @@ def main() -> None:
 
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     doc: dict[str, Any] = {"environment": environment_light(), "sim": args.sim, "tools": {}}
+    tools = args.tools.split(",")
     doc["import_s"] = {"wattprint (import wattprint)": import_time(sys.executable, "import wattprint", env),
-                       "wattprint (Meter)": import_time(sys.executable, IMPORTS["wattprint"], env),
-                       "codecarbon": import_time(args.peer_python, IMPORTS["codecarbon"], env),
-                       "zeus": import_time(args.peer_python, IMPORTS["zeus"], env)}
+                       "wattprint (Meter)": import_time(sys.executable, IMPORTS["wattprint"], env)}
+    for tool in ("codecarbon", "zeus"):
+        if tool in tools:
+            doc["import_s"][tool] = import_time(args.peer_python, IMPORTS[tool], env)
     for tool in ("wattprint-gpu", "wattprint-default"):
-        doc["tools"][tool] = child(sys.executable, tool, args, env)
+        if tool in tools:
+            doc["tools"][tool] = child(sys.executable, tool, args, env)
     for tool in ("zeus", "codecarbon"):
-        doc["tools"][tool] = child(args.peer_python, tool, args, env)
+        if tool in tools:
+            doc["tools"][tool] = child(args.peer_python, tool, args, env)
     save("meter_overhead.json", doc)
     rows = [["tool", "import ms", "begin+end med us", "begin us", "end us", "p90 us", "CPU share %"]]
     imp = {"wattprint-gpu": "wattprint (Meter)", "wattprint-default": "wattprint (Meter)",

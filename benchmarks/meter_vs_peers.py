@@ -75,9 +75,11 @@ def truth_power(gpu: Gpu, load: str, length: float, seconds: float) -> float:
 
 # ---- tools ----------------------------------------------------------------------------------------
 class Tools:
-    def __init__(self, gpu: Gpu, sim: bool) -> None:
+    def __init__(self, gpu: Gpu, sim: bool, peers: list[str]) -> None:
         self.gpu = gpu
         self.ww = Meter(backends=[gpu.meter_backend()])
+        # the same windows through a meter allowed 10 counter reads/s (~4.6% of a core on an H100)
+        self.precise = Meter(backends=[gpu.meter_backend(counter_reads_per_s=10.0)])
         self.peers: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
         if sim:
@@ -86,11 +88,16 @@ class Tools:
         try:
             from zeus.monitor import ZeusMonitor
 
-            self.peers["zeus"] = ZeusMonitor(gpu_indices=[0], cpu_indices=[])
-            self.peers["zeus-approx"] = ZeusMonitor(gpu_indices=[0], cpu_indices=[], approx_instant_energy=True)
+            if "zeus" in peers:
+                self.peers["zeus"] = ZeusMonitor(gpu_indices=[0], cpu_indices=[])
+            if "zeus-approx" in peers:
+                self.peers["zeus-approx"] = ZeusMonitor(gpu_indices=[0], cpu_indices=[],
+                                                        approx_instant_energy=True)
         except Exception as e:  # noqa: BLE001 - a peer that cannot start is reported, not fatal
             self.errors["zeus"] = self.errors["zeus-approx"] = f"{type(e).__name__}: {e}"
         try:
+            if "codecarbon" not in peers:
+                return
             from codecarbon import OfflineEmissionsTracker
 
             cc = OfflineEmissionsTracker(country_iso_code="USA", save_to_file=False, log_level="error",
@@ -106,6 +113,7 @@ class Tools:
     def begin(self, tool: str, key: str) -> Any:
         t = time.perf_counter()
         if tool == "wattprint":
+            self.precise.begin(key)
             self.ww.begin(key)
             return t, None
         if tool == "raw-nvml":
@@ -120,8 +128,9 @@ class Tools:
         t0, e0 = state
         if tool == "wattprint":
             closed = self.ww.close_window(key)
+            closed_p = self.precise.close_window(key)
             t1 = time.perf_counter()
-            return {"t0": t0, "t1": t1, "closed": closed}
+            return {"t0": t0, "t1": t1, "closed": closed, "closed_p": closed_p}
         if tool == "raw-nvml":
             e1 = self.gpu.counter_j()
             return {"t0": t0, "t1": time.perf_counter(), "energy_j": e1 - e0}
@@ -134,8 +143,18 @@ class Tools:
             e = d.gpu_energy * 3.6e6
         return {"t0": t0, "t1": t, "energy_j": e}
 
-    def resolve(self, rec: dict[str, Any]) -> dict[str, Any]:
-        m = self.ww.measurement(rec["closed"])
+    def resolve_all(self, load: str, length: float, rec: dict[str, Any], out: list) -> None:
+        """wattprint as end() gives it, then settled (end(settle=True)), for both meters."""
+        out.append(_row(load, length, "wattprint", self.resolve(self.ww, rec["closed"], rec)))
+        out.append(_row(load, length, "wattprint-precise", self.resolve(self.precise, rec["closed_p"], rec)))
+        self.ww.settle(rec["closed"].t1)
+        out.append(_row(load, length, "wattprint-settled", self.resolve(self.ww, rec["closed"], rec)))
+        self.precise.settle(rec["closed_p"].t1)
+        out.append(_row(load, length, "wattprint-precise-settled",
+                        self.resolve(self.precise, rec["closed_p"], rec)))
+
+    def resolve(self, meter: Meter, closed: Any, rec: dict[str, Any]) -> dict[str, Any]:
+        m = meter.measurement(closed)
         c = m.components[0]
         return {"t0": rec["t0"], "t1": rec["t1"], "energy_j": c.energy_j, "uncertainty_j": c.uncertainty_j,
                 "method": c.method.value, "duration_s": m.duration_s}
@@ -151,7 +170,7 @@ def measure_short(tools: Tools, gpu: Gpu, load: str, length: float, reps: int, p
             body(gpu, load, length)
             rec = tools.end(tool, key, st)
             if tool == "wattprint":
-                out.append(_row(load, length, "wattprint", tools.resolve(rec)))
+                tools.resolve_all(load, length, rec, out)
             else:
                 out.append(_row(load, length, tool, rec))
 
@@ -166,7 +185,7 @@ def measure_long(tools: Tools, gpu: Gpu, load: str, length: float, out: list) ->
     recs = {}
     for tool in reversed(names):
         recs[tool] = tools.end(tool, f"{load}-{length}-{tool}-L", states[tool])
-    out.append(_row(load, length, "wattprint", tools.resolve(recs["wattprint"])))
+    tools.resolve_all(load, length, recs["wattprint"], out)
     for tool in names:
         if tool != "wattprint":
             out.append(_row(load, length, tool, recs[tool]))
@@ -201,17 +220,22 @@ def score(rows: list[dict[str, Any]], truth_w: dict[tuple[str, float], float]) -
 
 def verdict(summary: list[dict[str, Any]]) -> list[list[Any]]:
     peers = ("zeus", "zeus-approx", "codecarbon")
-    rows = [["load", "L s", "wattprint %", "best peer", "peer %", "raw %", "ww coverage", "ok"]]
+    rows = [["load", "L s", "wattprint %", "settled %", "precise %", "precise+settled %", "best peer", "peer %",
+             "raw %", "coverage (4 modes)", "ok"]]
     by = {(s["load"], s["length_s"], s["tool"]): s for s in summary}
     for load, length in sorted({(s["load"], s["length_s"]) for s in summary}):
         ww = by[(load, length, "wattprint")]
+        modes = [by.get((load, length, t)) for t in ("wattprint", "wattprint-settled", "wattprint-precise",
+                                                    "wattprint-precise-settled")]
         best = min((by[(load, length, p)] for p in peers if (load, length, p) in by),
                    key=lambda s: s["median_abs_err_pct"], default=None)
         raw = by.get((load, length, "raw-nvml"))
         ok = best is None or ww["median_abs_err_pct"] <= best["median_abs_err_pct"]
-        rows.append([load, length, ww["median_abs_err_pct"],
+        rows.append([load, length, *[m["median_abs_err_pct"] if m else "" for m in modes],
                      best["tool"] if best else "-", best["median_abs_err_pct"] if best else "",
-                     raw["median_abs_err_pct"] if raw else "", ww["coverage"], "yes" if ok else "NO"])
+                     raw["median_abs_err_pct"] if raw else "",
+                     "/".join(f"{m['coverage']:.1f}" if m and m["coverage"] is not None else "-" for m in modes),
+                     "yes" if ok else "NO"])
     return rows
 
 
@@ -221,10 +245,13 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--peer-reps", type=int, default=5)
     ap.add_argument("--loads", default="idle,steady,bursty")
+    ap.add_argument("--peers", default="zeus,zeus-approx,codecarbon")
+    ap.add_argument("--long", default="", help="override long lengths for every load, e.g. 1,3")
     ap.add_argument("--truth-seconds", type=float, default=6.0)
     args = ap.parse_args()
     gpu = Gpu(sim=args.sim or not has_gpu())
-    tools = Tools(gpu, gpu.sim)
+    tools = Tools(gpu, gpu.sim, args.peers.split(","))
+    long_override = tuple(float(x) for x in args.long.split(",") if x)
     rows: list[dict[str, Any]] = []
     truth: dict[tuple[str, float], float] = {}
     t_start = time.perf_counter()
@@ -232,7 +259,7 @@ def main() -> None:
     for load in args.loads.split(","):
         if load != "bursty":
             truth[(load, 0.0)] = truth_power(gpu, load, 0.1, args.truth_seconds)
-        for length in SHORT + LONG[load]:
+        for length in SHORT + (long_override or LONG[load]):
             if load == "bursty":
                 truth[(load, length)] = truth_power(gpu, load, length, max(args.truth_seconds * 0.7, 2 * length))
             if length < 1.0:
@@ -244,6 +271,7 @@ def main() -> None:
     doc = {"environment": environment(gpu), "truth_w": {f"{k[0]}@{k[1]}": v for k, v in truth.items()},
            "tool_errors": tools.errors, "summary": summary, "rows": rows, "wall_s": time.perf_counter() - t_start}
     tools.ww.close()
+    tools.precise.close()
     save("meter_vs_peers.json", doc)
     e = doc["environment"]
     print(f"# meter_vs_peers: {e['gpu']} driver {e['driver']} {e['date_utc']} sim={e['simulated']} "

@@ -41,6 +41,9 @@ def _amd(gpus: Any, clock: Clock, env: Mapping[str, str] | None) -> Backend:
         import amdsmi
     except ImportError as e:
         raise BackendUnavailable("amdsmi is not installed", fix="pip install 'wattprint[amd]' (needs ROCm)") from e
+    except (KeyError, OSError) as e:  # the package is there but ROCm's libamd_smi.so is not (seen on H100s)
+        raise BackendUnavailable(f"amdsmi cannot load its library: {e!r}", fix="install ROCm, or ignore on "
+                                 "machines without AMD GPUs") from e
     return AmdBackend(amdsmi, gpus=gpus, clock=clock)
 
 

@@ -41,6 +41,9 @@ def probe_amd(env: Mapping[str, str], root: str) -> Probe:
     except ImportError:
         return Probe("amdsmi", False, reason="amdsmi is not installed (AMD GPUs only)",
                      fix="pip install 'wattprint[amd]' on a ROCm machine", method="counter")
+    except (KeyError, OSError) as e:  # installed, but ROCm's libamd_smi.so is missing
+        return Probe("amdsmi", False, reason=f"amdsmi cannot load its library ({e!r})",
+                     fix="install ROCm on machines with AMD GPUs; otherwise nothing to do", method="counter")
     from wattprint.meter.backends.amd import AmdBackend
 
     try:

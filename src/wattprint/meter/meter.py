@@ -20,6 +20,7 @@ from wattprint.meter.result import ComponentEnergy, Measurement
 from wattprint.meter.sampler import Sampler
 
 PRUNE_PERIOD_S = 5.0
+SETTLE_TIMEOUT_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,27 @@ class Meter:
         marks = tuple(b.mark(t) for b in self.backends)
         self._open[name] = _Window(name, t, self.clock.wall(), marks)
 
-    def end(self, name: str) -> Measurement:
-        """Close window ``name`` and return its Measurement."""
-        return self.measurement(self.close_window(name))
+    def end(self, name: str, settle: bool = False) -> Measurement:
+        """Close window ``name`` and return its Measurement.
+
+        ``settle=True`` waits (up to ``SETTLE_TIMEOUT_S``; ~0.1-0.2 s on an H100) for the counter reading
+        that follows the window's end, so that a short window is resolved from counter increments
+        rather than from instantaneous power. The window's end is stamped before waiting.
+        """
+        closed = self.close_window(name)
+        if settle:
+            self.settle(closed.t1)
+        return self.measurement(closed)
+
+    def settle(self, t1: float) -> None:
+        """Wait (at most SETTLE_TIMEOUT_S) until the readings that follow time ``t1`` have arrived."""
+        deadline = self.clock.monotonic() + SETTLE_TIMEOUT_S
+        while not all(b.settled(t1) for b in self.backends if hasattr(b, "settled")):
+            if self.clock.monotonic() >= deadline:
+                return
+            self.clock.sleep(0.01)
+            if not self._sampler.running:
+                self.poll()
 
     def close_window(self, name: str) -> ClosedWindow:
         """Stamp the end of window ``name`` (cheap); :meth:`measurement` resolves it, now or later."""

@@ -42,14 +42,12 @@ class TimelineConfig:
     history_s: float = 30.0
     calibration_s: float = 10.0
     variability_s: float = 2.0
-    # how late the power field reports a change; samples are shifted back by it. One update period: a
-    # field that reports the mean of the last period, read up to a period late (checked on the H100 by
-    # benchmarks/gpu_meter_check.py, which estimates it from a known burst schedule)
-    power_lag_s: float = 0.1
-    # A counter reading is stale: it holds the energy up to the device's last refresh. Where the counter and
-    # the power field refresh together (checked on the H100 by gpu_meter_check's tick probe), the refresh
-    # instant is seen in the power samples (the field's value changes), and the reading is re-timed to it.
-    align_counter_to_ticks: bool = True
+    # How late the power field follows the load, for samples held until the next one: the best fit on an
+    # H100 was 20 ms (benchmarks/gpu_meter_check.py, docs/benchmarks/gpu_meter_check.md).
+    power_lag_s: float = 0.02
+    # Timing resolution of a counter reading re-timed to the counter's refresh (phase found by polling the
+    # counter until it changes: +-half a read, ~2.3 ms on an H100).
+    aligned_resolution_s: float = 0.005
 
     def __post_init__(self) -> None:
         if self.update_period_s <= 0 or self.history_s <= 0 or self.calibration_s <= 0:
@@ -81,6 +79,7 @@ class Timeline:
         self._pw: list[float] = []
         self._ct: list[float] = []
         self._ce: list[float] = []
+        self._stale: list[float] = []  # times of counter readings not re-timed to a refresh
         self.lost_at: float | None = None
 
     # ---- recording (sampler thread or window edge) ----------------------------------------------
@@ -88,9 +87,17 @@ class Timeline:
         with self._lock:
             _insert(self._pt, self._pw, t, watts)
 
-    def add_counter(self, t: float, joules: float) -> None:
+    def add_counter(self, t: float, joules: float, aligned: bool = False) -> None:
+        """A cumulative reading; ``aligned``: ``t`` is the counter's refresh instant the value belongs to
+        (else ``t`` is the read time and the value is up to one update period stale)."""
         with self._lock:
+            i = bisect.bisect_left(self._ct, t)
+            if i < len(self._ct) and abs(self._ct[i] - t) < 1e-9:
+                self._ce[i] = max(self._ce[i], joules)  # the same refresh read twice
+                return
             _insert(self._ct, self._ce, t, joules)
+            if not aligned:
+                self._stale.append(t)
 
     def mark_lost(self, t: float) -> None:
         with self._lock:
@@ -104,10 +111,20 @@ class Timeline:
                 i = max(0, bisect.bisect_left(ts, before) - 1)
                 del ts[:i]
                 del vs[:i]
+            self._stale = [t for t in self._stale if t >= before - 60.0]
 
     def snapshot(self) -> tuple[list[float], list[float], list[float], list[float], float | None]:
         with self._lock:
             return list(self._pt), list(self._pw), list(self._ct), list(self._ce), self.lost_at
+
+    def has_counter_after(self, t: float) -> bool:
+        with self._lock:
+            return bool(self._ct) and self._ct[-1] > t
+
+    def _stale_at(self, times: list[float]) -> bool:
+        with self._lock:
+            stale = set(self._stale)
+        return any(t in stale for t in times)
 
     @property
     def last_counter_time(self) -> float | None:
@@ -124,19 +141,20 @@ class Timeline:
             return Resolved(0.0, 0.0, Method.SAMPLED, 0, 0.0, 1.0, lost, empty=True)
         cfg = self.config
         power = _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
-        edge_s = cfg.update_period_s
-        if cfg.align_counter_to_ticks and ct:
-            ct, ce, edge_s, stale = _align(ct, ce, pt, pw, cfg.update_period_s)
-            if any(t0 - 2.0 <= t <= t1 for t in stale):  # some edge may rest on a stale reading
-                edge_s = cfg.update_period_s
+        # an edge resting on a reading that was not re-timed to its refresh is off by up to a period
+        f, l_ = bisect.bisect_left(ct, t0), bisect.bisect_right(ct, t1) - 1
+        used = [ct[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(ct)]
+        stale = self._stale_at(used)
+        edge_s = cfg.update_period_s if stale else cfg.aligned_resolution_s
         scale, scale_known = _calibration(power, ct, ce, t1 - cfg.calibration_s, t1)
+        bounds: list[float] = []
         if self.has_counter and ct:
-            energy, anchored_s, edges = _anchored(power, ct, ce, t0, t1, scale)
+            energy, anchored_s, edges = _anchored(power, ct, ce, t0, t1, scale, bounds)
         else:
             energy, anchored_s, edges = scale * power.integral(t0, t1), 0.0, []
         duration = max(t1 - t0, 0.0)
         free_s = max(duration - anchored_s, 0.0)
-        unc = self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s)
+        unc = math.hypot(self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s), *bounds)
         anchored_fraction = anchored_s / duration if duration > 0 else 0.0
         method = Method.COUNTER if self.has_counter and anchored_fraction >= 0.5 else Method.SAMPLED
         used = power.count(t0, t1) + sum(1 for t in ct if t0 <= t <= t1)
@@ -146,8 +164,8 @@ class Timeline:
                      scale_known: bool, edge_s: float) -> float:
         cfg = self.config
         tau = cfg.update_period_s
-        # A reading's time is known to U(0, edge_s) (tau, or the sampling gap once re-timed to the device's
-        # refresh): each anchored edge is off by P*delta, sd P*edge_s/sqrt(12); 2 sd.
+        # A reading's time is known to U(0, edge_s) (tau, or the re-timing resolution once aligned to the
+        # counter's refresh): each anchored edge is off by P*delta, sd P*edge_s/sqrt(12); 2 sd.
         var = sum((2 * power.at(t) * edge_s / math.sqrt(12)) ** 2 for t in edges)
         if free_s > 0:
             mean_p = power.mean(t0 - tau, t1) if t1 > t0 else power.at(t1)
@@ -158,6 +176,9 @@ class Timeline:
             follow = spread * math.sqrt(min(1.0, tau / max(free_s, 1e-9)))
             var += (free_s * (bias * mean_p + follow)) ** 2  # added, not in quadrature: they can align
         return math.sqrt(var)
+
+
+SHAPE_MIN_S = 0.35  # counter intervals shorter than this are shared by time, not by the power field
 
 
 def _insert(ts: list[float], vs: list[float], t: float, v: float) -> None:
@@ -220,50 +241,6 @@ class _Power:
         return bisect.bisect_right(self.ts, b) - bisect.bisect_left(self.ts, a)
 
 
-def _align(ct: list[float], ce: list[float], pt: list[float], pw: list[float],
-           tau: float) -> tuple[list[float], list[float], float, list[float]]:
-    """Re-time counter readings to the device refresh seen just before them in the power samples.
-
-    Returns the new times and values (readings that fall on the same refresh are merged), the remaining
-    timing resolution (the median gap between power samples), and the times of readings left stale.
-    """
-    ticks = [(pt[i - 1] + pt[i]) / 2 for i in range(1, len(pt)) if pw[i] != pw[i - 1]]
-    if not ticks:
-        return ct, ce, tau, list(ct)
-    period = _tick_period(ticks, tau)
-    stale: list[float] = []
-    nt: list[float] = []
-    ne: list[float] = []
-    moved = 0
-    for c, e in zip(ct, ce):
-        j = bisect.bisect_right(ticks, c) - 1
-        t = c
-        # refreshes are periodic: step from the last refresh seen (a plateau of power hides some)
-        if j >= 0 and c - ticks[j] <= 30 * period:
-            t = ticks[j] + math.floor((c - ticks[j]) / period) * period
-            moved += 1
-        else:
-            stale.append(c)
-        if nt and t <= nt[-1]:
-            nt[-1], ne[-1] = max(nt[-1], t), max(ne[-1], e)
-            continue
-        nt.append(t)
-        ne.append(e)
-    if not moved:
-        return ct, ce, tau, list(ct)
-    gaps = sorted(b - a for a, b in zip(pt[-50:], pt[-49:]))
-    return nt, ne, min(gaps[len(gaps) // 2], tau) if gaps else tau, stale
-
-
-def _tick_period(ticks: list[float], tau: float) -> float:
-    """The device's refresh period from the gaps between seen refreshes (each a multiple of it)."""
-    est = [g / round(g / tau) for g in (b - a for a, b in zip(ticks, ticks[1:])) if 0.5 * tau <= g <= 10 * tau]
-    if not est:
-        return tau
-    est.sort()
-    return est[len(est) // 2]
-
-
 def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float) -> tuple[float, bool]:
     """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``."""
     num = den = 0.0
@@ -278,39 +255,55 @@ def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: f
     return min(max(num / den, 0.5), 2.0), True
 
 
-def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b: float) -> float:
-    """The part of counter interval ``i`` (``ct[i]..ct[i+1]``) that falls in ``[a, b]``."""
+def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b: float,
+           bounds: list[float] | None = None) -> float:
+    """The part of counter interval ``i`` (``ct[i]..ct[i+1]``) that falls in ``[a, b]``.
+
+    Inside a short interval (a few device refreshes) the power field holds one or two point samples:
+    they carry no shape (a load periodic at the refresh rate aliases them), so the increment is shared
+    in proportion to time. A long interval (between sparse readings) is shared by the power samples.
+    ``bounds`` receives the half-width of what the part can be, given the interval's total and the
+    power range seen around it (the part of an interval is not measured, only bounded).
+    """
     whole = ce[i + 1] - ce[i]
     lo, hi = max(a, ct[i]), min(b, ct[i + 1])
     if hi <= lo:
         return 0.0
-    den = power.integral(ct[i], ct[i + 1])
-    if den > 0:
-        return whole * power.integral(lo, hi) / den
-    return whole * (hi - lo) / (ct[i + 1] - ct[i])
+    span = ct[i + 1] - ct[i]
+    den = power.integral(ct[i], ct[i + 1]) if span > SHAPE_MIN_S else 0.0
+    part = whole * power.integral(lo, hi) / den if den > 0 else whole * (hi - lo) / span
+    if bounds is not None and hi - lo < span:
+        vals = power.values(ct[i] - 0.3, ct[i + 1] + 0.3) or [whole / span]
+        pmin, pmax = min(vals + [whole / span]), max(vals + [whole / span])
+        d, rest = hi - lo, span - (hi - lo)
+        lb, ub = max(pmin * d, whole - pmax * rest), min(pmax * d, whole - pmin * rest)
+        if ub >= lb:
+            part = min(max(part, lb), ub)
+            bounds.append((ub - lb) / 2)
+    return part
 
 
 def _anchored(power: _Power, ct: list[float], ce: list[float], t0: float, t1: float,
-              scale: float) -> tuple[float, float, list[float]]:
+              scale: float, bounds: list[float]) -> tuple[float, float, list[float]]:
     """Energy from counter increments where they cover the window. Returns (J, anchored s, edge times)."""
     f = bisect.bisect_left(ct, t0)  # first reading at or after t0
     l_ = bisect.bisect_right(ct, t1) - 1  # last reading at or before t1
     if f > l_:  # no reading inside: one interval straddles the window, or none does
         if 0 < f < len(ct):
-            return _share(power, ct, ce, f - 1, t0, t1), t1 - t0, [t0, t1]
+            return _share(power, ct, ce, f - 1, t0, t1, bounds), t1 - t0, [t0, t1]
         return scale * power.integral(t0, t1), 0.0, []
     energy = ce[l_] - ce[f]
     anchored = ct[l_] - ct[f]
     edges = []
     if f > 0:
-        energy += _share(power, ct, ce, f - 1, t0, ct[f])
+        energy += _share(power, ct, ce, f - 1, t0, ct[f], bounds)
         anchored += ct[f] - t0
         edges.append(t0)
     else:
         energy += scale * power.integral(t0, ct[f])
         edges.append(ct[f])
     if l_ + 1 < len(ct):
-        energy += _share(power, ct, ce, l_, ct[l_], t1)
+        energy += _share(power, ct, ce, l_, ct[l_], t1, bounds)
         anchored += t1 - ct[l_]
         edges.append(t1)
     else:

@@ -58,7 +58,7 @@ class AmdBackend:
         except smi.AmdSmiException as e:
             raise BackendUnavailable(f"amdsmi did not initialise: {e}", fix="install the ROCm driver") from e
         # amdsmi's current socket power is read live (no ~100 ms field lag as on NVIDIA)
-        cfg = timeline or TimelineConfig(update_period_s=0.02, power_lag_s=0.0, align_counter_to_ticks=False)
+        cfg = timeline or TimelineConfig(update_period_s=0.02, power_lag_s=0.0)
         all_gpus = [_AmdGpu(smi, h, i, cfg) for i, h in enumerate(handles)]
         if gpus is None:
             all_gpus = []

@@ -1,10 +1,14 @@
 """NVIDIA GPUs through NVML (nvidia-ml-py). The NVML module is a parameter, so a stand-in can be injected.
 
 Per GPU, a :class:`~wattprint.meter.timeline.Timeline` holds the instantaneous power field
-(``NVML_FI_DEV_POWER_INSTANT``, ~3 µs per read on an H100, follows the load) sampled every
-``power_period_s``, and the total energy counter (``nvmlDeviceGetTotalEnergyConsumption``, ~3.5 ms per
-read, moves every ~100 ms) read every ``counter_period_s``, plus once at the end of any window at least
-``sync_counter_s`` long (3.5 ms is then under 0.35% of the window). Window edges read nothing.
+(``NVML_FI_DEV_POWER_INSTANT``: 11 µs per read on an H100, follows the load ~20 ms late) sampled every
+``power_period_s``, and readings of the total energy counter (``nvmlDeviceGetTotalEnergyConsumption``:
+4.6 ms of CPU per read on an H100, refreshed every 100 ms). Measured there: the counter's refreshes are
+not the power field's, so the sampler finds the counter's own refresh phase by polling it until it
+changes (at start, then every ``resync_s``) and files every reading under the refresh it belongs to.
+Window edges read nothing: they ask the sampler (without waiting) for a reading in the refresh interval
+of the edge and in the next one, within a budget of ``counter_reads_per_s`` (the CPU cost). A window of
+at least ``sync_counter_s`` also reads the counter once at its end (4.6 ms, under 0.5% of it).
 GPUs without the counter (before Volta) are sampled and integrated (method "sampled").
 ``nvmlDeviceGetPowerUsage`` is a lagging ~1 s average on recent GPUs: used only if the field is missing,
 with a warning.
@@ -12,6 +16,8 @@ with a warning.
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,65 +34,110 @@ FI_POWER_INSTANT = 186  # NVML_FI_DEV_POWER_INSTANT (nvml.h)
 
 @dataclass(frozen=True)
 class NvmlConfig:
-    """Sampling periods (s). ``use_counter=False`` forces the sampled method (for comparisons)."""
+    """Periods in seconds. ``counter_reads_per_s`` caps counter reads (each ~4.6 ms of CPU on an H100),
+    periodic and on demand together. ``use_counter=False`` forces the sampled method (for comparisons)."""
 
-    power_period_s: float = 0.02
-    counter_period_s: float = 1.0
+    power_period_s: float = 0.05
+    counter_period_s: float = 2.0
+    counter_reads_per_s: float = 1.0
     sync_counter_s: float = 1.0
+    resync_s: float = 60.0
     use_counter: bool = True
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
 
     def __post_init__(self) -> None:
         if not 0 < self.power_period_s <= 0.1:
             raise ValueError("power_period_s must be in (0, 0.1] s: sampled GPUs need <= 100 ms")
-        if self.counter_period_s <= 0:
-            raise ValueError("counter_period_s must be positive")
+        if self.counter_period_s <= 0 or self.counter_reads_per_s <= 0:
+            raise ValueError("counter_period_s and counter_reads_per_s must be positive")
 
 
 class _Gpu:
-    def __init__(self, nvml: Any, sel: Selected, cfg: NvmlConfig, now: Any) -> None:
+    def __init__(self, nvml: Any, sel: Selected, cfg: NvmlConfig, clock: Clock) -> None:
         self.nvml = nvml
-        self.now = now
+        self.clock = clock
+        self.now = clock.monotonic
+        self.cfg = cfg
         self.sel = sel
         self.has_counter = cfg.use_counter and _has_counter(nvml, sel.handle)
         self.power_read, self.power_source = _power_reader(nvml, sel.handle)
         self.timeline = Timeline(cfg.timeline, has_counter=self.has_counter)
         self.error = ""
+        self.phase: float | None = None  # a refresh instant of the counter
+        self.period = cfg.timeline.update_period_s
+        self.synced_at: float | None = None
+        self.last_read_k: int | None = None  # refresh index of the latest reading
 
-    def _stamp(self, read: Any) -> tuple[float, float]:
+    def _stamp(self, read: Any) -> tuple[float, float, float]:
         a = self.now()
         v = read()
-        return (a + self.now()) / 2, v
+        return a, self.now(), v
 
     def poll_power(self) -> None:
         if self.timeline.lost_at is not None:
             return
         try:
-            t, w = self._stamp(self.power_read)
+            a, b, w = self._stamp(self.power_read)
         except self.nvml.NVMLError as e:
             self._lost(e)
             return
-        self.timeline.add_power(t, w)
+        self.timeline.add_power((a + b) / 2, w)
 
-    def poll_counter(self) -> None:
-        """Read the counter between two power readings. The counter holds the energy up to the device's
-        last refresh, which the timeline finds where the power field changes; if the field changed
-        between the two readings, the refresh may fall either side of the counter read: read again."""
+    def _counter(self) -> tuple[float, float, float]:
+        return self._stamp(lambda: self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.sel.handle) / 1000.0)
+
+    def refresh_index(self, t: float) -> int | None:
+        return None if self.phase is None else math.floor((t - self.phase) / self.period)
+
+    def read_counter(self) -> bool:
+        """One reading, filed under its refresh when the phase is known. False if the GPU was lost."""
+        if not self.has_counter or self.timeline.lost_at is not None:
+            return False
+        for _ in range(2):  # a read that straddles a refresh is ambiguous: read once more
+            try:
+                a, b, e = self._counter()
+            except self.nvml.NVMLError as err:
+                self._lost(err)
+                return False
+            ka, kb = self.refresh_index(a), self.refresh_index(b)
+            if ka is None:
+                self.timeline.add_counter((a + b) / 2, e)
+                return True
+            if ka == kb:
+                self.timeline.add_counter(self.phase + ka * self.period, e, aligned=True)
+                self.last_read_k = ka
+                return True
+        return True
+
+    def sync_phase(self) -> None:
+        """Poll the counter until its value changes: the change marks a refresh (+-half a read)."""
         if not self.has_counter or self.timeline.lost_at is not None:
             return
         try:
-            for _ in range(3):
-                tp0, w0 = self._stamp(self.power_read)
-                t, mj = self._stamp(lambda: self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.sel.handle))
-                tp1, w1 = self._stamp(self.power_read)
-                self.timeline.add_power(tp0, w0)
-                self.timeline.add_power(tp1, w1)
-                if w0 == w1:
+            a0, b0, first = self._counter()
+            prev_b, deadline = b0, b0 + 2.5 * self.period
+            for _ in range(300):  # ~25 reads on an H100; bounded whatever the clock does
+                if self.now() >= deadline:
                     break
-        except self.nvml.NVMLError as e:
-            self._lost(e)
+                a, b, e = self._counter()
+                if e != first:
+                    self._set_phase((prev_b + a) / 2 if a - prev_b < 0.002 else (a + b) / 2, b)
+                    return
+                prev_b = b
+                if b - a < 0.001:  # a fast read (not an H100): pace the polling instead of spinning
+                    self.clock.sleep(0.001)
+                    prev_b = self.now()
+        except self.nvml.NVMLError as err:
+            self._lost(err)
             return
-        self.timeline.add_counter(t, mj / 1000.0)
+        self.synced_at = self.now()  # no refresh seen: try again later, readings stay unaligned
+
+    def _set_phase(self, t: float, now: float) -> None:
+        if self.phase is not None and self.synced_at is not None and now - self.synced_at > 5:
+            n = round((t - self.phase) / self.period)
+            if n > 0 and abs((t - self.phase) / n - self.period) < 0.01 * self.period:
+                self.period = (t - self.phase) / n  # refine the period from two far-apart refreshes
+        self.phase, self.synced_at = t, now
 
     def _lost(self, e: Exception) -> None:
         self.error = f"{type(e).__name__}: {e}"
@@ -140,27 +191,67 @@ class NvmlBackend:
             raise BackendUnavailable(f"NVML did not initialise: {e}",
                                      fix="install the NVIDIA driver, or run where a GPU is visible") from e
         selected, self.select_warnings = select(nvml, gpus, os.environ if env is None else env)
-        self.gpus = [_Gpu(nvml, s, self.config, (clock or SystemClock()).monotonic) for s in selected]
+        self.gpus = [_Gpu(nvml, s, self.config, clock or SystemClock()) for s in selected]
         self.poll_period_s = self.config.power_period_s if self.gpus else None
         self._next_counter = 0.0
+        self._tokens = 3.0
+        self._tokens_at: float | None = None
+        self._polled = False
+        self._wanted: set[int] = set()  # refresh intervals that window edges want a reading in
+        self._lock = threading.Lock()
 
     def describe(self) -> list[str]:
         return [f"gpu:{g.sel.nvml_index} {g.sel.name} {g.sel.uuid} "
                 f"({'counter' if g.has_counter else 'sampled'}, {g.power_source})" for g in self.gpus]
 
+    def _spend(self, now: float) -> bool:
+        """Token bucket: counter reads cost ~4.6 ms of CPU each on an H100; keep them within budget."""
+        if self._tokens_at is not None:
+            self._tokens = min(3.0, self._tokens + (now - self._tokens_at) * self.config.counter_reads_per_s)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
     def poll(self, now: float) -> None:
+        first, self._polled = not self._polled, True
         for g in self.gpus:
             g.poll_power()
-        if now >= self._next_counter:
-            self._next_counter = now + self.config.counter_period_s
-            for g in self.gpus:
-                g.poll_counter()
+            if not g.has_counter:
+                continue
+            if first:  # at construction: one plain reading; the sampler thread finds the phase
+                g.read_counter()
+                continue
+            retry = self.config.resync_s if g.phase is not None else self.config.resync_s / 6
+            if g.synced_at is None or now - g.synced_at > retry:
+                g.sync_phase()
+                continue
+            k = g.refresh_index(now)
+            with self._lock:
+                want = k in self._wanted and g.last_read_k != k
+                self._wanted = {w for w in self._wanted if w >= k}
+            due = now >= self._next_counter
+            if (want or due) and self._spend(now):
+                g.read_counter()
+                if due:
+                    self._next_counter = now + self.config.counter_period_s
 
     def mark(self, now: float, begin: Mark | None = None) -> Mark:
         if begin is not None and now - begin.t >= self.config.sync_counter_s:
-            for g in self.gpus:  # long window: one counter read anchors its end (cost << 0.35%)
-                g.poll_counter()
+            for g in self.gpus:  # long window: one counter read anchors its end (cost << 0.5%)
+                g.read_counter()
+        for g in self.gpus[:1]:  # ask the sampler for readings around this edge (never waits)
+            k = g.refresh_index(now)
+            if k is not None:
+                with self._lock:
+                    self._wanted.update((k, k + 1))
         return Mark(now)
+
+    def settled(self, t: float) -> bool:
+        """Whether the readings that describe time ``t`` have arrived (a reading after its refresh)."""
+        return all(not g.has_counter or g.timeline.lost_at is not None or g.phase is None
+                   or g.timeline.has_counter_after(t) for g in self.gpus)
 
     def energy(self, begin: Mark, end: Mark) -> BackendResult:
         comps, warns = [], list(self.select_warnings)

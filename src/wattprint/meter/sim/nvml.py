@@ -1,8 +1,9 @@
 """An NVML stand-in: enough of nvidia-ml-py's surface for wattprint, driven by power traces and a clock.
 
-Like an H100 (GPU.md): the energy counter (mJ) and the power fields refresh every ``update_period_s``
-(0.1 s); the instant field reports the mean power of the last refresh period; ``nvmlDeviceGetPowerUsage``
-is a ~1 s average. ``counter_calls`` and ``field_calls`` count reads, so tests can check what a window
+Like an H100 (measured by benchmarks/gpu_meter_check.py): the energy counter (mJ) refreshes every
+``update_period_s`` (0.1 s) and holds the energy up to its refresh; the instant power field refreshes at
+the same rate but at another phase (``field_offset_s``) and reports the power ``field_lag_s`` (20 ms)
+before its refresh; ``nvmlDeviceGetPowerUsage`` is a ~1 s average. ``counter_calls`` and ``field_calls`` count reads, so tests can check what a window
 edge costs.
 """
 
@@ -43,6 +44,8 @@ class SimGpu:
     lost_at: float | None = None
     update_period_s: float = 0.1
     noise_w: float = 0.5  # a real field's value differs at every refresh (mW resolution); 0: exact plateaus
+    field_offset_s: float = 0.03
+    field_lag_s: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ class SimNvml:
     NVML_FI_DEV_POWER_INSTANT = NVML_FI_DEV_POWER_INSTANT
 
     def __init__(self, gpus: list[SimGpu], clock: Clock, origin: float | None = None,
-                 mig: dict[str, int] | None = None, driver: str = "580.159.04-sim") -> None:
+                 mig: dict[str, int] | None = None, driver: str = "580.159.04-sim",
+                 counter_read_s: float = 0.0) -> None:
         self.gpus = gpus
         for i, g in enumerate(gpus):
             if not g.uuid:
@@ -83,6 +87,7 @@ class SimNvml:
         self.origin = clock.monotonic() - 3600.0 if origin is None else origin
         self.mig = dict(mig or {})
         self.driver = driver
+        self.counter_read_s = counter_read_s  # with a ManualClock, each counter read advances it (H100: 4.6 ms)
         self.counter_calls = 0
         self.field_calls = 0
         self.initialised = 0
@@ -133,16 +138,21 @@ class SimNvml:
     def nvmlDeviceGetIndex(self, h: _Handle) -> int:
         return h.index
 
-    def _update_time(self, g: SimGpu) -> float:
-        """The last refresh instant at or before now (refreshes at origin + k * period)."""
-        k = math.floor((self.clock.monotonic() - self.origin) / g.update_period_s + 1e-9)
-        return self.origin + k * g.update_period_s
+    def _update_time(self, g: SimGpu, offset: float = 0.0) -> float:
+        """The last refresh instant at or before now (refreshes at origin + offset + k * period)."""
+        k = math.floor((self.clock.monotonic() - self.origin - offset) / g.update_period_s + 1e-9)
+        return self.origin + offset + k * g.update_period_s
 
     def nvmlDeviceGetTotalEnergyConsumption(self, h: _Handle) -> int:
         g = self._gpu(h)
         self.counter_calls += 1
         if not g.has_counter:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        if self.counter_read_s and hasattr(self.clock, "advance"):
+            self.clock.advance(self.counter_read_s / 2)
+            value = int(g.trace.energy(self.origin, self._update_time(g)) * 1000.0)
+            self.clock.advance(self.counter_read_s / 2)
+            return value
         return int(g.trace.energy(self.origin, self._update_time(g)) * 1000.0)
 
     def nvmlDeviceGetFieldValues(self, h: _Handle, field_ids: list[int]) -> list[_FieldValue]:
@@ -153,10 +163,11 @@ class SimNvml:
             if fid != NVML_FI_DEV_POWER_INSTANT or not g.has_instant_field:
                 out.append(_FieldValue(fid, NVML_ERROR_NOT_SUPPORTED))
                 continue
-            u = self._update_time(g)
+            u = self._update_time(g, g.field_offset_s)
             k = int(round((u - self.origin) / g.update_period_s))
             jitter = g.noise_w * (((k * 2654435761) % 1000) / 500.0 - 1.0)  # deterministic, zero-mean
-            mw = int(round((g.trace.mean_power(u - g.update_period_s, u) + jitter) * 1000.0))
+            at = u - g.field_lag_s
+            mw = int(round((g.trace.mean_power(at - 0.005, at + 0.005) + jitter) * 1000.0))
             out.append(_FieldValue(fid, NVML_SUCCESS, mw))
         return out
 

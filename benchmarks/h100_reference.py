@@ -1,0 +1,212 @@
+"""Reference results on a GPU: the `aienergyscore` and `paper` protocols for every task, with the smallest
+and the largest catalog model of each task (and Stable Diffusion XL), random weights of the real
+architectures and synthetic inputs matched to each dataset's statistics (the GPU machine has no hub).
+
+The full protocols ask for 1,000 inputs x 10 repeats (x 3 datasets for `paper`); a device session cannot
+hold that, so this script keeps the protocol's settings (batch size 1, exactly 10 new tokens, 30 denoising
+steps, dtypes) and shrinks the number of inputs and repeats, which every record and the CSV state
+(`samples`, `repeats`). Jobs run in priority order within a time budget; what did not fit is listed.
+
+    python benchmarks/h100_reference.py --out docs/results --store docs/results/h100.db
+    # split over two GPUs of one machine (each part its own store, merged by --merge):
+    CUDA_VISIBLE_DEVICES=0 python benchmarks/h100_reference.py --part 0/2 --store a.db --budget 480 &
+    CUDA_VISIBLE_DEVICES=1 python benchmarks/h100_reference.py --part 1/2 --store b.db --budget 480
+    python benchmarks/h100_reference.py --merge a.db b.db --store h100.db --out docs/results
+
+Outputs (under --out): h100.csv (one row per task x model x preset with GPU and total Wh per 1,000 and the
+95% CI of the GPU figure over repeats), h100-runs.csv (every run), h100.html (the wattprint report) and
+h100-summary.json (per-task numbers for docs/results/h100.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+PRESETS = ("aienergyscore", "paper")
+# Inputs and repeats per preset and task size: small enough for one device session, large enough for a CI.
+SAMPLES = {"image-generation": 4, "text-generation": 30, "summarization": 30, "image-captioning": 30,
+           "automatic-speech-recognition": 20}
+DEFAULT_SAMPLES = 100
+REPEATS = 3
+IMAGE_GEN_REPEATS = 2
+
+
+def _models(task: str) -> list[str]:
+    """The smallest and the largest catalog model of ``task`` (by parameter count), SDXL for images."""
+    from wattprint.models.catalog import entries
+
+    es = sorted(entries(task), key=lambda e: e.parameters or 0)
+    names = [es[0].name, es[-1].name]
+    if task == "image-generation" and "sdxl-base-1.0" not in names:
+        names.append("sdxl-base-1.0")
+    return list(dict.fromkeys(names))
+
+
+def plan(tasks: list[str], presets: list[str]) -> list[tuple[str, str, str]]:
+    """(preset, task, model) in priority order: every task's smallest model first, then the largest ones."""
+    small, large = [], []
+    for task in tasks:
+        models = _models(task)
+        for preset in presets:
+            small.append((preset, task, models[0]))
+            large += [(preset, task, m) for m in models[1:]]
+    return small + large
+
+
+def _overrides(preset: str, task: str, samples: int | None, repeats: int | None, device: str) -> dict:
+    n = samples or SAMPLES.get(task, DEFAULT_SAMPLES)
+    r = repeats or (IMAGE_GEN_REPEATS if task == "image-generation" else REPEATS)
+    o = {"samples": n, "repeats": r, "device": device, "weights": "random", "workload": "synthetic",
+         "datasets": 1, "idle_seconds": 0.0}
+    o["warmup_batches"] = 1 if task == "image-generation" else 3
+    return o
+
+
+def run(args: argparse.Namespace) -> int:
+    from wattprint.bench.plan import expand
+    from wattprint.bench.runner import run_job
+    from wattprint.store.sqlite import Store
+    from wattprint.tasks.registry import task_names
+
+    tasks = args.task or task_names()
+    todo = plan(tasks, args.preset or list(PRESETS))
+    if args.part:
+        i, n = (int(x) for x in args.part.split("/"))
+        todo = todo[i::n]
+    deadline = time.monotonic() + args.budget
+    skipped = []
+    with Store(args.store) as store:
+        done = store.done_keys()
+        for preset, task, model in todo:
+            if time.monotonic() > deadline:
+                skipped.append(f"{preset}/{task}/{model}")
+                continue
+            t0 = time.monotonic()
+            jobs = expand(preset, [task], [model], _overrides(preset, task, args.samples, args.repeats, args.device))
+            for job in jobs:
+                recs = run_job(job, store=store, skip_keys=done)
+                status = ",".join(sorted({r.status for r in recs})) or "skipped"
+                err = next((r.error for r in recs if r.error), "")
+                print(f"[{time.monotonic() - t0:6.1f}s] {preset:13s} {task:28s} {model:28s} {status} {err[:120]}",
+                      flush=True)
+    if skipped:
+        print(f"not run (time budget {args.budget:.0f} s): {', '.join(skipped)}", flush=True)
+    Path(args.store + ".skipped.json").write_text(json.dumps(skipped))
+    return 0
+
+
+def merge(args: argparse.Namespace) -> None:
+    from wattprint.store.sqlite import Store
+
+    with Store(args.store) as out:
+        have = {r.run_id for r in out.runs(status=None)}
+        for path in args.merge:
+            with Store(path, recover=False) as src:
+                for r in src.runs(status=None):
+                    if r.run_id not in have:
+                        out.add(r)
+
+
+def table(args: argparse.Namespace) -> None:
+    """Write h100.csv, h100-runs.csv, h100.html and h100-summary.json from the store."""
+    from wattprint.report.formats import render
+    from wattprint.store.export import export
+    from wattprint.store.sqlite import Store
+
+    with Store(args.store, recover=False) as store:
+        runs = store.runs(status=None)
+    finished = [r for r in runs if r.status == "finished"]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    export(runs, out / "h100-runs.csv", "csv")
+    groups: dict[tuple[str, str, str], list] = {}
+    for r in finished:
+        groups.setdefault((r.task, r.model, r.preset), []).append(r)
+    rows = []
+    for (task, model, preset), rs in sorted(groups.items()):
+        gpu = _summary([r.gpu_wh_per_1000 for r in rs])
+        tot = _summary([r.wh_per_1000 for r in rs])
+        r0 = rs[0]
+        rows.append({
+            "task": task, "model": model, "preset": preset, "samples": r0.samples, "repeats": len(rs),
+            "parameters": r0.parameters, "dtype": r0.dtype, "batch_size": r0.batch_size,
+            "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
+            "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
+            "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
+            "gpu": _gpu_name(r0), "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
+        })
+    with open(out / "h100.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
+        w.writeheader()
+        w.writerows(rows)
+    (out / "h100.html").write_text(render("html", finished))
+    failed = [{"task": r.task, "model": r.model, "preset": r.preset, "status": r.status, "error": r.error}
+              for r in runs if r.status != "finished"]
+    (out / "h100-summary.json").write_text(json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
+    print(f"{'preset':13s} {'task':28s} {'model':24s} {'n':>4s} {'GPU Wh/1000':>14s} {'+-CI95':>10s} {'total Wh/1000':>14s}")
+    for row in rows:
+        print(f"{row['preset']:13s} {row['task']:28s} {row['model']:24s} {row['samples']:4d} "
+              f"{_g(row['gpu_wh_per_1000'], 14, 4)} {_g(row['gpu_wh_per_1000_ci95'], 10, 2)} "
+              f"{_g(row['total_wh_per_1000'], 14, 4)}")
+    for f_ in failed:
+        print(f"NOT FINISHED {f_}")
+
+
+def _summary(values):
+    """Mean, std and CI half-width over repeats (None where no value or one repeat)."""
+    from types import SimpleNamespace
+
+    from wattprint.bench.stats import summarize
+
+    vs = [v for v in values if v is not None]
+    if not vs:
+        return SimpleNamespace(mean=None, std=None, ci_half_width=None)
+    return summarize(vs)
+
+
+def _g(v: float | None, width: int, digits: int) -> str:
+    return f"{v:{width}.{digits}g}" if v is not None else f"{'n/a':>{width}s}"
+
+
+def _mean(values) -> float | None:
+    vs = [v for v in values if v is not None]
+    return sum(vs) / len(vs) if vs else None
+
+
+def _gpu_name(r) -> str:
+    gpus = [c for c in r.components if c.get("kind") == "gpu"]
+    return gpus[0].get("name", "") if gpus else "none"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--store", default="h100.db")
+    p.add_argument("--out", default=None, help="write the CSV, HTML and summary here")
+    p.add_argument("--task", action="append")
+    p.add_argument("--preset", action="append", choices=PRESETS)
+    p.add_argument("--samples", type=int, help="inputs per job (default: per task, see SAMPLES)")
+    p.add_argument("--repeats", type=int)
+    p.add_argument("--device", default="cuda", help="cuda (the reference) or cpu (a smoke test of this script)")
+    p.add_argument("--budget", type=float, default=480.0, help="seconds after which no new job starts")
+    p.add_argument("--part", help="i/n: run every n-th job starting at i (split over GPUs)")
+    p.add_argument("--merge", nargs="+", help="merge these stores into --store (no run)")
+    p.add_argument("--table-only", action="store_true")
+    args = p.parse_args()
+    if args.merge:
+        merge(args)
+    elif not args.table_only:
+        run(args)
+    if args.out:
+        table(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
