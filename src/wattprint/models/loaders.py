@@ -129,7 +129,10 @@ def _random_model(entry: ModelEntry, auto_class: str, settings: Any):
     config = entry.config
     if config is not None:
         config = deep_merge(config, settings.overrides.get("config", {}))
-        return build_transformers(config, auto_class, seed=settings.seed, dtype=settings.dtype)
+        # Built on the target device: a multi-billion-parameter model initialised on a GPU takes seconds,
+        # on the host it takes minutes and several times its size in host memory.
+        with torch.device(settings.device):
+            return build_transformers(config, auto_class, seed=settings.seed, dtype=settings.dtype)
     cfg = transformers.AutoConfig.from_pretrained(entry.local_path, trust_remote_code=bool(settings.trust_remote_code))
     torch.manual_seed(settings.seed)
     return getattr(transformers, auto_class).from_config(cfg, dtype=torch_dtype(settings.dtype))

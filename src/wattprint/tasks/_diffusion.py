@@ -44,13 +44,15 @@ def load_pipeline(entry: Any, settings: LoadSettings) -> LoadedModel:
 
 def _random_pipeline(entry: Any, settings: LoadSettings) -> tuple[Any, str]:
     import diffusers
+    import torch
 
     from wattprint.models.build import build_diffusers
     from wattprint.models.loaders import deep_merge
     from wattprint.models.tokenizer import STAND_IN, StandInTokenizer, base_wordpiece
 
     cfg = deep_merge(entry.config, settings.overrides.get("config", {}))
-    parts = build_diffusers(cfg, seed=settings.seed)
+    with torch.device(settings.device):  # initialise on the target device (seconds on a GPU for SDXL)
+        parts = build_diffusers(cfg, seed=settings.seed)
     base = base_wordpiece()
     for key in ("text_encoder", "text_encoder_2"):
         if key in parts:
