@@ -39,7 +39,7 @@ from wattprint.bench.environment import snapshot  # noqa: E402
 from wattprint.bench.plan import Job  # noqa: E402
 from wattprint.bench.progress import NullProgress  # noqa: E402
 from wattprint.bench.runner import _measure_repeat, meter_options, new_record  # noqa: E402
-from wattprint.bench.settings import BenchSettings, resolve_device  # noqa: E402
+from wattprint.bench.settings import BenchSettings, resolve_device, settings_with  # noqa: E402
 from wattprint.bench.windows import device_sync  # noqa: E402
 from wattprint.bench.workflow import JobContext, load_model, make_inputs, warm_up  # noqa: E402
 from wattprint.tasks.base import NullPhases  # noqa: E402
@@ -78,13 +78,21 @@ def part_a(args: argparse.Namespace, meter: Any, device: str) -> dict[str, Any]:
     rows = []
     for r in range(args.repeats):
         bare = bare_loop(ctx, s.task_params())
+        ctx.settings = s
         rec = measured_repeat(ctx, r)
+        ctx.settings = settings_with(s, batch_windows=True)
+        per_batch = measured_repeat(ctx, r)
         rows.append({"repeat": r, "window_s": rec.duration_s, "bare_loop_s": bare,
                      "harness_overhead": rec.harness_overhead, "latency_p50_s": rec.latency_p50_s,
-                     "wall_cost_vs_bare": rec.duration_s / bare - 1.0, "energy_j": rec.energy_j})
+                     "wall_cost_vs_bare": rec.duration_s / bare - 1.0, "energy_j": rec.energy_j,
+                     "batch_windows_overhead": per_batch.harness_overhead,
+                     "batch_windows_window_s": per_batch.duration_s,
+                     "batch_energy_p50_j": per_batch.batch_energy_p50_j})
+    ctx.settings = s
     return {"task": "text-classification", "model": args.cls_model, "parameters": ctx.loaded.parameters,
             "inputs": len(ctx.batches), "batch_size": 1, "repeats": rows,
             "harness_overhead_mean": statistics.fmean(x["harness_overhead"] for x in rows),
+            "batch_windows_overhead_mean": statistics.fmean(x["batch_windows_overhead"] for x in rows),
             "wall_cost_vs_bare_median": statistics.median(x["wall_cost_vs_bare"] for x in rows)}
 
 
@@ -134,10 +142,12 @@ def markdown(result: dict[str, Any]) -> str:
              f"### A. Harness overhead: {a['task']}, {a['model']} ({a['parameters']:,} parameters), batch size 1, "
              f"{a['inputs']} inputs per repeat", "",
              "| repeat | window (s) | bare loop (s) | share of window outside the model call | wall cost vs bare loop "
-             "| latency p50 (ms) |", "|---|---|---|---|---|---|"]
+             "| latency p50 (ms) | same, with a meter window per batch too | energy per batch p50 (J) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in a["repeats"]:
         lines.append(f"| {r['repeat']} | {r['window_s']:.3f} | {r['bare_loop_s']:.3f} | {r['harness_overhead']:.3%} "
-                     f"| {r['wall_cost_vs_bare']:+.2%} | {r['latency_p50_s'] * 1e3:.2f} |")
+                     f"| {r['wall_cost_vs_bare']:+.2%} | {r['latency_p50_s'] * 1e3:.2f} "
+                     f"| {r['batch_windows_overhead']:.3%} | {r['batch_energy_p50_j']:.4g} |")
     one, two = b["one_pass"], b["twice"]
     lines += ["", f"### B. Prefill and decode: {b['model']} ({b['parameters']:,} parameters), {b['inputs']} prompts, "
               f"exactly {b['new_tokens']} new tokens", "",

@@ -221,3 +221,16 @@ def test_cpu_allocator_out_of_memory_is_a_failed_record_not_a_crash(models, monk
     (r,) = run_job(job, meter_factory=cpu_meter)
     assert r.status == "failed" and r.error.startswith("cannot run the model: RuntimeError: [enforce fail")
     assert "DefaultCPUAllocator: can't allocate memory" in r.error
+
+
+def test_per_batch_windows_give_energy_per_batch(models):
+    (job,) = expand("quick", ["text-classification"], [models["bert"]],
+                    {**CLS, "repeats": 1, "idle_seconds": 0, "batch_windows": True})
+    (r,) = run_job(job, meter_factory=cpu_meter)
+    assert r.settings["batch_windows"] is True
+    # 3 batches of 2 inside one repeat window: a batch's energy is positive and at most the window's
+    assert 0 < r.batch_energy_p50_j <= r.batch_energy_p95_j <= r.energy_j
+    assert 0 <= r.harness_overhead < 0.5
+    (plain,) = run_job(expand("quick", ["text-classification"], [models["bert"]],
+                              {**CLS, "repeats": 1, "idle_seconds": 0})[0], meter_factory=cpu_meter)
+    assert plain.batch_energy_p50_j is None

@@ -70,6 +70,8 @@ class RunRecord:
     wh_per_image: float | None = None  # image generation
     latency_p50_s: float | None = None  # per batch
     latency_p95_s: float | None = None
+    batch_energy_p50_j: float | None = None  # per-batch meter windows (setting batch_windows), J per batch
+    batch_energy_p95_j: float | None = None
     throughput: float | None = None  # inferences per second
     peak_gpu_memory_bytes: int | None = None
     flops_per_inference: float | None = None

@@ -26,7 +26,8 @@ from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
 from wattprint.bench.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
-from wattprint.bench.windows import MeterPhases, OpenWindow, device_sync
+from wattprint.bench.stats import percentile
+from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync
 from wattprint.bench.workflow import JobContext, failure_types, is_job_failure, load_model, make_inputs, warm_up
 from wattprint.core.errors import WattprintError
 
@@ -210,27 +211,34 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
     ctx.reset_peak_memory()
     record.started_at = time.time()
     phases = MeterPhases(ctx.meter, f"repeat{record.repeat}", ctx.sync)
+    per_batch = BatchWindows(ctx.meter, f"repeat{record.repeat}", s.batch_windows)
     work = RepeatWork()
     params = s.task_params()
     try:
         with OpenWindow(ctx.meter, f"repeat{record.repeat}", ctx.sync) as window:
-            for batch in batches:
+            for i, batch in enumerate(batches):
+                per_batch.begin(i)
                 t0 = time.perf_counter()
                 result = task.run_batch(loaded, batch, phases, params)
                 ctx.sync()
                 work.add(result.units, time.perf_counter() - t0, result.flops, result.outputs,
                          getattr(result, "flops_method", None))
+                per_batch.end()
                 ctx.progress.advance(len(batch))
             m = window.end()
     finally:
         phases.close_open()
+        per_batch.close_open()
     record.finished_at = time.time()
     ctx.fill_static(record)
     fill_energy(record, m)
     record.phases = dict(phases.energy_j)
     record.phase_durations = dict(phases.duration_s)
     record.warnings.extend(w for w in phases.warnings if w not in record.warnings)
-    fill_work(record, work, phases.edge_s)
+    fill_work(record, work, phases.edge_s + per_batch.edge_s)
+    if per_batch.energy_j:
+        record.batch_energy_p50_j = percentile(per_batch.energy_j, 50)
+        record.batch_energy_p95_j = percentile(per_batch.energy_j, 95)
     if ctx.flops_per_inference is not None:  # counted beats the tasks' analytic approximation
         record.flops_per_inference, record.flops_method = ctx.flops_per_inference, ctx.flops_method
     elif record.flops_per_inference is not None:

@@ -56,6 +56,7 @@ class BenchSettings:
     guidance_scale: float | None = None
     mask_tokens: int | None = None  # fill-mask: masked tokens per input
     idle_seconds: float = 0.0
+    batch_windows: bool = False  # a meter window per batch too (energy per batch), not only per repeat
     components: tuple[str, ...] = COMPONENTS
     score: str = "total"  # which energy is the headline score
     shrunk: str | None = None

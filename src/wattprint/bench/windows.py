@@ -73,6 +73,41 @@ class MeterPhases:
             self._meter.end(window)
 
 
+class BatchWindows:
+    """Optional per-batch meter windows (``batch_windows`` setting): the energy of each batch.
+
+    Their edges sit outside the timed model call, so their cost is charged to the harness.
+    """
+
+    def __init__(self, meter: Any, prefix: str, enabled: bool) -> None:
+        self._meter, self._prefix, self.enabled = meter, prefix, enabled
+        self._open: str | None = None
+        self.energy_j: list[float] = []
+        self.edge_s = 0.0
+
+    def begin(self, index: int) -> None:
+        if not self.enabled:
+            return
+        t0 = time.perf_counter()
+        self._open = f"{self._prefix}.batch{index}"
+        self._meter.begin(self._open)
+        self.edge_s += time.perf_counter() - t0
+
+    def end(self) -> None:
+        if self._open is None:
+            return
+        t0 = time.perf_counter()
+        m = self._meter.end(self._open)
+        self._open = None
+        self.edge_s += time.perf_counter() - t0
+        self.energy_j.append(m.total_energy_j)
+
+    def close_open(self) -> None:
+        if self._open is not None:
+            self._meter.end(self._open)
+            self._open = None
+
+
 class OpenWindow:
     """A meter window that is ended on the way out even if the code inside raises.
 

@@ -23,7 +23,7 @@ _OVERRIDES = {
     "dtype": "dtype", "device": "device", "weights": "weights", "workload": "workload", "seed": "seed",
     "max_new_tokens": "max_new_tokens", "min_new_tokens": "min_new_tokens", "steps": "num_inference_steps",
     "height": "height", "width": "width", "idle_seconds": "idle_seconds", "components": "components",
-    "score": "score",
+    "score": "score", "batch_windows": "batch_windows",
 }
 
 
@@ -68,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--idle-seconds", type=float, metavar="S", help="idle baseline before each job (0: none)")
     g.add_argument("--components", nargs="+", choices=("gpu", "cpu", "ram"), help="what energy to count")
     g.add_argument("--score", choices=("total", "gpu"), help="headline energy")
+    g.add_argument("--batch-windows", action="store_true", default=None,
+                   help="a meter window per batch as well (energy per batch, p50/p95)")
     try:
         from wattprint.carbon.cli_args import add_location_arguments
     except ImportError:
