@@ -34,9 +34,9 @@ def test_nested_and_overlapping_windows_add_up():
     drive(m, clock, 3.0)
     dec = m.end("decode")
     req = m.end("request")
-    assert pre.total_energy_j == pytest.approx(sim.true_energy(0, t_req, t_req + pre.duration_s), rel=0.01)
-    assert dec.total_energy_j == pytest.approx(sim.true_energy(0, t_dec, t_dec + dec.duration_s), rel=0.01)
-    assert req.total_energy_j == pytest.approx(sim.true_energy(0, t_req, t_req + req.duration_s), rel=0.01)
+    assert pre.total_energy_j == pytest.approx(sim.true_energy(0, t_req, t_req + pre.duration_s), rel=0.02)
+    assert dec.total_energy_j == pytest.approx(sim.true_energy(0, t_dec, t_dec + dec.duration_s), rel=0.02)
+    assert req.total_energy_j == pytest.approx(sim.true_energy(0, t_req, t_req + req.duration_s), rel=0.02)
     with pytest.raises(ConfigError):
         m.end("request")
     m.begin("x")
@@ -75,7 +75,8 @@ def test_meter_idle_with_the_real_clock_and_thread():
         m.begin("w")
         time.sleep(0.3)
         r = m.end("w")
-        assert r.components[0].energy_j == pytest.approx(150.0 * r.duration_s, rel=0.05)
+        c = r.components[0]
+        assert abs(c.energy_j - 150.0 * r.duration_s) <= c.uncertainty_j + 0.01 * c.energy_j
         assert r.idle_seconds == pytest.approx(0.3, abs=0.05)
         assert 0 <= m.sampler_cpu_share() < 1
     time.sleep(0.05)

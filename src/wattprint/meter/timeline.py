@@ -146,7 +146,9 @@ class Timeline:
         used = [ct[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(ct)]
         stale = self._stale_at(used)
         edge_s = cfg.update_period_s if stale else cfg.aligned_resolution_s
-        scale, scale_known = _calibration(power, ct, ce, t1 - cfg.calibration_s, t1)
+        with self._lock:
+            stale_set = set(self._stale)
+        scale, scale_known = _calibration(power, ct, ce, t1 - cfg.calibration_s, t1, stale_set)
         bounds: list[float] = []
         if self.has_counter and ct:
             energy, anchored_s, edges = _anchored(power, ct, ce, t0, t1, scale, bounds)
@@ -241,12 +243,15 @@ class _Power:
         return bisect.bisect_right(self.ts, b) - bisect.bisect_left(self.ts, a)
 
 
-def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float) -> tuple[float, bool]:
+def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float,
+                 stale: set[float] = frozenset()) -> tuple[float, bool]:
     """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``."""
     num = den = 0.0
     known = power.ts[-1] if power.ts else -math.inf  # past this, power is extrapolated (lag): leave it out
     for i in range(1, len(ct)):
         if ct[i] < a or ct[i] > min(b, known) or not power.ts or ct[i - 1] < power.ts[0]:
+            continue
+        if ct[i] in stale or ct[i - 1] in stale:  # a stale reading mixes in up to a period more energy
             continue
         num += ce[i] - ce[i - 1]
         den += power.integral(ct[i - 1], ct[i])

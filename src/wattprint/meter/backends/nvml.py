@@ -37,11 +37,13 @@ class NvmlConfig:
     """Periods in seconds. ``counter_reads_per_s`` caps counter reads (each ~4.6 ms of CPU on an H100),
     periodic and on demand together. ``use_counter=False`` forces the sampled method (for comparisons)."""
 
-    power_period_s: float = 0.05
-    counter_period_s: float = 2.0
-    counter_reads_per_s: float = 1.0
+    # Defaults from the H100 costs (docs/benchmarks/meter_h100.md): a power poll ~0.25 ms of CPU, a counter
+    # read 4.35 ms; at 1 poll/50 ms and 1 read/s the thread took 1.4-1.7% of a core, over the 1% target.
+    power_period_s: float = 0.1
+    counter_period_s: float = 4.0
+    counter_reads_per_s: float = 0.5
     sync_counter_s: float = 1.0
-    resync_s: float = 60.0
+    resync_s: float = 120.0
     use_counter: bool = True
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
 
@@ -121,7 +123,9 @@ class _Gpu:
                     break
                 a, b, e = self._counter()
                 if e != first:
-                    self._set_phase((prev_b + a) / 2 if a - prev_b < 0.002 else (a + b) / 2, b)
+                    if b - prev_b > 0.012:  # the thread was held up: the refresh is not pinned down
+                        break
+                    self._set_phase((prev_b + b) / 2, b)
                     return
                 prev_b = b
                 if b - a < 0.001:  # a fast read (not an H100): pace the polling instead of spinning
