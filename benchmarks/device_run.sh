@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The GPU runs behind the figures in docs/ (benchmark harness, serving proxy, sweep, H100 reference), as
+# they were launched on the lent H100 machine (no network there: wheels and model folders travel with the
+# working tree in git-ignored folders, see docs/benchmarks/README.md).
+#
+#   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
+#   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
+#
+# Results go to $OUT (default ./device-out).
+set -uo pipefail
+# Everything is written to $RES and packed into one archive in $OUT (the device returns at most 8 files).
+FINAL=${OUT:-$PWD/device-out}
+RES=$(mktemp -d)
+OUT=$RES
+mkdir -p "$FINAL"
+trap 'tar -C "$RES" -czf "$FINAL/results-${1:-singles}.tar.gz" . ; ls -la "$RES"' EXIT
+export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
+site=/tmp/site
+if [ ! -d "$site/ray" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" \
+    .raywhl/*.whl .servewhl/*.whl .devsite/*.whl >/dev/null 2>&1 || { echo "wheel install failed"; exit 1; }
+fi
+export PYTHONPATH="$site:$PWD/.devsite/pkgs:$PWD/src"
+nvidia-smi --query-gpu=index,name,uuid,driver_version,power.limit --format=csv | tee "$OUT/gpus.csv"
+python3 -c "import torch, transformers, diffusers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'diffusers', diffusers.__version__)" | tee "$OUT/versions.txt"
+
+case "${1:-singles}" in
+singles)
+  budget=${BUDGET:-430}
+  CUDA_VISIBLE_DEVICES=1 timeout $((budget + 90)) python3 benchmarks/h100_reference.py --part 1/2 --budget "$budget" \
+    --store "$OUT/ref1.db" >"$OUT/ref1.log" 2>&1 &
+  ref1=$!
+  start=$(date +%s)
+  CUDA_VISIBLE_DEVICES=0 timeout 150 python3 benchmarks/harness_overhead.py --device cuda --model-dir .hocarry \
+    --out "$OUT" >"$OUT/harness_overhead.log" 2>&1
+  echo "harness_overhead rc=$?"
+  CUDA_VISIBLE_DEVICES=0 timeout 130 python3 benchmarks/proxy_gpu_check.py --max-seconds 60 --out "$OUT" \
+    >"$OUT/proxy_gpu_check.log" 2>&1
+  echo "proxy_gpu_check rc=$?"
+  CUDA_VISIBLE_DEVICES=0 timeout 60 python3 benchmarks/proxy_overhead.py --json "$OUT/proxy_overhead.json" >"$OUT/proxy_overhead.log" 2>&1
+  echo "proxy_overhead rc=$?"
+  left=$((budget - ($(date +%s) - start)))
+  if [ "$left" -gt 30 ]; then
+    CUDA_VISIBLE_DEVICES=0 timeout $((left + 90)) python3 benchmarks/h100_reference.py --part 0/2 --budget "$left" \
+      --store "$OUT/ref0.db" >"$OUT/ref0.log" 2>&1
+    echo "reference part 0 rc=$?"
+  fi
+  wait $ref1
+  echo "reference part 1 rc=$?"
+  python3 benchmarks/h100_reference.py --merge "$OUT"/ref*.db --store "$OUT/h100.db" --out "$OUT" 2>&1 | tail -80
+  tail -5 "$OUT"/harness_overhead.log "$OUT"/proxy_gpu_check.log "$OUT"/proxy_overhead.log
+  ;;
+sweep)
+  timeout 280 python3 benchmarks/sweep_gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/sweep_gpu_check.log" | tail -30
+  timeout 280 python3 benchmarks/sweep_scaling.py --jobs 8 --out "$OUT" 2>&1 | tee "$OUT/sweep_scaling.log" | tail -30
+  ;;
+esac
