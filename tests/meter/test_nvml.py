@@ -11,7 +11,7 @@ from wattprint.meter.meter import Meter
 from wattprint.meter.result import Method
 from wattprint.meter.sim.drive import drive
 from wattprint.meter.sim.nvml import SimGpu, SimNvml
-from wattprint.meter.sim.traces import Constant
+from wattprint.meter.sim.traces import Constant, Steps
 
 
 def _sim(clock, n=4, **kw):
@@ -97,3 +97,37 @@ def test_gpu_without_counter_is_sampled_and_says_so():
     assert c.method == Method.SAMPLED and "no energy counter" in c.detail
     assert c.energy_j == pytest.approx(1000.0, rel=0.01)
     assert c.uncertainty_j > 0
+
+
+def test_counter_phase_is_found_and_readings_are_filed_under_their_refresh():
+    clock = ManualClock(start=1000.0)
+    sim = SimNvml([SimGpu(Constant(300.0))], clock, counter_read_s=0.0046)
+    b = NvmlBackend(sim, env={}, clock=clock)
+    m = Meter(backends=[b], clock=clock, sampler_thread=False)
+    drive(m, clock, 2.0)
+    g = b.gpus[0]
+    refresh = (g.phase - sim.origin) % 0.1
+    assert min(refresh, 0.1 - refresh) < 0.003  # the sim refreshes at origin + k * 0.1 s
+    _, _, ct, ce, _ = g.timeline.snapshot()
+    aligned = [(t, e) for t, e in zip(ct, ce) if t not in set(g.timeline._stale)]
+    assert aligned and all(abs(e - sim.true_energy(0, sim.origin, t)) < 300.0 * 0.003 for t, e in aligned)
+
+
+def test_settled_short_window_rests_on_counter_increments():
+    clock = ManualClock(start=1000.0)
+    trace = Steps([(0, 120.0), (1003.03, 650.0), (1003.21, 120.0)])
+    sim = SimNvml([SimGpu(trace)], clock, counter_read_s=0.0046)
+    from wattprint.meter.backends.nvml import NvmlConfig
+
+    b = NvmlBackend(sim, env={}, clock=clock, config=NvmlConfig(counter_reads_per_s=10.0))
+    m = Meter(backends=[b], clock=clock, sampler_thread=False)
+    drive(m, clock, 3.0 - (clock.monotonic() - 1000.0))
+    t0 = clock.monotonic()
+    m.begin("w")
+    drive(m, clock, 0.3, step=0.05)
+    r = m.end("w", settle=True)
+    (c,) = r.components
+    true = sim.true_energy(0, t0, t0 + r.duration_s)
+    assert c.method == Method.COUNTER
+    assert b.gpus[0].timeline.has_counter_after(t0 + r.duration_s)  # settle waited for the next reading
+    assert abs(c.energy_j - true) <= c.uncertainty_j

@@ -278,13 +278,16 @@ def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b:
     den = power.integral(ct[i], ct[i + 1]) if span > SHAPE_MIN_S else 0.0
     part = whole * power.integral(lo, hi) / den if den > 0 else whole * (hi - lo) / span
     if bounds is not None and hi - lo < span:
-        vals = power.values(ct[i] - 0.3, ct[i + 1] + 0.3) or [whole / span]
-        pmin, pmax = min(vals + [whole / span]), max(vals + [whole / span])
+        # power seen around: field samples, and the exact mean power of this and neighbouring intervals
+        means = [(ce[j + 1] - ce[j]) / (ct[j + 1] - ct[j]) for j in (i - 1, i, i + 1)
+                 if 0 <= j < len(ct) - 1 and ct[j + 1] > ct[j]]
+        vals = power.values(ct[i] - 0.3, ct[i + 1] + 0.3) + means
+        pmin, pmax = min(vals), max(vals)
         d, rest = hi - lo, span - (hi - lo)
         lb, ub = max(pmin * d, whole - pmax * rest), min(pmax * d, whole - pmin * rest)
         if ub >= lb:
             part = min(max(part, lb), ub)
-            bounds.append((ub - lb) / 2)
+            bounds.append(max(part - lb, ub - part))  # the estimate need not sit mid-way
     return part
 
 
