@@ -13,7 +13,7 @@ steps, dtypes) and shrinks the number of inputs and repeats, which every record 
     CUDA_VISIBLE_DEVICES=1 python benchmarks/h100_reference.py --part 1/2 --store b.db --budget 480
     python benchmarks/h100_reference.py --merge a.db b.db --store h100.db --out docs/results
 
-Outputs (under --out): h100.csv (one row per task x model x preset with GPU and total Wh per 1,000 and the
+Outputs (under --out, named after --name, the card: h100 by default): h100.csv (one row per task x model x preset with GPU and total Wh per 1,000 and the
 95% CI of the GPU figure over repeats), h100-runs.csv (every run), h100.html (the wattprint report) and
 h100-summary.json (per-task numbers for docs/results/h100.md).
 """
@@ -125,7 +125,7 @@ def table(args: argparse.Namespace) -> None:
     finished = [r for r in runs if r.status == "finished"]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    export(runs, out / "h100-runs.csv", "csv")
+    export(runs, out / f"{args.name}-runs.csv", "csv")
     groups: dict[tuple[str, str, str], list] = {}
     for r in finished:
         groups.setdefault((r.task, r.model, r.preset), []).append(r)
@@ -142,14 +142,14 @@ def table(args: argparse.Namespace) -> None:
             "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
             "gpu": _gpu_name(r0), "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
         })
-    with open(out / "h100.csv", "w", newline="") as f:
+    with open(out / f"{args.name}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
         w.writeheader()
         w.writerows(rows)
-    (out / "h100.html").write_text(render("html", finished))
+    (out / f"{args.name}.html").write_text(render("html", finished))
     failed = [{"task": r.task, "model": r.model, "preset": r.preset, "status": r.status, "error": r.error}
               for r in runs if r.status != "finished"]
-    (out / "h100-summary.json").write_text(json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
+    (out / f"{args.name}-summary.json").write_text(json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
     print(f"{'preset':13s} {'task':28s} {'model':24s} {'n':>4s} {'GPU Wh/1000':>14s} {'+-CI95':>10s} {'total Wh/1000':>14s}")
     for row in rows:
         print(f"{row['preset']:13s} {row['task']:28s} {row['model']:24s} {row['samples']:4d} "
@@ -198,6 +198,7 @@ def main() -> int:
     p.add_argument("--part", help="i/n: run every n-th job starting at i (split over GPUs)")
     p.add_argument("--merge", nargs="+", help="merge these stores into --store (no run)")
     p.add_argument("--table-only", action="store_true")
+    p.add_argument("--name", default="h100", help="file name stem of the outputs: name it after the card (h100, h200)")
     args = p.parse_args()
     if args.merge:
         merge(args)
