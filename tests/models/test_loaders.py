@@ -107,3 +107,21 @@ def test_local_decoder_only_model_whose_tokenizer_has_no_pad_token(tmp_path):
     out = task.run_batch(loaded, ["a short prompt", "a somewhat longer prompt than that"], NullPhases(),
                          {"max_new_tokens": 4})
     assert out.units["generated_tokens"] == 8 and loaded.processor.padding_side == "left"
+
+
+def test_local_folder_with_only_a_config_builds_texts_with_the_stand_in_tokenizer(tmp_path):
+    """A folder holding config.json alone (no tokenizer files) runs with random weights: the empty tokenizer
+    transformers returns for it is replaced by the stand-in, and the inputs' description says why."""
+    from transformers import BertConfig
+
+    from wattprint.tasks.base import NullPhases
+
+    BertConfig(**TINY_BERT, num_labels=2).save_pretrained(tmp_path)
+    task = get_task("text-classification")
+    entry = get_entry(str(tmp_path), task="text-classification")
+    loaded = task.load(entry, LoadSettings(weights="random"))
+    inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", 3, seed=0)
+    assert len(inputs.items) == 3 and all(len(t.split()) >= 5 for t in inputs.items)
+    assert "no usable tokenizer" in inputs.description or "stand-in" in inputs.description
+    out = task.run_batch(loaded, inputs.items, NullPhases(), {})
+    assert out.units["inferences"] == 3

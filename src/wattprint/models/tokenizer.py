@@ -78,6 +78,9 @@ def base_wordpiece():
     return tok
 
 
+MIN_REAL_VOCAB = 100  # fewer tokens than this is a tokenizer without a vocabulary file
+
+
 def load_tokenizer(location: str | None, hub_id: str, model: Any, settings: Any) -> tuple[Any, str]:
     """(tokenizer, description): the model's own from ``location`` or the cache, else the stand-in."""
     from transformers import AutoTokenizer
@@ -87,10 +90,17 @@ def load_tokenizer(location: str | None, hub_id: str, model: Any, settings: Any)
     if location is not None:
         tok = AutoTokenizer.from_pretrained(location, trust_remote_code=bool(settings.trust_remote_code),
                                             cache_dir=settings.cache_dir)
-        return tok, f"own ({location})"
+        if len(tok) >= MIN_REAL_VOCAB:
+            return tok, f"own ({location})"
+        # A folder with a config but no tokenizer files gives an empty tokenizer (a handful of special
+        # tokens): texts could not be built from it, so the stand-in takes over and the description says so.
+        vocab = input_vocab_size(model) or 30522
+        return (StandInTokenizer(base_wordpiece(), vocab, special_ids(model)),
+                f"{STAND_IN} ({location} has no usable tokenizer: {len(tok)} tokens)")
     try:
         tok = AutoTokenizer.from_pretrained(hub_id, local_files_only=True, cache_dir=settings.cache_dir)
-        return tok, f"own (cached {hub_id})"
+        if len(tok) >= MIN_REAL_VOCAB:
+            return tok, f"own (cached {hub_id})"
     except (OSError, ValueError):
         pass  # not cached: fall through to the stand-in, which the description records
     vocab = input_vocab_size(model) or 30522
