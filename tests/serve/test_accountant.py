@@ -19,9 +19,6 @@ class Rig:
     def __init__(self, watts: float, idle_w: float, policy: str, location=None) -> None:
         self.clock = ManualClock(start=1000.0)
         self.meter = sim_gpu_meter(Constant(watts), self.clock, sampler_thread=False, noise_w=0.0)
-        # The first poll finds the counter's refresh phase by polling it (the simulated reads take time on
-        # this clock): done before the accountant starts, as the sampler thread does in the background.
-        self.meter.poll()
         key = f"gpu:{self.meter.backends[0].gpus[0].sel.uuid}"
         self.metrics = ServeMetrics()
         self.acct = Accountant.from_meter(self.meter, AccountantConfig(interval_s=0.1, policy=policy),

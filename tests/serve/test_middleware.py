@@ -38,9 +38,6 @@ def counting_app():
 @pytest.fixture
 def accountant():
     meter = sim_gpu_meter(Constant(300.0))
-    # A server is up long before its first request; here the first request comes within milliseconds, so
-    # wait for the sampler's first readings (it first finds the counter's refresh phase) before serving.
-    meter.settle(meter.clock.monotonic())
     metrics = ServeMetrics()
     acct = Accountant.from_meter(meter, AccountantConfig(interval_s=0.05), metrics=metrics).start()
     yield acct, metrics

@@ -141,6 +141,22 @@ class Meter:
         return Measurement(name=w.name, started_at=w.wall0, duration_s=t1 - w.t0, components=tuple(comps),
                            idle_seconds=self._idle_seconds, warnings=tuple(dict.fromkeys(warns)))
 
+    def wait_ready(self, timeout_s: float = 1.0) -> bool:
+        """Wait (at most ``timeout_s``) until every backend has its first readings; True when they have.
+
+        For a long-lived service whose first request may come within milliseconds of start-up (the sampler
+        first spends ~0.1-0.25 s finding each GPU counter's refresh phase). Without a sampler thread the
+        caller's own polls do the work."""
+        deadline = self.clock.monotonic() + timeout_s
+        while not all(b.ready() for b in self.backends if hasattr(b, "ready")):
+            if self.clock.monotonic() >= deadline:
+                return False
+            if self._sampler.running:
+                self.clock.sleep(0.01)
+            else:
+                self.poll()
+        return True
+
     def open_windows(self) -> list[str]:
         return list(self._open)
 

@@ -52,7 +52,14 @@ class MeterIntervals:
         return f"{self._prefix}-{self._n}"
 
     def start(self) -> float:
-        """Open the first window; returns its start (monotonic seconds)."""
+        """Open the first window; returns its start (monotonic seconds).
+
+        Waits first (at most 1 s; ~0.1-0.25 s on an H100) for the meter's first readings: its
+        sampler begins by finding the counter's refresh phase, and a request answered before any reading
+        would get a receipt of 0 J."""
+        wait_ready = getattr(self.meter, "wait_ready", None)
+        if wait_ready is not None:
+            wait_ready()
         self._t0 = self.clock.monotonic()
         self.meter.begin(self._name())
         return self._t0

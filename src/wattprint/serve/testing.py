@@ -342,6 +342,11 @@ def running_proxy(upstream: str, meter: Any, config: Any = None, location: Any =
     metrics = ServeMetrics()
     acct = Accountant.from_meter(meter, config, idle_power_w=idle_power_w, location=location,
                                  metrics=metrics).start()
+    # A deployed proxy runs long before its first request; here requests follow at once, so wait for the
+    # first closed meter interval (before it a receipt can only say "energy so far unknown").
+    deadline = time.monotonic() + 2.0
+    while acct.totals()["measured_s"] <= 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     try:
         with serve_in_thread(build_app(acct, ProxyConfig(upstream), metrics), proxy=True) as url:
             yield url, acct, metrics

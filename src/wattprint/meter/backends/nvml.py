@@ -218,6 +218,11 @@ class NvmlBackend:
         self._tokens -= 1.0
         return True
 
+    def ready(self) -> bool:
+        """Whether the sampler has taken its first readings and searched for each counter's refresh phase."""
+        return self._polled and all(not g.has_counter or g.synced_at is not None or g.timeline.lost_at is not None
+                                    for g in self.gpus)
+
     def poll(self, now: float) -> None:
         first, self._polled = not self._polled, True
         for g in self.gpus:
