@@ -78,8 +78,16 @@ class GpuCounter:
 
             pynvml.nvmlInit()
             self.nvml = pynvml
-            self.handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-            self.names = [pynvml.nvmlDeviceGetName(h) for h in self.handles]
+            import os
+
+            from wattprint.meter.visible import select
+
+            # exactly the GPUs the proxy's meter counts ("visible": CUDA_VISIBLE_DEVICES through UUIDs);
+            # summing every GPU of the box would add other jobs' energy (the 2026-11-28 H200 run did)
+            chosen, _ = select(pynvml, "visible", os.environ)
+            self.handles = [d.handle for d in chosen]
+            self.names = [d.name for d in chosen]
+            self.uuids = [d.uuid for d in chosen]
         except Exception as e:  # no driver here: reported, the rest of the check still runs
             self.error = f"{type(e).__name__}: {e}"
 
@@ -160,7 +168,7 @@ def main() -> int:
     px_cmd = [sys.executable, "-m", "wattprint", "proxy", "--upstream", upstream, "--listen", f"127.0.0.1:{px}",
               "--gpu", "visible" if on_gpu else "none", "--idle-seconds", str(args.idle_seconds),
               "--idle-policy", "even", "--interval", "0.1"]
-    res: dict = {"model": model, "device": counter.names if on_gpu else "cpu (no NVML: " + counter.error + ")",
+    res: dict = {"model": model, "device": [f"{n} {u}" for n, u in zip(counter.names, counter.uuids)] if on_gpu else "cpu (no NVML: " + counter.error + ")",
                  "requests_asked": args.requests, "clients": args.clients}
     t_start = time.monotonic()
     with process(up_cmd, upstream + "/v1/models", env), process(px_cmd, proxy + "/wattprint/totals"):
