@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -40,6 +41,9 @@ def accountant():
     meter = sim_gpu_meter(Constant(300.0))
     metrics = ServeMetrics()
     acct = Accountant.from_meter(meter, AccountantConfig(interval_s=0.05), metrics=metrics).start()
+    deadline = time.monotonic() + 2.0  # a deployed service runs long before its first request: wait for the
+    while acct.totals()["measured_s"] <= 0 and time.monotonic() < deadline:  # first closed interval
+        time.sleep(0.01)
     yield acct, metrics
     acct.close()
     meter.close()
