@@ -7,7 +7,7 @@ Per GPU, a :class:`~wattprint.meter.timeline.Timeline` holds the instantaneous p
 not the power field's, so the sampler finds the counter's own refresh phase by polling it until it
 changes (at start, then every ``resync_s``) and files every reading under the refresh it belongs to.
 Window edges read nothing: they ask the sampler (without waiting) for a reading in the refresh interval
-of the edge and in the next one, within a budget of ``counter_reads_per_s`` (the CPU cost). A window of
+of the edge and in the next two (the next one's mean power tells how the cut interval splits), within a budget of ``counter_reads_per_s`` (the CPU cost). A window of
 at least ``sync_counter_s`` also reads the counter once at its end (4.6 ms, under 0.5% of it).
 GPUs without the counter (before Volta) are sampled and integrated (method "sampled").
 ``nvmlDeviceGetPowerUsage`` is a lagging ~1 s average on recent GPUs: used only if the field is missing,
@@ -30,6 +30,10 @@ from wattprint.meter.timeline import Timeline, TimelineConfig
 from wattprint.meter.visible import Selected, select
 
 FI_POWER_INSTANT = 186  # NVML_FI_DEV_POWER_INSTANT (nvml.h)
+# A counter read starting this soon after a refresh (as the phase search placed it, +-half a read: ~2.3 ms
+# on an H100) may still return the previous refresh's value: it is read again once past this margin.
+REFRESH_GUARD_S = 0.003
+EDGE_POLL_S = 0.05  # the sampler's period for GPUs with a counter: two chances per 100 ms refresh
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,7 @@ class _Gpu:
         """One reading, filed under its refresh when the phase is known. False if the GPU was lost."""
         if not self.has_counter or self.timeline.lost_at is not None:
             return False
-        for _ in range(2):  # a read that straddles a refresh is ambiguous: read once more
+        for _ in range(3):  # a read that straddles a refresh, or starts just after one, is ambiguous: again
             try:
                 a, b, e = self._counter()
             except self.nvml.NVMLError as err:
@@ -105,6 +109,10 @@ class _Gpu:
             if ka is None:
                 self.timeline.add_counter((a + b) / 2, e)
                 return True
+            early = self.phase + ka * self.period + REFRESH_GUARD_S - a
+            if early > 0:  # just after a refresh, as far as the phase is known: the value may be the old one
+                self.clock.sleep(early)
+                continue
             if ka == kb:
                 self.timeline.add_counter(self.phase + ka * self.period, e, aligned=True)
                 self.last_read_k = ka
@@ -196,24 +204,31 @@ class NvmlBackend:
                                      fix="install the NVIDIA driver, or run where a GPU is visible") from e
         selected, self.select_warnings = select(nvml, gpus, os.environ if env is None else env)
         self.gpus = [_Gpu(nvml, s, self.config, clock or SystemClock()) for s in selected]
-        self.poll_period_s = self.config.power_period_s if self.gpus else None
+        # Polls come twice per counter refresh so that every refresh interval a window edge asks a reading
+        # in gets one (at one poll per 100 ms, drifting against the refresh, some intervals got none and
+        # a short window fell back to the field); the power field is still read every power_period_s.
+        counters = any(g.has_counter for g in self.gpus)
+        self.poll_period_s = (min(self.config.power_period_s, EDGE_POLL_S) if counters
+                              else self.config.power_period_s) if self.gpus else None
+        self._power_due = -math.inf
         self._next_counter = 0.0
         self._tokens = 3.0
         self._tokens_at: float | None = None
         self._polled = False
         self._wanted: set[int] = set()  # refresh intervals that window edges want a reading in
+        self._open = 0  # windows begun and not ended: while any is, every interval is wanted (budget left)
         self._lock = threading.Lock()
 
     def describe(self) -> list[str]:
         return [f"gpu:{g.sel.nvml_index} {g.sel.name} {g.sel.uuid} "
                 f"({'counter' if g.has_counter else 'sampled'}, {g.power_source})" for g in self.gpus]
 
-    def _spend(self, now: float) -> bool:
+    def _spend(self, now: float, reserve: float = 0.0) -> bool:
         """Token bucket: counter reads cost ~4.6 ms of CPU each on an H100; keep them within budget."""
         if self._tokens_at is not None:
             self._tokens = min(3.0, self._tokens + (now - self._tokens_at) * self.config.counter_reads_per_s)
         self._tokens_at = now
-        if self._tokens < 1.0:
+        if self._tokens < 1.0 + reserve:  # reads inside open windows leave a reserve for edge requests
             return False
         self._tokens -= 1.0
         return True
@@ -225,8 +240,12 @@ class NvmlBackend:
 
     def poll(self, now: float) -> None:
         first, self._polled = not self._polled, True
+        power = now >= self._power_due or self.poll_period_s == self.config.power_period_s
+        if power:
+            self._power_due = now + 0.9 * self.config.power_period_s
         for g in self.gpus:
-            g.poll_power()
+            if power:
+                g.poll_power()
             if not g.has_counter:
                 continue
             if first:  # at construction: one plain reading; the sampler thread finds the phase
@@ -238,15 +257,21 @@ class NvmlBackend:
                 continue
             k = g.refresh_index(now)
             with self._lock:
-                want = k in self._wanted and g.last_read_k != k
+                fresh = g.last_read_k != k
+                want = fresh and k in self._wanted
+                # budget beyond what edges may ask for reads every interval (a window's cut intervals need
+                # their neighbours): a reserve of 1 read while a window is open, 2 otherwise
+                spare = 1.0 if self._open > 0 else 2.0
                 self._wanted = {w for w in self._wanted if w >= k}
             due = now >= self._next_counter
-            if (want or due) and self._spend(now):
+            if ((want or due) and self._spend(now)) or (fresh and not due and self._spend(now, reserve=spare)):
                 g.read_counter()
                 if due:
                     self._next_counter = now + self.config.counter_period_s
 
     def mark(self, now: float, begin: Mark | None = None) -> Mark:
+        with self._lock:  # a window's cut intervals at both ends need the readings around them
+            self._open = max(self._open + (1 if begin is None else -1), 0)
         if begin is not None and now - begin.t >= self.config.sync_counter_s:
             for g in self.gpus:  # long window: one counter read anchors its end (cost << 0.5%)
                 g.read_counter()
@@ -254,7 +279,7 @@ class NvmlBackend:
             k = g.refresh_index(now)
             if k is not None:
                 with self._lock:
-                    self._wanted.update((k, k + 1))
+                    self._wanted.update((k, k + 1, k + 2))  # the edge's interval and the next
         return Mark(now)
 
     def settled(self, t: float) -> bool:

@@ -1,0 +1,113 @@
+"""Short windows where the load changes at the window's edges, on the simulated NVML.
+
+Reproduces what the H200 comparison (docs/benchmarks/meter_vs_peers.md) showed: a counter interval cut by a
+window edge was shared by time, so the idle before a window that starts its work was counted into it (and the
+work of its first tens of ms left out): -10 to -20% at 0.1-0.3 s bursty windows in the H200's precise mode,
+worse than a plain counter difference. The simulated GPU is H100/H200-like: counter refreshing every 100 ms, power field refreshing at
+another phase (47 ms later) and 20 ms behind the load. Lengths are not whole multiples of the refresh.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+from wattprint.core.clock import ManualClock
+from wattprint.meter.backends.nvml import NvmlBackend, NvmlConfig
+from wattprint.meter.meter import Meter
+from wattprint.meter.sim.nvml import SimGpu, SimNvml
+from wattprint.meter.sim.traces import Steps
+
+IDLE_W, BUSY_W = 120.0, 700.0
+
+
+class _Load(Steps):
+    """A trace written as the simulated work runs."""
+
+    def __init__(self) -> None:
+        super().__init__([(0.0, IDLE_W)])
+
+    def set(self, t: float, watts: float) -> None:
+        self.ts.append(t)
+        self.ws.append(watts)
+
+
+class _Bench:
+    """A meter reading the counter at every refresh (counter_reads_per_s=10), polled every 10 ms, and a
+    counter difference at the window's edges (what Zeus and CodeCarbon report), on one simulated GPU."""
+
+    def __init__(self) -> None:
+        self.clock = ManualClock(start=1000.0)
+        self.load = _Load()
+        self.sim = SimNvml([SimGpu(self.load, field_offset_s=0.047, field_lag_s=0.02)], self.clock)
+        cfg = NvmlConfig(counter_reads_per_s=10.0)
+        self.meter = Meter(backends=[NvmlBackend(self.sim, gpus=[0], clock=self.clock, config=cfg, env={})],
+                           clock=self.clock, sampler_thread=False)
+        self.handle = self.sim.nvmlDeviceGetHandleByIndex(0)
+        self.run(3.0)
+
+    def run(self, seconds: float, watts: float | None = None) -> None:
+        if watts is not None:
+            self.load.set(self.clock.monotonic(), watts)
+        n = max(1, round(seconds / 0.01))
+        for _ in range(n):
+            self.clock.advance(seconds / n)
+            self.meter.poll()
+
+    def counter_j(self) -> float:
+        return self.sim.nvmlDeviceGetTotalEnergyConsumption(self.handle) / 1000.0
+
+    def window(self, body) -> tuple[float, float, float, float]:
+        """(wattprint J, its uncertainty J, counter difference J, true J) of one window around ``body``."""
+        c0, t0 = self.counter_j(), self.clock.monotonic()
+        self.meter.begin("w")
+        body()
+        closed = self.meter.close_window("w")
+        c1 = self.counter_j()
+        self.run(0.3)  # settled: the readings after the window's end have arrived
+        (c,) = self.meter.measurement(closed).components
+        return c.energy_j, c.uncertainty_j, c1 - c0, self.load.energy(t0, closed.t1)
+
+
+@pytest.mark.parametrize("length", [0.137, 0.34, 1.07])
+def test_a_window_that_starts_and_stops_the_work(length):
+    b = _Bench()
+    errs = []
+    for k in range(8):
+        b.run(0.25 + 0.037 * k, IDLE_W)  # edges at phases spread over the refresh
+        e, u, _, true = b.window(lambda: b.run(length, BUSY_W))
+        b.load.set(b.clock.monotonic(), IDLE_W)
+        errs.append(abs(e - true) / true)
+        assert abs(e - true) <= u, (k, e, true, u)
+    # shared by time (before the fix) the edges' intervals gave -12% (0.137 s), -5% (0.34 s), -1% (1.07 s)
+    assert statistics.median(errs) < 0.03, errs
+
+
+@pytest.mark.parametrize("length", [
+    pytest.param(0.123, marks=pytest.mark.xfail(strict=True, reason=(
+        "known gap: the side outside the window's start is the idle half of the previous burst, but its "
+        "neighbouring counter interval (or the field) averages the whole cycle, so that idle is taken too "
+        "high and the window too low; a counter difference is right by the periodicity of the load"))),
+    1.07])
+def test_bursty_cycles_beat_a_counter_difference(length):
+    """One cycle (half busy, half idle) after two lead-in cycles, the benchmark's bursty window."""
+    b = _Bench()
+
+    def cycle() -> None:
+        b.run(length / 2, BUSY_W)
+        b.run(length / 2, IDLE_W)
+
+    ours, diff = [], []
+    for k in range(12):
+        b.run(0.2 + 0.037 * k, IDLE_W)  # edges at phases spread over the refresh
+        cycle()
+        cycle()
+        e, _, d, true = b.window(cycle)
+        ours.append(abs(e - true) / true)
+        diff.append(abs(d - true) / true)
+    # shared by time (before the fix): 25% at 0.123 s (counter difference 12%), 2.7% at 1.07 s (0.8%);
+    # now 0.0% at 1.07 s
+    assert statistics.median(ours) <= statistics.median(diff), (ours, diff)
+    if length > 1:
+        assert statistics.median(ours) < 0.005, ours
