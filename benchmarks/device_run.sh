@@ -5,6 +5,7 @@
 #
 #   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
+#   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite)
 #
 # Results go to $OUT (default ./device-out).
 set -uo pipefail
@@ -16,9 +17,11 @@ mkdir -p "$FINAL"
 trap 'tar -C "$RES" -czf "$FINAL/results-${1:-singles}.tar.gz" . ; ls -la "$RES"' EXIT
 export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
 site=/tmp/site
-if [ ! -d "$site/ray" ]; then
+wheels=$(ls .raywhl/*.whl .servewhl/*.whl .devsite/*.whl 2>/dev/null)
+if [ -n "$wheels" ] && [ ! -d "$site/diffusers" ]; then
+  # shellcheck disable=SC2086
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" \
-    .raywhl/*.whl .servewhl/*.whl .devsite/*.whl >/dev/null 2>&1 || { echo "wheel install failed"; exit 1; }
+    $wheels >/dev/null 2>&1 || { echo "wheel install failed"; exit 1; }
 fi
 export PYTHONPATH="$site:$PWD/.devsite/pkgs:$PWD/src"
 nvidia-smi --query-gpu=index,name,uuid,driver_version,power.limit --format=csv | tee "$OUT/gpus.csv"
@@ -47,8 +50,25 @@ singles)
   fi
   wait $ref1
   echo "reference part 1 rc=$?"
-  python3 benchmarks/h100_reference.py --merge "$OUT"/ref*.db --store "$OUT/h100.db" --out "$OUT" 2>&1 | tail -80
+  python3 benchmarks/h100_reference.py --merge "$store"/ref*.db --store "$OUT/h100.db" --out "$OUT" 2>&1 | tail -80
   tail -5 "$OUT"/harness_overhead.log "$OUT"/proxy_gpu_check.log "$OUT"/proxy_overhead.log
+  ;;
+reference)
+  budget=${BUDGET:-440}
+  # STORE_DIR outside $OUT (e.g. /tmp/refstore) lets a second call on the same warm machine resume the stores
+  store=${STORE_DIR:-$OUT}
+  mkdir -p "$store"
+  [ "${PROBE:-1}" = 1 ] && timeout 60 python3 benchmarks/nvml_call_cost.py --json "$OUT/nvml_call_cost.json" 2>&1 | tee "$OUT/nvml_call_cost.log"
+  n=$(nvidia-smi -L | wc -l)
+  for i in $(seq 0 $((n - 1))); do
+    CUDA_VISIBLE_DEVICES=$i timeout $((budget + 70)) python3 benchmarks/h100_reference.py --claim "$OUT/claims" \
+      --budget "$budget" --store "$store/ref$i.db" >"$OUT/ref$i.log" 2>&1 &
+  done
+  wait
+  rm -rf "$OUT/claims"
+  python3 benchmarks/h100_reference.py --merge "$store"/ref*.db --store "$OUT/${NAME:-h100}.db" --out "$OUT" \
+    --name "${NAME:-h100}" 2>&1 | tail -70
+  grep -h "error\|not run" "$OUT"/ref*.log | cut -c1-300
   ;;
 sweep)
   timeout 280 python3 benchmarks/sweep_gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/sweep_gpu_check.log" | tail -30

@@ -9,8 +9,8 @@ steps, dtypes) and shrinks the number of inputs and repeats, which every record 
 
     python benchmarks/h100_reference.py --out docs/results --store docs/results/h100.db
     # split over two GPUs of one machine (each part its own store, merged by --merge):
-    CUDA_VISIBLE_DEVICES=0 python benchmarks/h100_reference.py --part 0/2 --store a.db --budget 480 &
-    CUDA_VISIBLE_DEVICES=1 python benchmarks/h100_reference.py --part 1/2 --store b.db --budget 480
+    CUDA_VISIBLE_DEVICES=0 python benchmarks/h100_reference.py --claim q --store a.db --budget 480 &
+    CUDA_VISIBLE_DEVICES=1 python benchmarks/h100_reference.py --claim q --store b.db --budget 480
     python benchmarks/h100_reference.py --merge a.db b.db --store h100.db --out docs/results
 
 Outputs (under --out, named after --name, the card: h100 by default): h100.csv (one row per task x model x preset with GPU and total Wh per 1,000 and the
@@ -36,6 +36,11 @@ SAMPLES = {"image-generation": 4, "text-generation": 30, "summarization": 30, "i
 DEFAULT_SAMPLES = 100
 REPEATS = 3
 IMAGE_GEN_REPEATS = 2
+# Models of a billion parameters or more take a smaller share of inputs (still >= 3 repeats for the CI), so the
+# largest model of every task fits the same session: half the inputs, fewer for speech (random Whisper weights
+# always decode to the 128-token cap) and for SDXL images.
+LARGE_PARAMETERS = 1e9
+LARGE_SAMPLES = {"image-generation": 3, "automatic-speech-recognition": 6}
 
 
 def _models(task: str) -> list[str]:
@@ -57,11 +62,41 @@ def plan(tasks: list[str], presets: list[str]) -> list[tuple[str, str, str]]:
         for preset in presets:
             small.append((preset, task, models[0]))
             large += [(preset, task, m) for m in models[1:]]
+    # the large jobs longest first (SDXL, then by size), so two GPUs sharing one queue end close together
+    large.sort(key=lambda j: (j[2] != "sdxl-base-1.0", -_parameters(j[1], j[2])))
     return small + large
 
 
-def _overrides(preset: str, task: str, samples: int | None, repeats: int | None, device: str) -> dict:
-    n = samples or SAMPLES.get(task, DEFAULT_SAMPLES)
+def _parameters(task: str, model: str) -> float:
+    from wattprint.models.catalog import entries
+
+    return next((e.parameters or 0 for e in entries(task) if e.name == model), 0)
+
+
+def _samples(task: str, model: str) -> int:
+    if _parameters(task, model) >= LARGE_PARAMETERS:
+        return LARGE_SAMPLES.get(task, max(10, SAMPLES.get(task, DEFAULT_SAMPLES) // 2))
+    return SAMPLES.get(task, DEFAULT_SAMPLES)
+
+
+def _claim(folder: str | None, preset: str, task: str, model: str) -> bool:
+    """With a claim folder shared by several processes (one per GPU), each job runs once: whoever creates its
+    marker first takes it, so the GPUs draw from one queue and finish together."""
+    if not folder:
+        return True
+    import os
+
+    os.makedirs(folder, exist_ok=True)
+    try:
+        os.mkdir(os.path.join(folder, f"{preset}__{task}__{model}"))
+        return True
+    except FileExistsError:
+        return False
+
+
+def _overrides(preset: str, task: str, model: str, samples: int | None, repeats: int | None,
+               device: str) -> dict:
+    n = samples or _samples(task, model)
     r = repeats or (IMAGE_GEN_REPEATS if task == "image-generation" else REPEATS)
     o = {"samples": n, "repeats": r, "device": device, "weights": "random", "workload": "synthetic",
          "datasets": 1, "idle_seconds": 0.0}
@@ -80,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if args.part:
         i, n = (int(x) for x in args.part.split("/"))
         todo = todo[i::n]
+    if args.model:
+        todo = [j for j in todo if j[2] in args.model]
     deadline = time.monotonic() + args.budget
     skipped = []
     with Store(args.store) as store:
@@ -88,8 +125,11 @@ def run(args: argparse.Namespace) -> int:
             if time.monotonic() > deadline:
                 skipped.append(f"{preset}/{task}/{model}")
                 continue
+            if not _claim(args.claim, preset, task, model):
+                continue
             t0 = time.monotonic()
-            jobs = expand(preset, [task], [model], _overrides(preset, task, args.samples, args.repeats, args.device))
+            jobs = expand(preset, [task], [model],
+                          _overrides(preset, task, model, args.samples, args.repeats, args.device))
             for job in jobs:
                 recs = run_job(job, store=store, skip_keys=done)
                 status = ",".join(sorted({r.status for r in recs})) or "skipped"
@@ -196,6 +236,8 @@ def main() -> int:
     p.add_argument("--device", default="cuda", help="cuda (the reference) or cpu (a smoke test of this script)")
     p.add_argument("--budget", type=float, default=480.0, help="seconds after which no new job starts")
     p.add_argument("--part", help="i/n: run every n-th job starting at i (split over GPUs)")
+    p.add_argument("--claim", help="a folder shared by processes on several GPUs: each takes the next unclaimed job")
+    p.add_argument("--model", action="append", help="only these catalog models")
     p.add_argument("--merge", nargs="+", help="merge these stores into --store (no run)")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--name", default="h100", help="file name stem of the outputs: name it after the card (h100, h200)")
