@@ -171,6 +171,10 @@ def table(args: argparse.Namespace) -> None:
         groups.setdefault((r.task, r.model, r.preset), []).append(r)
     rows = []
     for (task, model, preset), rs in sorted(groups.items()):
+        everything = rs
+        counted = [r for r in rs if _gpu_method(r) == "counter"]
+        if counted and len(counted) >= 2 and len(counted) < len(rs):
+            rs = counted  # a job re-run with counter-anchored windows: its power-field repeats are left out
         gpu = _summary([r.gpu_wh_per_1000 for r in rs])
         tot = _summary([r.wh_per_1000 for r in rs])
         r0 = rs[0]
@@ -181,12 +185,16 @@ def table(args: argparse.Namespace) -> None:
             "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
             "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
             "gpu": _gpu_name(r0), "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
+            "gpu_counter_share": sum(_gpu_method(r) == "counter" for r in rs) / len(rs),
+            "cards": len({_gpu_uuid(r) for r in rs}), "repeats_left_out": len(everything) - len(rs),
+            "card_ratio": _card_ratio(rs),
         })
     with open(out / f"{args.name}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
         w.writeheader()
         w.writerows(rows)
     (out / f"{args.name}.html").write_text(render("html", finished))
+    (out / f"{args.name}-tables.md").write_text(_markdown(rows))
     failed = [{"task": r.task, "model": r.model, "preset": r.preset, "status": r.status, "error": r.error}
               for r in runs if r.status != "finished"]
     (out / f"{args.name}-summary.json").write_text(json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
@@ -197,6 +205,90 @@ def table(args: argparse.Namespace) -> None:
               f"{_g(row['total_wh_per_1000'], 14, 4)}")
     for f_ in failed:
         print(f"NOT FINISHED {f_}")
+
+
+def _gpu_component(r) -> dict:
+    return next((c for c in r.components if c.get("kind") == "gpu"), {})
+
+
+def _gpu_method(r) -> str:
+    return _gpu_component(r).get("method", "")
+
+
+def _gpu_uuid(r) -> str:
+    return _gpu_component(r).get("uuid", "")
+
+
+def _card_ratio(rs) -> float | None:
+    """Where repeats ran on two cards: mean GPU Wh/1000 on the second card (by first run) over the first."""
+    by: dict[str, list[float]] = {}
+    for r in sorted(rs, key=lambda r: r.started_at or 0):
+        if r.gpu_wh_per_1000 is not None:
+            by.setdefault(_gpu_uuid(r), []).append(r.gpu_wh_per_1000)
+    if len(by) != 2:
+        return None
+    a, b = (sum(v) / len(v) for v in by.values())
+    return b / a if a else None
+
+
+def _num(v: float | None, digits: int = 4) -> str:
+    return "n/a" if v is None else f"{v:.{digits}g}"
+
+
+def _markdown(rows: list[dict]) -> str:
+    """The per-preset tables of docs/results/<name>.md, the spread between tasks and the card-to-card check."""
+    out = []
+    for preset in PRESETS:
+        rs = [r for r in rows if r["preset"] == preset]
+        if not rs:
+            continue
+        out += [f"### `{preset}` (shrunk: see inputs and repeats)", "",
+                "| task | model | parameters | dtype | inputs x repeats | GPU Wh / 1,000 (95% CI) "
+                "| GPU+CPU+RAM Wh / 1,000 (95% CI) | GPU method (counter share) | latency p50 |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for r in rs:
+            params = f"{r['parameters'] / 1e6:.0f} M" if r["parameters"] else "n/a"
+            lat = f"{r['latency_p50_s'] * 1e3:.1f} ms" if r["latency_p50_s"] is not None else "n/a"
+            out.append(f"| {r['task']} | {r['model']} | {params} | {r['dtype']} | {r['samples']} x {r['repeats']} "
+                       f"| {_num(r['gpu_wh_per_1000'])} ± {_num(r['gpu_wh_per_1000_ci95'], 2)} "
+                       f"| {_num(r['total_wh_per_1000'])} ± {_num(r['total_wh_per_1000_ci95'], 2)} "
+                       f"| {r['gpu_counter_share']:.0%} counter | {lat} |")
+        out.append("")
+        out += _spread(rs, preset)
+    pairs = [r for r in rows if r.get("card_ratio")]
+    if pairs:
+        ratios = sorted(r["card_ratio"] for r in pairs)
+        out += ["### Card to card", "",
+                f"{len(pairs)} jobs ran on two cards (each card its own repeats). Ratio of the second card's mean "
+                f"GPU Wh / 1,000 to the first's: median {ratios[len(ratios) // 2]:.3f}, range {ratios[0]:.3f} to "
+                f"{ratios[-1]:.3f}.", "", "| preset | task | model | card 2 / card 1 |", "|---|---|---|---|"]
+        out += [f"| {r['preset']} | {r['task']} | {r['model']} | {r['card_ratio']:.3f} |" for r in pairs]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def _spread(rs: list[dict], preset: str) -> list[str]:
+    by_task: dict[str, list[dict]] = {}
+    for r in rs:
+        if r["gpu_wh_per_1000"]:
+            by_task.setdefault(r["task"], []).append(r)
+    if len(by_task) < 2:
+        return []
+    med = {}
+    for task, xs in by_task.items():
+        xs = sorted(xs, key=lambda r: r["gpu_wh_per_1000"])
+        med[task] = xs[(len(xs) - 1) // 2]
+    hi = max(med.values(), key=lambda r: r["gpu_wh_per_1000"])
+    lo = min(med.values(), key=lambda r: r["gpu_wh_per_1000"])
+    top = max(rs, key=lambda r: r["gpu_wh_per_1000"] or 0)
+    low = min((r for r in rs if r["gpu_wh_per_1000"]), key=lambda r: r["gpu_wh_per_1000"])
+    return [f"Spread between tasks ({preset}, the lower-median model of each task, GPU energy): most "
+            f"energy-hungry **{hi['task']}** ({hi['model']}) {_num(hi['gpu_wh_per_1000'])} Wh / 1,000, least "
+            f"**{lo['task']}** ({lo['model']}) {_num(lo['gpu_wh_per_1000'])} Wh / 1,000: "
+            f"**x{hi['gpu_wh_per_1000'] / lo['gpu_wh_per_1000']:,.0f}**.",
+            f"Across all models: {top['model']} ({top['task']}) {_num(top['gpu_wh_per_1000'])} vs {low['model']} "
+            f"({low['task']}) {_num(low['gpu_wh_per_1000'])} Wh / 1,000: "
+            f"x{top['gpu_wh_per_1000'] / low['gpu_wh_per_1000']:,.0f}.", ""]
 
 
 def _summary(values):
