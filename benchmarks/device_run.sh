@@ -6,6 +6,8 @@
 #   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
 #   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite)
+#   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
+#                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
 # Results go to $OUT (default ./device-out).
 set -uo pipefail
@@ -17,7 +19,7 @@ mkdir -p "$FINAL"
 trap 'tar -C "$RES" -czf "$FINAL/results-${1:-singles}.tar.gz" . ; ls -la "$RES"' EXIT
 export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
 site=/tmp/site
-wheels=$(ls .raywhl/*.whl .servewhl/*.whl .devsite/*.whl 2>/dev/null)
+wheels=$(ls .raywhl/*.whl .servewhl/*.whl .devsite/*.whl .whl/*.whl 2>/dev/null)
 if [ -n "$wheels" ] && [ ! -d "$site/diffusers" ]; then
   # shellcheck disable=SC2086
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" \
@@ -69,6 +71,29 @@ reference)
   python3 benchmarks/h100_reference.py --merge "$store"/ref*.db --store "$OUT/${NAME:-h100}.db" --out "$OUT" \
     --name "${NAME:-h100}" 2>&1 | tail -70
   grep -h "error\|not run" "$OUT"/ref*.log | cut -c1-300
+  ;;
+final)
+  # one step after another on GPU 0, each cut to what is left of ${TOTAL:-470} s
+  t_end=$(( $(date +%s) + ${TOTAL:-470} ))
+  step() {  # step NAME SECONDS CMD...: run CMD with a timeout of min(SECONDS, time left), log to $OUT/NAME.log
+    local name=$1 want=$2; shift 2
+    local left=$(( t_end - $(date +%s) ))
+    [ "$left" -lt 15 ] && { echo "$name: skipped (no time left)"; return; }
+    [ "$want" -gt "$left" ] && want=$left
+    local t0; t0=$(date +%s)
+    (cd benchmarks && timeout "$want" "$@") >"$OUT/$name.log" 2>&1
+    echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
+  }
+  export OUT
+  step meter_vs_peers 150 python3 meter_vs_peers.py --reps 4 --peer-reps 2 --truth-seconds 2 --loads idle,steady,bursty \
+    --long 1.07,3.1
+  step meter_overhead 60 python3 meter_overhead.py --share-seconds 4
+  step gpu_meter_check 90 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
+  step proxy_overhead 45 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
+  step reference_short 90 python3 h100_reference.py --budget 60 --store "$OUT/short.db" ${SHORT_MODELS:-}
+  step proxy_gpu_check 80 python3 proxy_gpu_check.py --max-seconds 30 --out "$OUT"
+  tail -n 25 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
+  tail -n 8 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
   ;;
 sweep)
   timeout 280 python3 benchmarks/sweep_gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/sweep_gpu_check.log" | tail -30
