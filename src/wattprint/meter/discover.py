@@ -24,17 +24,18 @@ class Discovered:
     warnings: list[str] = field(default_factory=list)
 
 
-def _nvml(gpus: Any, clock: Clock, env: Mapping[str, str] | None) -> Backend:
-    from wattprint.meter.backends.nvml import NvmlBackend
+def _nvml(gpus: Any, clock: Clock, env: Mapping[str, str] | None, counter_reads_per_s: float | None = None) -> Backend:
+    from wattprint.meter.backends.nvml import NvmlBackend, NvmlConfig
 
     try:
         import pynvml
     except ImportError as e:
         raise BackendUnavailable("nvidia-ml-py is not installed", fix="pip install nvidia-ml-py") from e
-    return NvmlBackend(pynvml, gpus=gpus, clock=clock, env=env)
+    config = NvmlConfig() if counter_reads_per_s is None else NvmlConfig(counter_reads_per_s=counter_reads_per_s)
+    return NvmlBackend(pynvml, gpus=gpus, config=config, clock=clock, env=env)
 
 
-def _amd(gpus: Any, clock: Clock, env: Mapping[str, str] | None) -> Backend:
+def _amd(gpus: Any, clock: Clock, env: Mapping[str, str] | None, counter_reads_per_s: float | None = None) -> Backend:
     from wattprint.meter.backends.amd import AmdBackend
 
     try:
@@ -47,11 +48,14 @@ def _amd(gpus: Any, clock: Clock, env: Mapping[str, str] | None) -> Backend:
     return AmdBackend(amdsmi, gpus=gpus, clock=clock)
 
 
-GPU_SOURCES: dict[str, Callable[[Any, Clock, Mapping[str, str] | None], Backend]] = {"nvml": _nvml, "amdsmi": _amd}
+# factory(gpus, clock, env, counter_reads_per_s): the last is the NVML counter's read budget (None: default;
+# the AMD backend has no read budget and ignores it)
+GPU_SOURCES: dict[str, Callable[..., Backend]] = {"nvml": _nvml, "amdsmi": _amd}
 
 
 def build(gpus: Any, cpu: Any, ram: Any, cpu_scope: str, clock: Clock,
-          env: Mapping[str, str] | None = None, powercap_root: str = "/sys/class/powercap") -> Discovered:
+          env: Mapping[str, str] | None = None, powercap_root: str = "/sys/class/powercap",
+          counter_reads_per_s: float | None = None) -> Discovered:
     out = Discovered()
     tree = ProcessTree()
     explicit_gpus = gpus not in ("visible", None)
@@ -59,7 +63,7 @@ def build(gpus: Any, cpu: Any, ram: Any, cpu_scope: str, clock: Clock,
         if gpus is None:
             break
         try:
-            b = factory(gpus, clock, env)
+            b = factory(gpus, clock, env, counter_reads_per_s)
         except (BackendUnavailable, ImportError) as e:
             if explicit_gpus and name == "nvml":
                 raise

@@ -56,23 +56,35 @@ class Meter:
     GPU), or a list of NVML indices / "GPU-uuid" strings. ``cpu``: True (RAPL, else estimate), False,
     "rapl" (required) or "estimate". ``ram``: True / False / "machine". ``cpu_scope``: "process" (this
     process tree) or "machine". ``backends``: an explicit list (tests, injection) replacing discovery.
+    ``counter_reads_per_s``: how many GPU energy-counter reads per second the sampler may spend (default
+    0.5: a read costs ~3 ms of CPU on Hopper, docs/benchmarks/nvml_call_cost.md). More buys precision for
+    short windows: at 10 (one read per 100 ms refresh, ~3% of a core) a window of 0.3 s or more ended
+    with ``end(name, settle=True)`` is resolved from counter increments (method "counter").
     """
 
     def __init__(self, gpus: Any = "visible", cpu: Any = True, ram: Any = True, cpu_scope: str = "process",
                  backends: Sequence[Backend] | None = None, clock: Clock | None = None, *,
-                 sampler_thread: bool = True, env: Mapping[str, str] | None = None) -> None:
+                 sampler_thread: bool = True, env: Mapping[str, str] | None = None,
+                 counter_reads_per_s: float | None = None) -> None:
         if cpu_scope not in ("process", "machine"):
             raise ConfigError(f"cpu_scope={cpu_scope!r}: use 'process' or 'machine'")
         self.clock = clock or SystemClock()
         self.warnings: list[str] = []
+        if counter_reads_per_s is not None and not counter_reads_per_s > 0:
+            raise ConfigError(f"counter_reads_per_s={counter_reads_per_s!r}: use a positive number (reads/s)")
         if backends is None:
             from wattprint.meter import discover
 
-            found = discover.build(gpus, cpu, ram, cpu_scope, self.clock, env)
+            found = discover.build(gpus, cpu, ram, cpu_scope, self.clock, env,
+                                   counter_reads_per_s=counter_reads_per_s)
             backends, self.warnings = found.backends, found.warnings
+        elif counter_reads_per_s is not None:  # injected backends: those with a counter budget take it
+            for b in backends:
+                if hasattr(b, "set_counter_reads_per_s"):
+                    b.set_counter_reads_per_s(counter_reads_per_s)
         self.backends = list(backends)
         self.settings = {"gpus": gpus if isinstance(gpus, (str, type(None))) else list(gpus), "cpu": cpu,
-                         "ram": ram, "cpu_scope": cpu_scope}
+                         "ram": ram, "cpu_scope": cpu_scope, "counter_reads_per_s": counter_reads_per_s}
         self._open: dict[str, _Window] = {}
         self._idle_w: dict[str, float] = {}
         self._idle_seconds = 0.0

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wattprint.core.clock import Clock, SystemClock
@@ -218,6 +218,10 @@ class NvmlBackend:
         self._wanted: set[int] = set()  # refresh intervals that window edges want a reading in
         self._open = 0  # windows begun and not ended: while any is, every interval is wanted (budget left)
         self._lock = threading.Lock()
+
+    def set_counter_reads_per_s(self, reads_per_s: float) -> None:
+        """Change the counter-read budget (``Meter(counter_reads_per_s=...)`` on injected backends)."""
+        self.config = replace(self.config, counter_reads_per_s=float(reads_per_s))
 
     def describe(self) -> list[str]:
         return [f"gpu:{g.sel.nvml_index} {g.sel.name} {g.sel.uuid} "
