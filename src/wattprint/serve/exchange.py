@@ -62,14 +62,28 @@ class Exchange:
 
     # ---- streamed ---------------------------------------------------------------------------------
     def feed_sse(self, chunk: bytes) -> bytes:
-        """Bytes to send on for ``chunk`` (whole events; the receipt comment before ``[DONE]``)."""
+        """Bytes to send on for ``chunk`` (whole events; the receipt comment before ``[DONE]``).
+
+        The tokens of one chunk are counted in one call (one lock acquisition per chunk, not per event)."""
+        events = self._sse.feed(chunk)
+        handle = self.handle
+        if len(events) == 1 and not events[0][2]:  # the usual case: one token event per chunk
+            raw, tokens, _ = events[0]
+            if tokens and handle:
+                handle.observe_tokens(tokens)
+            return raw
         out = []
-        for raw, tokens, done in self._sse.feed(chunk):
-            if tokens and self.handle:
-                self.handle.observe_tokens(tokens)
-            if done and self.handle and self.receipt is None:
+        pending = 0
+        for raw, tokens, done in events:
+            pending += tokens
+            if done and handle and self.receipt is None:
+                if pending:
+                    handle.observe_tokens(pending)
+                    pending = 0
                 out.append(self.finish(self._sse.usage, True).sse_comment())
             out.append(raw)
+        if pending and handle:
+            handle.observe_tokens(pending)
         return b"".join(out)
 
     def end_sse(self) -> bytes:

@@ -1,28 +1,37 @@
-"""The energy-accounting reverse proxy for OpenAI-compatible servers (Starlette app, httpx upstream).
+"""The energy-accounting reverse proxy for OpenAI-compatible servers (a bare ASGI app, httpcore upstream).
 
-Every path is passed through (method, query, headers, body); inference routes (see
-:mod:`wattprint.serve.openai`) are accounted and carry a receipt. The proxy's own paths:
+Every path is passed through (method, raw path, query, headers, body); inference routes (see
+:mod:`wattprint.serve.openai`) are accounted and carry a receipt. The proxy's own paths (GET):
 
 * ``/metrics`` (configurable): Prometheus metrics;
 * ``/wattprint/receipts/{id}``: the final receipt of a settled request (404 until then or once evicted);
 * ``/wattprint/totals``: the fleet ledger (measured, dynamic, idle, unattributed joules).
 
 Failures answer in OpenAI's error shape: upstream unreachable -> 502, upstream timeout -> 504.
+
+The relay is written against ASGI and httpcore's connection pool directly (no routing framework, no
+request/response objects, no URL or header models): per request it costs about a third of what the
+Starlette + httpx version did (docs/benchmarks/proxy_overhead.md).
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from wattprint.serve.accountant import Accountant
-from wattprint.serve.exchange import Exchange, forward_headers, response_mode
+from wattprint.serve.exchange import HOP_BY_HOP, Exchange
 from wattprint.serve.metrics import CONTENT_TYPE
 
 log = logging.getLogger("wattprint.serve.proxy")
+
+_HOP = frozenset(h.encode() for h in HOP_BY_HOP)
+_RECEIPTS = "/wattprint/receipts/"
+_JSON = [(b"content-type", b"application/json")]
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 @dataclass(frozen=True)
@@ -43,154 +52,249 @@ class ProxyConfig:
         object.__setattr__(self, "upstream", self.upstream.rstrip("/"))
 
 
-def _error(status: int, kind: str, message: str) -> Any:
-    from starlette.responses import JSONResponse
+async def _send_whole(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": headers + [(b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
-    return JSONResponse({"error": {"message": message, "type": kind, "code": status}}, status_code=status)
+
+async def _send_json(send: Any, status: int, obj: Any) -> None:
+    await _send_whole(send, status, _JSON, json.dumps(obj, separators=(",", ":")).encode())
 
 
-class _Stream:
-    """ASGI response that relays an upstream stream and accounts it; stops cleanly when the client leaves."""
+async def _send_error(send: Any, status: int, kind: str, message: str) -> None:
+    await _send_json(send, status, {"error": {"message": message, "type": kind, "code": status}})
 
-    def __init__(self, upstream: Any, exchange: Exchange, mode: str, headers: list[tuple[str, str]]) -> None:
-        self.upstream = upstream
-        self.exchange = exchange
-        self.mode = mode
-        self.headers = headers
+
+def _mode(status: int, content_type: bytes, content_encoding: bytes) -> str:
+    """As :func:`wattprint.serve.exchange.response_mode`, on the two raw header values."""
+    if content_encoding not in (b"", b"identity"):
+        return "raw"
+    if content_type.startswith(b"text/event-stream"):
+        return "sse"
+    if content_type.startswith(b"application/json") and 200 <= status < 300:
+        return "json"
+    return "raw"
+
+
+class ProxyApp:
+    """The proxy as an ASGI callable. The caller owns ``acct`` (started) and closes it after the app."""
+
+    def __init__(self, acct: Accountant, config: ProxyConfig, metrics: Any = None) -> None:
+        import httpcore
+
+        self.acct = acct
+        self.config = config
+        self.metrics = metrics
+        self._httpcore = httpcore
+        u = urlsplit(config.upstream)
+        self._scheme = u.scheme.encode()
+        self._host = (u.hostname or "").encode()
+        self._port = u.port or (443 if u.scheme == "https" else 80)
+        self._host_header = u.netloc.rpartition("@")[2].encode()
+        self._base_path = u.path.rstrip("/").encode()
+        self._timeout = {"connect": config.connect_timeout_s, "read": config.read_timeout_s,
+                         "write": config.read_timeout_s, "pool": config.read_timeout_s}
+        self._failures = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
+                          httpcore.ConnectionNotAvailable, httpcore.ProxyError)
+        self._pool: Any = None
+
+    def _client(self) -> Any:
+        if self._pool is None:  # made inside the server's event loop
+            self._pool = self._httpcore.AsyncConnectionPool(
+                max_connections=self.config.max_connections,
+                max_keepalive_connections=self.config.max_connections, keepalive_expiry=5.0)
+        return self._pool
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        import anyio
+        kind = scope["type"]
+        if kind == "http":
+            path = scope["path"]
+            if path == self.config.metrics_path or path == "/wattprint/totals" or (
+                    path.startswith(_RECEIPTS) and "/" not in path[len(_RECEIPTS):] and len(path) > len(_RECEIPTS)):
+                await self._own(scope, send, path)
+            else:
+                await self._forward(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
 
-        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in self.headers]
-        finished = False
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                if self._pool is not None:
+                    await self._pool.aclose()
+                    self._pool = None
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # ---- the proxy's own paths ------------------------------------------------------------------
+    async def _own(self, scope: Any, send: Any, path: str) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await _send_whole(send, 405, [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD")],
+                              b"Method Not Allowed")
+            return
+        acct = self.acct
+        if path == self.config.metrics_path:
+            if self.metrics is None:
+                await _send_error(send, 404, "not_found", "metrics are off")
+            else:
+                await _send_whole(send, 200, [(b"content-type", CONTENT_TYPE.encode())], self.metrics.render())
+        elif path == "/wattprint/totals":
+            await _send_json(send, 200, {"unit": "J", "open_requests": acct.open_requests(), **acct.totals(),
+                                         "by_component": acct.totals_by_key()})
+        else:
+            receipt = acct.final_receipt(path[len(_RECEIPTS):])
+            if receipt is None:
+                await _send_error(send, 404, "not_found",
+                                  "no final receipt with this id (not settled yet, or evicted)")
+            else:
+                await _send_json(send, 200, receipt.to_dict())
+
+    # ---- forwarding -----------------------------------------------------------------------------
+    async def _forward(self, scope: Any, receive: Any, send: Any) -> None:
+        hc = self._httpcore
+        config = self.config
+        method = scope["method"]
+        headers: list[tuple[bytes, bytes]] = []
+        declared = b""
+        accept_encoding = False
+        for k, v in scope["headers"]:  # ASGI names are lower-case
+            if k in _HOP:
+                if k == b"content-length":
+                    declared = v
+                continue
+            if k == b"accept-encoding":
+                accept_encoding = True
+            headers.append((k, v))
+        if not accept_encoding:  # HTTP's default would allow any coding; ask for the body as is
+            headers.append((b"accept-encoding", b"identity"))
+        headers.append((b"host", self._host_header))
+
+        content: Any
+        if declared.isdigit() and int(declared) > config.max_inspect_bytes:
+            # Too large to hold: streamed to the upstream unread (its prompt is then not estimated).
+            body, content = b"", _request_stream(receive)
+            headers.append((b"content-length", declared))
+        else:
+            body = await _read_body(receive)
+            if body is None:  # the client left before its body arrived: nothing was forwarded
+                return
+            content = body
+            if body or method in _BODY_METHODS:
+                headers.append((b"content-length", str(len(body)).encode()))
+        exchange = Exchange(self.acct, method, scope["path"], body)
+
+        target = self._base_path + (scope.get("raw_path") or scope["path"].encode())
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        request = hc.Request(method.encode(), hc.URL(scheme=self._scheme, host=self._host, port=self._port,
+                                                     target=target),
+                             headers=headers, content=content, extensions={"timeout": self._timeout})
         try:
-            await send({"type": "http.response.start", "status": self.upstream.status_code, "headers": raw})
-            async with anyio.create_task_group() as tg:
-                async def watch() -> None:
-                    while (await receive())["type"] != "http.disconnect":
-                        pass
-                    tg.cancel_scope.cancel()
+            upstream = await self._client().handle_async_request(request)
+        except hc.TimeoutException as e:
+            exchange.abort()
+            await _send_error(send, 504, "upstream_timeout",
+                              f"upstream {config.upstream} timed out: {type(e).__name__}")
+            return
+        except self._failures as e:
+            exchange.abort()
+            await _send_error(send, 502, "upstream_unavailable",
+                              f"upstream {config.upstream} could not be reached: {type(e).__name__}: {e}")
+            return
 
-                tg.start_soon(watch)
-                await self._relay(send)
-                finished = True
-                tg.cancel_scope.cancel()
-        except OSError:  # the client went away (ASGI spec 2.4 raises from send)
-            pass
+        status = upstream.status
+        out: list[tuple[bytes, bytes]] = []
+        ctype = cenc = b""
+        for k, v in upstream.headers:
+            k = k.lower()
+            if k == b"content-type":
+                ctype = v.lower()
+            elif k == b"content-encoding":
+                cenc = v.lower()
+            if k not in _HOP:
+                out.append((k, v))
+        mode = _mode(status, ctype, cenc)
+        if mode == "sse" or (mode == "raw" and status < 400):
+            if exchange.handle is not None:
+                out.append((b"x-wattprint-request-id", exchange.handle.id.encode()))
+            await _relay_stream(upstream, exchange, mode, status, out, receive, send)
+            return
+        try:  # held: raw bytes (a compressed error body must stay compressed)
+            data = b"".join([part async for part in upstream.stream])
+        except Exception as e:
+            exchange.abort()
+            await _send_error(send, 502, "upstream_failed", f"upstream {config.upstream} broke off: {type(e).__name__}")
+            return
         finally:
-            if not finished:
-                self.exchange.abort()
-                log.info("client left mid-stream; request %s counted as not completed",
-                         self.exchange.handle.id if self.exchange.handle else "-")
-            await self.upstream.aclose()
-
-    async def _relay(self, send: Any) -> None:
-        ex = self.exchange
-        async for chunk in self.upstream.aiter_raw():
-            out = ex.feed_sse(chunk) if self.mode == "sse" else chunk
-            if out:
-                await send({"type": "http.response.body", "body": out, "more_body": True})
-        tail = ex.end_sse() if self.mode == "sse" else b""
-        if self.mode != "sse" and ex.accounted:
-            ex.finish(None, completed=True)
-        await send({"type": "http.response.body", "body": tail, "more_body": False})
+            await upstream.aclose()
+        data, extra = exchange.finish_body(mode, data)
+        await _send_whole(send, status, out + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra], data)
 
 
-def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> Any:
-    """The proxy as a Starlette app. The caller owns ``acct`` (started) and closes it after the app."""
-    import httpx
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
-    limits = httpx.Limits(max_connections=config.max_connections,
-                          max_keepalive_connections=config.max_connections)
-    timeout = httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s)
-    state: dict[str, Any] = {}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(base_url=config.upstream, limits=limits, timeout=timeout) as client:
-            state["client"] = client
-            yield
-
-    async def forward(request: Any) -> Any:
-        return await _forward(request, state["client"], acct, config)
-
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"]
-    routes = _own_routes(acct, config, metrics) + [Route("/{path:path}", forward, methods=methods)]
-    return Starlette(routes=routes, lifespan=lifespan)
+def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> ProxyApp:
+    """The proxy as an ASGI app. The caller owns ``acct`` (started) and closes it after the app."""
+    return ProxyApp(acct, config, metrics)
 
 
-def _own_routes(acct: Accountant, config: ProxyConfig, metrics: Any) -> list[Any]:
-    from starlette.responses import JSONResponse, Response
-    from starlette.routing import Route
-
-    async def metrics_endpoint(request: Any) -> Any:
-        if metrics is None:
-            return _error(404, "not_found", "metrics are off")
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
-
-    async def receipt_endpoint(request: Any) -> Any:
-        receipt = acct.final_receipt(request.path_params["rid"])
-        if receipt is None:
-            return _error(404, "not_found", "no final receipt with this id (not settled yet, or evicted)")
-        return JSONResponse(receipt.to_dict())
-
-    async def totals_endpoint(request: Any) -> Any:
-        return JSONResponse({"unit": "J", "open_requests": acct.open_requests(), **acct.totals(),
-                             "by_component": acct.totals_by_key()})
-
-    return [
-        Route(config.metrics_path, metrics_endpoint, methods=["GET"]),
-        Route("/wattprint/receipts/{rid}", receipt_endpoint, methods=["GET"]),
-        Route("/wattprint/totals", totals_endpoint, methods=["GET"]),
-    ]
+async def _read_body(receive: Any) -> bytes | None:
+    chunks = []
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return None
+        chunks.append(msg.get("body", b""))
+        if not msg.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def _request_body(request: Any, limit: int) -> tuple[bytes, Any]:
-    """(bytes to inspect, content to send). A body declared larger than ``limit`` is streamed to the
-    upstream without being held or read (its prompt is then not estimated)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return b"", request.stream()
-    body = await request.body()
-    return body, body
+async def _request_stream(receive: Any) -> Any:
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            return
+        if msg.get("body"):
+            yield msg["body"]
+        if not msg.get("more_body", False):
+            return
 
 
-async def _forward(request: Any, client: Any, acct: Accountant, config: ProxyConfig) -> Any:
-    import httpx
-    from starlette.responses import Response
+async def _relay_stream(upstream: Any, exchange: Exchange, mode: str, status: int,
+                        headers: list[tuple[bytes, bytes]], receive: Any, send: Any) -> None:
+    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves."""
+    import anyio
 
-    body, content = await _request_body(request, config.max_inspect_bytes)
-    exchange = Exchange(acct, request.method, request.url.path, body)
-    headers = forward_headers(request.headers.items())
-    if "accept-encoding" not in request.headers:  # httpx would add gzip; HTTP's default is identity
-        headers.append(("accept-encoding", "identity"))
-    url = httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1"))
-    upstream_req = client.build_request(request.method, url, headers=headers, content=content)
+    finished = False
     try:
-        upstream = await client.send(upstream_req, stream=True)
-    except httpx.TimeoutException as e:
-        exchange.abort()
-        return _error(504, "upstream_timeout", f"upstream {config.upstream} timed out: {type(e).__name__}")
-    except httpx.HTTPError as e:
-        exchange.abort()
-        return _error(502, "upstream_unavailable",
-                      f"upstream {config.upstream} could not be reached: {type(e).__name__}: {e}")
-    mode = response_mode(upstream.status_code, upstream.headers.items())
-    out_headers = forward_headers(upstream.headers.items())
-    if mode == "sse" or (mode == "raw" and upstream.status_code < 400):
-        return _Stream(upstream, exchange, mode, out_headers + exchange.id_headers())
-    try:  # raw bytes: a compressed error body must stay compressed
-        content = b"".join([part async for part in upstream.aiter_raw()])
-    except httpx.HTTPError as e:
-        exchange.abort()
-        return _error(502, "upstream_failed", f"upstream {config.upstream} broke off: {type(e).__name__}")
-    finally:
-        await upstream.aclose()
-    content, extra = exchange.finish_body(mode, content)
-    response = Response(content, status_code=upstream.status_code)
-    response.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                            for k, v in out_headers + extra] + [(b"content-length", str(len(content)).encode())]
-    return response
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                while (await receive())["type"] != "http.disconnect":
+                    pass
+                tg.cancel_scope.cancel()
 
+            tg.start_soon(watch)
+            sse = mode == "sse"
+            async for chunk in upstream.stream:
+                data = exchange.feed_sse(chunk) if sse else chunk
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+            tail = exchange.end_sse() if sse else b""
+            if not sse and exchange.accounted:
+                exchange.finish(None, completed=True)
+            await send({"type": "http.response.body", "body": tail, "more_body": False})
+            finished = True
+            tg.cancel_scope.cancel()
+    except OSError:  # the client went away (ASGI spec 2.4 raises from send)
+        pass
+    finally:
+        if not finished:
+            exchange.abort()
+            log.info("client left mid-stream; request %s counted as not completed",
+                     exchange.handle.id if exchange.handle else "-")
+        await upstream.aclose()
