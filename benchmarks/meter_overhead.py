@@ -6,7 +6,9 @@ Per tool, each in its own fresh process: import time (median of 5 fresh interpre
 begin+end of an empty window (and begin and end apart: end includes resolving the window), and the CPU
 share of the tool's background work while a window is open for 10 s (process CPU time, threads and
 children included, over wall time; the main thread sleeps). wattprint is measured on the counter path
-(GPU only: real NVML on a GPU machine, the simulated NVML here) and with its defaults (GPU + CPU + RAM).
+(GPU only: real NVML on a GPU machine, the simulated NVML here) and with its defaults (GPU + CPU + RAM);
+``wattprint-child`` is the defaults again with one live (sleeping) child process, as under
+``wattprint measure -- CMD``, so that the edges read that child's CPU time.
 """
 
 from __future__ import annotations
@@ -80,8 +82,10 @@ def _proc_cpu(p: Any) -> float:
     return total
 
 
-def tool_wattprint(sim: bool, gpu_only: bool, share_s: float) -> dict[str, Any]:
+def tool_wattprint(sim: bool, gpu_only: bool, share_s: float, child: bool = False) -> dict[str, Any]:
     from wattprint.meter.meter import Meter
+
+    kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) if child else None
 
     if sim:
         from wattprint.core.clock import SystemClock
@@ -104,6 +108,9 @@ def tool_wattprint(sim: bool, gpu_only: bool, share_s: float) -> dict[str, Any]:
     out["components"] = m.components()
     m.end("long")
     m.close()
+    if kid is not None:
+        kid.kill()
+        kid.wait()
     return out
 
 
@@ -143,6 +150,8 @@ def run_tool(args: argparse.Namespace) -> None:
         res = tool_wattprint(args.sim, True, args.share_seconds)
     elif args.tool == "wattprint-default":
         res = tool_wattprint(args.sim, False, args.share_seconds)
+    elif args.tool == "wattprint-child":
+        res = tool_wattprint(args.sim, False, args.share_seconds, child=True)
     elif args.tool == "zeus":
         res = tool_zeus(args.share_seconds)
     else:
@@ -164,7 +173,8 @@ def child(python: str, tool: str, args: argparse.Namespace, env: dict[str, str])
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--tool", choices=["wattprint-gpu", "wattprint-default", "zeus", "codecarbon"])
+    ap.add_argument("--tool", choices=["wattprint-gpu", "wattprint-default", "wattprint-child", "zeus",
+                                           "codecarbon"])
     ap.add_argument("--sim", action="store_true", help="simulated NVML for wattprint's counter path")
     ap.add_argument("--peer-python", default=sys.executable)
     ap.add_argument("--share-seconds", type=float, default=10.0)
@@ -183,7 +193,7 @@ def main() -> None:
     for tool in ("codecarbon", "zeus"):
         if tool in tools:
             doc["import_s"][tool] = import_time(args.peer_python, IMPORTS[tool], env)
-    for tool in ("wattprint-gpu", "wattprint-default"):
+    for tool in ("wattprint-gpu", "wattprint-default", "wattprint-child"):
         if tool in tools:
             doc["tools"][tool] = child(sys.executable, tool, args, env)
     for tool in ("zeus", "codecarbon"):
@@ -192,6 +202,7 @@ def main() -> None:
     save("meter_overhead.json", doc)
     rows = [["tool", "import ms", "begin+end med us", "begin us", "end us", "p90 us", "CPU share %"]]
     imp = {"wattprint-gpu": "wattprint (Meter)", "wattprint-default": "wattprint (Meter)",
+           "wattprint-child": "wattprint (Meter)",
            "zeus": "zeus", "codecarbon": "codecarbon"}
     for tool, r in doc["tools"].items():
         i = doc["import_s"][imp[tool]]
@@ -204,8 +215,8 @@ def main() -> None:
     print(f"# meter_overhead on {e['cpu']} ({e['cpus']} CPUs), gpu={e.get('gpu')}, sim={args.sim}, {e['date_utc']}")
     print(f"import wattprint: {doc['import_s']['wattprint (import wattprint)']}")
     print(table(rows))
-    for tool in ("wattprint-gpu", "wattprint-default"):
-        r = doc["tools"][tool]
+    for tool in ("wattprint-gpu", "wattprint-default", "wattprint-child"):
+        r = doc["tools"].get(tool, {})
         if "cpu_share_sampler_thread" in r:
             print(f"{tool}: sampler thread CPU share {100 * (r['cpu_share_sampler_thread'] or 0):.3f}% of one core")
 
