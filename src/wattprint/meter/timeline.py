@@ -158,14 +158,16 @@ class Timeline:
             energy, anchored_s, edges = scale * power.integral(t0, t1), 0.0, []
         duration = max(t1 - t0, 0.0)
         free_s = max(duration - anchored_s, 0.0)
-        unc = math.hypot(self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s), *bounds)
+        # the cut intervals' bounds are worst cases that one load shape can drive the same way at both edges
+        # (a load that starts with the window: both outside parts priced too high): added, not in quadrature
+        unc = math.hypot(self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s, scale), sum(bounds))
         anchored_fraction = anchored_s / duration if duration > 0 else 0.0
         method = Method.COUNTER if self.has_counter and anchored_fraction >= 0.5 else Method.SAMPLED
         used = power.count(t0, t1) + sum(1 for t in ct if t0 <= t <= t1)
         return Resolved(max(energy, 0.0), unc, method, used, anchored_fraction, scale, lost)
 
     def _uncertainty(self, power: _Power, t0: float, t1: float, edges: list[float], free_s: float,
-                     scale_known: bool, edge_s: float) -> float:
+                     scale_known: bool, edge_s: float, scale: float = 1.0) -> float:
         cfg = self.config
         tau = cfg.update_period_s
         # A reading's time is known to U(0, edge_s) (tau, or the re-timing resolution once aligned to the
@@ -176,6 +178,9 @@ class Timeline:
             vals = power.values(t1 - cfg.variability_s, t1)
             spread = (max(vals) - min(vals)) if vals else 0.0  # the power may sit anywhere in its recent range
             bias = cfg.field_bias if scale_known else max(cfg.field_bias, 0.05)
+            # the counter/instant ratio is learned over other intervals (a dip the field missed there moves
+            # it): the correction it applies may itself be wrong by as much
+            bias += abs(scale - 1.0)
             # a held sample cannot follow changes faster than tau; they average out over long spans
             follow = spread * math.sqrt(min(1.0, tau / max(free_s, 1e-9)))
             var += (free_s * (bias * mean_p + follow)) ** 2  # added, not in quadrature: they can align

@@ -7,7 +7,8 @@ Per GPU, a :class:`~wattprint.meter.timeline.Timeline` holds the instantaneous p
 not the power field's, so the sampler finds the counter's own refresh phase by polling it until it
 changes (at start, then every ``resync_s``) and files every reading under the refresh it belongs to.
 Window edges read nothing: they ask the sampler (without waiting) for a reading in the refresh interval
-of the edge and in the next two (the next one's mean power tells how the cut interval splits), within a budget of ``counter_reads_per_s`` (the CPU cost). A window of
+of the edge and in the next two (the next one's mean power tells how the cut interval splits), within a budget of
+``counter_reads_per_s`` (the CPU cost), spent where windows are (see BURST_READS). A window of
 at least ``sync_counter_s`` also reads the counter once at its end (4.6 ms, under 0.5% of it).
 GPUs without the counter (before Volta) are sampled and integrated (method "sampled").
 ``nvmlDeviceGetPowerUsage`` is a lagging ~1 s average on recent GPUs: used only if the field is missing,
@@ -31,15 +32,27 @@ from wattprint.meter.visible import Selected, select
 
 FI_POWER_INSTANT = 186  # NVML_FI_DEV_POWER_INSTANT (nvml.h)
 # A counter read starting this soon after a refresh (as the phase search placed it, +-half a read: ~2.3 ms
-# on an H100) may still return the previous refresh's value: it is read again once past this margin.
+# on an H100) may still return the previous refresh's value, and one starting this soon before it may
+# already return the next one's (simulated: a reading filed one refresh early, 7 J on a 238 J window): it
+# is read again once past the refresh and this margin.
 REFRESH_GUARD_S = 0.003
+# The counter-read budget (each read ~3 ms of CPU on Hopper, docs/benchmarks/nvml_call_cost.md) is spent where
+# windows are: with no window open, reads beyond the periodic one are saved, up to BURST_READS; while a window
+# is open the budget refills OPEN_RATE_X times faster and spare reads take every refresh interval (keeping
+# OPEN_RESERVE reads for the intervals an end edge asks for). Long-run cost: counter_reads_per_s with no
+# window open, at most OPEN_RATE_X times it while windows are open all the time.
+BURST_READS = 12.0
+OPEN_RATE_X = 3.0
+OPEN_RESERVE = 2.0
+SAVE_WHEN_IDLE = True
 EDGE_POLL_S = 0.05  # the sampler's period for GPUs with a counter: two chances per 100 ms refresh
 
 
 @dataclass(frozen=True)
 class NvmlConfig:
-    """Periods in seconds. ``counter_reads_per_s`` caps counter reads (each ~4.6 ms of CPU on an H100),
-    periodic and on demand together. ``use_counter=False`` forces the sampled method (for comparisons)."""
+    """Periods in seconds. ``counter_reads_per_s`` is the counter-read budget (each ~3 ms of CPU on Hopper)
+    with no window open, periodic and on demand together; it is saved while no window is open and spent up
+    to OPEN_RATE_X times faster while one is. ``use_counter=False`` forces the sampled method."""
 
     # Defaults from the H100 costs (docs/benchmarks/meter_h100.md): a power poll ~0.25 ms of CPU, a counter
     # read 4.35 ms; at 1 poll/50 ms and 1 read/s the thread took 1.4-1.7% of a core, over the 1% target.
@@ -112,6 +125,10 @@ class _Gpu:
             early = self.phase + ka * self.period + REFRESH_GUARD_S - a
             if early > 0:  # just after a refresh, as far as the phase is known: the value may be the old one
                 self.clock.sleep(early)
+                continue
+            late = self.phase + (ka + 1) * self.period - a
+            if late < REFRESH_GUARD_S:  # just before one: the value may already be the next refresh's
+                self.clock.sleep(late + REFRESH_GUARD_S)
                 continue
             if ka == kb:
                 self.timeline.add_counter(self.phase + ka * self.period, e, aligned=True)
@@ -230,7 +247,8 @@ class NvmlBackend:
     def _spend(self, now: float, reserve: float = 0.0) -> bool:
         """Token bucket: counter reads cost ~4.6 ms of CPU each on an H100; keep them within budget."""
         if self._tokens_at is not None:
-            self._tokens = min(3.0, self._tokens + (now - self._tokens_at) * self.config.counter_reads_per_s)
+            rate = self.config.counter_reads_per_s * (OPEN_RATE_X if self._open > 0 else 1.0)
+            self._tokens = min(BURST_READS, self._tokens + (now - self._tokens_at) * rate)
         self._tokens_at = now
         if self._tokens < 1.0 + reserve:  # reads inside open windows leave a reserve for edge requests
             return False
@@ -263,12 +281,15 @@ class NvmlBackend:
             with self._lock:
                 fresh = g.last_read_k != k
                 want = fresh and k in self._wanted
-                # budget beyond what edges may ask for reads every interval (a window's cut intervals need
-                # their neighbours): a reserve of 1 read while a window is open, 2 otherwise
-                spare = 1.0 if self._open > 0 else 2.0
+                is_open = self._open > 0
                 self._wanted = {w for w in self._wanted if w >= k}
             due = now >= self._next_counter
-            if ((want or due) and self._spend(now)) or (fresh and not due and self._spend(now, reserve=spare)):
+            # budget beyond what edges ask for reads every interval while a window is open (its cut intervals
+            # need their neighbours), keeping a reserve for the end edge's requests; with no window open it is
+            # saved (up to BURST_READS) for the next window
+            spare = fresh and not due and (is_open or not SAVE_WHEN_IDLE)
+            if ((want or due) and self._spend(now)) or (
+                    spare and self._spend(now, reserve=OPEN_RESERVE if is_open else 2.0)):
                 g.read_counter()
                 if due:
                     self._next_counter = now + self.config.counter_period_s
