@@ -69,3 +69,23 @@ def test_the_keyword_sets_injected_backends():
 def test_a_budget_must_be_positive():
     with pytest.raises(ConfigError):
         Meter(backends=[], counter_reads_per_s=0.0, sampler_thread=False)
+
+
+def test_measure_settles_by_default_and_says_so():
+    from wattprint.meter.api import measure
+
+    clock = ManualClock(start=1000.0)
+    sim = _sim(clock)
+    meter = Meter(backends=[NvmlBackend(sim, gpus=[0], clock=clock, env={})], clock=clock, sampler_thread=False)
+    drive(meter, clock, 12.0, step=0.01)  # idle: the default budget is saved for the next window
+    with measure(meter=meter) as m:
+        t0 = clock.monotonic()
+        drive(meter, clock, 0.3, step=0.01)
+        t1 = clock.monotonic()
+    (c,) = m.result.components
+    assert "settled: resolved after the counter reading" in c.detail
+    assert c.method.value == "counter"
+    assert abs(c.energy_j - sim.true_energy(0, t0, t1)) <= c.uncertainty_j
+    with measure(meter=meter, settle=False) as m2:
+        drive(meter, clock, 0.3, step=0.01)
+    assert "settled" not in m2.result.components[0].detail

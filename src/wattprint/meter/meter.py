@@ -112,19 +112,24 @@ class Meter:
         rather than from instantaneous power. The window's end is stamped before waiting.
         """
         closed = self.close_window(name)
-        if settle:
-            self.settle(closed.t1)
-        return self.measurement(closed)
+        if not settle:
+            return self.measurement(closed)
+        done = self.settle(closed.t1)
+        note = ("settled: resolved after the counter reading that follows the window's end" if done else
+                f"settle timed out ({SETTLE_TIMEOUT_S} s): resolved from the readings there were")
+        return self._measurement(closed.window, closed.t1, closed.marks, note)
 
-    def settle(self, t1: float) -> None:
-        """Wait (at most SETTLE_TIMEOUT_S) until the readings that follow time ``t1`` have arrived."""
+    def settle(self, t1: float) -> bool:
+        """Wait (at most SETTLE_TIMEOUT_S) until the readings that follow time ``t1`` have arrived; True if
+        they have."""
         deadline = self.clock.monotonic() + SETTLE_TIMEOUT_S
         while not all(b.settled(t1) for b in self.backends if hasattr(b, "settled")):
             if self.clock.monotonic() >= deadline:
-                return
+                return False
             self.clock.sleep(0.01)
             if not self._sampler.running:
                 self.poll()
+        return True
 
     def close_window(self, name: str) -> ClosedWindow:
         """Stamp the end of window ``name`` (cheap); :meth:`measurement` resolves it, now or later."""
@@ -140,12 +145,15 @@ class Meter:
         """The Measurement of a closed window, from the readings available now."""
         return self._measurement(closed.window, closed.t1, closed.marks)
 
-    def _measurement(self, w: _Window, t1: float, marks: tuple[Mark, ...]) -> Measurement:
+    def _measurement(self, w: _Window, t1: float, marks: tuple[Mark, ...], settle_note: str = "") -> Measurement:
         comps: list[ComponentEnergy] = []
         warns = list(self.warnings)
         for b, m0, m1 in zip(self.backends, w.marks, marks):
             r = b.energy(m0, m1)
-            comps.extend(r.components)
+            if settle_note and hasattr(b, "settled"):  # the result says whether it waited for its readings
+                comps.extend(replace(c, detail=f"{c.detail}; {settle_note}") for c in r.components)
+            else:
+                comps.extend(r.components)
             warns.extend(r.warnings)
         if self._idle_w:
             comps = [replace(c, idle_power_w=self._idle_w.get(c.key)) for c in comps]
