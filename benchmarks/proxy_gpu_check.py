@@ -25,47 +25,15 @@ import asyncio
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from wattprint.serve.testing import free_port, proxy_command, running_process, upstream_command
+
 WORDS = "energy carbon model token request power grid inference watt joule latency batch".split()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def process(args: list[str], ready_url: str, env: dict[str, str] | None = None, timeout_s: float = 120.0):
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"wattprint-{Path(args[2]).name}-{os.getpid()}.log", "w+")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                httpx.get(ready_url, timeout=2.0)
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"{' '.join(args[:5])} did not start:\n{log.read()[-3000:]}")
-                time.sleep(0.2)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 class GpuCounter:
@@ -163,15 +131,13 @@ def main() -> int:
     upstream, proxy = f"http://127.0.0.1:{up}", f"http://127.0.0.1:{px}"
     env = {"WATTPRINT_TEST_MODEL": model, "WATTPRINT_TEST_DEVICE": "cuda" if on_gpu else "cpu",
            "WATTPRINT_TEST_DTYPE": "float16" if on_gpu else "float32"}
-    up_cmd = [sys.executable, "-m", "uvicorn", "--factory", "wattprint.serve.testing:model_app_from_env",
-              "--port", str(up), "--log-level", "warning", "--no-access-log"]
-    px_cmd = [sys.executable, "-m", "wattprint", "proxy", "--upstream", upstream, "--listen", f"127.0.0.1:{px}",
-              "--gpu", "visible" if on_gpu else "none", "--idle-seconds", str(args.idle_seconds),
-              "--idle-policy", "even", "--interval", "0.1"]
+    up_cmd = upstream_command("wattprint.serve.testing:model_app_from_env", up)
+    px_cmd = proxy_command(upstream, px, "--gpu", "visible" if on_gpu else "none", "--idle-seconds",
+                           str(args.idle_seconds), "--idle-policy", "even", "--interval", "0.1")
     res: dict = {"model": model, "device": [f"{n} {u}" for n, u in zip(counter.names, counter.uuids)] if on_gpu else "cpu (no NVML: " + counter.error + ")",
                  "requests_asked": args.requests, "clients": args.clients}
     t_start = time.monotonic()
-    with process(up_cmd, upstream + "/v1/models", env), process(px_cmd, proxy + "/wattprint/totals"):
+    with running_process(up_cmd, upstream + "/v1/models", env), running_process(px_cmd, proxy + "/wattprint/totals"):
         with httpx.Client(base_url=proxy, timeout=120) as c:  # warm-up (CUDA kernels), not counted
             c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "warm"}], "max_tokens": 8})
             time.sleep(1.0)

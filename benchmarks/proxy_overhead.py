@@ -16,46 +16,16 @@ import asyncio
 import json
 import os
 import platform
-import re
-import socket
 import statistics
-import subprocess
 import sys
 import time
-from contextlib import contextmanager
 
 import httpx
 import psutil
 
+from wattprint.serve.testing import free_port, proxy_command, running_process, upstream_command
+
 CHAT = {"messages": [{"role": "user", "content": "hello"}], "max_tokens": 16}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def process(args: list[str], ready_url: str, timeout_s: float = 60.0):
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                httpx.get(ready_url, timeout=1.0)
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{args[:3]} did not start: {proc.stderr.read()[-2000:]}")
-                time.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def accounting_cost_us(n: int = 1000, rate_per_s: float = 500.0) -> float:
@@ -135,15 +105,13 @@ def main() -> int:
     args = ap.parse_args()
     up_port, px_port = free_port(), free_port()
     direct, proxy = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{px_port}"
-    upstream_cmd = [sys.executable, "-m", "uvicorn", "--factory", "wattprint.serve.testing:build_echo_app",
-                    "--port", str(up_port), "--log-level", "warning", "--no-access-log"]
-    proxy_cmd = [sys.executable, "-m", "wattprint", "proxy", "--upstream", direct, "--listen",
-                 f"127.0.0.1:{px_port}", "--gpu", "none", "--idle-seconds", "0"]
+    upstream_cmd = upstream_command("wattprint.serve.testing:build_echo_app", up_port)
+    proxy_cmd = proxy_command(direct, px_port, "--gpu", "none", "--idle-seconds", "0")
     results: dict[str, object] = {"machine": f"{platform.processor() or platform.machine()}, "
                                              f"{os.cpu_count()} logical CPUs", "python": platform.python_version(),
                                   "load_average_at_start": os.getloadavg()}
     results["accounting_us_per_request"] = accounting_cost_us()
-    with process(upstream_cmd, direct + "/none"), process(proxy_cmd, proxy + "/wattprint/totals") as px:
+    with running_process(upstream_cmd, direct + "/none"), running_process(proxy_cmd, proxy + "/wattprint/totals") as px:
         for stream in (False, True):
             kind = "stream" if stream else "json"
             lat = latencies(direct, proxy, args.requests, stream, px.pid)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
@@ -40,10 +39,9 @@ def counting_app():
 def accountant():
     meter = sim_gpu_meter(Constant(300.0))
     metrics = ServeMetrics()
-    acct = Accountant.from_meter(meter, AccountantConfig(interval_s=0.05), metrics=metrics).start()
-    deadline = time.monotonic() + 2.0  # a deployed service runs long before its first request: wait for the
-    while acct.totals()["measured_s"] <= 0 and time.monotonic() < deadline:  # first closed interval
-        time.sleep(0.01)
+    # a deployed service runs long before its first request: wait for the first closed interval
+    acct = Accountant.from_meter(meter, AccountantConfig(interval_s=0.05), metrics=metrics).start(
+        wait_first_interval=2.0)
     yield acct, metrics
     acct.close()
     meter.close()

@@ -98,6 +98,7 @@ class Accountant:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = False
+        self._first_interval = threading.Event()
 
     @classmethod
     def from_meter(cls, meter: Any, config: AccountantConfig | None = None, clock: Clock | None = None,
@@ -105,15 +106,29 @@ class Accountant:
         return cls(MeterIntervals(meter, clock, idle_power_w), config, clock, **kw)
 
     # ---- lifecycle ------------------------------------------------------------------------------
-    def start(self, thread: bool = True) -> Accountant:
-        """Open the first interval; with ``thread`` a ticker cuts one every ``interval_s``."""
+    def start(self, thread: bool = True, wait_first_interval: float = 0.0) -> Accountant:
+        """Open the first interval; with ``thread`` a ticker cuts one every ``interval_s``.
+
+        ``wait_first_interval``: wait up to that many seconds for the first closed interval (see
+        :meth:`wait_first_interval`)."""
         with self._lock:
             self.source.start()
             self._started = True
         if thread:
             self._thread = threading.Thread(target=self._run, name="wattprint-serve-ticker", daemon=True)
             self._thread.start()
+        if wait_first_interval > 0:
+            self.wait_first_interval(wait_first_interval)
         return self
+
+    def wait_first_interval(self, timeout_s: float = 2.0) -> bool:
+        """Wait (at most ``timeout_s``) until the first meter interval has closed; True when it has.
+
+        A deployed service runs long before its first request; one whose requests follow at once (tests,
+        benchmarks) waits here, else its first receipts can only say "energy so far unknown". The
+        interval counterpart of ``Meter.wait_ready()``; it needs the ticker thread (or another caller of
+        :meth:`tick`)."""
+        return self._first_interval.wait(timeout_s)
 
     def _run(self) -> None:
         while not self._stop.wait(self.config.interval_s):
@@ -133,7 +148,8 @@ class Accountant:
         with self._lock:
             self._methods.update(iv.methods)
             self._ledger.add_interval(iv, self.clock.monotonic())
-            return iv
+        self._first_interval.set()
+        return iv
 
     def close(self) -> None:
         """Stop the ticker, measure the last interval and settle everything (open requests are forced)."""

@@ -341,14 +341,70 @@ def running_proxy(upstream: str, meter: Any, config: Any = None, location: Any =
 
     metrics = ServeMetrics()
     acct = Accountant.from_meter(meter, config, idle_power_w=idle_power_w, location=location,
-                                 metrics=metrics).start()
-    # A deployed proxy runs long before its first request; here requests follow at once, so wait for the
-    # first closed meter interval (before it a receipt can only say "energy so far unknown").
-    deadline = time.monotonic() + 2.0
-    while acct.totals()["measured_s"] <= 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+                                 metrics=metrics).start(wait_first_interval=2.0)
+    # (a deployed proxy runs long before its first request; here requests follow at once)
     try:
         with serve_in_thread(build_app(acct, ProxyConfig(upstream), metrics), proxy=True) as url:
             yield url, acct, metrics
     finally:
         acct.close()
+
+
+# ---- subprocess start-up shared by the proxy benchmarks (benchmarks/proxy_*.py) ---------------------
+def free_port() -> int:
+    """A free TCP port on loopback (asked of the OS; free when returned)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def upstream_command(factory: str, port: int) -> list[str]:
+    """uvicorn serving ``factory`` (``module:function`` returning an ASGI app) on loopback ``port``."""
+    import sys
+
+    return [sys.executable, "-m", "uvicorn", "--factory", factory, "--port", str(port), "--log-level", "warning",
+            "--no-access-log"]
+
+
+def proxy_command(upstream: str, port: int, *options: str) -> list[str]:
+    """The real ``wattprint proxy`` command in front of ``upstream`` on loopback ``port``."""
+    import sys
+
+    return [sys.executable, "-m", "wattprint", "proxy", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
+            *options]
+
+
+@contextmanager
+def running_process(args: list[str], ready_url: str, env: dict[str, str] | None = None,
+                    timeout_s: float = 120.0) -> Iterator[Any]:
+    """``args`` as a subprocess (output to a log file in $TMPDIR), yielded once ``ready_url`` answers;
+    terminated on exit. Raises with the log's tail when it does not start within ``timeout_s``."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    import httpx
+
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"wattprint-{Path(args[2]).name}-{os.getpid()}.log", "w+")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                httpx.get(ready_url, timeout=2.0)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"{' '.join(args[:5])} did not start:\n{log.read()[-3000:]}") from None
+                time.sleep(0.1)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
