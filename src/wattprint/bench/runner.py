@@ -38,6 +38,9 @@ def _default_meter(**kwargs: Any) -> Any:
     return Meter(**kwargs)
 
 
+BENCH_COUNTER_READS_PER_S = 10.0
+
+
 def meter_options(settings: BenchSettings) -> dict[str, Any]:
     """Meter keywords for a job: the job's own GPU (by UUID) when it runs on CUDA, CPU and RAM if asked."""
     gpus: Any = None
@@ -47,7 +50,12 @@ def meter_options(settings: BenchSettings) -> dict[str, Any]:
         index = torch.device(settings.device).index or 0
         uuid = str(torch.cuda.get_device_properties(index).uuid)
         gpus = [uuid if uuid.startswith(("GPU-", "MIG-")) else f"GPU-{uuid}"]
-    return {"gpus": gpus, "cpu": "cpu" in settings.components, "ram": "ram" in settings.components}
+    options: dict[str, Any] = {"gpus": gpus, "cpu": "cpu" in settings.components, "ram": "ram" in settings.components}
+    if gpus:
+        # A benchmark's repeat windows must rest on the energy counter, not the power field: read it at every
+        # 100 ms refresh (~3% of a core on Hopper, docs/benchmarks/nvml_call_cost.md) and settle each repeat.
+        options["counter_reads_per_s"] = BENCH_COUNTER_READS_PER_S
+    return options
 
 
 def _carbon_module() -> Any:
@@ -104,8 +112,9 @@ def run_job(
                      sync=device_sync(settings.device), live=live)
     factory = meter_factory or _default_meter
     progress.job_started(job.label(), len(todo))
-    with contextlib.closing(factory(**meter_options(settings))) as meter:
-        ctx.meter = meter
+    options = meter_options(settings)
+    with contextlib.closing(factory(**options)) as meter:
+        ctx.meter, ctx.settle = meter, bool(options.get("gpus"))
         records = _run(ctx, todo)
     progress.job_finished(job.label(), _summary(records))
     return records
@@ -215,7 +224,7 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
     work = RepeatWork()
     params = s.task_params()
     try:
-        with OpenWindow(ctx.meter, f"repeat{record.repeat}", ctx.sync) as window:
+        with OpenWindow(ctx.meter, f"repeat{record.repeat}", ctx.sync, settle=ctx.settle) as window:
             for i, batch in enumerate(batches):
                 per_batch.begin(i)
                 t0 = time.perf_counter()

@@ -112,11 +112,12 @@ class OpenWindow:
     """A meter window that is ended on the way out even if the code inside raises.
 
     ``result`` is the Measurement when the body finished normally; on an exception the window is
-    ended and its result dropped, and the exception goes on.
+    ended and its result dropped, and the exception goes on. ``settle=True`` waits (a refresh or two) for the
+    GPU counter reading after the window's end, so that the window is resolved from counter increments.
     """
 
-    def __init__(self, meter: Any, name: str, sync: Callable[[], None]) -> None:
-        self._meter, self._name, self._sync = meter, name, sync
+    def __init__(self, meter: Any, name: str, sync: Callable[[], None], settle: bool = False) -> None:
+        self._meter, self._name, self._sync, self._settle = meter, name, sync, settle
         self.result: Any = None
         self._ended = False
 
@@ -126,7 +127,7 @@ class OpenWindow:
 
     def end(self) -> Any:
         self._sync()
-        self.result = self._meter.end(self._name)
+        self.result = self._meter.end(self._name, settle=True) if self._settle else self._meter.end(self._name)
         self._ended = True
         return self.result
 

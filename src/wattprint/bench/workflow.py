@@ -58,6 +58,7 @@ class JobContext:
     environment: dict[str, Any]
     sync: Callable[[], None]
     meter: Any = None
+    settle: bool = False  # end each repeat window with the counter reading after it (GPU jobs)
     task: Any = None
     entry: Any = None
     loaded: Any = None
