@@ -20,7 +20,7 @@ from wattprint.meter.result import ComponentEnergy, Measurement
 from wattprint.meter.sampler import Sampler
 
 PRUNE_PERIOD_S = 5.0
-SETTLE_TIMEOUT_S = 0.3
+SETTLE_TIMEOUT_S = 0.4
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ class Meter:
     def end(self, name: str, settle: bool = False) -> Measurement:
         """Close window ``name`` and return its Measurement.
 
-        ``settle=True`` waits (up to ``SETTLE_TIMEOUT_S``; ~0.1-0.2 s on an H100) for the counter reading
-        that follows the window's end, so that a short window is resolved from counter increments
+        ``settle=True`` waits (up to ``SETTLE_TIMEOUT_S``; ~0.2-0.3 s on an H100) for the two counter readings
+        that follow the window's end, so that a short window is resolved from counter increments
         rather than from instantaneous power. The window's end is stamped before waiting.
         """
         closed = self.close_window(name)
