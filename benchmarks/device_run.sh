@@ -85,12 +85,14 @@ final)
     echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
   }
   export OUT
+  # in order of need: what is cut for time comes last
   step meter_vs_peers 150 python3 meter_vs_peers.py --reps 4 --peer-reps 2 --truth-seconds 2 --loads idle,steady,bursty \
     --long 1.07,3.1
-  step meter_overhead 60 python3 meter_overhead.py --share-seconds 4
-  step gpu_meter_check 90 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
+  step reference_short 100 python3 h100_reference.py --budget 70 --store "$OUT/short.db" ${SHORT_MODELS:-}
+  step meter_overhead 70 python3 meter_overhead.py --share-seconds 4 \
+    --tools wattprint-gpu,wattprint-default,wattprint-child,zeus,codecarbon
   step proxy_overhead 45 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
-  step reference_short 90 python3 h100_reference.py --budget 60 --store "$OUT/short.db" ${SHORT_MODELS:-}
+  step gpu_meter_check 80 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
   step proxy_gpu_check 80 python3 proxy_gpu_check.py --max-seconds 30 --out "$OUT"
   tail -n 25 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
   tail -n 8 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
