@@ -16,7 +16,7 @@ class measure:  # noqa: N801 - used as a function: `with measure(): ...`
     """Measure a block. ``idle_seconds`` > 0 measures an idle baseline first; ``meter`` reuses a Meter
     (not closed at the end); other keyword arguments go to :class:`Meter`. The result is set even when
     the block raises (the exception still propagates). ``settle`` (default True): the block's end waits
-    (~0.1-0.3 s) for the GPU counter reading that follows it, so a short block is resolved from counter
+    (~0.2-0.3 s) for the GPU counter readings that follow it, so a short block is resolved from counter
     increments; each GPU component's ``detail`` says whether it settled."""
 
     def __init__(self, name: str = "measure", idle_seconds: float = 0.0, meter: Meter | None = None,
