@@ -131,3 +131,27 @@ class RecordingPhases:
 
     def end(self, name):
         self.events.append(("end", name))
+
+
+@pytest.mark.parametrize("name,head", [("text-classification", "AutoModelForSequenceClassification"),
+                                       ("question-answering", "AutoModelForQuestionAnswering")])
+def test_zero_shot_tasks_load_general_purpose_entries_as_language_models(name, head):
+    from wattprint.models.catalog import entries
+    from wattprint.tasks._generate import lm_class
+
+    task = get_task(name)
+    general = [e for e in entries() if e.kind == "general-purpose" and e.config is not None]
+    assert general
+    for e in general:
+        assert task.model_class(e) == lm_class(e) in ("AutoModelForSeq2SeqLM", "AutoModelForCausalLM")
+    assert all(task.model_class(e) == head for e in entries() if e.kind != "general-purpose")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["text-classification", "question-answering", "fill-mask", "summarization"])
+def test_text_tasks_state_analytic_flops_of_their_tokens(name, run_tiny):
+    _, loaded, _, _, result = run_tiny(name)
+    tokens = result.units["input_tokens"] + result.units.get("generated_tokens", 0)
+    assert result.flops == 2.0 * loaded.parameters * tokens
+    assert result.flops_method == "analytic: 2 x parameters x tokens"
+    assert result.units["inferences"] == len(result.outputs) == 2

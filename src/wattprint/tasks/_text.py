@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
-from wattprint.tasks.base import DatasetSpec, Inputs, LoadedModel, LoadSettings
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings
+from wattprint.tasks.flops import analytic
 
 
 def load_text_model(entry: Any, settings: LoadSettings, auto_class: str) -> LoadedModel:
@@ -19,6 +20,40 @@ def load_text_model(entry: Any, settings: LoadSettings, auto_class: str) -> Load
         model=ml.model, processor=tok, device=settings.device, dtype=settings.dtype, weights=ml.plan.weights,
         parameters=ml.parameters, source=ml.plan.source, extra=base_extra(entry, ml, auto_class, tok_desc),
     )
+
+
+class ZeroShotText:
+    """Mixin for a text task whose general-purpose entries (Flan-T5, BLOOMZ) answer zero-shot by generating:
+    those load as a language model (``_generate.lm_class``), every other entry as ``head_class``; the
+    loaded model's ``extra["zero_shot"]`` says which path ``run_batch`` takes."""
+
+    head_class: ClassVar[str]  # e.g. "AutoModelForSequenceClassification"
+
+    def model_class(self, entry: Any) -> str:
+        if entry.kind == "general-purpose":
+            from wattprint.tasks._generate import lm_class  # _generate imports this module
+
+            return lm_class(entry)
+        return self.head_class
+
+    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
+        loaded = load_text_model(entry, settings, self.model_class(entry))
+        loaded.extra["zero_shot"] = entry.kind == "general-purpose"
+        return loaded
+
+
+def encoder_result(loaded: LoadedModel, outputs: list[Any], enc: Any) -> BatchResult:
+    """A one-pass batch's result: one inference per output, the input tokens of ``enc`` (padding excluded)
+    and analytic FLOPs over those tokens."""
+    tokens = token_count(enc)
+    flops, how = analytic(loaded.parameters, tokens)
+    return BatchResult(outputs, {"inferences": len(outputs), "input_tokens": tokens}, flops, how)
+
+
+def generated_result(loaded: LoadedModel, outputs: list[Any], units: dict[str, int]) -> BatchResult:
+    """A generated batch's result: ``units`` as given, analytic FLOPs over input plus generated tokens."""
+    flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
+    return BatchResult(outputs, units, flops, how)
 
 
 def ensure_pad_token(tok: Any) -> None:

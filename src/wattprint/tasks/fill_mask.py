@@ -11,7 +11,6 @@ from typing import Any
 
 from wattprint.tasks import _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 MASK = "<wattprint-mask>"  # placeholder in items; replaced by the model's own mask token at run time
@@ -63,9 +62,7 @@ class FillMask(Task):
                 continue
             best = int(logits[row, first[row]].argmax())
             outputs.append(tok.decode([best]).strip())
-        tokens = _text.token_count(enc)
-        flops, how = analytic(loaded.parameters, tokens)
-        return BatchResult(outputs, {"inferences": len(batch), "input_tokens": tokens}, flops, how)
+        return _text.encoder_result(loaded, outputs, enc)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy

@@ -10,32 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from wattprint.tasks import _generate, _text
-from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
 from wattprint.workloads.specs import specs
 
 PROMPT = "Answer the question from the context.\nContext: {context}\nQuestion: {question}\nAnswer:"
 
 
-class QuestionAnswering(Task):
+class QuestionAnswering(_text.ZeroShotText, Task):
     name = "question-answering"
     version = "1"
     title = "Extractive question answering"
     modality = "text"
     datasets = specs("squad", "squad_v2", "sciq")
+    head_class = "AutoModelForQuestionAnswering"
 
     def default_params(self) -> dict[str, Any]:
         return {"max_answer_tokens": 30, "max_new_tokens": 10}
-
-    def model_class(self, entry: Any) -> str:
-        if entry.kind == "general-purpose":
-            return _generate.lm_class(entry)
-        return "AutoModelForQuestionAnswering"
-
-    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
-        loaded = _text.load_text_model(entry, settings, self.model_class(entry))
-        loaded.extra["zero_shot"] = entry.kind == "general-purpose"
-        return loaded
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":
@@ -57,8 +47,7 @@ class QuestionAnswering(Task):
         if loaded.extra.get("zero_shot"):
             prompts = [PROMPT.format(**item) for item in batch]
             outputs, units = _generate.prompt_and_generate(loaded, prompts, phases, int(p["max_new_tokens"]))
-            flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
-            return BatchResult(outputs, units, flops, how)
+            return _text.generated_result(loaded, outputs, units)
         import torch
 
         questions = [it["question"] for it in batch]
@@ -76,9 +65,7 @@ class QuestionAnswering(Task):
         starts, ends = out.start_logits.float().cpu(), out.end_logits.float().cpu()
         outputs = [_best_span(starts[i], ends[i], seq_ids[i], offsets[i], contexts[i], int(p["max_answer_tokens"]))
                    for i in range(len(batch))]
-        tokens = _text.token_count(enc)
-        flops, how = analytic(loaded.parameters, tokens)
-        return BatchResult(outputs, {"inferences": len(batch), "input_tokens": tokens}, flops, how)
+        return _text.encoder_result(loaded, outputs, enc)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import qa_scores

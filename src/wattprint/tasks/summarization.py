@@ -12,7 +12,6 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 
@@ -63,8 +62,7 @@ class Summarization(Task):
         eos = eos[0] if isinstance(eos, list) else eos
         units = {"inferences": len(batch), "input_tokens": int(enc["attention_mask"].sum().item()),
                  "generated_tokens": _generate.count_generated(gen, eos, exact=lo == hi)}
-        flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
-        return BatchResult(tok.batch_decode(gen, skip_special_tokens=True), units, flops, how)
+        return _text.generated_result(loaded, tok.batch_decode(gen, skip_special_tokens=True), units)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import rouge

@@ -10,32 +10,22 @@ from __future__ import annotations
 from typing import Any
 
 from wattprint.tasks import _generate, _text
-from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
+from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
 from wattprint.workloads.specs import specs
 
 PROMPT = "{text}\nIs the sentiment of this text positive or negative?"
 
 
-class TextClassification(Task):
+class TextClassification(_text.ZeroShotText, Task):
     name = "text-classification"
     version = "1"
     title = "Text classification"
     modality = "text"
     datasets = specs("imdb", "rotten_tomatoes", "sst2")
+    head_class = "AutoModelForSequenceClassification"
 
     def default_params(self) -> dict[str, Any]:
         return {"max_new_tokens": 3}  # general-purpose models only: the answer word
-
-    def model_class(self, entry: Any) -> str:
-        if entry.kind == "general-purpose":
-            return _generate.lm_class(entry)
-        return "AutoModelForSequenceClassification"
-
-    def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
-        loaded = _text.load_text_model(entry, settings, self.model_class(entry))
-        loaded.extra["zero_shot"] = entry.kind == "general-purpose"
-        return loaded
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":
@@ -50,8 +40,7 @@ class TextClassification(Task):
             p = {**self.default_params(), **params}
             prompts = [PROMPT.format(text=t) for t in batch]
             outputs, units = _generate.prompt_and_generate(loaded, prompts, phases, int(p["max_new_tokens"]))
-            flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
-            return BatchResult(outputs, units, flops, how)
+            return _text.generated_result(loaded, outputs, units)
         import torch
 
         enc = _text.encode(loaded, batch)
@@ -59,9 +48,7 @@ class TextClassification(Task):
             logits = loaded.model(**enc).logits
         labels = loaded.model.config.id2label
         outputs = [labels.get(i, str(i)) for i in logits.argmax(-1).tolist()]
-        tokens = _text.token_count(enc)
-        flops, how = analytic(loaded.parameters, tokens)
-        return BatchResult(outputs, {"inferences": len(batch), "input_tokens": tokens}, flops, how)
+        return _text.encoder_result(loaded, outputs, enc)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy, normalize_sentiment
