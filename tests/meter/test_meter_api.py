@@ -72,6 +72,7 @@ def test_meter_idle_with_the_real_clock_and_thread():
         assert "wattprint-sampler" in names
         base = m.idle(0.3)
         assert base.components[0].idle_power_w == pytest.approx(150.0, rel=0.05)
+        cpu0 = m.sampler_cpu_seconds()
         m.begin("w")
         time.sleep(0.3)
         r = m.end("w")
@@ -79,6 +80,8 @@ def test_meter_idle_with_the_real_clock_and_thread():
         assert abs(c.energy_j - 150.0 * r.duration_s) <= c.uncertainty_j + 0.01 * c.energy_j
         assert r.idle_seconds == pytest.approx(0.3, abs=0.05)
         assert 0 <= m.sampler_cpu_share() < 1
+        # the thread's CPU time so far: never decreasing, so two readings give its share over any span
+        assert cpu0 is not None and 0 <= cpu0 <= m.sampler_cpu_seconds()
     time.sleep(0.05)
     assert "wattprint-sampler" not in [t.name for t in threading.enumerate()]
 
@@ -118,3 +121,11 @@ def test_measure_keeps_a_result_when_the_block_raises():
         with m:
             1 / 0
     assert m.result is not None and m.result.duration_s >= 0
+
+
+def test_sampler_cpu_seconds_is_none_without_a_thread():
+    clock = ManualClock(start=1000.0)
+    sim = SimNvml([SimGpu(Constant(150.0))], clock)
+    m = Meter(backends=[NvmlBackend(sim, env={}, clock=clock)], clock=clock, sampler_thread=False)
+    assert m.sampler_cpu_seconds() is None and m.sampler_cpu_share() is None
+    m.close()

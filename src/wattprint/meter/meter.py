@@ -214,6 +214,12 @@ class Meter:
         """CPU time of the sampler thread over its lifetime, as a fraction of one core."""
         return self._sampler.cpu_share()
 
+    def sampler_cpu_seconds(self) -> float | None:
+        """CPU seconds the sampler thread has used so far (None if it never started). The share over a span is
+        the difference of two readings over its wall time: :meth:`sampler_cpu_share` covers the whole life,
+        start-up included (on an H100 the first search for the counter's refresh phase costs ~10-250 ms of CPU)."""
+        return self._sampler.cpu_seconds()
+
     def close(self) -> None:
         if self._closed:
             return

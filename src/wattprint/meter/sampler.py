@@ -61,6 +61,11 @@ class Sampler:
         wall = end - self._started_at
         return self._cpu_s / wall if wall > 0 else None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the thread has used so far (updated after each round of polls); None before it starts.
+        Two readings give its share over a span of one's choice, e.g. without the start-up phase search."""
+        return None if self._started_at is None else self._cpu_s
+
     def _run(self) -> None:
         due = [self._clock.monotonic() + p for p, _ in self._pollers]
         cpu0 = time.thread_time()
