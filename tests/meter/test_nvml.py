@@ -131,3 +131,36 @@ def test_settled_short_window_rests_on_counter_increments():
     assert c.method == Method.COUNTER
     assert b.gpus[0].timeline.has_counter_after(t0 + r.duration_s)  # settle waited for the next reading
     assert abs(c.energy_j - true) <= c.uncertainty_j
+
+
+class _HeldUpOnce(SimNvml):
+    """A counter read that sees the first refresh after the phase search starts is held up 20 ms (the sampler
+    thread waiting for the GIL while a model runs), so that refresh cannot be pinned down."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.held = False
+        self.last = None
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, h):
+        v = super().nvmlDeviceGetTotalEnergyConsumption(h)
+        if self.searching and not self.held and self.last is not None and v != self.last:
+            self.held = True
+            self.clock.advance(0.02)
+        self.last = v
+        return v
+
+
+def test_phase_search_held_up_at_a_refresh_watches_for_the_next_one():
+    clock = ManualClock(start=1000.0)
+    sim = _HeldUpOnce([SimGpu(Constant(300.0))], clock, counter_read_s=0.0046)
+    sim.searching = False
+    b = NvmlBackend(sim, env={}, clock=clock)
+    g = b.gpus[0]
+    sim.searching = True
+    g.sync_phase()
+    sim.searching = False
+    assert sim.held  # the first refresh seen was held up ...
+    assert g.phase is not None  # ... and the next one gave the phase
+    refresh = (g.phase - sim.origin) % 0.1
+    assert min(refresh, 0.1 - refresh) < 0.003

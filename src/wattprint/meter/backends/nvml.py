@@ -45,6 +45,7 @@ BURST_READS = 12.0
 OPEN_RATE_X = 3.0
 OPEN_RESERVE = 3.0
 SAVE_WHEN_IDLE = True
+PHASE_RETRY_S = 5.0  # after a failed refresh-phase search (it costs up to ~2.5 refreshes of counter reads)
 EDGE_POLL_S = 0.05  # the sampler's period for GPUs with a counter: two chances per 100 ms refresh
 
 
@@ -142,14 +143,20 @@ class _Gpu:
             return
         try:
             a0, b0, first = self._counter()
-            prev_b, deadline = b0, b0 + 2.5 * self.period
+            prev_b, deadline, retried = b0, b0 + 2.5 * self.period, False
             for _ in range(300):  # ~25 reads on an H100; bounded whatever the clock does
                 if self.now() >= deadline:
                     break
                 a, b, e = self._counter()
                 if e != first:
-                    if b - prev_b > 0.012:  # the thread was held up: the refresh is not pinned down
-                        break
+                    if b - prev_b > 0.012:  # the thread was held up: this refresh is not pinned down ...
+                        if retried:
+                            break
+                        # ... so watch for the next one (a busy process holds the GIL now and then: giving
+                        # up here left whole benchmark jobs on the power field on an H100, h100.md)
+                        first, prev_b, retried = e, b, True
+                        deadline = max(deadline, b + 1.5 * self.period)
+                        continue
                     self._set_phase((prev_b + b) / 2, b)
                     return
                 prev_b = b
@@ -273,7 +280,8 @@ class NvmlBackend:
             if first:  # at construction: one plain reading; the sampler thread finds the phase
                 g.read_counter()
                 continue
-            retry = self.config.resync_s if g.phase is not None else self.config.resync_s / 6
+            # no phase yet: try again soon (every window until then rests on the power field)
+            retry = self.config.resync_s if g.phase is not None else PHASE_RETRY_S
             if g.synced_at is None or now - g.synced_at > retry:
                 g.sync_phase()
                 continue
