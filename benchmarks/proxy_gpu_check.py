@@ -34,6 +34,24 @@ import httpx
 from wattprint.serve.testing import free_port, proxy_command, running_process, upstream_command
 
 WORDS = "energy carbon model token request power grid inference watt joule latency batch".split()
+T0 = time.monotonic()
+
+
+def say(msg: str) -> None:
+    """A progress line, flushed at once: a run killed by ``timeout`` still shows where it was."""
+    print(f"[{time.monotonic() - T0:7.1f} s] {msg}", flush=True)
+
+
+def _stop_on_sigterm() -> None:
+    """``timeout`` sends SIGTERM: turn it into SystemExit so the ``with`` blocks stop the server and proxy
+    (by default the children would outlive this script, holding the GPU)."""
+    import signal
+
+    def handler(signum, frame):  # noqa: ARG001
+        say(f"signal {signum}: stopping the server and the proxy")
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 class GpuCounter:
@@ -90,21 +108,32 @@ async def load(base: str, n: int, clients: int, deadline: float, seed: int) -> l
     rng = random.Random(seed)
     out: list[dict] = []
     started = 0
-    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=300, trust_env=False) as client:
         async def worker() -> None:
             nonlocal started
             while started < n and time.monotonic() < deadline:
                 started += 1
                 out.append(await one(client, rng))
 
-        await asyncio.gather(*[worker() for _ in range(clients)])
+        async def progress() -> None:
+            while True:
+                await asyncio.sleep(5.0)
+                late = " (no new requests: past --max-seconds, waiting for those in flight)" \
+                    if time.monotonic() >= deadline else ""
+                say(f"load: {len(out)} done of {started} started{late}")
+
+        reporter = asyncio.ensure_future(progress())
+        try:
+            await asyncio.gather(*[worker() for _ in range(clients)])
+        finally:
+            reporter.cancel()
     return out
 
 
 def settle(base: str, ids: list[str], timeout_s: float = 60.0) -> dict[str, dict]:
     finals: dict[str, dict] = {}
     deadline = time.monotonic() + timeout_s
-    with httpx.Client(base_url=base, timeout=10) as c:
+    with httpx.Client(base_url=base, timeout=10, trust_env=False) as c:
         while len(finals) < len(ids) and time.monotonic() < deadline:
             for rid in ids:
                 if rid not in finals:
@@ -120,10 +149,13 @@ def main() -> int:
     ap.add_argument("--model", default="auto", help="auto, tiny or gpt2-large")
     ap.add_argument("--requests", type=int, default=48)
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--max-seconds", type=float, default=75.0, help="stop the load after this long")
+    ap.add_argument("--max-seconds", type=float, default=75.0, help="start no new request after this long; those in flight then still finish (with gpt2-large "
+                    "on an H200 that tail and the start-up added ~35 s: wall 85 s for 50 s)")
     ap.add_argument("--idle-seconds", type=float, default=5.0)
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     args = ap.parse_args()
+    _stop_on_sigterm()
+    say("reading the GPU counter (NVML)")
     counter = GpuCounter()
     on_gpu = bool(counter.handles)
     model = args.model if args.model != "auto" else ("gpt2-large" if on_gpu else "tiny")
@@ -137,17 +169,25 @@ def main() -> int:
     res: dict = {"model": model, "device": [f"{n} {u}" for n, u in zip(counter.names, counter.uuids)] if on_gpu else "cpu (no NVML: " + counter.error + ")",
                  "requests_asked": args.requests, "clients": args.clients}
     t_start = time.monotonic()
-    with running_process(up_cmd, upstream + "/v1/models", env), running_process(px_cmd, proxy + "/wattprint/totals"):
-        with httpx.Client(base_url=proxy, timeout=120) as c:  # warm-up (CUDA kernels), not counted
-            c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "warm"}], "max_tokens": 8})
-            time.sleep(1.0)
-            s0, c0, t0 = c.get("/wattprint/totals").json(), counter.read_j(), time.monotonic()
-        results = asyncio.run(load(proxy, args.requests, args.clients, time.monotonic() + args.max_seconds, 7))
-        ids = [r["id"] for r in results if r["id"]]  # every accounted request, errors included
-        finals = settle(proxy, ids)
-        time.sleep(0.3)
-        with httpx.Client(base_url=proxy, timeout=30) as c:
-            s1, c1, t1 = c.get("/wattprint/totals").json(), counter.read_j(), time.monotonic()
+    say(f"{res['device']}; model {model}; starting the server on :{up} (loads the model; log in $TMPDIR)")
+    with running_process(up_cmd, upstream + "/v1/models", env):
+        say(f"server ready; starting the proxy on :{px}")
+        with running_process(px_cmd, proxy + "/wattprint/totals"):
+            say("proxy ready; warm-up request")
+            with httpx.Client(base_url=proxy, timeout=120, trust_env=False) as c:  # warm-up (CUDA kernels), not counted
+                c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "warm"}], "max_tokens": 8})
+                time.sleep(1.0)
+                s0, c0, t0 = c.get("/wattprint/totals").json(), counter.read_j(), time.monotonic()
+            say(f"load: {args.requests} requests, {args.clients} clients, new requests for at most "
+                f"{args.max_seconds:g} s (those in flight then still finish)")
+            results = asyncio.run(load(proxy, args.requests, args.clients, time.monotonic() + args.max_seconds, 7))
+            ids = [r["id"] for r in results if r["id"]]  # every accounted request, errors included
+            say(f"load done: {len(results)} requests in {time.monotonic() - t0:.1f} s; waiting for {len(ids)} final receipts")
+            finals = settle(proxy, ids)
+            say(f"{len(finals)} of {len(ids)} receipts final")
+            time.sleep(0.3)
+            with httpx.Client(base_url=proxy, timeout=30, trust_env=False) as c:
+                s1, c1, t1 = c.get("/wattprint/totals").json(), counter.read_j(), time.monotonic()
     res.update(summarise(results, finals, s0, s1, c0, c1, t1 - t0, on_gpu))
     res["wall_s"] = time.monotonic() - t_start
     Path(args.out).mkdir(parents=True, exist_ok=True)

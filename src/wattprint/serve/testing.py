@@ -393,7 +393,7 @@ def running_process(args: list[str], ready_url: str, env: dict[str, str] | None 
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                httpx.get(ready_url, timeout=2.0)
+                httpx.get(ready_url, timeout=2.0, trust_env=False)  # loopback: never via an HTTP(S)_PROXY
                 break
             except httpx.HTTPError:
                 if proc.poll() is not None or time.monotonic() > deadline:
