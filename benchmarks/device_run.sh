@@ -93,7 +93,7 @@ final)
     --tools wattprint-gpu,wattprint-default,wattprint-child,zeus,codecarbon
   step proxy_overhead 45 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
   step gpu_meter_check 80 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
-  step proxy_gpu_check 80 python3 proxy_gpu_check.py --max-seconds 30 --out "$OUT"
+  step proxy_gpu_check 200 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"  # ~85 s on an H200
   tail -n 25 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
   tail -n 8 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
   ;;
