@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,17 +10,13 @@ import time
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from wattprint.serve.testing import free_port, proxy_command
 
 
 def test_proxy_command_end_to_end(upstream):
     port = free_port()
-    cmd = [sys.executable, "-m", "wattprint", "proxy", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
-           "--gpu", "none", "--idle-seconds", "0.3", "--country", "FR", "--idle-policy", "proportional"]
+    cmd = proxy_command(upstream, port, "--gpu", "none", "--idle-seconds", "0.3", "--country", "FR",
+                        "--idle-policy", "proportional")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 
 import httpx
@@ -11,7 +10,7 @@ import pytest
 
 from wattprint.meter.sim.traces import Constant
 from wattprint.serve.accountant import AccountantConfig
-from wattprint.serve.testing import running_proxy, sim_gpu_meter
+from wattprint.serve.testing import free_port, running_proxy, sim_gpu_meter  # a free port: nobody listens there
 
 SECRET = "PROMPT-SECRET-7f3a9c"
 
@@ -23,12 +22,6 @@ def meter():
     m.close()
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # nobody listens here once the socket is closed
-
-
 def wait_until(cond, timeout_s=10.0):
     deadline = time.monotonic() + timeout_s
     while not cond():
@@ -38,7 +31,7 @@ def wait_until(cond, timeout_s=10.0):
 
 
 def test_upstream_down_gives_502_and_proxy_lives_on(meter):
-    dead = f"http://127.0.0.1:{closed_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     with running_proxy(dead, meter) as (url, acct, metrics):
         with httpx.Client(base_url=url) as c:
             r = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
@@ -125,7 +118,7 @@ def test_prompt_text_never_logged(upstream, meter, caplog, capfd):
                 next(r.iter_lines())
             c.post("/v1/chat/completions", content=("{" + SECRET).encode())
             c.post("/v1/completions", json={"prompt": SECRET * 200, "max_tokens": 8})
-        dead = f"http://127.0.0.1:{closed_port()}"
+        dead = f"http://127.0.0.1:{free_port()}"
     with running_proxy(dead, meter) as (url, acct, metrics):
         with httpx.Client(base_url=url) as c:
             c.post("/v1/chat/completions", json={"messages": msgs})

@@ -26,20 +26,28 @@ HOP_BY_HOP = frozenset({
 })
 
 
-def forward_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
-
-
-def response_mode(status: int, headers: Iterable[tuple[str, str]]) -> str:
-    h = {k.lower(): v.lower() for k, v in headers}
-    if h.get("content-encoding", "identity") not in ("", "identity"):
+def response_mode(status: int, content_type: bytes, content_encoding: bytes) -> str:
+    """How a response is relayed: "sse" (events counted, receipt before ``[DONE]``), "json" (held, receipt
+    spliced in) or "raw" (passed through). The two header values as raw ASGI bytes, lower-cased."""
+    if content_encoding not in (b"", b"identity"):
         return "raw"
-    ctype = h.get("content-type", "")
-    if ctype.startswith("text/event-stream"):
+    if content_type.startswith(b"text/event-stream"):
         return "sse"
-    if ctype.startswith("application/json") and 200 <= status < 300:
+    if content_type.startswith(b"application/json") and 200 <= status < 300:
         return "json"
     return "raw"
+
+
+def response_mode_of(status: int, headers: Iterable[tuple[bytes, bytes]]) -> str:
+    """:func:`response_mode` from a response's raw ASGI header pairs."""
+    ctype = cenc = b""
+    for k, v in headers:
+        k = k.lower()
+        if k == b"content-type":
+            ctype = v.lower()
+        elif k == b"content-encoding":
+            cenc = v.lower()
+    return response_mode(status, ctype, cenc)
 
 
 class Exchange:

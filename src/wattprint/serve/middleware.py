@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from wattprint.serve.accountant import Accountant
-from wattprint.serve.exchange import Exchange, response_mode
+from wattprint.serve.exchange import Exchange, response_mode_of
 from wattprint.serve.metrics import CONTENT_TYPE
 
 
@@ -73,8 +73,7 @@ class _Relay:
 
     async def send(self, message: Any) -> None:
         if message["type"] == "http.response.start":
-            headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
-            self.mode = response_mode(message["status"], headers)
+            self.mode = response_mode_of(message["status"], message.get("headers", []))
             self.start = dict(message)
             if self.mode == "json" or message["status"] >= 400:
                 self.mode = "held" if self.mode != "json" else "json"

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wattprint.serve.accountant import Accountant
-from wattprint.serve.exchange import HOP_BY_HOP, Exchange
+from wattprint.serve.exchange import HOP_BY_HOP, Exchange, response_mode
 from wattprint.serve.metrics import CONTENT_TYPE
 
 log = logging.getLogger("wattprint.serve.proxy")
@@ -64,17 +64,6 @@ async def _send_json(send: Any, status: int, obj: Any) -> None:
 
 async def _send_error(send: Any, status: int, kind: str, message: str) -> None:
     await _send_json(send, status, {"error": {"message": message, "type": kind, "code": status}})
-
-
-def _mode(status: int, content_type: bytes, content_encoding: bytes) -> str:
-    """As :func:`wattprint.serve.exchange.response_mode`, on the two raw header values."""
-    if content_encoding not in (b"", b"identity"):
-        return "raw"
-    if content_type.startswith(b"text/event-stream"):
-        return "sse"
-    if content_type.startswith(b"application/json") and 200 <= status < 300:
-        return "json"
-    return "raw"
 
 
 class ProxyApp:
@@ -219,7 +208,7 @@ class ProxyApp:
                 cenc = v.lower()
             if k not in _HOP:
                 out.append((k, v))
-        mode = _mode(status, ctype, cenc)
+        mode = response_mode(status, ctype, cenc)
         if mode == "sse" or (mode == "raw" and status < 400):
             if exchange.handle is not None:
                 out.append((b"x-wattprint-request-id", exchange.handle.id.encode()))
