@@ -25,7 +25,7 @@ import psutil
 
 MAX_EDGE_READS = 16  # live descendants read fresh at an edge; beyond that, the last scan's value is carried
 _HAS_PROC = os.path.isdir("/proc/self/task")
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc times are in ticks
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -100,7 +100,7 @@ def read_stat(pid: int) -> tuple[float, int] | None:
         return None
     f = raw[raw.rindex(b")") + 2:].split()
     # fields after "pid (comm)": state=0 ... utime=11 stime=12 cutime=13 cstime=14 ... rss=21 (pages)
-    return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / _TICK, int(f[21]) * _PAGE
+    return (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / CLOCK_TICKS, int(f[21]) * _PAGE
 
 
 def _read_psutil(pid: int) -> tuple[float, int] | None:
@@ -181,9 +181,3 @@ class ProcessTree:
         """(monotonic time, resident bytes of the tree) at the last scan; time None before any scan."""
         with self._lock:
             return self.scanned_at, self._rss
-
-    def rss_bytes(self) -> int:
-        """Resident bytes of the tree at the last scan (scans now if there has been none)."""
-        if self.scanned_at is None:
-            self.scan()
-        return self.rss()[1]

@@ -282,12 +282,13 @@ def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: f
 
 
 def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b: float,
-           bounds: list[float] | None = None, window: tuple[float, float] | None = None) -> float:
+           bounds: list[float] | None = None) -> float:
     """The part of counter interval ``i`` (``ct[i]..ct[i+1]``) that falls in ``[a, b]``.
 
     Inside a short interval (a few device refreshes) the power field holds one or two point samples:
-    they carry no shape (a load periodic at the refresh rate aliases them), so the increment is shared
-    in proportion to time. A long interval (between sparse readings) is shared by the power samples.
+    they carry no shape (a load periodic at the refresh rate aliases them), so the part is the total less
+    what the outside parts used at their own side's power (:func:`_part_by_outside`), else shared in
+    proportion to time. A long interval (between sparse readings) is shared by the power samples.
     ``bounds`` receives the half-width of what the part can be, given the interval's total and the
     power range seen around it (the part of an interval is not measured, only bounded).
     """
@@ -371,20 +372,20 @@ def _anchored(power: _Power, ct: list[float], ce: list[float], t0: float, t1: fl
     l_ = bisect.bisect_right(ct, t1) - 1  # last reading at or before t1
     if f > l_:  # no reading inside: one interval straddles the window, or none does
         if 0 < f < len(ct):
-            return _share(power, ct, ce, f - 1, t0, t1, bounds, (t0, t1)), t1 - t0, [t0, t1]
+            return _share(power, ct, ce, f - 1, t0, t1, bounds), t1 - t0, [t0, t1]
         return scale * power.integral(t0, t1), 0.0, []
     energy = ce[l_] - ce[f]
     anchored = ct[l_] - ct[f]
     edges = []
     if f > 0:
-        energy += _share(power, ct, ce, f - 1, t0, ct[f], bounds, (t0, t1))
+        energy += _share(power, ct, ce, f - 1, t0, ct[f], bounds)
         anchored += ct[f] - t0
         edges.append(t0)
     else:
         energy += scale * power.integral(t0, ct[f])
         edges.append(ct[f])
     if l_ + 1 < len(ct):
-        energy += _share(power, ct, ce, l_, ct[l_], t1, bounds, (t0, t1))
+        energy += _share(power, ct, ce, l_, ct[l_], t1, bounds)
         anchored += t1 - ct[l_]
         edges.append(t1)
     else:

@@ -11,17 +11,14 @@ per live descendant the sampler has found (none: ~1 µs); machine scope reads th
 
 from __future__ import annotations
 
-import os
-
 import psutil
 
 from wattprint.meter.backends.base import BackendResult, Mark
 from wattprint.meter.cpu_model import UNCERTAINTY, CpuModel, cpu_model
-from wattprint.meter.proctree import ProcessTree
+from wattprint.meter.proctree import CLOCK_TICKS, ProcessTree
 from wattprint.meter.result import ComponentEnergy, Kind, Method
 
 
-_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 POLL_PERIOD_S = 1.0  # how often the sampler looks for new descendants (process scope)
 
 
@@ -35,7 +32,7 @@ def machine_busy_seconds() -> float:
     if len(v) >= 4:
         # user nice system idle iowait irq softirq steal guest guest_nice; guest time is inside user/nice
         busy = sum(v[:8]) - v[3] - (v[4] if len(v) > 4 else 0)
-        return busy / _TICK
+        return busy / CLOCK_TICKS
     t = psutil.cpu_times()
     idle = t.idle + getattr(t, "iowait", 0.0)
     return sum(t) - idle - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)

@@ -44,7 +44,6 @@ REFRESH_GUARD_S = 0.003
 BURST_READS = 12.0
 OPEN_RATE_X = 3.0
 OPEN_RESERVE = 3.0
-SAVE_WHEN_IDLE = True
 PHASE_RETRY_S = 5.0  # after a failed refresh-phase search (it costs up to ~2.5 refreshes of counter reads)
 EDGE_POLL_S = 0.05  # the sampler's period for GPUs with a counter: two chances per 100 ms refresh
 
@@ -252,7 +251,7 @@ class NvmlBackend:
                 f"({'counter' if g.has_counter else 'sampled'}, {g.power_source})" for g in self.gpus]
 
     def _spend(self, now: float, reserve: float = 0.0) -> bool:
-        """Token bucket: counter reads cost ~4.6 ms of CPU each on an H100; keep them within budget."""
+        """Token bucket: counter reads cost ~3 ms of CPU each on Hopper; keep them within budget."""
         if self._tokens_at is not None:
             rate = self.config.counter_reads_per_s * (OPEN_RATE_X if self._open > 0 else 1.0)
             self._tokens = min(BURST_READS, self._tokens + (now - self._tokens_at) * rate)
@@ -295,9 +294,8 @@ class NvmlBackend:
             # budget beyond what edges ask for reads every interval while a window is open (its cut intervals
             # need their neighbours), keeping a reserve for the end edge's requests; with no window open it is
             # saved (up to BURST_READS) for the next window
-            spare = fresh and not due and (is_open or not SAVE_WHEN_IDLE)
-            if ((want or due) and self._spend(now)) or (
-                    spare and self._spend(now, reserve=OPEN_RESERVE if is_open else 2.0)):
+            spare = fresh and not due and is_open
+            if ((want or due) and self._spend(now)) or (spare and self._spend(now, reserve=OPEN_RESERVE)):
                 g.read_counter()
                 if due:
                     self._next_counter = now + self.config.counter_period_s
@@ -312,7 +310,7 @@ class NvmlBackend:
             k = g.refresh_index(now)
             if k is not None:
                 with self._lock:
-                    self._wanted.update((k, k + 1, k + 2))  # the edge's interval and the next
+                    self._wanted.update((k, k + 1, k + 2))  # the edge's interval and the next two
         return Mark(now)
 
     def settled(self, t: float) -> bool:
