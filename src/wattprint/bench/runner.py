@@ -114,7 +114,7 @@ def run_job(
     progress.job_started(job.label(), len(todo))
     options = meter_options(settings)
     with contextlib.closing(factory(**options)) as meter:
-        ctx.meter, ctx.settle = meter, bool(options.get("gpus"))
+        ctx.meter, ctx.settle = meter, "counter_reads_per_s" in options  # a counter bought: wait for it
         records = _run(ctx, todo)
     progress.job_finished(job.label(), _summary(records))
     return records

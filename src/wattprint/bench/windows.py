@@ -127,7 +127,7 @@ class OpenWindow:
 
     def end(self) -> Any:
         self._sync()
-        self.result = self._meter.end(self._name, settle=True) if self._settle else self._meter.end(self._name)
+        self.result = self._meter.end(self._name, settle=self._settle)
         self._ended = True
         return self.result
 
