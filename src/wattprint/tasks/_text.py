@@ -42,12 +42,12 @@ class ZeroShotText:
         return loaded
 
 
-def encoder_result(loaded: LoadedModel, outputs: list[Any], enc: Any) -> BatchResult:
-    """A one-pass batch's result: one inference per output, the input tokens of ``enc`` (padding excluded)
-    and analytic FLOPs over those tokens."""
+def encoder_result(loaded: LoadedModel, outputs: list[Any], enc: Any, **more_units: int) -> BatchResult:
+    """A one-pass batch's result: one inference per output, the input tokens of ``enc`` (padding excluded),
+    any task-specific counts in ``more_units``, and analytic FLOPs over the input tokens."""
     tokens = token_count(enc)
     flops, how = analytic(loaded.parameters, tokens)
-    return BatchResult(outputs, {"inferences": len(outputs), "input_tokens": tokens}, flops, how)
+    return BatchResult(outputs, {"inferences": len(outputs), "input_tokens": tokens, **more_units}, flops, how)
 
 
 def generated_result(loaded: LoadedModel, outputs: list[Any], units: dict[str, int]) -> BatchResult:

@@ -11,7 +11,6 @@ from typing import Any
 
 from wattprint.tasks import _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 
@@ -50,9 +49,7 @@ class SentenceSimilarity(Task):
         emb = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         emb = torch.nn.functional.normalize(emb.float(), dim=-1)
         cos = (emb[0::2] * emb[1::2]).sum(-1).tolist()
-        tokens = _text.token_count(enc)
-        flops, how = analytic(loaded.parameters, tokens)
-        return BatchResult([round(c, 6) for c in cos], {"inferences": len(batch), "input_tokens": tokens}, flops, how)
+        return _text.encoder_result(loaded, [round(c, 6) for c in cos], enc)  # one output per pair
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import spearman

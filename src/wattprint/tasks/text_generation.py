@@ -11,7 +11,6 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 
@@ -46,5 +45,4 @@ class TextGeneration(Task):
         outputs, units = _generate.prompt_and_generate(
             loaded, list(batch), phases, int(p["max_new_tokens"]), exact=bool(p["exact_new_tokens"])
         )
-        flops, how = analytic(loaded.parameters, units["input_tokens"] + units["generated_tokens"])
-        return BatchResult(outputs, units, flops, how)
+        return _text.generated_result(loaded, outputs, units)

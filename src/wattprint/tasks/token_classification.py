@@ -7,7 +7,6 @@ from typing import Any
 
 from wattprint.tasks import _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 
@@ -56,10 +55,7 @@ class TokenClassification(Task):
                     seen.add(w)
                     tags[w] = labels.get(pred[row][pos], str(pred[row][pos]))
             outputs.append(tags)
-        tokens = _text.token_count(enc)
-        flops, how = analytic(loaded.parameters, tokens)
-        units = {"inferences": len(batch), "input_tokens": tokens, "words": sum(len(w) for w in batch)}
-        return BatchResult(outputs, units, flops, how)
+        return _text.encoder_result(loaded, outputs, enc, words=sum(len(w) for w in batch))
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import token_f1
