@@ -313,8 +313,7 @@ def _mean(values) -> float | None:
 
 
 def _gpu_name(r) -> str:
-    gpus = [c for c in r.components if c.get("kind") == "gpu"]
-    return gpus[0].get("name", "") if gpus else "none"
+    return _gpu_component(r).get("name", "none")
 
 
 def main() -> int:
