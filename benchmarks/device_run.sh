@@ -5,7 +5,8 @@
 #
 #   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
-#   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite)
+#   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite);
+#       REF_ARGS passes filters, e.g. REF_ARGS="--skip-done docs/results/h200.csv --exclude-model sdxl-base-1.0"
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -64,7 +65,7 @@ reference)
   n=$(nvidia-smi -L | wc -l)
   for i in $(seq 0 $((n - 1))); do
     CUDA_VISIBLE_DEVICES=$i timeout $((budget + 70)) python3 benchmarks/h100_reference.py --claim "$OUT/claims" \
-      --budget "$budget" --store "$store/ref$i.db" >"$OUT/ref$i.log" 2>&1 &
+      --budget "$budget" --store "$store/ref$i.db" ${REF_ARGS:-} >"$OUT/ref$i.log" 2>&1 &
   done
   wait
   rm -rf "$OUT/claims"

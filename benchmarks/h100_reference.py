@@ -117,6 +117,12 @@ def run(args: argparse.Namespace) -> int:
         todo = todo[i::n]
     if args.model:
         todo = [j for j in todo if j[2] in args.model]
+    if args.exclude_model:
+        todo = [j for j in todo if j[2] not in args.exclude_model]
+    if args.skip_done:  # jobs a results CSV of an earlier session already holds (e.g. docs/results/h200.csv)
+        with open(args.skip_done, newline="") as f:
+            have = {(row["preset"], row["task"], row["model"]) for row in csv.DictReader(f)}
+        todo = [j for j in todo if j not in have]
     deadline = time.monotonic() + args.budget
     skipped = []
     with Store(args.store) as store:
@@ -329,6 +335,8 @@ def main() -> int:
     p.add_argument("--part", help="i/n: run every n-th job starting at i (split over GPUs)")
     p.add_argument("--claim", help="a folder shared by processes on several GPUs: each takes the next unclaimed job")
     p.add_argument("--model", action="append", help="only these catalog models")
+    p.add_argument("--exclude-model", action="append", help="leave these catalog models out")
+    p.add_argument("--skip-done", help="a results CSV (this script's --name.csv): leave out the jobs it holds")
     p.add_argument("--merge", nargs="+", help="merge these stores into --store (no run)")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--name", default="h100", help="file name stem of the outputs: name it after the card (h100, h200)")
