@@ -149,15 +149,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def merge(args: argparse.Namespace) -> None:
+    """Copy every run of the --merge stores into --store. With --newest-first the stores are listed newest
+    first and a job (task, model, preset) found in an earlier-listed store keeps only that store's runs: a
+    re-run with a later meter replaces the older runs instead of being averaged with them."""
     from wattprint.store.sqlite import Store
 
     with Store(args.store) as out:
         have = {r.run_id for r in out.runs(status=None)}
+        taken: set[tuple[str, str, str]] = set()
         for path in args.merge:
             with Store(path, recover=False) as src:
-                for r in src.runs(status=None):
-                    if r.run_id not in have:
-                        out.add(r)
+                runs = src.runs(status=None)
+            jobs = {(r.task, r.model, r.preset) for r in runs}
+            for r in runs:
+                if r.run_id not in have and not (args.newest_first and (r.task, r.model, r.preset) in taken):
+                    out.add(r)
+            taken |= jobs
 
 
 def table(args: argparse.Namespace) -> None:
@@ -338,6 +345,8 @@ def main() -> int:
     p.add_argument("--exclude-model", action="append", help="leave these catalog models out")
     p.add_argument("--skip-done", help="a results CSV (this script's --name.csv): leave out the jobs it holds")
     p.add_argument("--merge", nargs="+", help="merge these stores into --store (no run)")
+    p.add_argument("--newest-first", action="store_true",
+                   help="with --merge: stores listed newest first; a job's runs come from the first store that has it")
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--name", default="h100", help="file name stem of the outputs: name it after the card (h100, h200)")
     args = p.parse_args()
