@@ -1,4 +1,4 @@
-"""The energy-accounting reverse proxy for OpenAI-compatible servers (a bare ASGI app, httpcore upstream).
+"""The energy-accounting reverse proxy for OpenAI-compatible servers (a bare ASGI app, own upstream client).
 
 Every path is passed through (method, raw path, query, headers, body); inference routes (see
 :mod:`wattprint.serve.openai`) are accounted and carry a receipt. The proxy's own paths (GET):
@@ -9,13 +9,14 @@ Every path is passed through (method, raw path, query, headers, body); inference
 
 Failures answer in OpenAI's error shape: upstream unreachable -> 502, upstream timeout -> 504.
 
-The relay is written against ASGI and httpcore's connection pool directly (no routing framework, no
-request/response objects, no URL or header models): per request it costs about a third of what the
-Starlette + httpx version did (docs/benchmarks/proxy_overhead.md).
+The relay is written against ASGI and a small keep-alive HTTP/1.1 client on asyncio streams
+(:mod:`wattprint.serve.upstream`) directly: no routing framework, no request/response objects, no URL or
+header models, no anyio layer (docs/benchmarks/proxy_overhead.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 from wattprint.serve.accountant import Accountant
 from wattprint.serve.exchange import HOP_BY_HOP, Exchange, response_mode
 from wattprint.serve.metrics import CONTENT_TYPE
+from wattprint.serve.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
 
 log = logging.getLogger("wattprint.serve.proxy")
 
@@ -70,29 +72,21 @@ class ProxyApp:
     """The proxy as an ASGI callable. The caller owns ``acct`` (started) and closes it after the app."""
 
     def __init__(self, acct: Accountant, config: ProxyConfig, metrics: Any = None) -> None:
-        import httpcore
-
         self.acct = acct
         self.config = config
         self.metrics = metrics
-        self._httpcore = httpcore
         u = urlsplit(config.upstream)
-        self._scheme = u.scheme.encode()
-        self._host = (u.hostname or "").encode()
+        self._scheme = u.scheme
+        self._host = u.hostname or ""
         self._port = u.port or (443 if u.scheme == "https" else 80)
         self._host_header = u.netloc.rpartition("@")[2].encode()
         self._base_path = u.path.rstrip("/").encode()
-        self._timeout = {"connect": config.connect_timeout_s, "read": config.read_timeout_s,
-                         "write": config.read_timeout_s, "pool": config.read_timeout_s}
-        self._failures = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
-                          httpcore.ConnectionNotAvailable, httpcore.ProxyError)
-        self._pool: Any = None
+        self._pool: UpstreamPool | None = None
 
-    def _client(self) -> Any:
+    def _client(self) -> UpstreamPool:
         if self._pool is None:  # made inside the server's event loop
-            self._pool = self._httpcore.AsyncConnectionPool(
-                max_connections=self.config.max_connections,
-                max_keepalive_connections=self.config.max_connections, keepalive_expiry=5.0)
+            self._pool = UpstreamPool(self._scheme, self._host, self._port, self.config.connect_timeout_s,
+                                      self.config.read_timeout_s, self.config.max_connections, keepalive_s=5.0)
         return self._pool
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -146,7 +140,6 @@ class ProxyApp:
 
     # ---- forwarding -----------------------------------------------------------------------------
     async def _forward(self, scope: Any, receive: Any, send: Any) -> None:
-        hc = self._httpcore
         config = self.config
         method = scope["method"]
         headers: list[tuple[bytes, bytes]] = []
@@ -181,27 +174,25 @@ class ProxyApp:
         target = self._base_path + (scope.get("raw_path") or scope["path"].encode())
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
-        request = hc.Request(method.encode(), hc.URL(scheme=self._scheme, host=self._host, port=self._port,
-                                                     target=target),
-                             headers=headers, content=content, extensions={"timeout": self._timeout})
         try:
-            upstream = await self._client().handle_async_request(request)
-        except hc.TimeoutException as e:
+            upstream = await self._client().request(method.encode(), target, headers, content)
+        except UpstreamTimeout as e:
             exchange.abort()
-            await _send_error(send, 504, "upstream_timeout",
-                              f"upstream {config.upstream} timed out: {type(e).__name__}")
+            await _send_error(send, 504, "upstream_timeout", f"upstream {config.upstream} timed out: {e}")
             return
-        except self._failures as e:
+        except UpstreamError as e:
             exchange.abort()
             await _send_error(send, 502, "upstream_unavailable",
                               f"upstream {config.upstream} could not be reached: {type(e).__name__}: {e}")
             return
+        except BaseException:
+            exchange.abort()  # cancelled: the energy so far still counts
+            raise
 
         status = upstream.status
         out: list[tuple[bytes, bytes]] = []
         ctype = cenc = b""
-        for k, v in upstream.headers:
-            k = k.lower()
+        for k, v in upstream.headers:  # names already lower-case
             if k == b"content-type":
                 ctype = v.lower()
             elif k == b"content-encoding":
@@ -215,7 +206,7 @@ class ProxyApp:
             await _relay_stream(upstream, exchange, mode, status, out, receive, send)
             return
         try:  # held: raw bytes (a compressed error body must stay compressed)
-            data = b"".join([part async for part in upstream.stream])
+            data = await upstream.read()
         except Exception as e:
             exchange.abort()
             await _send_error(send, 502, "upstream_failed", f"upstream {config.upstream} broke off: {type(e).__name__}")
@@ -253,35 +244,72 @@ async def _request_stream(receive: Any) -> Any:
             return
 
 
+_WATCH_AFTER_S = 1.0  # a stream still running after this long gets a task that watches for the client leaving
+
+
 async def _relay_stream(upstream: Any, exchange: Exchange, mode: str, status: int,
                         headers: list[tuple[bytes, bytes]], receive: Any, send: Any) -> None:
-    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves."""
-    import anyio
+    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves.
+
+    How the client's leaving is noticed, cheapest first: uvicorn's ``send`` returns silently once the
+    connection is gone but marks its request cycle ``disconnected``, which is read after every send; a
+    server following ASGI 2.4 raises OSError from ``send``; and a stream that runs longer than
+    ``_WATCH_AFTER_S`` (or any stream, on a server whose cycle cannot be read) gets one task waiting on
+    ``receive()`` for ``http.disconnect``, which cancels the relay, so that a stalled upstream does not
+    hold a gone client's request open. Short streams thus cost no task."""
+    cycle = getattr(send, "__self__", None)
+    peek = type(getattr(cycle, "disconnected", None)) is bool
+    task = asyncio.current_task()
+    state = {"ending": False, "left": False}
+    watcher: asyncio.Task[None] | None = None
+    timer: asyncio.TimerHandle | None = None
+
+    async def watch() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not state["ending"] and task is not None:
+            state["left"] = True
+            task.cancel()
+
+    def start_watch() -> None:
+        nonlocal watcher, timer
+        timer = None
+        watcher = asyncio.ensure_future(watch())
 
     finished = False
     try:
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        async with anyio.create_task_group() as tg:
-            async def watch() -> None:
-                while (await receive())["type"] != "http.disconnect":
-                    pass
-                tg.cancel_scope.cancel()
-
-            tg.start_soon(watch)
-            sse = mode == "sse"
-            async for chunk in upstream.stream:
-                data = exchange.feed_sse(chunk) if sse else chunk
-                if data:
-                    await send({"type": "http.response.body", "body": data, "more_body": True})
+        if peek:
+            timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_S, start_watch)
+        else:
+            start_watch()
+        sse = mode == "sse"
+        async for chunk in upstream.stream():
+            data = exchange.feed_sse(chunk) if sse else chunk
+            if data:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+                if peek and cycle.disconnected:
+                    break
+        else:
             tail = exchange.end_sse() if sse else b""
             if not sse and exchange.accounted:
                 exchange.finish(None, completed=True)
+            state["ending"] = True
             await send({"type": "http.response.body", "body": tail, "more_body": False})
             finished = True
-            tg.cancel_scope.cancel()
     except OSError:  # the client went away (ASGI spec 2.4 raises from send)
         pass
+    except asyncio.CancelledError:
+        if not state["left"]:
+            raise
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: this cancellation is handled here
+        if uncancel is not None:
+            uncancel()
     finally:
+        if timer is not None:
+            timer.cancel()
+        if watcher is not None and not watcher.done():
+            watcher.cancel()
         if not finished:
             exchange.abort()
             log.info("client left mid-stream; request %s counted as not completed",
