@@ -1,0 +1,228 @@
+"""The proxy's own upstream client (wattprint.serve.upstream) against scripted raw HTTP servers, and the
+proxy's answers that depend on it (504, compressed and chunked bodies, hop-by-hop headers)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import threading
+
+import httpx
+import pytest
+
+from wattprint.meter.sim.traces import Constant
+from wattprint.serve.testing import running_proxy, sim_gpu_meter
+from wattprint.serve.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
+
+
+class Scripted:
+    """A raw HTTP/1.1 server on loopback: ``answer(n_conn, n_req)`` returns the bytes to write for
+    request ``n_req`` on connection ``n_conn`` (None: close without answering; ... : never answer)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.connections = 0
+        self.requests: list[bytes] = []
+
+    async def handle(self, reader, writer):
+        self.connections += 1
+        n_conn, n_req = self.connections, 0
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = await reader.readexactly(length)
+                n_req += 1
+                self.requests.append(head + body)
+                out = self.answer(n_conn, n_req)
+                if out is None:
+                    break
+                if out is ...:
+                    await asyncio.sleep(30)
+                    break
+                writer.write(out)
+                await writer.drain()
+                if b"connection: close" in out.lower() or b"content-length" not in out.lower() \
+                        and b"chunked" not in out.lower() and not out.startswith(b"HTTP/1.1 204"):
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        writer.close()
+
+    async def start(self):
+        self.server = await asyncio.start_server(self.handle, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+
+def run(answer, client):
+    """Start a Scripted server and run ``client(pool)`` against it in one event loop; (result, server)."""
+    async def main():
+        srv = Scripted(answer)
+        port = await srv.start()
+        pool = UpstreamPool("http", "127.0.0.1", port, connect_timeout_s=2.0, read_timeout_s=0.5)
+        try:
+            return await client(pool), srv
+        finally:
+            await pool.aclose()
+            srv.server.close()
+
+    return asyncio.run(main())
+
+
+def ok(body: bytes, extra: bytes = b"") -> bytes:
+    return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n%s\r\n%s" % (len(body), extra, body)
+
+
+async def get(pool, method=b"GET", body=b""):
+    headers = [(b"host", b"x")] + ([(b"content-length", str(len(body)).encode())] if body else [])
+    r = await pool.request(method, b"/p", headers, body)
+    try:
+        return r.status, dict(r.headers), await r.read()
+    finally:
+        await r.aclose()
+
+
+def test_content_length_and_keep_alive():
+    async def client(pool):
+        return [await get(pool, body=b"abc"), await get(pool), await get(pool)]
+
+    (results, srv) = run(lambda c, n: ok(b"hello %d" % n, b"X-Thing: A b \r\n"), client)
+    assert [r[2] for r in results] == [b"hello 1", b"hello 2", b"hello 3"]
+    assert results[0][1][b"x-thing"] == b"A b"  # names lower-case, values trimmed
+    assert srv.connections == 1 and srv.requests[0].endswith(b"\r\n\r\nabc")
+
+
+def test_chunked_with_extensions_and_trailers():
+    body = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n"
+
+    async def client(pool):
+        r = await pool.request(b"GET", b"/", [(b"host", b"x")])
+        pieces = [p async for p in r.stream()]
+        await r.aclose()
+        return pieces, await get(pool)
+
+    (pieces, second), srv = run(lambda c, n: body, client)
+    assert pieces == [b"hello", b" ", b"world"] and second[2] == b"hello world"
+    assert srv.connections == 1  # the chunked body was read whole: the connection was reused
+
+
+def test_body_until_close_interim_responses_head_and_204():
+    answers = {
+        1: b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end",
+        2: b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n",  # HEAD: no body despite the length
+        3: b"HTTP/1.1 204 No Content\r\n\r\n",
+    }
+
+    async def client(pool):
+        return [await get(pool), await get(pool, b"HEAD"), await get(pool)]
+
+    results, srv = run(lambda c, n: answers[1] if c == 1 else answers[1 + n], client)
+    assert results[0] == (200, {b"connection": b"close"}, b"until the end")
+    assert results[1][:1] == (200,) and results[1][2] == b""
+    assert results[2][0] == 204 and results[2][2] == b""
+
+
+def test_stale_keep_alive_connection_is_retried_once():
+    """The upstream closes a kept-alive connection as the next request arrives: sent again on a new one."""
+    def answer(c, n):
+        return None if (c, n) == (1, 2) else ok(b"fine")
+
+    async def client(pool):
+        return [await get(pool, b"POST", b"{}"), await get(pool, b"POST", b"{}")]
+
+    results, srv = run(answer, client)
+    assert [r[2] for r in results] == [b"fine", b"fine"]
+    assert srv.connections == 2 and len(srv.requests) == 3
+
+
+def test_fresh_connection_closed_without_answer_is_an_error():
+    async def client(pool):
+        with pytest.raises(UpstreamError) as e:
+            await get(pool)
+        return e.value
+
+    err, srv = run(lambda c, n: None, client)
+    assert not isinstance(err, UpstreamTimeout) and srv.connections == 1  # not retried: it was not reused
+
+
+def test_silent_upstream_times_out_and_malformed_head_fails():
+    async def client(pool):
+        with pytest.raises(UpstreamTimeout):
+            await get(pool)
+        with pytest.raises(UpstreamError):
+            await get(pool)
+        return None
+
+    _, srv = run(lambda c, n: ... if c == 1 else b"HTTP/1.1 2000 Nope\r\n\r\n", client)
+    assert srv.connections == 2
+
+
+def test_connection_refused():
+    from wattprint.serve.testing import free_port
+
+    async def main():
+        pool = UpstreamPool("http", "127.0.0.1", free_port())
+        with pytest.raises(UpstreamError):
+            await pool.request(b"GET", b"/", [(b"host", b"x")])
+
+    asyncio.run(main())
+
+
+# ---- through the proxy ---------------------------------------------------------------------------
+@pytest.fixture
+def scripted_upstream():
+    """A Scripted server in its own thread; yields (set the answer function, url)."""
+    loop = asyncio.new_event_loop()
+    holder = {"answer": lambda c, n: ok(b"{}")}
+    srv = Scripted(lambda c, n: holder["answer"](c, n))
+    port = loop.run_until_complete(srv.start())
+    t = threading.Thread(target=loop.run_forever, daemon=True)
+    t.start()
+    try:
+        yield holder, f"http://127.0.0.1:{port}"
+    finally:
+        def stop():
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            loop.call_later(0.05, loop.stop)
+
+        loop.call_soon_threadsafe(stop)
+        t.join(5)
+
+
+def test_proxy_timeout_504_compressed_chunked_and_hop_by_hop(scripted_upstream):
+    from wattprint.serve.accountant import Accountant
+    from wattprint.serve.proxy import ProxyConfig, build_app
+    from wattprint.serve.testing import serve_in_thread
+
+    holder, up = scripted_upstream
+    payload = json.dumps({"id": "x", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 5}}).encode()
+    packed = gzip.compress(payload)
+    chunks = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n" \
+             b"keep-alive: timeout=5\r\nx-up: 1\r\n\r\n" + b"".join(
+                 b"%x\r\n%s\r\n" % (len(p), p) for p in (payload[:10], payload[10:])) + b"0\r\n\r\n"
+    meter = sim_gpu_meter(Constant(200.0))
+    try:
+        with Accountant.from_meter(meter) as acct:
+            app = build_app(acct, ProxyConfig(up, read_timeout_s=0.5))
+            with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=10) as c:
+                chat = {"messages": [{"role": "user", "content": "hi"}]}
+                holder["answer"] = lambda cn, n: ok(packed, b"content-type: application/json\r\n"
+                                                           b"content-encoding: gzip\r\n")
+                gz = c.post("/v1/chat/completions", json=chat, headers={"accept-encoding": "gzip"})
+                holder["answer"] = lambda cn, n: chunks
+                ch = c.post("/v1/chat/completions", json=chat)
+                holder["answer"] = lambda cn, n: ...
+                slow = c.post("/v1/chat/completions", json=chat)
+    finally:
+        meter.close()
+    assert gz.status_code == 200 and gz.headers["content-encoding"] == "gzip"
+    assert gz.content == payload  # httpx decoded the untouched gzip body: no receipt member spliced in
+    assert "x-wattprint-request-id" in gz.headers
+    assert ch.status_code == 200 and ch.headers["x-up"] == "1" and "keep-alive" not in ch.headers
+    assert ch.json()["wattprint"]["completion_tokens"] == 5 and ch.json()["usage"]["prompt_tokens"] == 3
+    assert slow.status_code == 504 and slow.json()["error"]["type"] == "upstream_timeout"
