@@ -7,6 +7,7 @@ import asyncio
 import gzip
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -22,10 +23,14 @@ class Scripted:
 
     def __init__(self, answer):
         self.answer = answer
+        self.raw = None  # a function giving a handler (reader, writer) to use instead, or None
         self.connections = 0
         self.requests: list[bytes] = []
 
     async def handle(self, reader, writer):
+        raw = self.raw() if self.raw is not None else None
+        if raw is not None:
+            return await raw(reader, writer)
         self.connections += 1
         n_conn, n_req = self.connections, 0
         try:
@@ -180,6 +185,7 @@ def scripted_upstream():
     holder = {"answer": lambda c, n: ok(b"{}")}
     srv = Scripted(lambda c, n: holder["answer"](c, n))
     port = loop.run_until_complete(srv.start())
+    srv.raw = lambda: holder.get("handle")
     t = threading.Thread(target=loop.run_forever, daemon=True)
     t.start()
     try:
@@ -226,3 +232,50 @@ def test_proxy_timeout_504_compressed_chunked_and_hop_by_hop(scripted_upstream):
     assert ch.status_code == 200 and ch.headers["x-up"] == "1" and "keep-alive" not in ch.headers
     assert ch.json()["wattprint"]["completion_tokens"] == 5 and ch.json()["usage"]["prompt_tokens"] == 3
     assert slow.status_code == 504 and slow.json()["error"]["type"] == "upstream_timeout"
+
+
+@pytest.mark.parametrize("wrap_send", [False, True], ids=["uvicorn-cycle", "plain-send"])
+def test_client_leaving_a_stalled_stream_is_noticed(scripted_upstream, wrap_send):
+    """The upstream sends one event and then nothing; the client hangs up. The relay notices (with
+    uvicorn's request cycle: through the watcher started after _WATCH_AFTER_S; with a send that hides
+    the cycle: at once through the watcher) and the request ends as not completed, its energy counted."""
+    from wattprint.serve.accountant import Accountant
+    from wattprint.serve.proxy import ProxyConfig, build_app
+    from wattprint.serve.testing import serve_in_thread
+
+    holder, up = scripted_upstream
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n'
+    holder["answer"] = lambda c, n: ...
+    meter = sim_gpu_meter(Constant(200.0))
+    try:
+        with Accountant.from_meter(meter) as acct:
+            app = build_app(acct, ProxyConfig(up))
+            if wrap_send:
+                inner = app
+
+                async def app(scope, receive, send):  # noqa: F811
+                    async def plain_send(message):
+                        await send(message)
+
+                    await inner(scope, receive, plain_send)
+
+            async def stalled(reader, writer):  # one event, then silence until the test ends
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                             b"transfer-encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(event), event))
+                await asyncio.sleep(30)
+
+            holder["handle"] = stalled
+            with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=10) as c:
+                body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
+                with c.stream("POST", "/v1/chat/completions", json=body) as r:
+                    rid = r.headers["x-wattprint-request-id"]
+                    assert next(r.iter_lines()).startswith("data:")
+                deadline = time.monotonic() + 10
+                while acct.open_requests() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert acct.open_requests() == 0
+        final = acct.final_receipt(rid)
+    finally:
+        meter.close()
+    assert final is not None and not final.completed and final.energy_j > 0
