@@ -183,8 +183,13 @@ def share_of(
 ) -> Share:
     """The share of one request, exactly as :func:`split_interval` would give it, without building
     everyone's (a receipt needs only its own)."""
-    total_work, total_time = sum(work.values()), sum(in_flight_s.values())
-    r_work, r_time = work.get(rid, 0.0), in_flight_s.get(rid, 0.0)
+    return share_from_totals(interval, work.get(rid, 0.0), sum(work.values()), in_flight_s.get(rid, 0.0),
+                             sum(in_flight_s.values()), policy, busy_s)
+
+
+def share_from_totals(interval: Interval, r_work: float, total_work: float, r_time: float, total_time: float,
+                      policy: IdlePolicy, busy_s: float | None = None) -> Share:
+    """:func:`share_of` from the request's work and time in flight and everyone's totals."""
     by_time = r_time / total_time if total_time > 0 else None
     active = r_work / total_work if total_work > 0 else by_time
     if policy is IdlePolicy.NONE:
@@ -223,7 +228,15 @@ def _spread(
 
 def busy_seconds(spans: Iterable[tuple[float, float]], a: float, b: float) -> float:
     """Length of the union of ``spans`` inside ``[a, b)``."""
-    clipped = sorted((max(s, a), min(e, b)) for s, e in spans if min(e, b) > max(s, a))
+    clipped = []
+    for s, e in spans:  # (max(s, a), min(e, b)) when not empty, without the calls (run on every receipt)
+        if s < a:
+            s = a
+        if e > b:
+            e = b
+        if e > s:
+            clipped.append((s, e))
+    clipped.sort()
     total, cur_s, cur_e = 0.0, None, None
     for s, e in clipped:
         if cur_e is None or s > cur_e:
@@ -257,6 +270,36 @@ def works_over(segments: Sequence[Segment], start: int, intervals: Sequence[Inte
             k += 1
         out[j] = total
     return out
+
+
+def work_in_one(segments: Sequence[Segment], start: int, a: float, b: float,
+                prompt_scale: float, gen_scale: float) -> float:
+    """``works_over(segments, start, [interval [a, b)], ...)[0]`` without the lists (the same sums in the
+    same order, so the same float)."""
+    n = len(segments)
+    i = start
+    if i < n and segments[i].t1 < a:
+        i = bisect.bisect_left(segments, a, lo=i, key=_t1)
+    total = 0.0
+    while i < n:
+        seg = segments[i]
+        t0 = seg.t0
+        if t0 >= b:
+            break
+        i += 1
+        tokens = seg.prompt * prompt_scale + seg.generated * gen_scale  # Segment.work_in, inlined
+        if tokens == 0.0:
+            continue
+        length = seg.t1 - t0
+        if length <= 0.0:
+            if a <= t0:
+                total += tokens
+            continue
+        t1 = seg.t1
+        overlap = (b if b < t1 else t1) - (a if a > t0 else t0)  # min(b, t1) - max(a, t0)
+        if overlap > 0:
+            total += tokens * overlap / length
+    return total
 
 
 def advance_cursor(segments: Sequence[Segment], start: int, b: float) -> int:

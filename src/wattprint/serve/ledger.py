@@ -23,8 +23,9 @@ from wattprint.serve.attribution import (
     add_into,
     advance_cursor,
     busy_seconds,
-    share_of,
+    share_from_totals,
     split_interval,
+    work_in_one,
     works_over,
 )
 
@@ -227,6 +228,8 @@ class Ledger:
         (not at all when ``now`` is None). With ``only``, each Split holds that request's share alone."""
         if not intervals:
             return []
+        if only is not None:
+            return self._shares_of(intervals, now, only)
         lo, hi = intervals[0].t0, intervals[-1].t1
         w = self.config.prefill_weight
         works: dict[str, list[float]] = {}
@@ -248,9 +251,55 @@ class Ledger:
             work = {rid: ws[j] for rid, ws in works.items() if ws[j] > 0 or flights[rid][j] > 0}
             flight = {rid: flights[rid][j] for rid in work}
             busy = busy_seconds(spans, iv.t0, iv.t1)
-            if only is None:
-                out.append(split_interval(iv, work, flight, self.config.policy, busy))
-            else:
-                share = share_of(only, iv, work, flight, self.config.policy, busy)
-                out.append(Split({only: share}, {}, {}))
+            out.append(split_interval(iv, work, flight, self.config.policy, busy))
         return out
+
+    def _shares_of(self, intervals: list[Interval], now: float | None, rid: str) -> list[Split]:
+        """:meth:`split_many` with ``only``: the same figures (the same sums in the same order, so the same
+        floats) from running totals per interval instead of everyone's work and time in dicts; a receipt
+        is issued with this on every request."""
+        lo, hi = intervals[0].t0, intervals[-1].t1
+        w = self.config.prefill_weight
+        m = len(intervals)
+        one = m == 1
+        a = b = 0.0
+        if one:
+            a, b = lo, hi
+        total_work = [0.0] * m
+        total_time = [0.0] * m
+        mine_work = [0.0] * m
+        mine_time = [0.0] * m
+        spans: list[tuple[float, float]] = []
+        for tr in self.tracks.values():
+            end = tr.end if tr.end is not None else (now if now is not None else hi)
+            start = tr.start
+            if start >= hi or (end < lo) or (end == lo and start < lo):
+                continue
+            open_seg = tr.open_segment(now) if now is not None else None
+            if one:
+                work = work_in_one(tr.segments, tr.cursor, a, b, tr.prompt_scale * w, tr.gen_scale)
+                if open_seg is not None:
+                    work = work + work_in_one((open_seg,), 0, a, b, w, 1.0)
+                flight = (b if b < end else end) - (a if a > start else start)  # max(0, min(b, end) - max(a, start))
+                if not flight > 0.0:
+                    flight = 0.0
+                total_work[0] += work
+                total_time[0] += flight
+                if tr.id == rid:
+                    mine_work[0], mine_time[0] = work, flight
+            else:
+                ws = works_over(tr.segments, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
+                if open_seg is not None:
+                    ws = [x + y for x, y in zip(ws, works_over([open_seg], 0, intervals, w, 1.0))]
+                mine = tr.id == rid
+                for j, iv in enumerate(intervals):
+                    flight = max(0.0, min(iv.t1, end) - max(iv.t0, start))
+                    total_work[j] += ws[j]
+                    total_time[j] += flight
+                    if mine:
+                        mine_work[j], mine_time[j] = ws[j], flight
+            spans.append((start, end))
+        policy = self.config.policy
+        return [Split({rid: share_from_totals(iv, mine_work[j], total_work[j], mine_time[j], total_time[j], policy,
+                                              busy_seconds(spans, iv.t0, iv.t1))}, {}, {})
+                for j, iv in enumerate(intervals)]
