@@ -193,3 +193,15 @@ def test_machine_scope_ram_is_installed_memory():
     b = RamBackend(scope="machine")
     r = b.energy(b.mark(0.0), b.mark(2.0)).components[0]
     assert r.energy_j == pytest.approx(psutil.virtual_memory().total / GB * W_PER_GB * 2.0)
+
+
+def test_scan_uses_the_callers_clock():
+    """The CPU and RAM backends share one tree: the second scan of a round (same ``now``) is skipped, one
+    ``min_rescan_s`` later on the caller's clock it is not (whatever the system clock does)."""
+    tree = ProcessTree(min_rescan_s=0.25)
+    tree.scan(500.0)
+    assert tree.scanned_at == 500.0
+    tree.scan(500.1)
+    assert tree.scanned_at == 500.0
+    tree.scan(500.3)
+    assert tree.scanned_at == 500.3

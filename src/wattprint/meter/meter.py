@@ -92,6 +92,9 @@ class Meter:
         self.poll()
         pollers = [(b.poll_period_s, b.poll) for b in self.backends if b.poll_period_s]
         self._sampler = Sampler(pollers + [(PRUNE_PERIOD_S, self._prune)] if pollers else [], self.clock)
+        for b in self.backends:  # a window edge may make its backend's poll due at once (never waits)
+            if hasattr(b, "set_waker") and b.poll_period_s:
+                b.set_waker(lambda b=b: self._sampler.wake(b.poll))
         if sampler_thread:
             self._sampler.start()
 

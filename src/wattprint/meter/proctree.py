@@ -125,12 +125,15 @@ class ProcessTree:
         self._lock = threading.Lock()
         self._live: dict[int, float] = {}  # live descendant pid -> CPU s at the last scan
         self._rss = 0  # resident bytes of the whole tree at the last scan
-        self.scanned_at: float | None = None  # time.monotonic() of the last scan
+        self.scanned_at: float | None = None  # the caller's clock (``scan(now)``) at the last scan
         self._min_rescan_s = min_rescan_s  # the CPU and RAM backends share one tree: one scan per round
 
     def scan(self, now: float | None = None) -> None:
-        """Find live descendants and read their CPU time and memory (sampler thread; ~10 µs per process)."""
-        t = time.monotonic()
+        """Find live descendants and read their CPU time and memory (sampler thread; ~10 µs per process).
+
+        ``now``: the caller's clock (the meter's: a ManualClock in tests), which decides whether the last
+        scan is recent enough to reuse (``min_rescan_s``); ``time.monotonic()`` when not given."""
+        t = time.monotonic() if now is None else now
         if self.scanned_at is not None and 0 <= t - self.scanned_at < self._min_rescan_s:
             return
         live: dict[int, float] = {}

@@ -5,6 +5,9 @@ It exists because reading an H100's energy counter costs ~3.5 ms and the counter
 instantaneous power often and its counter rarely, and windows are resolved from that timeline. It also
 samples GPUs that have no counter, and reads RAPL often enough that a counter wrap is never missed.
 It sleeps on an Event (never busy-waits), is stopped by its owner, and is joined with a timeout.
+A poller may return the delay (s) until it is next due, instead of its fixed period, so that a backend does
+no work on ticks where nothing is due; ``wake(fn)`` makes poller ``fn`` due at once (a window edge asking for a
+reading in its refresh interval).
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ class Sampler:
         self._clock = clock
         self._name = name
         self._stop = threading.Event()
+        self._event = threading.Event()  # set by stop() and wake()
+        self._woken: set[int] = set()
+        self._due: list[float] | None = None
         self._thread: threading.Thread | None = None
         self._cpu_s = 0.0
         self._started_at: float | None = None
@@ -45,8 +51,17 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
 
+    def wake(self, fn: Callable[[float], None]) -> None:
+        """Make poller ``fn`` due now (cheap: for window edges). Ignored if ``fn`` is not a poller."""
+        for i, (_, f) in enumerate(self._pollers):
+            if f == fn:
+                self._woken.add(i)
+                self._event.set()
+                return
+
     def stop(self, timeout: float = 2.0) -> None:
         self._stop.set()
+        self._event.set()
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
@@ -67,25 +82,58 @@ class Sampler:
         return None if self._started_at is None else self._cpu_s
 
     def _run(self) -> None:
-        due = [self._clock.monotonic() + p for p, _ in self._pollers]
+        self._due = [self._clock.monotonic() + p for p, _ in self._pollers]
         cpu0 = time.thread_time()
         while not self._stop.is_set():
-            now = self._clock.monotonic()
-            for i, (period, fn) in enumerate(self._pollers):
-                if now >= due[i]:
-                    self._call(fn, now)
-                    due[i] = max(due[i] + period, now + period * 0.5)
+            self._round()
             self._cpu_s = time.thread_time() - cpu0
-            wait = min(due) - self._clock.monotonic()
+            wait = min(self._due) - self._clock.monotonic()
             if wait > 0:
-                self._stop.wait(wait)
+                self._event.wait(wait)
         self._cpu_s = time.thread_time() - cpu0
 
-    def _call(self, fn: Callable[[float], None], now: float) -> None:
+    def _round(self) -> None:
+        """Call every poller that is due (or woken), and schedule its next call."""
+        self._event.clear()
+        woken, self._woken = self._woken, set()
+        now = self._clock.monotonic()
+        for i, (period, fn) in enumerate(self._pollers):
+            if now >= self._due[i] or i in woken:
+                nxt = self._call(fn, now)
+                if isinstance(nxt, (int, float)) and nxt > 0:
+                    self._due[i] = now + float(nxt)
+                else:
+                    self._due[i] = max(self._due[i] + period, now + period * 0.5)
+
+    def step_until(self, t: float) -> int:
+        """Without a thread, on a clock that ``advance``s (ManualClock): run the thread's schedule up to time
+        ``t``, moving the clock to each due time (tests of the schedule itself). Returns the rounds run."""
+        if self._thread is not None:
+            raise RuntimeError("step_until is for a sampler without its thread")
+        if not self._pollers:
+            return 0
+        if self._due is None:
+            self._due = [self._clock.monotonic() + p for p, _ in self._pollers]
+        rounds = 0
+        while True:
+            now = self._clock.monotonic()
+            if not self._woken:
+                nxt = min(self._due)
+                if nxt > t:
+                    if t > now:
+                        self._clock.advance(t - now)  # type: ignore[attr-defined]
+                    return rounds
+                if nxt > now:
+                    self._clock.advance(nxt - now)  # type: ignore[attr-defined]
+            self._round()
+            rounds += 1
+
+    def _call(self, fn: Callable[[float], object], now: float) -> object:
         try:
-            fn(now)
+            return fn(now)
         except Exception as e:  # noqa: BLE001 - a poller must never kill the thread; the error is kept
             msg = f"{type(e).__name__}: {e}"
             if len(self.errors) < 20:
                 self.errors.append(msg)
             log.warning("sampler poll failed: %s", msg)
+            return None

@@ -10,7 +10,11 @@ Window edges read nothing: they ask the sampler (without waiting) for a reading 
 of the edge and in the next two (the next one's mean power tells how the cut interval splits), within a budget of
 ``counter_reads_per_s`` (the CPU cost), spent where windows are (see BURST_READS). A window of
 at least ``sync_counter_s`` also reads the counter once at its end (4.6 ms, under 0.5% of it).
-GPUs without the counter (before Volta) are sampled and integrated (method "sampled").
+GPUs without the counter (before Volta) are sampled and integrated (method "sampled"). The sampler is told when
+the backend is next due (``poll`` returns the delay): once per counter refresh interval, just after it, and at
+once when an edge asks for its own interval (``set_waker``). ``NvmlConfig.field_alignment="backward"`` (or the
+environment variable WATTPRINT_NVML_FIELD_ALIGNMENT=backward) integrates the field as a refresh-interval mean
+instead of a point sample: not the default until the card's refresh study says so.
 ``nvmlDeviceGetPowerUsage`` is a lagging ~1 s average on recent GPUs: used only if the field is missing,
 with a warning.
 """
@@ -44,8 +48,17 @@ REFRESH_GUARD_S = 0.003
 BURST_READS = 12.0
 OPEN_RATE_X = 3.0
 OPEN_RESERVE = 3.0
+FIELD_ALIGNMENTS = ("forward", "backward")
+FIELD_ALIGNMENT_ENV = "WATTPRINT_NVML_FIELD_ALIGNMENT"  # sets NvmlConfig.field_alignment's default
+FIELD_RESYNC_S = 10.0  # backward alignment: re-find the field's refresh phase (and refine its period) this often
+FIELD_GUARD_S = 0.002  # a field read this close to a predicted field refresh is read again past it
 PHASE_RETRY_S = 5.0  # after a failed refresh-phase search (it costs up to ~2.5 refreshes of counter reads)
-EDGE_POLL_S = 0.05  # the sampler's period for GPUs with a counter: two chances per 100 ms refresh
+EDGE_POLL_S = 0.05  # the sampler's period before a counter's refresh phase is known
+# Once the first GPU's counter phase is known the sampler polls once per refresh interval, this long after each
+# refresh (past REFRESH_GUARD_S): every interval an edge asks a reading in gets exactly one chance, at 10 wake-ups
+# per second (free-running 50 ms polls took 20 and still missed intervals now and then); an edge that asks
+# for its own interval after that interval's poll wakes the sampler at once (set_waker).
+POLL_AFTER_REFRESH_S = 0.006
 
 
 @dataclass(frozen=True)
@@ -63,12 +76,28 @@ class NvmlConfig:
     resync_s: float = 120.0
     use_counter: bool = True
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
+    # How the instant power field (186) is integrated. "forward" (default): a point sample held from its read
+    # time less the timeline's power_lag_s until the next. "backward": the field is taken as the mean power over
+    # its ~100 ms refresh interval: the sampler finds the field's refresh phase (polling it ~1 ms apart until it
+    # changes, at start and every FIELD_RESYNC_S), files each value at its refresh and holds it backward over
+    # the interval that ends there; a settled window waits for the field reading after its end. The default
+    # comes from the environment variable WATTPRINT_NVML_FIELD_ALIGNMENT (unset: "forward").
+    field_alignment: str = field(default_factory=lambda: _env_alignment())
 
     def __post_init__(self) -> None:
+        if self.field_alignment not in FIELD_ALIGNMENTS:
+            raise ValueError(f"field_alignment={self.field_alignment!r}: use 'forward' or 'backward'")
         if not 0 < self.power_period_s <= 0.1:
             raise ValueError("power_period_s must be in (0, 0.1] s: sampled GPUs need <= 100 ms")
         if self.counter_period_s <= 0 or self.counter_reads_per_s <= 0:
             raise ValueError("counter_period_s and counter_reads_per_s must be positive")
+
+
+def _env_alignment() -> str:
+    import os
+
+    v = os.environ.get(FIELD_ALIGNMENT_ENV, "").strip().lower()
+    return v if v in FIELD_ALIGNMENTS else "forward"
 
 
 class _Gpu:
@@ -80,8 +109,13 @@ class _Gpu:
         self.sel = sel
         self.has_counter = cfg.use_counter and _has_counter(nvml, sel.handle)
         self.power_read, self.power_source = _power_reader(nvml, sel.handle)
-        self.timeline = Timeline(cfg.timeline, has_counter=self.has_counter)
+        self.backward = cfg.field_alignment == "backward"
+        tl = replace(cfg.timeline, power_holds="backward", power_lag_s=0.0) if self.backward else cfg.timeline
+        self.timeline = Timeline(tl, has_counter=self.has_counter)
         self.error = ""
+        self.field_phase: float | None = None  # a refresh instant of the power field (backward alignment)
+        self.field_period = cfg.timeline.update_period_s
+        self.field_synced_at: float | None = None
         self.phase: float | None = None  # a refresh instant of the counter
         self.period = cfg.timeline.update_period_s
         self.synced_at: float | None = None
@@ -96,11 +130,49 @@ class _Gpu:
         if self.timeline.lost_at is not None:
             return
         try:
+            if self.backward:
+                now = self.now()
+                if self.field_synced_at is None or now - self.field_synced_at > FIELD_RESYNC_S:
+                    self.sync_field_phase()
+                    if self.timeline.lost_at is not None:
+                        return
             a, b, w = self._stamp(self.power_read)
+            if self.backward and self.field_phase is not None:
+                j = math.floor((a - self.field_phase) / self.field_period)
+                since = a - (self.field_phase + j * self.field_period)
+                until = self.field_phase + (j + 1) * self.field_period - b
+                if since < FIELD_GUARD_S or until < FIELD_GUARD_S:  # which refresh's value is it? read past it
+                    self.clock.sleep((FIELD_GUARD_S - since) if since < FIELD_GUARD_S else until + FIELD_GUARD_S)
+                    a, b, w = self._stamp(self.power_read)
+                    j = math.floor((a - self.field_phase) / self.field_period)
+                self.timeline.add_power(self.field_phase + j * self.field_period, w)
+                return
         except self.nvml.NVMLError as e:
             self._lost(e)
             return
         self.timeline.add_power((a + b) / 2, w)
+
+    def sync_field_phase(self) -> None:
+        """Poll the power field ~1 ms apart until its value changes: that marks one of its refreshes (+-~1 ms).
+        Field reads cost ~5 µs of CPU on Hopper; the search takes up to ~2 refreshes of the sampler's time."""
+        a0, b0, first = self._stamp(self.power_read)
+        prev_b, deadline = b0, b0 + 2.2 * self.field_period
+        for _ in range(1000):
+            if self.now() >= deadline:
+                break
+            self.clock.sleep(0.001)
+            a, b, w = self._stamp(self.power_read)
+            if w != first:
+                if b - prev_b <= 0.004:  # pinned down (else the thread was held up: keep the old phase)
+                    t = (prev_b + a) / 2
+                    if self.field_phase is not None and self.field_synced_at is not None:
+                        n = round((t - self.field_phase) / self.field_period)
+                        if n > 0 and abs((t - self.field_phase) / n - self.field_period) < 0.02 * self.field_period:
+                            self.field_period = (t - self.field_phase) / n  # refined from two far-apart refreshes
+                    self.field_phase = t
+                break
+            prev_b = b
+        self.field_synced_at = self.now()
 
     def _counter(self) -> tuple[float, float, float]:
         return self._stamp(lambda: self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.sel.handle) / 1000.0)
@@ -232,7 +304,7 @@ class NvmlBackend:
         # a short window fell back to the field); the power field is still read every power_period_s.
         counters = any(g.has_counter for g in self.gpus)
         self.poll_period_s = (min(self.config.power_period_s, EDGE_POLL_S) if counters
-                              else self.config.power_period_s) if self.gpus else None
+                              else self.config.power_period_s) if self.gpus else None  # until poll() says
         self._power_due = -math.inf
         self._next_counter = 0.0
         self._tokens = 3.0
@@ -241,6 +313,12 @@ class NvmlBackend:
         self._wanted: set[int] = set()  # refresh intervals that window edges want a reading in
         self._open = 0  # windows begun and not ended: while any is, every interval is wanted (budget left)
         self._lock = threading.Lock()
+        self._waker: Any = None  # makes the sampler poll now (set by the Meter)
+
+    def set_waker(self, wake: Any) -> None:
+        """``wake()`` makes the sampler poll this backend at once; an edge calls it when it asks for a reading
+        in its own refresh interval (so that the reading comes in that interval, not up to a period late)."""
+        self._waker = wake
 
     def set_counter_reads_per_s(self, reads_per_s: float) -> None:
         """Change the counter-read budget (``Meter(counter_reads_per_s=...)`` on injected backends)."""
@@ -266,7 +344,10 @@ class NvmlBackend:
         return self._polled and all(not g.has_counter or g.synced_at is not None or g.timeline.lost_at is not None
                                     for g in self.gpus)
 
-    def poll(self, now: float) -> None:
+    def poll(self, now: float) -> float:
+        """One round of readings; returns the delay until the next round is due (the sampler's schedule):
+        EDGE_POLL_S while an edge's request waits, else the time to the next power reading. Steady cost on
+        Hopper: 10 power reads/s plus the counter budget; ticks with nothing due return at once."""
         first, self._polled = not self._polled, True
         power = now >= self._power_due or self.poll_period_s == self.config.power_period_s
         if power:
@@ -299,6 +380,17 @@ class NvmlBackend:
                 g.read_counter()
                 if due:
                     self._next_counter = now + self.config.counter_period_s
+        return self._next_poll(now)
+
+    def _next_poll(self, now: float) -> float:
+        lead = next((g for g in self.gpus if g.has_counter and g.timeline.lost_at is None), None)
+        if lead is None:
+            return self.config.power_period_s
+        if lead.phase is None:
+            return EDGE_POLL_S
+        slot = lead.phase + POLL_AFTER_REFRESH_S  # polls at slot + k * period
+        k = math.floor((now - slot) / lead.period + 1e-6)  # the slot just passed (a poll on time counts as it)
+        return max(slot + (k + 1) * lead.period - now, 0.001)
 
     def mark(self, now: float, begin: Mark | None = None) -> Mark:
         with self._lock:  # a window's cut intervals at both ends need the readings around them
@@ -310,15 +402,20 @@ class NvmlBackend:
             k = g.refresh_index(now)
             if k is not None:
                 with self._lock:
+                    new = k not in self._wanted and g.last_read_k != k
                     self._wanted.update((k, k + 1, k + 2))  # the edge's interval and the next two
+                if new and self._waker is not None:
+                    self._waker()  # this interval's reading now, not at the next poll (maybe past the refresh)
         return Mark(now)
 
     def settled(self, t: float) -> bool:
         """Whether the readings that describe time ``t`` have arrived: the one closing the refresh interval cut
         at ``t`` and the next (that interval's mean power prices the part after ``t``; without it the part was
         shared by time, the idle after a window's work counted in it: -1.7% on simulated 1.07 s windows)."""
-        return all(not g.has_counter or g.timeline.lost_at is not None or g.phase is None
-                   or g.timeline.has_counter_after(t + g.period) for g in self.gpus)
+        return all((not g.has_counter or g.timeline.lost_at is not None or g.phase is None
+                    or g.timeline.has_counter_after(t + g.period))
+                   and (not g.backward or g.timeline.lost_at is not None or g.field_phase is None
+                        or g.timeline.has_power_after(t)) for g in self.gpus)
 
     def energy(self, begin: Mark, end: Mark) -> BackendResult:
         comps, warns = [], list(self.select_warnings)
@@ -341,7 +438,11 @@ class NvmlBackend:
                       f"rest: {g.power_source} x{r.scale:.3f} (counter/instant ratio)")
         else:
             detail = (f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated "
-                      "(no energy counter on this GPU)")
+                      "(no energy counter on this GPU)" if self.config.use_counter else
+                      f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated (use_counter=False)")
+        if g.backward:
+            detail += ("; field values held backward over their refresh interval (field_alignment=backward"
+                       + (")" if g.field_phase is not None else ", field refresh phase not found yet)"))
         return ComponentEnergy(
             kind=Kind.GPU, name=g.sel.name, energy_j=r.energy_j, method=r.method,
             uncertainty_j=r.uncertainty_j, source="nvml", index=g.sel.nvml_index, uuid=g.sel.uuid,

@@ -17,3 +17,9 @@ def drive(meter: Any, clock: ManualClock, seconds: float, step: float = 0.02, hw
         if hw is not None:
             hw.update(clock.monotonic())
         meter.poll()
+
+
+def drive_scheduled(meter: Any, clock: ManualClock, seconds: float) -> int:
+    """Advance ``clock`` by ``seconds`` running the meter's sampler schedule as its thread would (each poller
+    when it says it is next due, woken pollers at once), without the thread. Returns the rounds run."""
+    return meter._sampler.step_until(clock.monotonic() + seconds)

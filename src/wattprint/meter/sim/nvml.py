@@ -3,8 +3,10 @@
 Like an H100 (measured by benchmarks/gpu_meter_check.py): the energy counter (mJ) refreshes every
 ``update_period_s`` (0.1 s) and holds the energy up to its refresh; the instant power field refreshes at
 the same rate but at another phase (``field_offset_s``) and reports the power ``field_lag_s`` (20 ms)
-before its refresh; ``nvmlDeviceGetPowerUsage`` is a ~1 s average. ``counter_calls`` and ``field_calls`` count reads, so tests can check what a window
-edge costs.
+before its refresh (``field_mode="point"``; ``"mean"``: the mean over the refresh interval instead);
+``nvmlDeviceGetPowerUsage`` is a ~1 s average. ``counter_calls`` and ``field_calls`` count reads, so tests can
+check what a window edge costs. A counter read can take clock time (``counter_read_s``, on a ManualClock) or
+burn real CPU (``counter_cpu_s``, ~3 ms on Hopper) for cost benchmarks.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ NVML_ERROR_NOT_SUPPORTED = 3
 NVML_ERROR_NOT_FOUND = 6
 NVML_ERROR_GPU_IS_LOST = 15
 NVML_FI_DEV_POWER_INSTANT = 186
+
+
+_BUF = bytes(1 << 16)
+
+
+def _burn(cpu_s: float) -> None:
+    """Use ``cpu_s`` of this thread's CPU time; hashlib releases the GIL on large buffers, as ctypes does."""
+    import hashlib
+    import time
+
+    end = time.thread_time() + cpu_s
+    h = hashlib.sha256()
+    while time.thread_time() < end:
+        h.update(_BUF)
 
 
 class NVMLError(Exception):
@@ -46,6 +62,10 @@ class SimGpu:
     noise_w: float = 0.5  # a real field's value differs at every refresh (mW resolution); 0: exact plateaus
     field_offset_s: float = 0.03
     field_lag_s: float = 0.02
+    # What the instant field holds at each refresh u: "point" (the power around u - field_lag_s, +-5 ms: what
+    # the meter assumes by default) or "mean" (the mean power over the refresh interval ending at
+    # u - field_lag_s: what it would be if the driver averaged; the meter's backward alignment expects it)
+    field_mode: str = "point"
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ class SimNvml:
 
     def __init__(self, gpus: list[SimGpu], clock: Clock, origin: float | None = None,
                  mig: dict[str, int] | None = None, driver: str = "580.159.04-sim",
-                 counter_read_s: float = 0.0) -> None:
+                 counter_read_s: float = 0.0, counter_cpu_s: float = 0.0) -> None:
         self.gpus = gpus
         for i, g in enumerate(gpus):
             if not g.uuid:
@@ -88,6 +108,9 @@ class SimNvml:
         self.mig = dict(mig or {})
         self.driver = driver
         self.counter_read_s = counter_read_s  # with a ManualClock, each counter read advances it (H100: 4.6 ms)
+        # with a real clock, each counter read burns this much CPU of the calling thread (Hopper: ~3 ms,
+        # docs/benchmarks/nvml_call_cost.md), without holding the GIL, like the C library: for cost benchmarks
+        self.counter_cpu_s = counter_cpu_s
         self.counter_calls = 0
         self.field_calls = 0
         self.initialised = 0
@@ -148,6 +171,8 @@ class SimNvml:
         self.counter_calls += 1
         if not g.has_counter:
             raise NVMLError(NVML_ERROR_NOT_SUPPORTED)
+        if self.counter_cpu_s:
+            _burn(self.counter_cpu_s)
         if self.counter_read_s and hasattr(self.clock, "advance"):
             self.clock.advance(self.counter_read_s / 2)
             value = int(g.trace.energy(self.origin, self._update_time(g)) * 1000.0)
@@ -167,8 +192,22 @@ class SimNvml:
             k = int(round((u - self.origin) / g.update_period_s))
             jitter = g.noise_w * (((k * 2654435761) % 1000) / 500.0 - 1.0)  # deterministic, zero-mean
             at = u - g.field_lag_s
-            mw = int(round((g.trace.mean_power(at - 0.005, at + 0.005) + jitter) * 1000.0))
+            if g.field_mode == "mean":
+                w = g.trace.mean_power(at - g.update_period_s, at)
+            else:
+                w = g.trace.mean_power(at - 0.005, at + 0.005)
+            mw = int(round((w + jitter) * 1000.0))
             out.append(_FieldValue(fid, NVML_SUCCESS, mw))
+        return out
+
+    def field_refresh_instants(self, index: int, a: float, b: float) -> list[float]:
+        """The instant field's refresh instants of GPU ``index`` in ``[a, b]`` (for tests of its alignment)."""
+        g = self.gpus[index]
+        k = math.ceil((a - self.origin - g.field_offset_s) / g.update_period_s)
+        out = []
+        while (t := self.origin + g.field_offset_s + k * g.update_period_s) <= b:
+            out.append(t)
+            k += 1
         return out
 
     def nvmlDeviceGetPowerUsage(self, h: _Handle) -> int:
