@@ -7,6 +7,7 @@
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
 #   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite);
 #       REF_ARGS passes filters, e.g. REF_ARGS="--skip-done docs/results/h200.csv --exclude-model sdxl-base-1.0"
+#   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -87,16 +88,22 @@ final)
   }
   export OUT
   # in order of need: what is cut for time comes last
-  step meter_vs_peers 150 python3 meter_vs_peers.py --reps 4 --peer-reps 2 --truth-seconds 2 --loads idle,steady,bursty \
-    --long 1.07,3.1
+  # benchmark v2 (docs/benchmarks/meter_vs_peers.md): ~250 s on an H200, stops itself at --max-seconds
+  step meter_vs_peers 285 python3 meter_vs_peers.py --max-seconds 255
   step reference_short 100 python3 h100_reference.py --budget 70 --store "$OUT/short.db" ${SHORT_MODELS:-}
   step meter_overhead 70 python3 meter_overhead.py --share-seconds 4 \
     --tools wattprint-gpu,wattprint-default,wattprint-child,zeus,codecarbon
   step proxy_overhead 45 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
   step gpu_meter_check 80 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
   step proxy_gpu_check 200 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"  # ~85 s on an H200
-  tail -n 25 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
+  tail -n 60 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
   tail -n 8 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
+  ;;
+peers)
+  # meter_vs_peers v2 alone, one call (carry .whl; ~250 s on an H200): docs/benchmarks/meter_vs_peers.md
+  export OUT
+  (cd benchmarks && timeout 285 python3 meter_vs_peers.py --max-seconds 255) 2>&1 | grep -v -i "warn\|amd" \
+    | tee "$OUT/meter_vs_peers.log"
   ;;
 sweep)
   timeout 280 python3 benchmarks/sweep_gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/sweep_gpu_check.log" | tail -30

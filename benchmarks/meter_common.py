@@ -33,6 +33,18 @@ class RecordingTrace(Steps):
         self.ts.append(t)
         self.ws.append(watts)
 
+    def busy(self, now: float, until: float, busy_w: float, idle_w: float) -> None:
+        """Queued work: busy from ``now`` (or from where the queue already runs) to ``until``, then idle. The
+        idle step is written ahead of time and moved later when more work is queued (one list assignment, so
+        the sampler thread reading the trace never sees a half-written step; values are appended before times)."""
+        if len(self.ts) >= 2 and self.ts[-1] > now and self.ws[-1] == idle_w and self.ws[-2] == busy_w:
+            self.ts[-1] = max(self.ts[-1], until)
+            return
+        self.ws.append(busy_w)
+        self.ts.append(now)
+        self.ws.append(idle_w)
+        self.ts.append(until)
+
 
 class Gpu:
     """The GPU under test: ``op(seconds)`` runs matmuls for about that long (synchronised), ``sleep``."""
@@ -90,6 +102,40 @@ class Gpu:
         t = time.perf_counter()
         self.launch(seconds)
         self.sync()
+        return time.perf_counter() - t
+
+    # ---- queued work (the GPU kept busy while the caller does something else) ----------------------
+    def queue(self, seconds: float) -> Any:
+        """Queue about ``seconds`` of matmuls after what is already queued; return a handle for :meth:`done` and
+        :meth:`wait` (a CUDA event; in the simulation, the time the queue runs dry)."""
+        n = max(1, round(seconds / self.mm_s))
+        if self.sim:
+            now = time.perf_counter()
+            start = max(now, getattr(self, "_sim_until", 0.0))
+            self._sim_until = start + n * self.mm_s
+            self.trace.busy(now, self._sim_until, SIM_BUSY_W, SIM_IDLE_W)
+            return self._sim_until
+        for _ in range(n):
+            self.a @ self.b
+        ev = self.torch.cuda.Event()
+        ev.record()
+        return ev
+
+    def done(self, handle: Any) -> bool:
+        return time.perf_counter() >= handle if self.sim else handle.query()
+
+    def wait(self, handle: Any) -> None:
+        if self.sim:
+            left = handle - time.perf_counter()
+            if left > 0:
+                time.sleep(left)
+        else:
+            handle.synchronize()
+
+    def run(self, seconds: float) -> float:
+        """About ``seconds`` of matmuls, waited for (queue-based twin of :meth:`op`); returns the wall time."""
+        t = time.perf_counter()
+        self.wait(self.queue(seconds))
         return time.perf_counter() - t
 
     def counter_j(self) -> float:
