@@ -174,3 +174,72 @@ def test_idle_of_gaps_stays_with_the_fleet():
     led.add_interval(iv(0.0, 1.0, 100.0, idle_w=20.0), now=1.0)
     assert got["A"] == pytest.approx(5.0)
     assert led.totals.as_dict()["idle_unamortised_j"] == pytest.approx(15.0)
+
+
+def _random_ledgers(seed, n=300, cls=Ledger):
+    """Random event sequences (opens, tokens, closes with or without usage, intervals) on ledgers of
+    every policy; yields (ledger, the receipt time, the interval after the last measured one, the
+    settled requests in order with their final figures)."""
+    rng = random.Random(seed)
+    for _ in range(n):
+        led = cls(LedgerConfig(policy=rng.choice(list(IdlePolicy)), prefill_weight=rng.choice([0.5, 1.0, 2.0]),
+                               max_lag_s=rng.choice([0.05, 600.0])))
+        settled = []
+        led._on_settled = lambda tr, settled=settled: settled.append(
+            (tr.id, dict(tr.final_dynamic_j), dict(tr.final_idle_j), tr.forced))
+        t = t_iv = 0.0
+        for step in range(rng.randint(1, 60)):
+            t += rng.uniform(0, 0.03)
+            r = rng.random()
+            open_ids = [rid for rid, tr in led.tracks.items() if tr.end is None]
+            if r < 0.3:
+                led.open(Track(f"r{step}", t, rng.uniform(0, 30), "given"))
+            elif r < 0.65 and open_ids:
+                led.tokens(rng.choice(open_ids), t, rng.choice([0.0, 1.0, 2.0]))
+            elif r < 0.85 and open_ids:
+                usage = rng.choice([None, {"prompt_tokens": 5, "completion_tokens": 3}])
+                led.close(rng.choice(open_ids), t, usage, rng.random() < 0.8)
+                led.settle(t)
+            else:
+                led.add_interval(Interval(t_iv, t, {"gpu:0": rng.uniform(0, 50), "cpu": rng.uniform(0, 5)},
+                                          {"gpu:0": 60.0}), t)
+                t_iv = t
+        now = t + rng.uniform(0, 0.01)
+        yield led, now, Interval(t_iv, now, {"gpu:0": 3.0, "cpu": 0.1}, {"gpu:0": 60.0}, estimated=True), settled
+
+
+def test_one_requests_shares_match_the_full_split():
+    """split_many(only=rid) (a receipt's path, from running totals) gives each request what the full
+    split of everyone gives it, over one interval and several, with open requests counted as of now."""
+    checked = 0
+    for led, now, tail, _ in _random_ledgers(5):
+        for intervals in (list(led.pending) + [tail], [tail], list(led.pending)):
+            if not intervals:
+                continue
+            for when in (now, None):
+                full = led.split_many(intervals, when)
+                for rid in led.tracks:
+                    for mine, everyone in zip(led.split_many(intervals, when, only=rid), full):
+                        got, want = mine.shares[rid], everyone.shares.get(rid)
+                        for attr in ("dynamic_j", "idle_j"):
+                            g, w = getattr(got, attr), getattr(want, attr) if want else {}
+                            for key in set(g) | set(w):
+                                assert g.get(key, 0.0) == pytest.approx(w.get(key, 0.0), rel=1e-9, abs=1e-12)
+                    checked += 1
+    assert checked > 1000
+
+
+def test_settle_shortcut_settles_like_the_full_scan():
+    """Ledger.settle's shortcut (nothing pending: only the requests closed since the last settle can
+    settle) settles the same requests, in the same order, with the same figures, as the full scan."""
+    class FullScan(Ledger):
+        def settle(self, now):
+            self._clean = False  # never take the shortcut
+            super().settle(now)
+
+    settled = 0
+    for fast, slow in zip(_random_ledgers(11, 300), _random_ledgers(11, 300, cls=FullScan)):
+        assert fast[3] == slow[3]
+        assert list(fast[0].tracks) == list(slow[0].tracks) and fast[0].totals == slow[0].totals
+        settled += len(fast[3])
+    assert settled > 500

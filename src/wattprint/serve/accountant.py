@@ -92,6 +92,8 @@ class Accountant:
         self._prefix = os.urandom(4).hex()
         self._final: OrderedDict[str, Receipt] = OrderedDict()
         self._methods: dict[str, str] = {}
+        self._method_text: str | None = None  # _method(), until the methods change
+        self._attribution = self.config.attribution()
         self._carbon: dict[str, Any] | None = None
         self._ledger = Ledger(LedgerConfig(self.config.policy, self.config.prefill_weight,
                                            self.config.max_lag_s), self._on_final, self._on_settled)
@@ -146,7 +148,9 @@ class Accountant:
         request events never wait for the meter's resolution."""
         iv = self.source.cut()
         with self._lock:
-            self._methods.update(iv.methods)
+            if any(self._methods.get(k) != v for k, v in iv.methods.items()):
+                self._methods.update(iv.methods)
+                self._method_text = None
             self._ledger.add_interval(iv, self.clock.monotonic())
         self._first_interval.set()
         return iv
@@ -268,7 +272,7 @@ class Accountant:
             id=tr.id, route=tr.route, final=final, energy_j=energy, dynamic_j=sum(dynamic.values()),
             idle_j=sum(idle.values()), provisional_j=0.0 if final else provisional, by_kind_j=by_kind,
             prompt_tokens=prompt, completion_tokens=completion, token_source=self._token_source(tr),
-            method=self._method(), attribution=self.config.attribution(),
+            method=self._method(), attribution=self._attribution,
             duration_s=(tr.end or tr.last_t) - tr.start, completed=tr.completed, gco2e=gco2e, carbon=carbon,
             warnings=warnings)
 
@@ -278,9 +282,9 @@ class Accountant:
         return f"prompt:{tr.prompt_source};completion:{'usage' if tr.usage else 'stream-chunks'}"
 
     def _method(self) -> str:
-        if not self._methods:
-            return "none"
-        return ",".join(f"{k}={v}" for k, v in sorted(self._methods.items()))
+        if self._method_text is None:
+            self._method_text = ",".join(f"{k}={v}" for k, v in sorted(self._methods.items())) or "none"
+        return self._method_text
 
     def _emissions(self, energy_j: float) -> tuple[float | None, dict[str, Any] | None]:
         if self.location is None:

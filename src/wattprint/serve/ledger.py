@@ -136,6 +136,10 @@ class Ledger:
         self.last_interval: Interval | None = None
         self._on_final = on_final
         self._on_settled = on_settled
+        # settle() shortcut: when the last settle left nothing pending, every request that ended by
+        # measured_until was settled then, so only those closed since can settle now
+        self._clean = True
+        self._closed: list[Track] = []
 
     # ---- request events -------------------------------------------------------------------------
     def open(self, track: Track) -> None:
@@ -176,6 +180,7 @@ class Ledger:
         tr.last_t = t
         tr.end = t
         tr.completed = completed
+        self._closed.append(tr)
         return tr
 
     # ---- meter intervals ------------------------------------------------------------------------
@@ -187,6 +192,15 @@ class Ledger:
 
     def settle(self, now: float) -> None:
         """Finalise every pending interval that can be, oldest first; then settle finished requests."""
+        closed, self._closed = self._closed, []
+        if not self.pending and self._clean and len(closed) <= 1:  # the usual case, on every receipt
+            until = self.measured_until
+            for tr in closed:
+                if until is not None and tr.end is not None and until >= tr.end and tr.id in self.tracks:
+                    del self.tracks[tr.id]
+                    if self._on_settled:
+                        self._on_settled(tr)
+            return
         while self.pending:
             iv = self.pending[0]
             blockers = [tr for tr in self.tracks.values() if tr.start < iv.t1 and tr.end is None]
@@ -194,6 +208,7 @@ class Ledger:
                 break
             self.pending.popleft()
             self._finalise(iv, forced=bool(blockers), now=now)
+        self._clean = not self.pending
         until = self.measured_until if not self.pending else self.pending[0].t0
         for tr in [tr for tr in self.tracks.values() if tr.end is not None and until is not None
                    and until >= tr.end]:
