@@ -9,6 +9,13 @@ children included, over wall time; the main thread sleeps). wattprint is measure
 (GPU only: real NVML on a GPU machine, the simulated NVML here) and with its defaults (GPU + CPU + RAM);
 ``wattprint-child`` is the defaults again with one live (sleeping) child process, as under
 ``wattprint measure -- CMD``, so that the edges read that child's CPU time.
+
+For wattprint the sampler thread's own CPU (``Meter.sampler_cpu_seconds``) is also reported in three parts,
+because a short run mixes a one-off start-up cost into a steady rate: **start-up** (CPU seconds until the meter
+is ready: first readings and the counter refresh-phase search, once), **service** (``--steady-seconds``, default
+30: back-to-back request windows of 0.45 s with 0.05 s between them, a window open 90% of the time, like a
+serving process) and **no window** (``--idle-seconds``, default 15). With ``--sim`` each simulated counter read
+burns ``--sim-read-ms`` (default 3) of CPU, as on Hopper (docs/benchmarks/nvml_call_cost.md).
 """
 
 from __future__ import annotations
@@ -82,7 +89,37 @@ def _proc_cpu(p: Any) -> float:
     return total
 
 
-def tool_wattprint(sim: bool, gpu_only: bool, share_s: float, child: bool = False) -> dict[str, Any]:
+def _sampler_share(m: Any, seconds: float, body: Any = None) -> dict[str, float]:
+    """The sampler thread's CPU share (and the process's) over ``seconds`` of ``body`` (default: sleep)."""
+    import psutil
+
+    p = psutil.Process()
+    s0, c0, t0 = m.sampler_cpu_seconds(), _proc_cpu(p), time.perf_counter()
+    windows = 0
+    if body is None:
+        time.sleep(seconds)
+    else:
+        windows = body(t0 + seconds)
+    time.sleep(0.11)  # the sampler updates its CPU seconds after each round
+    wall = time.perf_counter() - t0
+    return {"seconds": wall, "sampler_share": (m.sampler_cpu_seconds() - s0) / wall,
+            "process_share": (_proc_cpu(p) - c0) / wall, "windows": windows}
+
+
+def _service(m: Any, until: float) -> int:
+    """Request-like windows: 0.45 s open, 0.05 s closed, until ``until``."""
+    n = 0
+    while time.perf_counter() < until:
+        m.begin("req")
+        time.sleep(0.45)
+        m.end("req")
+        n += 1
+        time.sleep(0.05)
+    return n
+
+
+def tool_wattprint(sim: bool, gpu_only: bool, share_s: float, child: bool = False, steady_s: float = 30.0,
+                   idle_s: float = 15.0, sim_read_ms: float = 3.0) -> dict[str, Any]:
     from wattprint.meter.meter import Meter
 
     kid = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) if child else None
@@ -92,7 +129,7 @@ def tool_wattprint(sim: bool, gpu_only: bool, share_s: float, child: bool = Fals
         from wattprint.meter.backends.nvml import NvmlBackend
         from wattprint.meter.sim.nvml import SimGpu, SimNvml
 
-        gpu = NvmlBackend(SimNvml([SimGpu()], SystemClock()), gpus=[0], env={})
+        gpu = NvmlBackend(SimNvml([SimGpu()], SystemClock(), counter_cpu_s=sim_read_ms / 1e3), gpus=[0], env={})
         if gpu_only:
             m = Meter(backends=[gpu])
         else:
@@ -101,17 +138,42 @@ def tool_wattprint(sim: bool, gpu_only: bool, share_s: float, child: bool = Fals
             m = Meter(backends=[gpu] + discover.build(None, True, True, "process", SystemClock()).backends)
     else:
         m = Meter(gpus=[0], cpu=not gpu_only, ram=not gpu_only)
+    t0 = time.perf_counter()
+    ready = m.wait_ready(3.0)
+    ready_s = time.perf_counter() - t0
+    time.sleep(0.15)  # let the round that finished the phase search report its CPU
+    startup = {"ready": ready, "ready_s": ready_s, "sampler_cpu_ms": 1e3 * (m.sampler_cpu_seconds() or 0.0),
+               "counter_reads": _counter_calls(m)}
     out = _edges(lambda i: m.begin(f"w{i}"), lambda i: m.end(f"w{i}"), 2000)
+    out["startup"] = startup
     m.begin("long")
-    out["cpu_share_process"] = _cpu_share(share_s)
+    c0 = _counter_calls(m)
+    long = _sampler_share(m, share_s)
+    out["cpu_share_process"] = long["process_share"]
+    long["counter_reads"] = _counter_calls(m) - c0
+    out["long_window"] = long
+    m.end("long")
+    for key, secs, body in (("service", steady_s, lambda until: _service(m, until)), ("no_window", idle_s, None)):
+        if secs > 0:
+            c0 = _counter_calls(m)
+            out[key] = _sampler_share(m, secs, body)
+            out[key]["counter_reads"] = _counter_calls(m) - c0
     out["cpu_share_sampler_thread"] = m.sampler_cpu_share()
     out["components"] = m.components()
-    m.end("long")
     m.close()
     if kid is not None:
         kid.kill()
         kid.wait()
     return out
+
+
+def _counter_calls(m: Any) -> int | None:
+    """Counter reads so far (the simulated card counts them; None on a real one)."""
+    for b in m.backends:
+        n = getattr(getattr(b, "nvml", None), "counter_calls", None)
+        if n is not None:
+            return n
+    return None
 
 
 def tool_zeus(share_s: float) -> dict[str, Any]:
@@ -146,12 +208,13 @@ def tool_codecarbon(share_s: float) -> dict[str, Any]:
 
 
 def run_tool(args: argparse.Namespace) -> None:
+    kw = {"steady_s": args.steady_seconds, "idle_s": args.idle_seconds, "sim_read_ms": args.sim_read_ms}
     if args.tool == "wattprint-gpu":
-        res = tool_wattprint(args.sim, True, args.share_seconds)
+        res = tool_wattprint(args.sim, True, args.share_seconds, **kw)
     elif args.tool == "wattprint-default":
-        res = tool_wattprint(args.sim, False, args.share_seconds)
+        res = tool_wattprint(args.sim, False, args.share_seconds, **kw)
     elif args.tool == "wattprint-child":
-        res = tool_wattprint(args.sim, False, args.share_seconds, child=True)
+        res = tool_wattprint(args.sim, False, args.share_seconds, child=True, **kw)
     elif args.tool == "zeus":
         res = tool_zeus(args.share_seconds)
     else:
@@ -162,6 +225,9 @@ def run_tool(args: argparse.Namespace) -> None:
 # ---- orchestration --------------------------------------------------------------------------------
 def child(python: str, tool: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     cmd = [python, str(Path(__file__)), "--tool", tool, "--share-seconds", str(args.share_seconds)]
+    if tool.startswith("wattprint"):
+        cmd += ["--steady-seconds", str(args.steady_seconds), "--idle-seconds", str(args.idle_seconds),
+                "--sim-read-ms", str(args.sim_read_ms)]
     if args.sim:
         cmd.append("--sim")
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -177,7 +243,12 @@ def main() -> None:
                                            "codecarbon"])
     ap.add_argument("--sim", action="store_true", help="simulated NVML for wattprint's counter path")
     ap.add_argument("--peer-python", default=sys.executable)
-    ap.add_argument("--share-seconds", type=float, default=10.0)
+    ap.add_argument("--share-seconds", type=float, default=5.0,
+                    help="one long window open this long: process CPU share (all tools)")
+    ap.add_argument("--steady-seconds", type=float, default=30.0,
+                    help="wattprint: request-like windows (0.45 s open, 0.05 s closed) this long: steady sampler share")
+    ap.add_argument("--idle-seconds", type=float, default=15.0, help="wattprint: no window open this long")
+    ap.add_argument("--sim-read-ms", type=float, default=3.0, help="--sim: CPU ms per simulated counter read")
     ap.add_argument("--tools", default="wattprint-gpu,wattprint-default,zeus,codecarbon")
     args = ap.parse_args()
     if args.tool:
@@ -215,10 +286,24 @@ def main() -> None:
     print(f"# meter_overhead on {e['cpu']} ({e['cpus']} CPUs), gpu={e.get('gpu')}, sim={args.sim}, {e['date_utc']}")
     print(f"import wattprint: {doc['import_s']['wattprint (import wattprint)']}")
     print(table(rows))
+    rows = [["wattprint", "start-up CPU ms", "ready s", "service share %", "no-window share %",
+             "long-window share %", "whole life %", "reads/s service", "reads/s no window"]]
     for tool in ("wattprint-gpu", "wattprint-default", "wattprint-child"):
         r = doc["tools"].get(tool, {})
-        if "cpu_share_sampler_thread" in r:
-            print(f"{tool}: sampler thread CPU share {100 * (r['cpu_share_sampler_thread'] or 0):.3f}% of one core")
+        if "cpu_share_sampler_thread" not in r:
+            continue
+        sv, nw, lw = r.get("service", {}), r.get("no_window", {}), r.get("long_window", {})
+
+        def rate(d: dict) -> Any:
+            return d["counter_reads"] / d["seconds"] if d.get("counter_reads") is not None else "n/a"
+
+        rows.append([tool, r["startup"]["sampler_cpu_ms"], r["startup"]["ready_s"],
+                     100 * sv.get("sampler_share", float("nan")), 100 * nw.get("sampler_share", float("nan")),
+                     100 * lw.get("sampler_share", float("nan")), 100 * (r["cpu_share_sampler_thread"] or 0),
+                     rate(sv), rate(nw)])
+    if len(rows) > 1:
+        print("sampler thread (% of one core): start-up once, then steady rates")
+        print(table(rows))
 
 
 if __name__ == "__main__":
