@@ -657,8 +657,10 @@ def main() -> None:
         + sum(0.6 if L < 1 else L for k, L, _ in plan if k == "bursty")
     est = sum(s for _, _, s in plan) + truth_s
     print(f"# plan: {len(plan)} cells, tools {tools.names()}, {args.reps} rounds (<1 s) / {args.long_reps} nested "
-          f"(>=1 s); estimated {est:.0f} s of measuring (+{truth_s:.0f} s truths included) after "
-          f"{budget.elapsed():.0f} s of start-up; --max-seconds {args.max_seconds:.0f}", flush=True)
+          f"(>=1 s); estimated {est:.0f} s of measuring ({truth_s:.0f} s of truths included) after "
+          f"{budget.elapsed():.0f} s of start-up: ends at ~{budget.elapsed() + est:.0f} s; --max-seconds "
+          f"{args.max_seconds:.0f}" + (" (the last cells will be cut)" if budget.elapsed() + est > args.max_seconds
+                                        else ""), flush=True)
 
     rows: list[dict[str, Any]] = []
     truth: dict[tuple[str, float], float] = {}
