@@ -4,7 +4,7 @@
 
 Per tool, each in its own fresh process: import time (median of 5 fresh interpreters), the median
 begin+end of an empty window (and begin and end apart: end includes resolving the window), and the CPU
-share of the tool's background work while a window is open for 10 s (process CPU time, threads and
+share of the tool's background work while a window is open for --share-seconds (5 s) (process CPU time, threads and
 children included, over wall time; the main thread sleeps). wattprint is measured on the counter path
 (GPU only: real NVML on a GPU machine, the simulated NVML here) and with its defaults (GPU + CPU + RAM);
 ``wattprint-child`` is the defaults again with one live (sleeping) child process, as under
@@ -94,7 +94,7 @@ def _sampler_share(m: Any, seconds: float, body: Any = None) -> dict[str, float]
     import psutil
 
     p = psutil.Process()
-    s0, c0, t0 = m.sampler_cpu_seconds(), _proc_cpu(p), time.perf_counter()
+    s0, c0, t0, r0 = m.sampler_cpu_seconds(), _proc_cpu(p), time.perf_counter(), m._sampler.rounds
     windows = 0
     if body is None:
         time.sleep(seconds)
@@ -103,6 +103,7 @@ def _sampler_share(m: Any, seconds: float, body: Any = None) -> dict[str, float]
     time.sleep(0.11)  # the sampler updates its CPU seconds after each round
     wall = time.perf_counter() - t0
     return {"seconds": wall, "sampler_share": (m.sampler_cpu_seconds() - s0) / wall,
+            "wakeups_per_s": (m._sampler.rounds - r0) / wall,
             "process_share": (_proc_cpu(p) - c0) / wall, "windows": windows}
 
 
@@ -168,12 +169,9 @@ def tool_wattprint(sim: bool, gpu_only: bool, share_s: float, child: bool = Fals
 
 
 def _counter_calls(m: Any) -> int | None:
-    """Counter reads so far (the simulated card counts them; None on a real one)."""
-    for b in m.backends:
-        n = getattr(getattr(b, "nvml", None), "counter_calls", None)
-        if n is not None:
-            return n
-    return None
+    """Counter reads so far, by the meter's GPUs (the sampler and the edges of windows of 1 s or more)."""
+    n = [g.counter_reads for b in m.backends for g in getattr(b, "gpus", []) if hasattr(g, "counter_reads")]
+    return sum(n) if n else None
 
 
 def tool_zeus(share_s: float) -> dict[str, Any]:
@@ -287,7 +285,8 @@ def main() -> None:
     print(f"import wattprint: {doc['import_s']['wattprint (import wattprint)']}")
     print(table(rows))
     rows = [["wattprint", "start-up CPU ms", "ready s", "service share %", "no-window share %",
-             "long-window share %", "whole life %", "reads/s service", "reads/s no window"]]
+             "long-window share %", "whole life %", "reads/s service", "reads/s no window", "wake-ups/s service",
+             "wake-ups/s no window"]]
     for tool in ("wattprint-gpu", "wattprint-default", "wattprint-child"):
         r = doc["tools"].get(tool, {})
         if "cpu_share_sampler_thread" not in r:
@@ -300,7 +299,7 @@ def main() -> None:
         rows.append([tool, r["startup"]["sampler_cpu_ms"], r["startup"]["ready_s"],
                      100 * sv.get("sampler_share", float("nan")), 100 * nw.get("sampler_share", float("nan")),
                      100 * lw.get("sampler_share", float("nan")), 100 * (r["cpu_share_sampler_thread"] or 0),
-                     rate(sv), rate(nw)])
+                     rate(sv), rate(nw), sv.get("wakeups_per_s", ""), nw.get("wakeups_per_s", "")])
     if len(rows) > 1:
         print("sampler thread (% of one core): start-up once, then steady rates")
         print(table(rows))
