@@ -131,6 +131,19 @@ def test_body_until_close_interim_responses_head_and_204():
     assert results[2][0] == 204 and results[2][2] == b""
 
 
+def test_idle_connections_expire():
+    async def client(pool):
+        pool.keepalive_s = 0.1
+        first = await get(pool)
+        await asyncio.sleep(0.2)  # past keepalive_s: the idle connection is not used again
+        second = await get(pool)
+        third = await get(pool)  # at once: reused
+        return first, second, third, len(pool._idle)
+
+    (first, second, third, idle), srv = run(lambda c, n: ok(b"%d" % c), client)
+    assert (first[2], second[2], third[2]) == (b"1", b"2", b"2") and srv.connections == 2 and idle == 1
+
+
 def test_stale_keep_alive_connection_is_retried_once():
     """The upstream closes a kept-alive connection as the next request arrives: sent again on a new one."""
     def answer(c, n):

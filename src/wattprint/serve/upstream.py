@@ -223,9 +223,12 @@ class UpstreamPool:
 
     def _release(self, conn: _Conn, keep: bool) -> None:
         conn.busy = False
+        idle = self._idle
         if keep and not self._closed and not conn.timed_out and conn.usable():
-            conn.idle_since = conn.loop.time()
-            self._idle.append(conn)
+            now = conn.idle_since = conn.loop.time()
+            idle.append(conn)
+            while now - idle[0].idle_since >= self.keepalive_s:  # the oldest first: expired ones closed
+                idle.popleft().close()
         else:
             conn.close()
         self._slots.release()
@@ -334,7 +337,9 @@ class UpstreamPool:
                     keep = False
                 elif b"keep-alive" in tokens:
                     keep = True
-        if method == b"HEAD" or status in _NO_BODY_STATUS or status == 101:
+        if status == 101:  # switched protocols: the connection is no longer HTTP/1.1 (never pooled)
+            length, chunked, keep = 0, False, False
+        elif method == b"HEAD" or status in _NO_BODY_STATUS:
             length, chunked = 0, False
         elif chunked:
             length = None
