@@ -190,6 +190,41 @@ def test_connection_refused():
     asyncio.run(main())
 
 
+def test_https_upstream(tmp_path):
+    """An https upstream through the standard library's ssl, its certificate checked against a given CA."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+
+    async def main():
+        srv = Scripted(lambda c, n: ok(b"secret %d" % n))
+        server = await asyncio.start_server(srv.handle, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        trusted = ssl.create_default_context(cafile=str(cert))
+        pool = UpstreamPool("https", "localhost", port, ssl_context=trusted)
+        untrusted = UpstreamPool("https", "localhost", port)  # the system's CAs do not know this one
+        try:
+            got = [await get(pool), await get(pool)]
+            with pytest.raises(UpstreamError):
+                await get(untrusted)
+            return got, srv.connections
+        finally:
+            await pool.aclose()
+            server.close()
+
+    got, connections = asyncio.run(main())
+    assert [g[2] for g in got] == [b"secret 1", b"secret 2"] and connections == 1  # kept alive; refused: no handler
+
+
 # ---- through the proxy ---------------------------------------------------------------------------
 @pytest.fixture
 def scripted_upstream():

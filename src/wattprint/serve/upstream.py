@@ -11,8 +11,8 @@ the response head:
 * response bodies framed by ``content-length``, ``transfer-encoding: chunked`` (trailers read and
   dropped) or the end of the connection; no body for HEAD, 1xx, 204 and 304; interim 1xx responses
   (``100 Continue``) are skipped;
-* ``https`` upstreams through the standard library's ``ssl`` (default context: certificates and host
-  name verified);
+* ``https`` upstreams through the standard library's ``ssl`` (default context, or the one given:
+  certificates and host name verified);
 * timeouts: connecting (``connect_timeout_s``) and each read or write (``read_timeout_s``, the longest
   the upstream may stay silent) raise :class:`UpstreamTimeout` (the proxy answers 504); every other
   failure to reach or understand the upstream raises :class:`UpstreamError` (502). A read timeout costs
@@ -185,14 +185,15 @@ class UpstreamPool:
     uses it; not shared between loops."""
 
     def __init__(self, scheme: str, host: str, port: int, connect_timeout_s: float = 5.0,
-                 read_timeout_s: float = 600.0, max_connections: int = 1000, keepalive_s: float = 5.0) -> None:
+                 read_timeout_s: float = 600.0, max_connections: int = 1000, keepalive_s: float = 5.0,
+                 ssl_context: _ssl.SSLContext | None = None) -> None:
         if scheme not in ("http", "https"):
             raise ValueError(f"unsupported scheme {scheme!r}")
         self.host, self.port = host, port
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self.keepalive_s = keepalive_s
-        self._ssl = _ssl.create_default_context() if scheme == "https" else None
+        self._ssl = (ssl_context or _ssl.create_default_context()) if scheme == "https" else None
         self._idle: deque[_Conn] = deque()
         self._slots = asyncio.Semaphore(max_connections)
         self._closed = False
