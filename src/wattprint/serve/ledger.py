@@ -52,6 +52,8 @@ class Track:
     final_idle_j: dict[str, float] = field(default_factory=dict)
     final_until: float = 0.0
     forced: bool = False
+    # (a, work, time in flight) of this ended request inside any [a, b) with b > end (Ledger._shares_of)
+    tail_cache: tuple[float, float, float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.last_t = self.start
@@ -290,19 +292,28 @@ class Ledger:
             start = tr.start
             if start >= hi or (end < lo) or (end == lo and start < lo):
                 continue
-            open_seg = tr.open_segment(now) if now is not None else None
             if one:
-                work = work_in_one(tr.segments, tr.cursor, a, b, tr.prompt_scale * w, tr.gen_scale)
-                if open_seg is not None:
-                    work = work + work_in_one((open_seg,), 0, a, b, w, 1.0)
-                flight = (b if b < end else end) - (a if a > start else start)  # max(0, min(b, end) - max(a, start))
-                if not flight > 0.0:
-                    flight = 0.0
+                # An ended request's work and time inside [a, b) are the same for every b past its end
+                # (all its segments lie before b): computed once per a, for all the receipts that follow.
+                cache = tr.tail_cache if tr.end is not None and end < b else None
+                if cache is not None and cache[0] == a:
+                    work, flight = cache[1], cache[2]
+                else:
+                    work = work_in_one(tr.segments, tr.cursor, a, b, tr.prompt_scale * w, tr.gen_scale)
+                    open_seg = tr.open_segment(now) if now is not None else None
+                    if open_seg is not None:
+                        work = work + work_in_one((open_seg,), 0, a, b, w, 1.0)
+                    flight = (b if b < end else end) - (a if a > start else start)  # max(0, min(b, end) - max(a, start))
+                    if not flight > 0.0:
+                        flight = 0.0
+                    if tr.end is not None and end < b:
+                        tr.tail_cache = (a, work, flight)
                 total_work[0] += work
                 total_time[0] += flight
                 if tr.id == rid:
                     mine_work[0], mine_time[0] = work, flight
             else:
+                open_seg = tr.open_segment(now) if now is not None else None
                 ws = works_over(tr.segments, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
                 if open_seg is not None:
                     ws = [x + y for x, y in zip(ws, works_over([open_seg], 0, intervals, w, 1.0))]
