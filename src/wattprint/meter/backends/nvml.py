@@ -174,6 +174,8 @@ class _Gpu:
                 break
             prev_b = b
         self.field_synced_at = self.now()
+        if self.field_phase is None:  # not pinned down (a busy process held the thread up): again in 1 s
+            self.field_synced_at -= FIELD_RESYNC_S - 1.0
 
     def _counter(self) -> tuple[float, float, float]:
         self.counter_reads += 1  # benchmarks: reads per second (each ~3 ms of CPU on Hopper)
