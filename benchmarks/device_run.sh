@@ -8,6 +8,7 @@
 #   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite);
 #       REF_ARGS passes filters, e.g. REF_ARGS="--skip-done docs/results/h200.csv --exclude-model sdxl-base-1.0"
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
+#   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -30,6 +31,17 @@ fi
 export PYTHONPATH="$site:$PWD/.devsite/pkgs:$PWD/src"
 nvidia-smi --query-gpu=index,name,uuid,driver_version,power.limit --format=csv | tee "$OUT/gpus.csv"
 python3 -c "import torch, transformers, diffusers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'diffusers', diffusers.__version__)" | tee "$OUT/versions.txt"
+
+t_end=$(( $(date +%s) + ${TOTAL:-470} ))
+step() {  # step NAME SECONDS CMD...: run CMD with a timeout of min(SECONDS, time left), log to $OUT/NAME.log
+  local name=$1 want=$2; shift 2
+  local left=$(( t_end - $(date +%s) ))
+  [ "$left" -lt 15 ] && { echo "$name: skipped (no time left)"; return; }
+  [ "$want" -gt "$left" ] && want=$left
+  local t0; t0=$(date +%s)
+  (cd benchmarks && timeout "$want" "$@") >"$OUT/$name.log" 2>&1
+  echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
+}
 
 case "${1:-singles}" in
 singles)
@@ -76,16 +88,6 @@ reference)
   ;;
 final)
   # one step after another on GPU 0, each cut to what is left of ${TOTAL:-470} s
-  t_end=$(( $(date +%s) + ${TOTAL:-470} ))
-  step() {  # step NAME SECONDS CMD...: run CMD with a timeout of min(SECONDS, time left), log to $OUT/NAME.log
-    local name=$1 want=$2; shift 2
-    local left=$(( t_end - $(date +%s) ))
-    [ "$left" -lt 15 ] && { echo "$name: skipped (no time left)"; return; }
-    [ "$want" -gt "$left" ] && want=$left
-    local t0; t0=$(date +%s)
-    (cd benchmarks && timeout "$want" "$@") >"$OUT/$name.log" 2>&1
-    echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
-  }
   export OUT
   # in order of need: what is cut for time comes last
   # benchmark v2 (docs/benchmarks/meter_vs_peers.md): ~250 s on an H200, stops itself at --max-seconds
@@ -98,6 +100,17 @@ final)
   step proxy_gpu_check 200 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"  # ~85 s on an H200
   tail -n 60 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
   tail -n 8 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
+  ;;
+checks)
+  # the meter's and the proxy's GPU checks without the peers (carry .whl .servewhl), ~${TOTAL:-470} s at most
+  export OUT
+  step gpu_meter_check 170 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
+  step meter_overhead 130 python3 meter_overhead.py --steady-seconds 20 --idle-seconds 10 \
+    --tools wattprint-gpu,wattprint-default,zeus,codecarbon
+  step proxy_overhead 50 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
+  step proxy_gpu_check 150 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"
+  tail -n 30 "$OUT"/gpu_meter_check.log; tail -n 25 "$OUT"/meter_overhead.log
+  tail -n 10 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log
   ;;
 peers)
   # meter_vs_peers v2 alone, one call (carry .whl; ~250 s on an H200): docs/benchmarks/meter_vs_peers.md
