@@ -81,7 +81,6 @@ def _prepare(meter: object, idle_seconds: float, location: object) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn  # noqa: F401
-        import httpcore  # noqa: F401  (the upstream client; the proxy is a bare ASGI app, no Starlette)
         import prometheus_client  # noqa: F401
     except ImportError as e:
         raise ConfigError(f"the proxy needs {e.name}", "pip install 'wattprint[serve]'") from e
