@@ -117,3 +117,24 @@ def test_back_to_back_bursty_windows_are_covered_on_the_schedule():
         covered += abs(c.energy_j - true) <= c.uncertainty_j
     assert covered >= 0.9 * n, covered
     meter.close()
+
+
+def test_slow_pollers_ride_along_with_the_fast_one():
+    """The CPU/RAM estimates (1 s) and pruning (5 s) run in a round of the 100 ms poller, no wake-up of their own."""
+    from wattprint.meter.sampler import Sampler
+
+    clock = ManualClock(start=1000.0)
+    calls = {"fast": 0, "slow": 0}
+
+    def fast(now: float) -> float:
+        calls["fast"] += 1
+        return 0.1
+
+    def slow(now: float) -> None:
+        calls["slow"] += 1
+
+    s = Sampler([(0.1, fast), (1.0, slow)], clock)
+    rounds = s.step_until(1010.0)
+    assert 99 <= calls["fast"] <= 101, calls
+    assert 10 <= calls["slow"] <= 11, calls  # still about once a second
+    assert rounds == calls["fast"], (rounds, calls)  # never a round of its own
