@@ -89,3 +89,24 @@ def test_measure_settles_by_default_and_says_so():
     with measure(meter=meter, settle=False) as m2:
         drive(meter, clock, 0.3, step=0.01)
     assert "settled" not in m2.result.components[0].detail
+
+
+@pytest.mark.parametrize("reads_per_s, every", [(10.0, True), (0.5, False)])
+def test_a_budget_of_one_read_per_refresh_reads_every_refresh_with_no_window_open(reads_per_s, every):
+    # With the bench runner's 10 reads/s, the interval before a window's begin must have its own reading (the
+    # begin's cut interval is priced from it); the default budget is saved instead while no window is open.
+    clock = ManualClock(start=1000.0)
+    sim = _sim(clock)
+    meter = Meter(backends=[NvmlBackend(sim, gpus=[0], clock=clock, env={})], clock=clock, sampler_thread=False,
+                  counter_reads_per_s=reads_per_s)
+    try:
+        drive(meter, clock, 3.0, step=0.01)  # start-up: first readings and the refresh-phase search
+        before = sim.counter_calls
+        drive(meter, clock, 5.0, step=0.01)  # 50 refreshes, no window
+        reads = sim.counter_calls - before
+        if every:
+            assert 48 <= reads <= 52, reads
+        else:
+            assert reads <= 0.5 * 5.0 + 1, reads
+    finally:
+        meter.close()
