@@ -22,7 +22,7 @@ mkdir -p "$FINAL"
 trap 'tar -C "$RES" -czf "$FINAL/results-${1:-singles}.tar.gz" . ; ls -la "$RES"' EXIT
 export PYTHONUNBUFFERED=1 RAY_USAGE_STATS_ENABLED=0 HF_HUB_OFFLINE=1
 site=/tmp/site
-wheels=$(ls .raywhl/*.whl .servewhl/*.whl .devsite/*.whl .whl/*.whl 2>/dev/null)
+wheels=$(ls .raywhl/*.whl .servewhl/*.whl .devsite/*.whl .whl/*.whl 2>/dev/null | awk -F/ '!seen[$NF]++')  # one of each (h11 is in two folders)
 if [ -n "$wheels" ] && [ ! -d "$site/diffusers" ]; then
   # shellcheck disable=SC2086
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" \

@@ -653,7 +653,8 @@ def main() -> None:
     n_tools = len(tools.names())
     edges = sum(EDGE_S.get(t, 0.01) for t in tools.names())
     plan = [(k, L, cell_seconds(k, L, n_tools, args.reps, args.long_reps, edges)) for k in loads for L in lengths]
-    truth_s = 4.0 + sum(1.0 for k, _, _ in plan if k == "steady") + 1.5 * ("steady" in loads) \
+    truth_s = 4.0 + sum(1.0 for k, _, _ in plan if k in ("steady", "idle")) + 1.5 * ("steady" in loads) \
+        + 1.5 * ("idle" in loads) \
         + sum(0.6 if L < 1 else L for k, L, _ in plan if k == "bursty")
     est = sum(s for _, _, s in plan) + truth_s
     print(f"# plan: {len(plan)} cells, tools {tools.names()}, {args.reps} rounds (<1 s) / {args.long_reps} nested "
@@ -682,6 +683,11 @@ def main() -> None:
                 stream.busy_for(1.0)
                 before = steady_truth(stream, 1.5)
                 truths.append({"load": kind, "what": "stream, before the first cell", **before})
+            elif kind == "idle":  # idle power drifts with the card's temperature after the loads: measured
+                budget.need(2.0, "the idle lead-in")  # around every idle cell, not only at the start
+                time.sleep(0.5)
+                before = idle_truth(gpu, 1.0)
+                truths.append({"load": kind, "what": "idle, before the first cell", **before})
             for length in lengths:
                 secs = next(s for k, L, s in plan if k == kind and L == length)
                 load = Load(gpu, kind, length, rng)
@@ -730,7 +736,10 @@ def main() -> None:
                         truth[(kind, length)] = (before["w"] + after["w"]) / 2 if before else after["w"]
                         before = after
                     elif kind == "idle":
-                        truth[(kind, length)] = idle_w
+                        after = idle_truth(gpu, 1.0)
+                        truths.append({"load": kind, "length_s": length, "what": "idle, after the cell", **after})
+                        truth[(kind, length)] = (before["w"] + after["w"]) / 2 if before else after["w"]
+                        before = after
             stream.drain()
     except OutOfTime as e:
         budget.stopped = budget.stopped or str(e)
