@@ -22,23 +22,16 @@ from wattprint.meter.backends.nvml import NvmlBackend
 from wattprint.meter.meter import Meter
 from wattprint.meter.sim.drive import drive_scheduled
 from wattprint.meter.sim.nvml import SimGpu, SimNvml
-from wattprint.meter.sim.traces import Steps
+from wattprint.meter.sim.traces import LiveSteps
 
 IDLE_W, BUSY_W = 120.0, 700.0
 
 
-class _Load(Steps):
-    def __init__(self) -> None:
-        super().__init__([(0.0, IDLE_W)])
-
-    def set(self, t: float, watts: float) -> None:
-        self.ts.append(t)
-        self.ws.append(watts)
 
 
 def run(length: float, field_offset: float, n: int = 16) -> str:
     clock = ManualClock(start=1000.0)
-    load = _Load()
+    load = LiveSteps(IDLE_W)
     sim = SimNvml([SimGpu(load, field_offset_s=field_offset, field_lag_s=0.02)], clock)
     meter = Meter(backends=[NvmlBackend(sim, gpus=[0], clock=clock, env={})], clock=clock, sampler_thread=False)
     drive_scheduled(meter, clock, 3.0)

@@ -16,18 +16,11 @@ from wattprint.meter.backends.nvml import NvmlBackend
 from wattprint.meter.meter import Meter
 from wattprint.meter.sim.drive import drive_scheduled
 from wattprint.meter.sim.nvml import SimGpu, SimNvml
-from wattprint.meter.sim.traces import Constant, Steps
+from wattprint.meter.sim.traces import Constant, LiveSteps
 
 IDLE_W, BUSY_W = 120.0, 700.0
 
 
-class _Load(Steps):
-    def __init__(self) -> None:
-        super().__init__([(0.0, IDLE_W)])
-
-    def set(self, t: float, watts: float) -> None:
-        self.ts.append(t)
-        self.ws.append(watts)
 
 
 def _meter(trace, clock: ManualClock) -> tuple[Meter, SimNvml]:
@@ -64,7 +57,7 @@ def test_an_open_window_spends_at_most_open_rate_x_the_budget():
     meter.close()
 
 
-def _window(meter: Meter, clock: ManualClock, load: _Load, body) -> tuple[object, float]:
+def _window(meter: Meter, clock: ManualClock, load: LiveSteps, body) -> tuple[object, float]:
     t0 = clock.monotonic()
     meter.begin("w")
     body()
@@ -77,7 +70,7 @@ def _window(meter: Meter, clock: ManualClock, load: _Load, body) -> tuple[object
 def test_a_window_after_idle_is_counter_resolved_on_the_schedule():
     """As test_short_windows' default-budget test, with the thread's schedule instead of 10 ms polls."""
     clock = ManualClock(start=1000.0)
-    load = _Load()
+    load = LiveSteps(IDLE_W)
     meter, _ = _meter(load, clock)
     drive_scheduled(meter, clock, 3.0)
     errs = []
@@ -99,7 +92,7 @@ def test_a_window_after_idle_is_counter_resolved_on_the_schedule():
 
 def test_back_to_back_bursty_windows_are_covered_on_the_schedule():
     clock = ManualClock(start=1000.0)
-    load = _Load()
+    load = LiveSteps(IDLE_W)
     meter, _ = _meter(load, clock)
     drive_scheduled(meter, clock, 3.0)
     n, covered = 20, 0

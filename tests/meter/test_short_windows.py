@@ -17,20 +17,11 @@ from wattprint.core.clock import ManualClock
 from wattprint.meter.backends.nvml import NvmlBackend, NvmlConfig
 from wattprint.meter.meter import Meter
 from wattprint.meter.sim.nvml import SimGpu, SimNvml
-from wattprint.meter.sim.traces import Steps
+from wattprint.meter.sim.traces import LiveSteps
 
 IDLE_W, BUSY_W = 120.0, 700.0
 
 
-class _Load(Steps):
-    """A trace written as the simulated work runs."""
-
-    def __init__(self) -> None:
-        super().__init__([(0.0, IDLE_W)])
-
-    def set(self, t: float, watts: float) -> None:
-        self.ts.append(t)
-        self.ws.append(watts)
 
 
 class _Bench:
@@ -39,7 +30,7 @@ class _Bench:
 
     def __init__(self) -> None:
         self.clock = ManualClock(start=1000.0)
-        self.load = _Load()
+        self.load = LiveSteps(IDLE_W)
         self.sim = SimNvml([SimGpu(self.load, field_offset_s=0.047, field_lag_s=0.02)], self.clock)
         cfg = NvmlConfig(counter_reads_per_s=10.0)
         self.meter = Meter(backends=[NvmlBackend(self.sim, gpus=[0], clock=self.clock, config=cfg, env={})],
@@ -118,7 +109,7 @@ class _DefaultBench(_Bench):
 
     def __init__(self) -> None:
         self.clock = ManualClock(start=1000.0)
-        self.load = _Load()
+        self.load = LiveSteps(IDLE_W)
         self.sim = SimNvml([SimGpu(self.load, field_offset_s=0.047, field_lag_s=0.02)], self.clock)
         self.meter = Meter(backends=[NvmlBackend(self.sim, gpus=[0], clock=self.clock, env={})],
                            clock=self.clock, sampler_thread=False)

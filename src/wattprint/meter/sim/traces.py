@@ -60,6 +60,18 @@ class Steps(Trace):
         return total
 
 
+class LiveSteps(Steps):
+    """A piecewise-constant trace written as the simulated work runs: ``set(t, watts)`` from time ``t`` on
+    (times must not go back); it starts at ``idle_w``."""
+
+    def __init__(self, idle_w: float) -> None:
+        super().__init__([(0.0, idle_w)])
+
+    def set(self, t: float, watts: float) -> None:
+        self.ts.append(t)
+        self.ws.append(watts)
+
+
 @dataclass(frozen=True)
 class Square(Trace):
     """``high`` W for ``duty * period`` s, then ``low`` W, repeating from ``start``."""
