@@ -18,12 +18,14 @@ the burst schedule of the load) and answers, with no GPU:
       back from the span's end, the rest of the span (the remainder, and any gap or overlap between the chained
       blocks) priced with the instant field; ``blocks, mean of placements``: the same averaged over every
       placement of the blocks inside the span; ``..., rest by 185``: the same, the rest priced at field 185's
-      mean of the second centred on each piece instead of the aliasing instant field;
+      mean of the second centred on each piece instead of the aliasing instant field, or (``... inside``) at
+      the mean of the nearest second inside the span, so that a load starting or stopping at an edge is not smeared;
     - ``ramp``: the continuous identity  E(a, b) = integral over s in [a + L, b] of A(s) ds  +  the instant
       field weighted 1 - w(u), where w is the trapezoid that A's integral gives each instant (0 -> 1 over the
       first second, 1 -> 0 over the last): exact for an exact boxcar and exact edges;
     - ``avg field, shifted``: gpu_meter_check's benchmark candidate (mean of A over [a + L/2, b + L/2] x T).
-    Each twice: with the update times as recorded (~1 ms) and as a meter polling at 10 Hz would know them (the
+    (c) a model of windows that enclose a load (a step at each edge), with fields as fitted in (a).
+    (b) twice: with the update times as recorded (~1 ms) and as a meter polling at 10 Hz would know them (the
     value seen at each poll, 50 ms after a counter refresh; an update timed at the middle of its poll interval).
 Prints tables; runs in a few seconds.
 """
