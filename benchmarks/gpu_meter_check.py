@@ -17,8 +17,9 @@
    average field are integrated over it. The load runs in its own thread across the edges (a service, not a
    load that stops for the edge), so the meters' edges skip their CUDA synchronisation (it would wait for
    the load thread's queued work; the span is a time span, what was queued is irrelevant to it).
-   Three meters run side by side: the counter path, the sampled path (field held forward, the default) and
-   the sampled path with ``field_alignment="backward"`` (the field taken as its refresh interval's mean).
+   Two meters run side by side: the counter path and the sampled path (field held forward as a point sample).
+   (Until the H200 refresh study a third ran with the field held backward as a refresh-interval mean; the
+   study found the field to be a point sample and that meter mode was removed, docs/benchmarks/meter_h100.md.)
 5. The meter's own cost: begin+end median on the counter path, and its sampler thread's CPU share.
 6. Refresh study (``--study-seconds``, default 5 per load): under the irregular and the periodic bursty loads,
    the counter is polled back to back (~3 ms a read on Hopper) and the instant field (186), the average field
@@ -182,8 +183,7 @@ class Smi:
 
 def loads(gpu: Gpu, window_s: float, reps: int, long_s: float = 0.0) -> dict[str, Any]:
     meters = {"counter": Meter(backends=[gpu.meter_backend()]),
-              "sampled": Meter(backends=[gpu.meter_backend(use_counter=False, field_alignment="forward")]),
-              "sampled_bwd": Meter(backends=[gpu.meter_backend(use_counter=False, field_alignment="backward")])}
+              "sampled": Meter(backends=[gpu.meter_backend(use_counter=False)])}
     smi = None if gpu.sim else Smi()
     avg = None if gpu.sim else AvgField(gpu)
     time.sleep(1.0)
@@ -286,7 +286,7 @@ def _one_window(gpu: Gpu, load: str, window_s: float, meters: dict[str, Meter], 
         time.sleep(max(t0 + window_s - 0.12 - time.perf_counter(), 0))
         t1, e1 = wait_refresh(gpu)
         closed = {k: m.close_window("w") for k, m in meters.items()}
-        # the readings after the span's end (counter: the next two refreshes; backward field: the next refresh),
+        # the readings after the span's end (counter: the next two refreshes),
         # and half the average field's length, which its shifted integral reaches into
         time.sleep(max(0.3, AvgField.AVERAGE_S / 2 + 0.1) if avg else 0.3)
     finally:
@@ -302,7 +302,6 @@ def _one_window(gpu: Gpu, load: str, window_s: float, meters: dict[str, Meter], 
         dur = closed[k].t1 - closed[k].window.t0
         row[f"{k}_window_vs_truth_pct"] = _pct(w.energy_j / dur * (t1 - t0), truth)
     row["sampled_vs_counter_pct"] = _pct(row["sampled_j"], row["counter_j"])
-    row["sampled_bwd_vs_counter_pct"] = _pct(row["sampled_bwd_j"], row["counter_j"])
     if avg:
         v = avg.energy(t0, t1)
         row["avg_field_j"], row["avg_field_vs_truth_pct"] = v, _pct(v, truth)
@@ -598,14 +597,14 @@ def _print(doc: dict[str, Any]) -> None:
               f"{lag['agreement_at_0']:.3f}); low {lag['low_w']:.0f} W high {lag['high_w']:.0f} W")
     if "loads" in doc:
         print("## refresh-aligned spans: % vs truth (the raw counter difference between two refreshes)")
-        cols = ["load", "span_s", "truth_j", "counter_vs_truth_pct", "sampled_vs_truth_pct", "sampled_bwd_vs_truth_pct",
-                "sampled_vs_counter_pct", "sampled_bwd_vs_counter_pct", "avg_field_vs_truth_pct",
+        cols = ["load", "span_s", "truth_j", "counter_vs_truth_pct", "sampled_vs_truth_pct",
+                "sampled_vs_counter_pct", "avg_field_vs_truth_pct",
                 "smi_power_draw_vs_truth_pct", "smi_power_draw_instant_vs_truth_pct", "counter_window_vs_truth_pct",
                 "sampled_window_vs_truth_pct"]
         print(table([cols] + [[r.get(c, "") if r.get(c) is not None else "" for c in cols] for r in doc["loads"]["rows"]]))
         sh = doc["loads"]
         print(f"sampler CPU share (whole life): counter meter {sh['counter_meter_cpu_share']:.4f}, sampled meter "
-              f"{sh['sampled_meter_cpu_share']:.4f}, sampled backward {sh['sampled_bwd_meter_cpu_share']:.4f} (fraction of one core)")
+              f"{sh['sampled_meter_cpu_share']:.4f} (fraction of one core)")
     print(f"begin+end median {doc['own_cost']['begin_end_median_us']:.1f} us, p90 {doc['own_cost']['begin_end_p90_us']:.1f} us")
     print(f"total {doc['total_s']:.0f} s")
 

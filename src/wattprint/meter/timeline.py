@@ -50,18 +50,10 @@ class TimelineConfig:
     # Timing resolution of a counter reading re-timed to the counter's refresh (phase found by polling the
     # counter until it changes: +-half a read, ~2.3 ms on an H100).
     aligned_resolution_s: float = 0.005
-    # How a power sample covers time. "forward" (default): a point sample, held from its time (less
-    # power_lag_s) until the next. "backward": the field's mean over its refresh interval, each sample filed at
-    # its refresh instant and held BACKWARD over the interval that ends there (the part of a window after the
-    # last refresh needs the next reading: settle). Not the default until the card says which the field is
-    # (benchmarks/gpu_meter_check.py, refresh study).
-    power_holds: str = "forward"
 
     def __post_init__(self) -> None:
         if self.update_period_s <= 0 or self.history_s <= 0 or self.calibration_s <= 0:
             raise ValueError("timeline periods must be positive")
-        if self.power_holds not in ("forward", "backward"):
-            raise ValueError("power_holds is 'forward' or 'backward'")
 
 
 @dataclass(frozen=True)
@@ -95,22 +87,7 @@ class Timeline:
     # ---- recording (sampler thread or window edge) ----------------------------------------------
     def add_power(self, t: float, watts: float) -> None:
         with self._lock:
-            if self.config.power_holds == "backward" and self._pt and abs(self._pt[-1] - t) < 1e-9:
-                self._pw[-1] = watts  # the same refresh read twice
-                return
             _insert(self._pt, self._pw, t, watts)
-
-    def has_power_after(self, t: float) -> bool:
-        with self._lock:
-            return bool(self._pt) and self._pt[-1] > t
-
-    def _power(self, pt: list[float], pw: list[float]) -> _Power:
-        cfg = self.config
-        if cfg.power_holds == "backward" and pt:
-            # sample i covers (t[i-1], t[i]]: as a forward hold, value i starts at t[i-1] (the first covers one
-            # refresh interval before its own time); after the last sample its value is extrapolated
-            return _Power([pt[0] - cfg.update_period_s] + pt[:-1], pw)
-        return _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
 
     def add_counter(self, t: float, joules: float, aligned: bool = False) -> None:
         """A cumulative reading; ``aligned``: ``t`` is the counter's refresh instant the value belongs to
@@ -165,7 +142,7 @@ class Timeline:
         if not pt and not ct:
             return Resolved(0.0, 0.0, Method.SAMPLED, 0, 0.0, 1.0, lost, empty=True)
         cfg = self.config
-        power = self._power(pt, pw)
+        power = _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
         # an edge resting on a reading that was not re-timed to its refresh is off by up to a period
         f, l_ = bisect.bisect_left(ct, t0), bisect.bisect_right(ct, t1) - 1
         used = [ct[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(ct)]

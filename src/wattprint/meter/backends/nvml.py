@@ -12,9 +12,7 @@ of the edge and in the next two (the next one's mean power tells how the cut int
 at least ``sync_counter_s`` also reads the counter once at its end (4.6 ms, under 0.5% of it).
 GPUs without the counter (before Volta) are sampled and integrated (method "sampled"). The sampler is told when
 the backend is next due (``poll`` returns the delay): once per counter refresh interval, just after it, and at
-once when an edge asks for its own interval (``set_waker``). ``NvmlConfig.field_alignment="backward"`` (or the
-environment variable WATTPRINT_NVML_FIELD_ALIGNMENT=backward) integrates the field as a refresh-interval mean
-instead of a point sample: not the default until the card's refresh study says so.
+once when an edge asks for its own interval (``set_waker``).
 ``nvmlDeviceGetPowerUsage`` is a lagging ~1 s average on recent GPUs: used only if the field is missing,
 with a warning.
 """
@@ -48,10 +46,6 @@ REFRESH_GUARD_S = 0.003
 BURST_READS = 12.0
 OPEN_RATE_X = 3.0
 OPEN_RESERVE = 3.0
-FIELD_ALIGNMENTS = ("forward", "backward")
-FIELD_ALIGNMENT_ENV = "WATTPRINT_NVML_FIELD_ALIGNMENT"  # sets NvmlConfig.field_alignment's default
-FIELD_RESYNC_S = 10.0  # backward alignment: re-find the field's refresh phase (and refine its period) this often
-FIELD_GUARD_S = 0.002  # a field read this close to a predicted field refresh is read again past it
 PHASE_RETRY_S = 5.0  # after a failed refresh-phase search (it costs up to ~2.5 refreshes of counter reads)
 EDGE_POLL_S = 0.05  # the sampler's period before a counter's refresh phase is known
 # Once the first GPU's counter phase is known the sampler polls once per refresh interval, this long after each
@@ -80,28 +74,12 @@ class NvmlConfig:
     resync_s: float = 120.0
     use_counter: bool = True
     timeline: TimelineConfig = field(default_factory=TimelineConfig)
-    # How the instant power field (186) is integrated. "forward" (default): a point sample held from its read
-    # time less the timeline's power_lag_s until the next. "backward": the field is taken as the mean power over
-    # its ~100 ms refresh interval: the sampler finds the field's refresh phase (polling it ~1 ms apart until it
-    # changes, at start and every FIELD_RESYNC_S), files each value at its refresh and holds it backward over
-    # the interval that ends there; a settled window waits for the field reading after its end. The default
-    # comes from the environment variable WATTPRINT_NVML_FIELD_ALIGNMENT (unset: "forward").
-    field_alignment: str = field(default_factory=lambda: _env_alignment())
 
     def __post_init__(self) -> None:
-        if self.field_alignment not in FIELD_ALIGNMENTS:
-            raise ValueError(f"field_alignment={self.field_alignment!r}: use 'forward' or 'backward'")
         if not 0 < self.power_period_s <= 0.1:
             raise ValueError("power_period_s must be in (0, 0.1] s: sampled GPUs need <= 100 ms")
         if self.counter_period_s <= 0 or self.counter_reads_per_s <= 0:
             raise ValueError("counter_period_s and counter_reads_per_s must be positive")
-
-
-def _env_alignment() -> str:
-    import os
-
-    v = os.environ.get(FIELD_ALIGNMENT_ENV, "").strip().lower()
-    return v if v in FIELD_ALIGNMENTS else "forward"
 
 
 class _Gpu:
@@ -113,13 +91,8 @@ class _Gpu:
         self.sel = sel
         self.has_counter = cfg.use_counter and _has_counter(nvml, sel.handle)
         self.power_read, self.power_source = _power_reader(nvml, sel.handle)
-        self.backward = cfg.field_alignment == "backward"
-        tl = replace(cfg.timeline, power_holds="backward", power_lag_s=0.0) if self.backward else cfg.timeline
-        self.timeline = Timeline(tl, has_counter=self.has_counter)
+        self.timeline = Timeline(cfg.timeline, has_counter=self.has_counter)
         self.error = ""
-        self.field_phase: float | None = None  # a refresh instant of the power field (backward alignment)
-        self.field_period = cfg.timeline.update_period_s
-        self.field_synced_at: float | None = None
         self.phase: float | None = None  # a refresh instant of the counter
         self.period = cfg.timeline.update_period_s
         self.synced_at: float | None = None
@@ -135,51 +108,11 @@ class _Gpu:
         if self.timeline.lost_at is not None:
             return
         try:
-            if self.backward:
-                now = self.now()
-                if self.field_synced_at is None or now - self.field_synced_at > FIELD_RESYNC_S:
-                    self.sync_field_phase()
-                    if self.timeline.lost_at is not None:
-                        return
             a, b, w = self._stamp(self.power_read)
-            if self.backward and self.field_phase is not None:
-                j = math.floor((a - self.field_phase) / self.field_period)
-                since = a - (self.field_phase + j * self.field_period)
-                until = self.field_phase + (j + 1) * self.field_period - b
-                if since < FIELD_GUARD_S or until < FIELD_GUARD_S:  # which refresh's value is it? read past it
-                    self.clock.sleep((FIELD_GUARD_S - since) if since < FIELD_GUARD_S else until + FIELD_GUARD_S)
-                    a, b, w = self._stamp(self.power_read)
-                    j = math.floor((a - self.field_phase) / self.field_period)
-                self.timeline.add_power(self.field_phase + j * self.field_period, w)
-                return
         except self.nvml.NVMLError as e:
             self._lost(e)
             return
         self.timeline.add_power((a + b) / 2, w)
-
-    def sync_field_phase(self) -> None:
-        """Poll the power field ~1 ms apart until its value changes: that marks one of its refreshes (+-~1 ms).
-        Field reads cost ~5 µs of CPU on Hopper; the search takes up to ~2 refreshes of the sampler's time."""
-        a0, b0, first = self._stamp(self.power_read)
-        prev_b, deadline = b0, b0 + 2.2 * self.field_period
-        for _ in range(1000):
-            if self.now() >= deadline:
-                break
-            self.clock.sleep(0.001)
-            a, b, w = self._stamp(self.power_read)
-            if w != first:
-                if b - prev_b <= 0.004:  # pinned down (else the thread was held up: keep the old phase)
-                    t = (prev_b + a) / 2
-                    if self.field_phase is not None and self.field_synced_at is not None:
-                        n = round((t - self.field_phase) / self.field_period)
-                        if n > 0 and abs((t - self.field_phase) / n - self.field_period) < 0.02 * self.field_period:
-                            self.field_period = (t - self.field_phase) / n  # refined from two far-apart refreshes
-                    self.field_phase = t
-                break
-            prev_b = b
-        self.field_synced_at = self.now()
-        if self.field_phase is None:  # not pinned down (a busy process held the thread up): again in 1 s
-            self.field_synced_at -= FIELD_RESYNC_S - 1.0
 
     def _counter(self) -> tuple[float, float, float]:
         self.counter_reads += 1  # benchmarks: reads per second (each ~3 ms of CPU on Hopper)
@@ -438,10 +371,8 @@ class NvmlBackend:
         """Whether the readings that describe time ``t`` have arrived: the one closing the refresh interval cut
         at ``t`` and the next (that interval's mean power prices the part after ``t``; without it the part was
         shared by time, the idle after a window's work counted in it: -1.7% on simulated 1.07 s windows)."""
-        return all((not g.has_counter or g.timeline.lost_at is not None or g.phase is None
-                    or g.timeline.has_counter_after(t + g.period))
-                   and (not g.backward or g.timeline.lost_at is not None or g.field_phase is None
-                        or g.timeline.has_power_after(t)) for g in self.gpus)
+        return all(not g.has_counter or g.timeline.lost_at is not None or g.phase is None
+                   or g.timeline.has_counter_after(t + g.period) for g in self.gpus)
 
     def energy(self, begin: Mark, end: Mark) -> BackendResult:
         comps, warns = [], list(self.select_warnings)
@@ -466,9 +397,6 @@ class NvmlBackend:
             detail = (f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated "
                       "(no energy counter on this GPU)" if self.config.use_counter else
                       f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated (use_counter=False)")
-        if g.backward:
-            detail += ("; field values held backward over their refresh interval (field_alignment=backward"
-                       + (")" if g.field_phase is not None else ", field refresh phase not found yet)"))
         return ComponentEnergy(
             kind=Kind.GPU, name=g.sel.name, energy_j=r.energy_j, method=r.method,
             uncertainty_j=r.uncertainty_j, source="nvml", index=g.sel.nvml_index, uuid=g.sel.uuid,

@@ -63,8 +63,9 @@ class SimGpu:
     field_offset_s: float = 0.03
     field_lag_s: float = 0.02
     # What the instant field holds at each refresh u: "point" (the power around u - field_lag_s, +-5 ms: what
-    # the meter assumes by default) or "mean" (the mean power over the refresh interval ending at
-    # u - field_lag_s: what it would be if the driver averaged; the meter's backward alignment expects it)
+    # the meter assumes, and what the H200 refresh study found, docs/benchmarks/meter_h100.md) or "mean" (the
+    # mean power over the refresh interval ending at u - field_lag_s: what it would be if the driver averaged;
+    # gpu_meter_check.py --sim-field mean checks that its refresh study tells the two apart)
     field_mode: str = "point"
 
 
@@ -201,7 +202,7 @@ class SimNvml:
         return out
 
     def field_refresh_instants(self, index: int, a: float, b: float) -> list[float]:
-        """The instant field's refresh instants of GPU ``index`` in ``[a, b]`` (for tests of its alignment)."""
+        """The instant field's refresh instants of GPU ``index`` in ``[a, b]`` (for tests of the field modes)."""
         g = self.gpus[index]
         k = math.ceil((a - self.origin - g.field_offset_s) / g.update_period_s)
         out = []
