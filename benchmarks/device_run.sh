@@ -43,6 +43,16 @@ step() {  # step NAME SECONDS CMD...: run CMD with a timeout of min(SECONDS, tim
   echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
 }
 
+checks_steps() {  # the meter's and the proxy's GPU checks (carry .whl .servewhl): ~470 s uncut
+  step gpu_meter_check 170 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
+  step meter_overhead 130 python3 meter_overhead.py --steady-seconds 20 --idle-seconds 10 \
+    --tools wattprint-gpu,wattprint-default,zeus,codecarbon
+  step proxy_overhead 50 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
+  step proxy_gpu_check 150 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"
+  tail -n 30 "$OUT"/gpu_meter_check.log; tail -n 25 "$OUT"/meter_overhead.log
+  tail -n 10 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log
+}
+
 case "${1:-singles}" in
 singles)
   budget=${BUDGET:-430}
@@ -87,30 +97,19 @@ reference)
   grep -h "error\|not run" "$OUT"/ref*.log | cut -c1-300
   ;;
 final)
-  # one step after another on GPU 0, each cut to what is left of ${TOTAL:-470} s
+  # one step after another on GPU 0, each cut to what is left of ${TOTAL:-470} s (raise TOTAL for all of it)
   export OUT
   # in order of need: what is cut for time comes last
   # benchmark v2 (docs/benchmarks/meter_vs_peers.md): ~250 s on an H200, stops itself at --max-seconds
   step meter_vs_peers 285 python3 meter_vs_peers.py --max-seconds 255
   step reference_short 100 python3 h100_reference.py --budget 70 --store "$OUT/short.db" ${SHORT_MODELS:-}
-  step meter_overhead 70 python3 meter_overhead.py --share-seconds 4 \
-    --tools wattprint-gpu,wattprint-default,wattprint-child,zeus,codecarbon
-  step proxy_overhead 45 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
-  step gpu_meter_check 80 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
-  step proxy_gpu_check 200 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"  # ~85 s on an H200
-  tail -n 60 "$OUT"/meter_vs_peers.log; tail -n 12 "$OUT"/meter_overhead.log "$OUT"/gpu_meter_check.log
-  tail -n 8 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
+  checks_steps
+  tail -n 60 "$OUT"/meter_vs_peers.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
   ;;
 checks)
-  # the meter's and the proxy's GPU checks without the peers (carry .whl .servewhl), ~${TOTAL:-470} s at most
+  # the meter's and the proxy's GPU checks without the peers, ~${TOTAL:-470} s at most
   export OUT
-  step gpu_meter_check 170 python3 gpu_meter_check.py --no-probes --window 2.5 --long 10
-  step meter_overhead 130 python3 meter_overhead.py --steady-seconds 20 --idle-seconds 10 \
-    --tools wattprint-gpu,wattprint-default,zeus,codecarbon
-  step proxy_overhead 50 python3 proxy_overhead.py --json "$OUT/proxy_overhead.json"
-  step proxy_gpu_check 150 python3 -u proxy_gpu_check.py --max-seconds 50 --out "$OUT"
-  tail -n 30 "$OUT"/gpu_meter_check.log; tail -n 25 "$OUT"/meter_overhead.log
-  tail -n 10 "$OUT"/proxy_overhead.log "$OUT"/proxy_gpu_check.log
+  checks_steps
   ;;
 peers)
   # meter_vs_peers v2 alone, one call (carry .whl; ~250 s on an H200): docs/benchmarks/meter_vs_peers.md
