@@ -277,11 +277,17 @@ class NvmlBackend:
         return bool(counters) and (self.config.counter_reads_per_s * min(g.period for g in counters)
                                    >= 0.95 * len(counters))
 
+    def _tokens_now(self, now: float) -> float:
+        """The budget's reads at time ``now``: refilled at counter_reads_per_s (OPEN_RATE_X times that while a
+        window is open) since the last spend, up to BURST_READS."""
+        if self._tokens_at is None:
+            return self._tokens
+        rate = self.config.counter_reads_per_s * (OPEN_RATE_X if self._open > 0 else 1.0)
+        return min(BURST_READS, self._tokens + (now - self._tokens_at) * rate)
+
     def _spend(self, now: float, reserve: float = 0.0) -> bool:
         """Token bucket: counter reads cost ~3 ms of CPU each on Hopper; keep them within budget."""
-        if self._tokens_at is not None:
-            rate = self.config.counter_reads_per_s * (OPEN_RATE_X if self._open > 0 else 1.0)
-            self._tokens = min(BURST_READS, self._tokens + (now - self._tokens_at) * rate)
+        self._tokens = self._tokens_now(now)
         self._tokens_at = now
         if self._tokens < 1.0 + reserve:  # reads inside open windows leave a reserve for edge requests
             return False
@@ -291,10 +297,7 @@ class NvmlBackend:
     def _affordable(self, now: float) -> bool:
         """Whether the budget has a read left now (read without taking it: a wake-up that cannot read is wasted;
         one costs ~0.1-0.2 ms of CPU). Called at edges, racing the sampler harmlessly (a float read)."""
-        if self._tokens_at is None:
-            return True
-        rate = self.config.counter_reads_per_s * (OPEN_RATE_X if self._open > 0 else 1.0)
-        return self._tokens + (now - self._tokens_at) * rate >= 1.0
+        return self._tokens_at is None or self._tokens_now(now) >= 1.0
 
     def ready(self) -> bool:
         """Whether the sampler has taken its first readings and searched for each counter's refresh phase."""
@@ -394,9 +397,8 @@ class NvmlBackend:
             detail = (f"nvmlDeviceGetTotalEnergyConsumption anchors {r.anchored_fraction:.0%} of the window; "
                       f"rest: {g.power_source} x{r.scale:.3f} (counter/instant ratio)")
         else:
-            detail = (f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated "
-                      "(no energy counter on this GPU)" if self.config.use_counter else
-                      f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated (use_counter=False)")
+            why = "no energy counter on this GPU" if self.config.use_counter else "use_counter=False"
+            detail = f"{g.power_source} every {self.config.power_period_s * 1000:.0f} ms, integrated ({why})"
         return ComponentEnergy(
             kind=Kind.GPU, name=g.sel.name, energy_j=r.energy_j, method=r.method,
             uncertainty_j=r.uncertainty_j, source="nvml", index=g.sel.nvml_index, uuid=g.sel.uuid,
