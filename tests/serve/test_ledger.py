@@ -143,8 +143,8 @@ def test_conservation_random_traffic(policy):
 
 
 @pytest.mark.parametrize("policy", list(IdlePolicy))
-def test_share_of_matches_split_interval(policy):
-    from wattprint.serve.attribution import share_of, split_interval
+def test_share_from_totals_matches_split_interval(policy):
+    from wattprint.serve.attribution import share_from_totals, split_interval
 
     rng = random.Random(3)
     for _ in range(200):
@@ -155,7 +155,8 @@ def test_share_of_matches_split_interval(policy):
         busy = rng.uniform(0, 0.1)
         full = split_interval(interval, work, flight, policy, busy)
         for r in ids:
-            one = share_of(r, interval, work, flight, policy, busy)
+            one = share_from_totals(interval, work[r], sum(work.values()), flight[r], sum(flight.values()),
+                                    policy, busy)
             want = full.shares.get(r)
             for attr in ("dynamic_j", "idle_j"):
                 got = getattr(one, attr)

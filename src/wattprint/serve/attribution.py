@@ -173,23 +173,10 @@ def split_interval(
     return Split(shares=shares, idle_unamortised_j=idle_left, unattributed_j=unattributed)
 
 
-def share_of(
-    rid: str,
-    interval: Interval,
-    work: Mapping[str, float],
-    in_flight_s: Mapping[str, float],
-    policy: IdlePolicy,
-    busy_s: float | None = None,
-) -> Share:
-    """The share of one request, exactly as :func:`split_interval` would give it, without building
-    everyone's (a receipt needs only its own)."""
-    return share_from_totals(interval, work.get(rid, 0.0), sum(work.values()), in_flight_s.get(rid, 0.0),
-                             sum(in_flight_s.values()), policy, busy_s)
-
-
 def share_from_totals(interval: Interval, r_work: float, total_work: float, r_time: float, total_time: float,
                       policy: IdlePolicy, busy_s: float | None = None) -> Share:
-    """:func:`share_of` from the request's work and time in flight and everyone's totals."""
+    """The share of one request, exactly as :func:`split_interval` would give it, from its own work and time
+    in flight and everyone's totals, without building everyone's shares (a receipt needs only its own)."""
     by_time = r_time / total_time if total_time > 0 else None
     active = r_work / total_work if total_work > 0 else by_time
     if policy is IdlePolicy.NONE:
