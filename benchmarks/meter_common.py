@@ -17,21 +17,14 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from wattprint.core.clock import SystemClock  # noqa: E402
 from wattprint.meter.sim.nvml import SimGpu, SimNvml  # noqa: E402
-from wattprint.meter.sim.traces import Steps  # noqa: E402
+from wattprint.meter.sim.traces import LiveSteps  # noqa: E402
 
 # Simulated H100 (GPU.md): ~128 W idle, ~696 W under a bf16 8192^2 matmul loop.
 SIM_IDLE_W, SIM_BUSY_W = 128.0, 696.0
 
 
-class RecordingTrace(Steps):
-    """A trace written as the simulated load runs: ``set(t, watts)`` appends a step."""
-
-    def __init__(self, watts: float) -> None:
-        super().__init__([(0.0, watts)])
-
-    def set(self, t: float, watts: float) -> None:
-        self.ts.append(t)
-        self.ws.append(watts)
+class RecordingTrace(LiveSteps):
+    """A trace written as the simulated load runs (``set(t, watts)`` appends a step), with queued work."""
 
     def busy(self, now: float, until: float, busy_w: float, idle_w: float) -> None:
         """Queued work: busy from ``now`` (or from where the queue already runs) to ``until``, then idle. The
