@@ -39,10 +39,13 @@ FI_POWER_INSTANT = 186  # NVML_FI_DEV_POWER_INSTANT (nvml.h)
 # is read again once past the refresh and this margin.
 REFRESH_GUARD_S = 0.003
 # The counter-read budget (each read ~3 ms of CPU on Hopper, docs/benchmarks/nvml_call_cost.md) is spent where
-# windows are: with no window open, reads beyond the periodic one are saved, up to BURST_READS; while a window
-# is open the budget refills OPEN_RATE_X times faster and spare reads take every refresh interval (keeping
-# OPEN_RESERVE reads for the intervals an end edge asks for). Long-run cost: counter_reads_per_s with no
-# window open, at most OPEN_RATE_X times it while windows are open all the time.
+# windows are. It refills at OPEN_RATE_X x counter_reads_per_s at all times, up to BURST_READS. With no window
+# open only the periodic read is taken (every counter_period_s) and the rest is saved for the next window;
+# while a window is open spare reads take every refresh interval (keeping OPEN_RESERVE reads for the intervals
+# an end edge asks for). Long-run cost: the periodic read with no window open, never more than OPEN_RATE_X x
+# counter_reads_per_s however windows come. (Until 2026-11-28 the bucket refilled at counter_reads_per_s while
+# no window was open: a short window every 2-3 s then found ~1.5 reads saved where its edges ask for ~5, and
+# was priced from the power field; the same worst-case cost now serves windows that come apart.)
 BURST_READS = 12.0
 OPEN_RATE_X = 3.0
 OPEN_RESERVE = 3.0
@@ -61,9 +64,9 @@ POLL_AFTER_REFRESH_S = 0.05
 
 @dataclass(frozen=True)
 class NvmlConfig:
-    """Periods in seconds. ``counter_reads_per_s`` is the counter-read budget (each ~3 ms of CPU on Hopper)
-    with no window open, periodic and on demand together; it is saved while no window is open and spent up
-    to OPEN_RATE_X times faster while one is. ``use_counter=False`` forces the sampled method."""
+    """Periods in seconds. ``counter_reads_per_s`` sets the counter-read budget (each ~3 ms of CPU on Hopper):
+    it refills at OPEN_RATE_X times that rate, is saved (up to BURST_READS) while no window is open and spent
+    where windows are. ``use_counter=False`` forces the sampled method."""
 
     # Defaults from the H100 costs (docs/benchmarks/meter_h100.md): a power poll ~0.25 ms of CPU, a counter
     # read 4.35 ms; at 1 poll/50 ms and 1 read/s the thread took 1.4-1.7% of a core, over the 1% target.
@@ -278,11 +281,11 @@ class NvmlBackend:
                                    >= 0.95 * len(counters))
 
     def _tokens_now(self, now: float) -> float:
-        """The budget's reads at time ``now``: refilled at counter_reads_per_s (OPEN_RATE_X times that while a
-        window is open) since the last spend, up to BURST_READS."""
+        """The budget's reads at time ``now``: refilled at OPEN_RATE_X x counter_reads_per_s since the last
+        spend, up to BURST_READS (with no window open only the periodic read spends it: the rest is saved)."""
         if self._tokens_at is None:
             return self._tokens
-        rate = self.config.counter_reads_per_s * (OPEN_RATE_X if self._open > 0 else 1.0)
+        rate = self.config.counter_reads_per_s * OPEN_RATE_X
         return min(BURST_READS, self._tokens + (now - self._tokens_at) * rate)
 
     def _spend(self, now: float, reserve: float = 0.0) -> bool:
