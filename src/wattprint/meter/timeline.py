@@ -128,6 +128,12 @@ class Timeline:
             stale = set(self._stale)
         return any(t in stale for t in times)
 
+    def counter_before(self, t: float) -> float | None:
+        """The value of the latest counter reading filed before time ``t`` (None if there is none)."""
+        with self._lock:
+            i = bisect.bisect_left(self._ct, t - 1e-9)
+            return self._ce[i - 1] if i > 0 else None
+
     @property
     def last_counter_time(self) -> float | None:
         with self._lock:

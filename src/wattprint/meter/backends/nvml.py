@@ -49,6 +49,9 @@ REFRESH_GUARD_S = 0.003
 BURST_READS = 12.0
 OPEN_RATE_X = 3.0
 OPEN_RESERVE = 3.0
+# A reading that has not moved since an earlier refresh interval's (the refresh came late) is read again once,
+# this long after; a GPU's counter moves by >= ~6 J per 100 ms even idle.
+LATE_RETRY_S = 0.02
 PHASE_RETRY_S = 5.0  # after a failed refresh-phase search (it costs up to ~2.5 refreshes of counter reads)
 EDGE_POLL_S = 0.05  # the sampler's period before a counter's refresh phase is known
 # Once the first GPU's counter phase is known the sampler polls once per refresh interval, this long after each
@@ -101,6 +104,7 @@ class _Gpu:
         self.synced_at: float | None = None
         self.last_read_k: int | None = None  # refresh index of the latest reading
         self.counter_reads = 0
+        self.late_refreshes = 0  # readings that still held an earlier refresh's value (not filed)
 
     def _stamp(self, read: Any) -> tuple[float, float, float]:
         a = self.now()
@@ -128,6 +132,7 @@ class _Gpu:
         """One reading, filed under its refresh when the phase is known. False if the GPU was lost."""
         if not self.has_counter or self.timeline.lost_at is not None:
             return False
+        late_retried = False
         for _ in range(3):  # a read that straddles a refresh, or starts just after one, is ambiguous: again
             try:
                 a, b, e = self._counter()
@@ -147,7 +152,20 @@ class _Gpu:
                 self.clock.sleep(late + REFRESH_GUARD_S)
                 continue
             if ka == kb:
-                self.timeline.add_counter(self.phase + ka * self.period, e, aligned=True)
+                t = self.phase + ka * self.period
+                before = self.timeline.counter_before(t)
+                if before is not None and e <= before:
+                    # the counter has not moved since an earlier interval's reading: this interval's refresh
+                    # is late (an H200 showed it), so the value is the previous refresh's; filed here it
+                    # would give this interval nothing and the next twice its energy. Read again once,
+                    # shortly (a counter that never moves costs one extra read, not a loop of them).
+                    self.late_refreshes += 1
+                    if late_retried:
+                        return True
+                    late_retried = True
+                    self.clock.sleep(LATE_RETRY_S)
+                    continue
+                self.timeline.add_counter(t, e, aligned=True)
                 self.last_read_k = ka
                 return True
         return True

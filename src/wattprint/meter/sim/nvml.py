@@ -67,6 +67,11 @@ class SimGpu:
     # mean power over the refresh interval ending at u - field_lag_s: what it would be if the driver averaged;
     # gpu_meter_check.py --sim-field mean checks that its refresh study tells the two apart)
     field_mode: str = "point"
+    # Every n-th counter refresh (0: none) is published this late: until then the counter holds the previous
+    # refresh's value (seen on an H200, 2026-11-28: a reading in a refresh interval still gave the previous
+    # interval's value, docs/benchmarks/meter_vs_peers.md)
+    late_refresh_every: int = 0
+    late_refresh_s: float = 0.06
 
 
 @dataclass(frozen=True)
@@ -176,10 +181,18 @@ class SimNvml:
             _burn(self.counter_cpu_s)
         if self.counter_read_s and hasattr(self.clock, "advance"):
             self.clock.advance(self.counter_read_s / 2)
-            value = int(g.trace.energy(self.origin, self._update_time(g)) * 1000.0)
+            value = int(g.trace.energy(self.origin, self._published(g)) * 1000.0)
             self.clock.advance(self.counter_read_s / 2)
             return value
-        return int(g.trace.energy(self.origin, self._update_time(g)) * 1000.0)
+        return int(g.trace.energy(self.origin, self._published(g)) * 1000.0)
+
+    def _published(self, g: SimGpu) -> float:
+        """The refresh instant whose energy the counter shows now (a late refresh shows the one before it)."""
+        u = self._update_time(g)
+        k = round((u - self.origin) / g.update_period_s)
+        if g.late_refresh_every and k % g.late_refresh_every == 0 and self.clock.monotonic() < u + g.late_refresh_s:
+            return u - g.update_period_s
+        return u
 
     def nvmlDeviceGetFieldValues(self, h: _Handle, field_ids: list[int]) -> list[_FieldValue]:
         g = self._gpu(h)
