@@ -768,6 +768,10 @@ def main() -> None:
            "idle_w": idle_w, "truth_w": {f"{k[0]}@{k[1]}": v for k, v in truth.items()}, "truths": truths,
            "tool_errors": tools.errors, "peers_compared": peers_here, "headline_mode": HEADLINE,
            "coverage_short": coverage_short, "criterion_met": met,
+           # counter readings that still held an earlier refresh's value (late refreshes: read again, not filed)
+           "late_refreshes": {name: sum(getattr(g, "late_refreshes", 0) for b in m.backends
+                                        for g in getattr(b, "gpus", ()))
+                              for name, m in (("default", tools.ww), ("precise", tools.precise))},
            "cpu_ms_per_window": {f"{k[0]}@{k[1]}": v for k, v in cpu.items()},
            "summary": summary, "comparisons": {m: [{**c, "ours": c["ours"]["tool"],
                                                     "best": c["best"]["tool"] if c["best"] else None}
@@ -785,7 +789,7 @@ def main() -> None:
     print(f"# meter_vs_peers v2: {e['gpu']} driver {e['driver']} {e['date_utc']} sim={e['simulated']} "
           f"wall {wall:.0f} s (estimate {est:.0f} s; {budget.elapsed():.0f} s since start); idle {idle_w:.1f} W; "
           f"truth W {{{', '.join(f'{k}: {v:.1f}' for k, v in doc['truth_w'].items())}}}; peers {list(tools.peers)} "
-          f"{tools.errors or ''}; rows -> {path}")
+          f"{tools.errors or ''}; late refreshes {doc['late_refreshes']}; rows -> {path}")
     print(f"# HEADLINE: {HEADLINE} (bench runner: 10 counter reads/s, settled) vs the best of {peers_here}; "
           f"loses a cell only if its median |error| is higher and p < {ALPHA}")
     print(table(verdict_table(headline)))
