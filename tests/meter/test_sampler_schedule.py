@@ -67,6 +67,21 @@ def _window(meter: Meter, clock: ManualClock, load: LiveSteps, body) -> tuple[ob
     return c, load.energy(t0, closed.t1)
 
 
+def _work_windows(meter: Meter, clock: ManualClock, load: LiveSteps, gaps: list[float]) -> list[tuple[object, float]]:
+    """After each idle gap, a 0.34 s window that starts and stops the work: (component, true J) of each."""
+    out = []
+    for gap in gaps:
+        drive_scheduled(meter, clock, gap)
+
+        def work() -> None:
+            load.set(clock.monotonic(), BUSY_W)
+            drive_scheduled(meter, clock, 0.34)
+
+        out.append(_window(meter, clock, load, work))
+        load.set(clock.monotonic(), IDLE_W)
+    return out
+
+
 def test_a_window_after_idle_is_counter_resolved_on_the_schedule():
     """As test_short_windows' default-budget test, with the thread's schedule instead of 10 ms polls."""
     clock = ManualClock(start=1000.0)
@@ -74,15 +89,7 @@ def test_a_window_after_idle_is_counter_resolved_on_the_schedule():
     meter, _ = _meter(load, clock)
     drive_scheduled(meter, clock, 3.0)
     errs = []
-    for k in range(8):
-        drive_scheduled(meter, clock, 10.0 + 0.037 * k)
-
-        def work() -> None:
-            load.set(clock.monotonic(), BUSY_W)
-            drive_scheduled(meter, clock, 0.34)
-
-        c, true = _window(meter, clock, load, work)
-        load.set(clock.monotonic(), IDLE_W)
+    for k, (c, true) in enumerate(_work_windows(meter, clock, load, [10.0 + 0.037 * k for k in range(8)])):
         assert c.method.value == "counter", c.detail
         assert abs(c.energy_j - true) <= c.uncertainty_j, (k, c.energy_j, true, c.uncertainty_j)
         errs.append(abs(c.energy_j - true) / true)
@@ -144,15 +151,7 @@ def test_windows_a_few_seconds_apart_get_the_reads_of_their_edges_within_the_bud
     drive_scheduled(meter, clock, 3.0)
     c0, t0 = sim.counter_calls, clock.monotonic()
     errs, counter = [], 0
-    for k in range(16):
-        drive_scheduled(meter, clock, 2.0 + 0.037 * k)
-
-        def work() -> None:
-            load.set(clock.monotonic(), BUSY_W)
-            drive_scheduled(meter, clock, 0.34)
-
-        c, true = _window(meter, clock, load, work)
-        load.set(clock.monotonic(), IDLE_W)
+    for k, (c, true) in enumerate(_work_windows(meter, clock, load, [2.0 + 0.037 * k for k in range(16)])):
         counter += c.method.value == "counter"
         assert abs(c.energy_j - true) <= c.uncertainty_j, (k, c.energy_j, true, c.uncertainty_j)
         errs.append(abs(c.energy_j - true) / true)
