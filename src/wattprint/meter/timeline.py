@@ -325,7 +325,8 @@ def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b:
 
 def _part_by_outside(power: _Power, ct: list[float], ce: list[float], i: int, lo: float, hi: float) -> float | None:
     """The part of short counter interval ``ct[i]..ct[i+1]`` in ``[lo, hi]``: its total less what the parts
-    outside the window used, each at the power of its own side (None when a side's power is unknown).
+    outside the window used, each at the power of its own side; a side whose power is unknown shares what is
+    left with the window in proportion to time (None when no outside side's power is known).
 
     Inside one interval the field holds one or two point samples, too few for the window's shape. But the
     side outside a window edge is usually steadier than the window (work starts or stops with the window),
@@ -333,23 +334,34 @@ def _part_by_outside(power: _Power, ct: list[float], ce: list[float], i: int, lo
     0.137 s; H200 precise mode: -10 to -20% at 0.1-0.3 s bursty windows). A side's power is the exact mean
     of the neighbouring counter interval when it was read (edges ask for it), else the mean of the field
     readings there when they show a steady side (a bursty side: one reading aliases it, so time decides);
-    the window itself can have any shape.
+    the window itself can have any shape. A window inside one interval has a side at each end: with one
+    known (the idle after a burst, read at the end edge) and one not (the bursts before it, whose interval
+    the light budget did not read), the known side is priced and only the rest is shared by time (H200,
+    13 ms bursty windows re-priced from their recorded readings: -51 to -20%, median 44% off, became 5%).
     """
     c0, c1 = ct[i], ct[i + 1]
     span = c1 - c0
-    out = 0.0
+    out = unknown = 0.0
+    known = False
     reach = SIDE_INTERVALS * span
     for inside, j, side in ((lo > c0, i - 1, (lo - reach, lo)), (hi < c1, i + 1, (hi, hi + reach))):
         if not inside:
             continue
+        d = (lo - c0) if j < i else (c1 - hi)
         p = _interval_power(ct, ce, j)
         if p is None:
             p = _steady(power.readings(*side))
-            if p is None:
-                return None
-        out += p * ((lo - c0) if j < i else (c1 - hi))
+        if p is None:
+            unknown += d
+        else:
+            out += p * d
+            known = True
+    if not known:
+        return None
     whole = ce[i + 1] - ce[i]
-    return min(max(whole - out, 0.0), whole)
+    rest = whole - out
+    part = rest * (hi - lo) / (hi - lo + unknown) if unknown > 0 else rest
+    return min(max(part, 0.0), whole)
 
 
 SIDE_INTERVALS = 3  # how far (in counter intervals) the field is looked at beside an edge
