@@ -71,3 +71,18 @@ def test_the_command_line_pools_files_and_refuses_other_json(tmp_path, capsys):
         assert e.code == 2
     else:
         raise AssertionError("a v1 file was accepted")
+
+
+def test_a_recorded_window_is_priced_again_from_its_readings():
+    import meter_vs_peers_reprice as rp
+
+    # 200 W steady: counter readings every 100 ms (aligned to refreshes), field samples every 100 ms
+    readings = {"counter": [[-0.35 + 0.1 * k, 1000.0 + 20.0 * k] for k in range(11)],
+                "power": [[-0.3 + 0.1 * k, 200.0] for k in range(10)], "phase_s": -0.35, "period_s": 0.1}
+    row = {"load": "steady", "length_s": 0.34, "tool": "wattprint-settled", "window": 0, "duration_s": 0.34,
+           "energy_j": 70.0, "uncertainty_j": 1.0, "truth_j": 68.0, "rel_err": 2 / 68, "readings": readings}
+    e, u = rp.reprice_row(row)
+    assert abs(e - 68.0) < 1e-6 and u > 0
+    (again,) = rp.reprice_run({"version": 2, "rows": [row]}, ("wattprint-settled",))["rows"]
+    assert again["recorded_energy_j"] == 70.0 and abs(again["rel_err"]) < 1e-9 and again["covered"]
+    assert row["energy_j"] == 70.0  # the recorded run is left as it was
