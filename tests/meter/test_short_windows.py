@@ -166,23 +166,16 @@ def test_a_late_counter_refresh_is_not_filed_under_its_interval():
     +32% and -25% when a reading in an interval still held the previous interval's value, filed as if that
     interval had used nothing and the next one twice its energy). A reading that has not moved since the last
     one is no reading of its interval: it is taken again, and never filed there."""
-    clock = ManualClock(start=1000.0)
-    load = LiveSteps(IDLE_W)
-    sim = SimNvml([SimGpu(load, field_offset_s=0.047, field_lag_s=0.02)], clock)
-    meter = Meter(backends=[NvmlBackend(sim, gpus=[0], clock=clock, config=NvmlConfig(counter_reads_per_s=10.0),
-                                        env={})], clock=clock, sampler_thread=False)
-    b = _Bench.__new__(_Bench)
-    b.clock, b.load, b.sim, b.meter, b.handle = clock, load, sim, meter, sim.nvmlDeviceGetHandleByIndex(0)
-    b.run(3.0)  # the refresh phase is found on regular refreshes
+    b = _Bench()  # the refresh phase is found on regular refreshes
     # then every 3rd refresh comes 60 ms late: past the sampler's mid-interval poll (50 ms after the refresh)
-    sim.gpus[0].late_refresh_every = 3
+    b.sim.gpus[0].late_refresh_every = 3
     errs = []
     for k in range(12):
         b.run(0.2 + 0.037 * k, IDLE_W)
         e, u, _, true = b.window(lambda: b.run(0.34, IDLE_W))
         errs.append(abs(e - true) / true)
         assert abs(e - true) <= u, (k, e, true, u)
-    (g,) = meter.backends[0].gpus
+    (g,) = b.meter.backends[0].gpus
     _, _, ct, ce, _ = g.timeline.snapshot()
     steps = [b_ - a for a, b_ in zip(ce, ce[1:])]
     assert min(steps) > 0, "a reading filed under an interval it did not see"
