@@ -56,8 +56,9 @@ class Meter:
     GPU), or a list of NVML indices / "GPU-uuid" strings. ``cpu``: True (RAPL, else estimate), False,
     "rapl" (required) or "estimate". ``ram``: True / False / "machine". ``cpu_scope``: "process" (this
     process tree) or "machine". ``backends``: an explicit list (tests, injection) replacing discovery.
-    ``counter_reads_per_s``: how many GPU energy-counter reads per second the sampler may spend (default
-    0.5: a read costs ~3 ms of CPU on Hopper, docs/benchmarks/nvml_call_cost.md). More buys precision for
+    ``counter_reads_per_s``: the sampler's GPU energy-counter read budget (default 0.5: a read costs ~3 ms of
+    CPU on Hopper, docs/benchmarks/nvml_call_cost.md); it refills at 3x that rate, saved while no window is
+    open and spent around windows' edges (docs/meter.md). More buys precision for
     short windows: at 10 (one read per 100 ms refresh, ~3% of a core) a window of 0.3 s or more ended
     with ``end(name, settle=True)`` is resolved from counter increments (method "counter").
     """
