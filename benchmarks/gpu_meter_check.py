@@ -380,17 +380,24 @@ def _on_fraction(schedule: list[tuple[float, float]], a: float, b: float) -> flo
     return on / (b - a)
 
 
+def _field_changes(fields: list[list[Any]]) -> list[tuple[float, float]]:
+    """(time, W) of each change of the instant field (186) in the recorded rows: the middle of the read that saw
+    the new value; a value read again is not a change (the first row is only a start value)."""
+    out, last = [], fields[0][2] if fields else None
+    for p, m, f, _, _ in fields[1:]:
+        if f is not None and f != last:
+            out.append(((p + m) / 2, f))
+            last = f
+    return out
+
+
 def fit_schedule(schedule: list[tuple[float, float]], fields: list[list[Any]]) -> dict[str, Any]:
     """What does field 186 hold at each refresh? Against the known burst schedule (busy from a burst's launch to
     its synchronisation), each hypothesis predicts the share of busy time behind each field value: a point
     sample at ``lag`` before the change (0 or 1), or the mean over the ``period`` ending ``lag`` before it. A
     linear fit value = idle_w + (busy_w - idle_w) x share per hypothesis; the better hypothesis leaves the
     smaller residual (RMSE, W). The change times are known to ~1 ms."""
-    f186, last = [], fields[0][2] if fields else None
-    for p, m, f, _, _ in fields[1:]:
-        if f is not None and f != last:
-            f186.append(((p + m) / 2, f))
-            last = f
+    f186 = _field_changes(fields)
     if len(schedule) < 5 or len(f186) < 10:
         return {"error": "too little data"}
     lo, hi = schedule[0][0] + 0.3, schedule[-1][1]
@@ -439,12 +446,7 @@ def analyse_refreshes(counter: list[list[float]], fields: list[list[Any]]) -> di
     """Counter refresh intervals against the instant field under each alignment."""
     # refresh instants: the middle of the two reads around each change (the first row is only a start value)
     cr = [((p + m) / 2, e) for p, m, e in counter[1:]]
-    # keep only changes of the instant field itself
-    f186, last = [], fields[0][2] if fields else None
-    for p, m, f, _, _ in fields[1:]:
-        if f is not None and f != last:
-            f186.append(((p + m) / 2, f))
-            last = f
+    f186 = _field_changes(fields)
     if len(cr) < 3 or len(f186) < 3:
         return {"error": f"too few changes (counter {len(cr)}, field {len(f186)})"}
     intervals = [(cr[i - 1][0], cr[i][0], cr[i][1] - cr[i - 1][1]) for i in range(1, len(cr))]
