@@ -38,7 +38,7 @@ class Sampler:
         self._event = threading.Event()  # set by stop() and wake()
         self._woken: set[int] = set()
         self._due: list[float] | None = None
-        self.rounds = 0  # wake-ups that ran at least one poller (benchmarks: CPU per wake-up)
+        self.rounds = 0  # rounds run, one per wake-up of the thread (benchmarks: CPU per wake-up)
         self._thread: threading.Thread | None = None
         self._cpu_s = 0.0
         self._started_at: float | None = None

@@ -326,9 +326,10 @@ class NvmlBackend:
                                     for g in self.gpus)
 
     def poll(self, now: float) -> float:
-        """One round of readings; returns the delay until the next round is due (the sampler's schedule):
-        EDGE_POLL_S while an edge's request waits, else the time to the next power reading. Steady cost on
-        Hopper: 10 power reads/s plus the counter budget; ticks with nothing due return at once."""
+        """One round of readings; returns the delay until the next round is due (the sampler's schedule): the
+        next poll slot of the first GPU with a counter (POLL_AFTER_REFRESH_S after each of its refreshes),
+        EDGE_POLL_S while its refresh phase is unknown, power_period_s without a counter. Steady cost on
+        Hopper: 10 power reads/s plus the counter budget; an edge's wake-up can add a round (set_waker)."""
         first, self._polled = not self._polled, True
         power = now >= self._power_due or self.poll_period_s == self.config.power_period_s
         if power:
