@@ -210,16 +210,17 @@ class Store:
         sql += " ORDER BY started_at, rowid"
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
-        out, self.skipped = [], []
+        out: list[RunRecord] = []
+        self.skipped = []
         for run_id, blob in rows:
             record, why = _decode(blob)
             if record is not None and record.status == "finished":
                 why = invalid_reason(record)
-            if why:
+            if record is None or why:
                 what = f"{record.task} / {record.model} repeat {record.repeat}" if record else "a row"
                 self.skipped.append(f"run {run_id} ({what}): {why}")
                 continue
-            out.append(record)  # type: ignore[arg-type]  # _decode returns a record whenever why is None
+            out.append(record)
         return out
 
     def notices(self) -> list[str]:
