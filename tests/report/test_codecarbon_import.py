@@ -245,3 +245,21 @@ def test_unknown_task_fails_before_any_file_is_read(tmp_path):
     with pytest.raises(UnknownNameError) as e:
         plan_import([tmp_path / "does-not-matter.csv"], ImportOptions(inferences_per_run=1, task="imge-generation"))
     assert "image-generation" in e.value.matches
+
+
+def test_skipping_every_row_stores_nothing(tmp_path, fixtures_dir, capsys):
+    rows = _rows(fixtures_dir / SDXL)
+    rows[2]["duration"] = "nan"
+    f = tmp_path / "bad.csv"
+    _write(f, rows)
+    rc, db = _import(tmp_path, str(f), "--inferences-per-run", "1000", "--skip-bad-rows")
+    assert rc == 1 and not db.exists()
+    err = capsys.readouterr().err
+    assert f"skipped {f}:4: duration 'nan' is not a finite number" in err and "nothing to import" in err
+
+
+def test_a_file_that_is_not_codecarbons_is_named(tmp_path):
+    f = tmp_path / "other.csv"
+    f.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match=f"^{f}: not a CodeCarbon emissions file"):
+        plan_import([f], ImportOptions(inferences_per_run=1))

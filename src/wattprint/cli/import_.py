@@ -77,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"{r.task:24} {r.model:32} {r.wh_per_1000:.6g} Wh/1000  {r.energy_j / 3.6e6:.6g} kWh{load}")
         return 0
     path = args.store or DEFAULT_PATH
+    if not plan.records:
+        print("nothing to import" + (": every row was skipped" if plan.skipped else ": the files have no rows"),
+              file=sys.stderr)
+        return 1
     with Store(path) as store:
         added, already = add_new(plan.records, store)
     load = f", {plan.load_rows} load row(s) kept as load energy" if plan.load_rows else ""

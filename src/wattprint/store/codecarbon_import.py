@@ -46,6 +46,7 @@ class ImportPlan:
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     load_rows: int = 0
+    bad_rows: list[Row] = field(default_factory=list)
 
 
 def _number(text: str | None, required: bool) -> tuple[float | None, str | None]:
@@ -84,7 +85,10 @@ def read_rows(path: str | Path) -> tuple[str, list[Row]]:
     try:
         with open(p, newline="", encoding="utf-8") as f:
             reader = csv.DictReader(f)
-            layout = detect_layout(reader.fieldnames or [])
+            try:
+                layout = detect_layout(reader.fieldnames or [])
+            except ConfigError as e:
+                raise ConfigError(f"{p}: {e.message}", e.fix) from None
             rows = []
             for values in reader:
                 extra = values.pop(None, None)  # type: ignore[call-overload,unused-ignore]  # surplus cells
@@ -115,6 +119,7 @@ def _good_rows(rows: list[Row], options: ImportOptions, plan: ImportPlan) -> lis
         tail = f" ({more} more bad row(s) in this file)" if more else ""
         raise ConfigError(f"{row.where}: {why}; nothing imported{tail}", _BAD_ROWS_FIX)
     plan.skipped += [f"{row.where}: {why}" for row, why in bad]
+    plan.bad_rows += [row for row, _ in bad]
     return [row for row, _ in good]
 
 
@@ -143,7 +148,7 @@ def _groups(rows: list[Row], options: ImportOptions) -> dict[tuple[str, str, str
 def _no_inference_rows(task_rows: list[Row], options: ImportOptions) -> ConfigError:
     names = sorted({(r.values.get("task_name") or "").strip() for r in task_rows})
     wanted = _patterns(options)
-    hints = [m for w in wanted for m in close_matches(w, names)]
+    hints = [m for w in options.inference_tasks or () for m in close_matches(w, names)]  # for a name the user gave
     files = sorted({r.path for r in task_rows})
     where = files[0] if len(files) == 1 else f"{len(files)} files"
     msg = (f"{where}: no task row named {', '.join(repr(w) for w in wanted)} to count as inferences "
@@ -158,8 +163,9 @@ def _task_runs(task_rows: list[Row], options: ImportOptions, plan: ImportPlan) -
     """(inference row, the load rows of its run) for every run of the task logs; a run's load rows go with
     its first inference row only, so that they are counted once."""
     patterns = _patterns(options)
-    if not any(_is_inference(r, patterns) for r in task_rows):
-        raise _no_inference_rows(task_rows, options)
+    every = task_rows + [r for r in plan.bad_rows if "task_name" in r.values]  # a skipped row still names a task
+    if not any(_is_inference(r, patterns) for r in every):
+        raise _no_inference_rows(every, options)
     out: list[tuple[Row, list[Row]]] = []
     for (path, run_id, _), rows in _groups(task_rows, options).items():
         inference = [r for r in rows if _is_inference(r, patterns)]
