@@ -220,3 +220,12 @@ def test_unreadable_record_is_skipped_not_a_traceback(tmp_path):
 def test_folder_as_store_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="is a folder"):
         Store(tmp_path)
+
+
+def test_a_store_that_cannot_be_created_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    assert main(_commands(blocker / "w.db", tmp_path)["import"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create store" in err and "Traceback" not in err
+    assert blocker.read_text() == "x"

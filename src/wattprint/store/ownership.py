@@ -117,11 +117,17 @@ def inspect(path: str | os.PathLike[str]) -> StoreFile:
 def create_exclusive(path: str) -> bool:
     """Create ``path`` empty if nothing is there; False if something already was (another process won)."""
     parent = Path(path).parent
-    if parent != Path(""):
-        parent.mkdir(parents=True, exist_ok=True)
     try:
+        if parent != Path(""):
+            parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
-        return False
+        if os.path.isdir(parent):
+            return False
+        raise ConfigError(f"cannot create store {path}: {parent} is not a folder",
+                          "pass --store with a path in a folder you can write to") from None
+    except OSError as e:
+        raise ConfigError(f"cannot create store {path}: {e.strerror or e}",
+                          "pass --store with a path in a folder you can write to") from None
     os.close(fd)
     return True
