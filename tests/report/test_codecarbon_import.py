@@ -263,3 +263,26 @@ def test_a_file_that_is_not_codecarbons_is_named(tmp_path):
     f.write_text("a,b\n1,2\n")
     with pytest.raises(ConfigError, match=f"^{f}: not a CodeCarbon emissions file"):
         plan_import([f], ImportOptions(inferences_per_run=1))
+
+
+def test_a_skipped_load_row_is_said_on_its_run(tmp_path, fixtures_dir):
+    rows = _rows(fixtures_dir / SDXL)
+    rows[1]["energy_consumed"] = "-1"  # transfer model to GPU
+    f = tmp_path / "bad.csv"
+    _write(f, rows)
+    plan = plan_import([f], ImportOptions(inferences_per_run=1000, skip_bad_rows=True))
+    (sdxl,) = plan.records
+    assert plan.skipped == [f"{f}:3: energy_consumed '-1' is negative"]
+    assert sdxl.load_energy_j == pytest.approx(0.0018799884904847793 * J_PER_KWH)  # load model only
+    assert any("its load energy leaves that row out" in w for w in sdxl.warnings)
+    assert sdxl.wh_per_1000 == pytest.approx(11_453.643843892861)
+
+
+def test_a_run_without_inference_row_among_good_ones(tmp_path, fixtures_dir):
+    load_only = [r for r in _rows(fixtures_dir / SDXL) if r["task_name"] != "query model"]
+    f = tmp_path / "load_only.csv"
+    _write(f, load_only)
+    with pytest.raises(ConfigError) as e:
+        plan_import([fixtures_dir / DISTILGPT2, f], ImportOptions(inferences_per_run=1000))
+    assert e.value.message.startswith(f"{f}:2, 3: run e38f7eae-bcc9-498e-ab0e-c6100e9dc9b3 has no 'query model' row")
+    assert "--inference-task" in e.value.fix and "--skip-bad-rows" in e.value.fix
