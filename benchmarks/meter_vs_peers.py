@@ -314,7 +314,7 @@ def timeline_readings(meter: Meter, t0: float, t1: float, margin: float = 0.35) 
     lo, hi = t0 - margin, t1 + margin
     return {"counter": [[round(t - t0, 5), round(e, 3)] for t, e in zip(ct, ce) if lo <= t <= hi],
             "power": [[round(t - t0, 5), round(w, 1)] for t, w in zip(pt, pw) if lo <= t <= hi],
-            "phase_s": None if g.phase is None else round(g.phase - t0, 5), "period_s": g.period}
+            "phase_s": None if g.refresh.phase is None else round(g.refresh.phase - t0, 5), "period_s": g.refresh.period}
 
 
 class Wattprint:

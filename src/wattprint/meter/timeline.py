@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import math
 import threading
+from collections.abc import Set
 from dataclasses import dataclass
 
 from wattprint.meter.result import Method
@@ -151,8 +152,8 @@ class Timeline:
         power = _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
         # an edge resting on a reading that was not re-timed to its refresh is off by up to a period
         f, l_ = bisect.bisect_left(ct, t0), bisect.bisect_right(ct, t1) - 1
-        used = [ct[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(ct)]
-        stale = self._stale_at(used)
+        near_edges = [ct[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(ct)]
+        stale = self._stale_at(near_edges)
         edge_s = cfg.update_period_s if stale else cfg.aligned_resolution_s
         with self._lock:
             stale_set = set(self._stale)
@@ -265,7 +266,7 @@ MAX_FIELD_DEVIATION = 0.2  # counter/instant ratios further from 1 are taken for
 
 
 def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float,
-                 stale: set[float] = frozenset()) -> tuple[float, bool]:
+                 stale: Set[float] = frozenset()) -> tuple[float, bool]:
     """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``."""
     num = den = 0.0
     known = power.ts[-1] if power.ts else -math.inf  # past this, power is extrapolated (lag): leave it out

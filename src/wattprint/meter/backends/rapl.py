@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wattprint.core.errors import BackendUnavailable, PermissionDeniedError
-from wattprint.meter.backends.base import BackendResult, Mark
+from wattprint.meter.backends.base import Backend, BackendResult, Mark
 from wattprint.meter.result import ComponentEnergy, Kind, Method
 
 DEFAULT_ROOT = "/sys/class/powercap"
@@ -54,7 +54,9 @@ def discover(root: Path, read: Callable[[Path], str]) -> tuple[list[Zone], list[
     dirs = sorted(p for p in root.iterdir() if p.name.startswith(("intel-rapl:", "intel-rapl-mmio:")))
     names = {p: read(p / "name").strip() for p in dirs if (p / "name").exists()}
     msr_names = {n for p, n in names.items() if p.name.startswith("intel-rapl:")}
-    zones, notes, dies = [], [], {}
+    zones: list[Zone] = []
+    notes: list[str] = []
+    dies: dict[int, list[Zone]] = {}
     for p, n in names.items():
         is_sub = p.name.count(":") > 1
         mmio = p.name.startswith("intel-rapl-mmio:")
@@ -108,7 +110,7 @@ def _read_uj(z: Zone, read: Callable[[Path], str]) -> int:
                                     "Linux 5.10, CVE-2020-8694)", fix=PERMISSION_FIX) from e
 
 
-class RaplBackend:
+class RaplBackend(Backend):
     """RAPL packages and DRAM under ``root`` (a parameter, so a simulated tree can stand in)."""
 
     source = "rapl"
