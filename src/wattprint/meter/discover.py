@@ -1,6 +1,6 @@
 """Which backends a default Meter uses on this machine, and every source's state for ``wattprint doctor``.
 
-The sources are the registry in :mod:`wattprint.meter.sources`. A source the user asked for explicitly that
+The sources are the registry in :mod:`wattprint.meter.sources` (read at each call). A source the user asked for explicitly that
 cannot be read is an error (with its fix); a default that cannot be read is a visible fallback, written into
 every Measurement's warnings.
 """
@@ -16,7 +16,8 @@ from wattprint.core.clock import Clock
 from wattprint.core.errors import BackendUnavailable, ConfigError, PermissionDeniedError
 from wattprint.meter.backends.base import Backend, Probe
 from wattprint.meter.proctree import ProcessTree
-from wattprint.meter.sources import SOURCES, BuildContext, of_kind
+from wattprint.meter import sources
+from wattprint.meter.sources import BuildContext
 
 
 @dataclass
@@ -35,13 +36,13 @@ def build(gpus: Any, cpu: Any, ram: Any, cpu_scope: str, clock: Clock,
         _add_gpus(out, ctx, explicit=gpus != "visible")
     has_dram = _add_cpu(out, cpu, ctx)
     if ram and not has_dram:
-        out.backends.append(SOURCES["ram-estimate"].build(replace(ctx, scope="machine" if ram == "machine"
+        out.backends.append(sources.SOURCES["ram-estimate"].build(replace(ctx, scope="machine" if ram == "machine"
                                                                   else cpu_scope)))
     return out
 
 
 def _add_gpus(out: Discovered, ctx: BuildContext, explicit: bool) -> None:
-    for source in of_kind("gpu"):
+    for source in sources.of_kind("gpu"):
         try:
             b = source.build(ctx)
         except (BackendUnavailable, ImportError):
@@ -61,7 +62,7 @@ def _add_cpu(out: Discovered, cpu: Any, ctx: BuildContext) -> bool:
     reason = ""
     if cpu in (True, "rapl"):
         try:
-            rapl = SOURCES["rapl"].build(ctx)
+            rapl = sources.SOURCES["rapl"].build(ctx)
             out.backends.append(rapl)
             return any(line.startswith("dram:") for line in rapl.describe())
         except PermissionDeniedError as e:
@@ -75,11 +76,11 @@ def _add_cpu(out: Discovered, cpu: Any, ctx: BuildContext) -> bool:
             reason = e.message
     elif cpu != "estimate":
         raise ConfigError(f"cpu={cpu!r}: use True, False, 'rapl' or 'estimate'")
-    out.backends.append(SOURCES["cpu-estimate"].build(replace(ctx, fallback_reason=reason)))
+    out.backends.append(sources.SOURCES["cpu-estimate"].build(replace(ctx, fallback_reason=reason)))
     return False
 
 
 def probes(env: Mapping[str, str] | None = None, powercap_root: str = "/sys/class/powercap") -> list[Probe]:
     """Every energy source, available or not, with why and how to fix (for ``wattprint doctor``)."""
     e = os.environ if env is None else env
-    return [s.probe(e, powercap_root) for s in SOURCES.values()]
+    return [s.probe(e, powercap_root) for s in sources.SOURCES.values()]
