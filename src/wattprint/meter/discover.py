@@ -1,8 +1,8 @@
 """Which backends a default Meter uses on this machine, and every source's state for ``wattprint doctor``.
 
-The sources are the registry in :mod:`wattprint.meter.sources` (read at each call). A source the user asked for explicitly that
-cannot be read is an error (with its fix); a default that cannot be read is a visible fallback, written into
-every Measurement's warnings.
+The sources are the registry in :mod:`wattprint.meter.sources` (read at each call). A source the user asked
+for explicitly that cannot be read is an error (with its fix); a default that cannot be read is a visible
+fallback, written into every Measurement's warnings.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from wattprint.core.clock import Clock
 from wattprint.core.errors import BackendUnavailable, ConfigError, PermissionDeniedError
+from wattprint.meter import sources
 from wattprint.meter.backends.base import Backend, Probe
 from wattprint.meter.proctree import ProcessTree
-from wattprint.meter import sources
 from wattprint.meter.sources import BuildContext
 
 
