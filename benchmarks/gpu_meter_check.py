@@ -19,7 +19,7 @@
    the load thread's queued work; the span is a time span, what was queued is irrelevant to it).
    Two meters run side by side: the counter path and the sampled path (field held forward as a point sample).
    (Until the H200 refresh study a third ran with the field held backward as a refresh-interval mean; the
-   study found the field to be a point sample and that meter mode was removed, docs/benchmarks/meter_h100.md.)
+   study found the field to be a point sample and that meter mode was removed, docs/benchmarks/gpu_meter_check.md.)
 5. The meter's own cost: begin+end median on the counter path, and its sampler thread's CPU share.
 6. Refresh study (``--study-seconds``, default 5 per load): under the irregular and the periodic bursty loads,
    the counter is polled back to back (~3 ms a read on Hopper) and the instant field (186), the average field
