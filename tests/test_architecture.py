@@ -154,7 +154,7 @@ def test_no_room_cycles():
 
 
 @pytest.mark.parametrize("source, expected", [
-    ("from wattprint.bench.record import RunRecord\n", {"wattprint.bench.record", "wattprint.bench.record.RunRecord"}),
+    ("from wattprint.store.record import RunRecord\n", {"wattprint.store.record", "wattprint.store.record.RunRecord"}),
     ("def f():\n    from wattprint.meter import sources\n", {"wattprint.meter", "wattprint.meter.sources"}),
     ("from . import specs\n", {"wattprint.workloads", "wattprint.workloads.specs"}),
     ("import os\nimport wattprint.core.errors\n", {"wattprint.core.errors"}),

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.core.errors import ConfigError, UnknownNameError
 
 _SPREAD = ("phases", "phase_durations", "scores", "settings")

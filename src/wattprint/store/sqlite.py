@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-from wattprint.bench.record import STATUSES, RunRecord
+from wattprint.store.record import STATUSES, RunRecord
 from wattprint.core.errors import ConfigError
 from wattprint.store.schema import migrate, transaction
 
