@@ -38,9 +38,12 @@ def _card(k: str, v: str, s: str) -> str:
 def _headline_cards(h: Headline) -> str:
     lo, hi, over = h.ranked[0], h.ranked[-1], h.label()
     shrunk = " (shrunk runs)" if h.key.shrunk else ""
-    cards = [_card("Most frugal task" + shrunk, lo.title, f"median {energy_short(lo.median)} kWh / 1,000, {over}"),
-             _card("Most energy-hungry task" + shrunk, hi.title,
-                   f"median {energy_short(hi.median)} kWh / 1,000, {over}")]
+    if lo is hi:  # one task: nothing to rank it against
+        cards = [_card("Only task" + shrunk, lo.title, f"median {energy_short(lo.median)} kWh / 1,000, {over}")]
+    else:
+        cards = [_card("Most frugal task" + shrunk, lo.title, f"median {energy_short(lo.median)} kWh / 1,000, {over}"),
+                 _card("Most energy-hungry task" + shrunk, hi.title,
+                       f"median {energy_short(hi.median)} kWh / 1,000, {over}")]
     least, most = h.least, h.most
     if least.kwh > 0:
         cards.append(_card(f"Spread across {KIND_TITLES[h.key.kind]} models" + shrunk,

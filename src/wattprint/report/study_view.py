@@ -75,7 +75,8 @@ def ratio_sentence(lines: list[StudyLine]) -> str:
     ratios = sorted(r.study.kwh / r.kwh for ln in lines for r in ln.rows if r.study is not None and r.kwh > 0)
     if not ratios:
         return ""
-    return (f"Over these {len(ratios)} configurations the study's accounting is ×{statistics.median(ratios):.1f} "
+    over = f"these {len(ratios)} configurations" if len(ratios) > 1 else "this configuration"
+    return (f"Over {over} the study's accounting is ×{statistics.median(ratios):.1f} "
             f"the single-card figure (median; range ×{ratios[0]:.1f} to ×{ratios[-1]:.1f}): the shorter a model's "
             "inference, the larger the share of the node's idle GPUs and constant RAM.")
 
