@@ -32,8 +32,8 @@ def records(record):
     for task, model, kind, preset, whs, shrunk in STORE:
         for i, wh in enumerate(whs):
             extra = {"settings": {"shrunk": shrunk}, "warnings": [f"settings shrunk: {shrunk}"]} if shrunk else {}
-            out.append(record(task, model, wh * J_PER_WH / 10.0, inferences=100, repeat=i, model_kind=kind, wh_per_1000=wh,
-                              preset=preset, **extra))
+            out.append(record(task, model, wh * J_PER_WH / 10.0, inferences=100, repeat=i, model_kind=kind,
+                              wh_per_1000=wh, preset=preset, **extra))
     return out
 
 
