@@ -82,10 +82,13 @@ def test_html_says_what_the_headline_is_over_and_flags_the_shrunk_run(records):
     html = render("html", records, ReportOptions())
     cards = html[html.index('<div class="cards">'):html.index("<h2>Every model")]
     assert "Most frugal task" in cards and "over task-specific models, paper preset (2 tasks)" in cards
-    left_out = cards[cards.index("Not in the headline"):cards.index("Headline over")]
-    assert "Image generation (text-to-image) (quick preset, shrunk runs)" in left_out  # and it says why
-    assert SHRINK_HTML in left_out
+    start = cards.index("Not in the headline")
+    left_out = cards[start:cards.index("Headline over", start)]  # in the first headline's row of cards
+    assert "Image generation (text-to-image) (quick preset, shrunk runs)" in left_out
+    assert "Shrunk runs are never ranked with full-size ones" in left_out
     assert "Image generation" not in cards.replace(left_out, "")
+    summary = html[html.index("<b>quick preset, shrunk runs</b>"):]
+    assert SHRINK_HTML in summary[:summary.index("</p>")]  # why, at the top of its summary table
     board = html[html.index('id="lb-image-generation"'):]
     board = board[:board.index("</table>")]
     assert "quick preset, shrunk runs" in board and 'class="tag shr"' in board and SHRINK_HTML in board

@@ -56,12 +56,14 @@ def _left_out(report: Report) -> str:
     """A card naming what no headline ranks, and why (shrunk, or no model of the headline's kind)."""
     in_headline = {h.key.protocol for h in report.headlines}
     parts = [f"{t.title} ({t.protocol.label()})" for t in report.tasks if t.protocol not in in_headline]
-    parts += [f"{t.title} (no {KIND_TITLES[h.key.kind]} model)" for h in report.headlines for t in h.unranked]
+    parts += [f"{t.title} ({t.protocol.label()}: no {KIND_TITLES[h.key.kind]} model)"
+              for h in report.headlines for t in h.unranked]
     if not parts:
         return ""
-    reasons = sorted({t.shrunk for t in report.tasks if t.protocol not in in_headline and t.shrunk})
-    sub = "; ".join(parts) + (". Shrunk: " + "; ".join(reasons) if reasons else "")
-    return _card("Not in the headline", f"{len(parts)} task summar{'ies' if len(parts) != 1 else 'y'}", sub)
+    why = (" Shrunk runs are never ranked with full-size ones; why each was shrunk is under Per-task summary."
+           if any(t.protocol.shrunk and t.protocol not in in_headline for t in report.tasks) else "")
+    n = f"{len(parts)} task{'s' if len(parts) != 1 else ''}"
+    return _card("Not in the headline", n, "; ".join(parts) + "." + why)
 
 
 def _cards(report: Report) -> str:
@@ -69,11 +71,11 @@ def _cards(report: Report) -> str:
     runs = sum(r.runs for r in report.rows)
     head = _card("Tasks", str(len({t.task for t in report.tasks})), "benchmarked") + _card("Models", str(models),
                                                                                           f"{runs} runs")
-    out = [f'<div class="cards">{head}{_left_out(report)}</div>']
-    for h in report.headlines:
+    out = [f'<div class="cards">{head}</div>']
+    for i, h in enumerate(report.headlines):
         out.append(f'<p class="lead">Headline {esc(h.label())}: medians of one kind of model under one '
                    f"protocol, never mixed.</p>")
-        out.append(f'<div class="cards">{_headline_cards(h)}</div>')
+        out.append(f'<div class="cards">{_headline_cards(h)}{_left_out(report) if i == 0 else ""}</div>')
     return "".join(out)
 
 
@@ -120,7 +122,8 @@ def _summary_table(report: Report, proto: Protocol, tid: str) -> str:
     note = (f"<p class=\"lead\"><b>{esc(proto.label())}</b>: the first columns are over "
             f"{esc(KIND_TITLES[primary])} models only; "
             + (", ".join(f"{esc(KIND_TITLES[k])} models have their own columns" for k in others) or "no other kind")
-            + (f". Shrunk: {esc(summaries[0].shrunk)}" if proto.shrunk else "") + ".</p>")
+            + (". Shrunk: " + esc("; ".join(sorted({t.shrunk for t in summaries if t.shrunk}))) if proto.shrunk else "")
+            + ".</p>")
     return note + table(headers, rows, tid=tid)
 
 

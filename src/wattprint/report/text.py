@@ -42,12 +42,13 @@ def _md_headlines(report: Report) -> list[str]:
         spread = f"×{most.kwh / least.kwh:,.0f} ({most.model} vs {least.model})" if least.kwh > 0 else "n/a"
         label = h.label()
         lines.append(_md_cell(f"- {label[0].upper()}{label[1:]}: most frugal task **{lo.title}** (median "
-                              f"{plain(lo.median)}), most energy-hungry **{hi.title}** (median {plain(hi.median)}); "
-                              f"spread across models {spread}."))
+                              f"{plain(lo.median)} kWh / 1,000), most energy-hungry **{hi.title}** (median "
+                              f"{plain(hi.median)} kWh / 1,000); spread across models {spread}."))
     in_headline = {h.key.protocol for h in report.headlines}
     out = [f"{t.title} ({t.protocol.label()}" + (f": {t.shrunk})" if t.shrunk else ")")
            for t in report.tasks if t.protocol not in in_headline]
-    out += [f"{t.title} (no {h.key.kind} model)" for h in report.headlines for t in h.unranked]
+    out += [f"{t.title} ({t.protocol.label()}: no {KIND_TITLES[h.key.kind]} model)"
+            for h in report.headlines for t in h.unranked]
     if out:
         lines.append(_md_cell("- Not in the headline: " + "; ".join(out) + "."))
     return lines + [""]
@@ -73,7 +74,8 @@ def _md_summary(report: Report, proto: Protocol) -> list[str]:
         rows.append(row)
     intro = (f"### {proto.label()}", "", f"First columns over {KIND_TITLES[primary]} models only"
              + "".join(f"; {KIND_TITLES[k]} models in their own columns" for k in others)
-             + (f". Shrunk: {ts[0].shrunk}" if proto.shrunk else "") + ".", "")
+             + (". Shrunk: " + "; ".join(sorted({t.shrunk for t in ts if t.shrunk})) if proto.shrunk else "")
+             + ".", "")
     return [*intro, *_md_table(headers, rows), ""]
 
 
@@ -117,6 +119,17 @@ def _md_study(report: Report) -> list[str]:
     lines += ([sentence] if sentence else []) + [f"- {s}" for s in study_view.idle_sources(report)] + [""]
     per_row = [study_view.row_cells(r) for r in report.rows if r.study is not None]
     return lines + ["### Every configuration", ""] + _md_table(study_view.ROW_HEADERS, per_row) + [""]
+
+
+def summary_markdown(report: Report, level: int = 2) -> str:
+    """The headline, the per-task summary of every protocol and the study-accounting view (no leaderboards),
+    with ``level`` as the heading level of its sections (for pasting into a longer page)."""
+    lines = _md_headlines(report) + ["## Per-task summary", ""]
+    for p in report.protocols:
+        lines += _md_summary(report, p)
+    lines += _md_study(report)
+    shift = "#" * (level - 2)
+    return "\n".join(shift + ln if ln.startswith("#") else ln for ln in lines) + "\n"
 
 
 def to_markdown(report: Report) -> str:
