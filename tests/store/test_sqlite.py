@@ -43,7 +43,7 @@ def test_newer_schema_is_refused(tmp_path):
 def test_not_a_database(tmp_path):
     path = tmp_path / "w.db"
     path.write_text("this is not sqlite" * 100)
-    with pytest.raises(ConfigError, match="cannot open store"):
+    with pytest.raises(ConfigError, match="not an SQLite file"):
         Store(path)
 
 

@@ -44,9 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
     req = CompareRequest(args.task, tuple(args.specific), tuple(args.general), args.preset, _overrides(args))
-    with Store(args.store or DEFAULT_PATH) as store:
+    with Store(args.store or DEFAULT_PATH, readonly=args.from_store) as store:
         if args.from_store:
             result = comparison_from_records(req, store.runs(task=args.task))
+            store.print_notices()
         else:
             result = run_compare(req, store=store)
     if args.output:
