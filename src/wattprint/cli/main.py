@@ -21,7 +21,7 @@ from typing import Any
 
 from wattprint._version import __version__
 from wattprint.core.errors import ConfigError, WattprintError
-from wattprint.core.signals import exit_code, stop_signals_interrupt
+from wattprint.core.signals import Interrupted, StopSignals, exit_code
 
 # name -> module under wattprint.cli. Registries, not string branches: a new command is a new line.
 COMMANDS: dict[str, str] = {
@@ -59,12 +59,12 @@ class Unavailable:
         missing = (error.name or "").split(".")[0]
         self.extra = EXTRAS.get(missing)
         if self.extra:
-            self.fix = f"pip install 'wattprint[{self.extra}]'"
-        elif missing == "wattprint" or not missing:
+            self.fix, needs = f"pip install 'wattprint[{self.extra}]'", f"the '{self.extra}' extra"
+        elif missing in ("wattprint", ""):
             self.fix = "this installation of wattprint is incomplete: pip install --force-reinstall wattprint"
+            needs = error.name or "a module of wattprint"
         else:
-            self.fix = f"pip install {missing}"
-        needs = f"the '{self.extra}' extra" if self.extra else (missing or "a module")
+            self.fix, needs = f"pip install {missing}", missing
         self.HELP = f"(unavailable: needs {needs})"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -127,16 +127,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except BrokenPipeError:
         return _broken_pipe()
+    except KeyboardInterrupt as e:  # Ctrl-C while the command was still starting
+        return exit_code(e)
 
 
 def _run(args: argparse.Namespace) -> int:
     from wattprint.cli.verbosity import configured, level_of
 
     level = level_of(args.verbose, args.quiet)
-    with configured(level, library_env=args.command not in PASS_ENVIRONMENT), stop_signals_interrupt():
+    with configured(level, library_env=args.command not in PASS_ENVIRONMENT), StopSignals() as stops:
         try:
             code = int(args._run(args) or 0)
             sys.stdout.flush()  # a closed pipe shows here, inside the handler below, not at exit
+            if stops.received is not None:  # the command caught the interrupt and ended cleanly (the proxy)
+                raise Interrupted(stops.received)
             return code
         except WattprintError as e:
             print(f"wattprint: error: {e.message}", file=sys.stderr)

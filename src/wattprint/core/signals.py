@@ -1,8 +1,8 @@
 """Signals that stop a command: SIGTERM (a scheduler, ``kill``) ends a run the way Ctrl-C does.
 
-The CLI turns both into :class:`Interrupted` (a ``KeyboardInterrupt``), so every ``except KeyboardInterrupt``
-clean-up (the bench marking its running repeat aborted, the sweep cancelling its jobs) runs for either,
-and the process exits with the shell's convention for a signal: 128 + its number (130 for SIGINT, 143 for
+The CLI turns both into :class:`Interrupted` (a ``KeyboardInterrupt``, so every ``except KeyboardInterrupt``
+clean-up runs for either: the bench marking its running repeat aborted, the sweep cancelling its jobs), and
+the process exits with the shell's convention for a signal: 128 + its number (130 for SIGINT, 143 for
 SIGTERM).
 """
 
@@ -11,10 +11,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-STOP_SIGNALS = (signal.SIGTERM,)  # SIGINT already raises KeyboardInterrupt through Python's own handler
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -41,23 +40,35 @@ def exit_code(e: BaseException) -> int:
     return 128 + (e.signum if isinstance(e, Interrupted) else int(signal.SIGINT))
 
 
-def raise_interrupted(signum: int, frame: Any) -> None:
-    """A signal handler: raise :class:`Interrupted` in the main thread."""
-    raise Interrupted(signum)
+class StopSignals:
+    """While open, each of ``signals`` raises :class:`Interrupted` in the main thread, and ``received`` keeps
+    the last one; the previous handlers come back on exit.
 
-
-@contextlib.contextmanager
-def stop_signals_interrupt(signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[None]:
-    """While open, each of ``signals`` raises :class:`Interrupted` in the main thread; restored afterwards.
-
-    Outside the main thread Python allows no handler, and this does nothing.
+    ``received`` lets a caller give the signal's exit code even when the code it ran caught the interrupt
+    and returned normally (a server that shuts down gracefully). Outside the main thread Python allows no
+    handler, and this does nothing.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, raise_interrupted) for s in signals}
-    try:
-        yield
-    finally:
-        for s, h in previous.items():
+
+    def __init__(self, signals: tuple[int, ...] = STOP_SIGNALS) -> None:
+        self.signals = signals
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        self.received = signum
+        raise Interrupted(signum)
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handler) for s in self.signals}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self._previous.items():
             signal.signal(s, h if h is not None else signal.SIG_DFL)
+        self._previous = {}
+
+
+def stop_signals_interrupt(signals: tuple[int, ...] = (signal.SIGTERM,)) -> contextlib.AbstractContextManager[Any]:
+    """SIGTERM (by default) raises :class:`Interrupted` while open (see :class:`StopSignals`)."""
+    return StopSignals(signals)
