@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from wattprint.store.record import RunRecord
 from wattprint.core.errors import ConfigError
 from wattprint.store.export import export, flatten
+from wattprint.store.record import RunRecord
 from wattprint.store.schema import SCHEMA_VERSION
 from wattprint.store.sqlite import Store
 
