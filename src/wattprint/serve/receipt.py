@@ -20,7 +20,7 @@ HEADER_PREFIX = "x-wattprint-"
 SSE_COMMENT_PREFIX = b": wattprint "
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """Energy of one request (joules) with how it was obtained.
 
