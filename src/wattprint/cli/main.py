@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "import": "import_",
     "sweep": "sweep",
     "proxy": "proxy",
+    "serve-bench": "serve_bench",
 }
 
 
