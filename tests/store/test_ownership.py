@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from wattprint.bench.record import RunRecord
 from wattprint.cli.main import main
 from wattprint.core.errors import ConfigError
 from wattprint.store.ownership import APPLICATION_ID, inspect
+from wattprint.store.record import RunRecord
 from wattprint.store.sqlite import Store
 
 FIXTURE = Path(__file__).parents[1] / "report" / "fixtures" / "codecarbon" / "v3.2.9_emissions.csv"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 
 # Fields that are a quantity of energy, time, carbon or work: finite and not negative when present.
 _NON_NEGATIVE = (

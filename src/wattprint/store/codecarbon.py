@@ -17,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from wattprint.bench.record import RunRecord
 from wattprint.core.errors import ConfigError
 from wattprint.core.units import J_PER_KWH
+from wattprint.store.record import RunRecord
 
 _V2_BASE = (
     "timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate", "cpu_power", "gpu_power",

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.record import RunRecord
 from wattprint.core.errors import ConfigError, UnknownNameError, close_matches
 from wattprint.store.codecarbon import detect_layout
 from wattprint.store.codecarbon_records import ImportOptions, ModelInfo, Row, catalog_resolver, row_to_record
+from wattprint.store.record import RunRecord
 from wattprint.store.task_names import resolve_task
 
 __all__ = ["DEFAULT_INFERENCE_TASK", "ImportOptions", "ImportPlan", "ModelInfo", "import_files", "plan_import",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.record import RunRecord
 from wattprint.core.errors import ConfigError, UnknownNameError, close_matches
 from wattprint.core.units import J_PER_KWH
+from wattprint.store.record import RunRecord
 from wattprint.store.task_names import resolve_task
 
 _UNLISTED_FIX = ("pass --model with a catalog name (`wattprint models` lists them), or --unlisted-model --task TASK "

@@ -2,7 +2,7 @@
 
 Migration ``i`` takes a database from version ``i`` to ``i + 1``. Never edit a migration that has
 shipped: append a new one. One row per run: key columns for querying, and the full
-:class:`~wattprint.bench.record.RunRecord` as JSON in ``record``.
+:class:`~wattprint.store.record.RunRecord` as JSON in ``record``.
 """
 
 from __future__ import annotations

@@ -19,10 +19,10 @@ from typing import Any, TextIO
 
 import psutil
 
-from wattprint.bench.record import STATUSES, RunRecord
 from wattprint.core.errors import ConfigError
 from wattprint.store import ownership
 from wattprint.store.checks import invalid_reason
+from wattprint.store.record import STATUSES, RunRecord
 from wattprint.store.schema import check_readable, migrate, transaction
 
 DEFAULT_PATH = "wattprint.db"
