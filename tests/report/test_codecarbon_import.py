@@ -12,7 +12,7 @@ from wattprint.cli.main import main
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.store.codecarbon_import import ImportOptions, plan_import, read_records
 from wattprint.store.sqlite import Store
-from wattprint.store.task_names import resolve_task
+from wattprint.tasks.names import resolve_task
 
 SDXL = "study/emissions_base_e38f7eae-bcc9-498e-ab0e-c6100e9dc9b3.csv"
 DISTILGPT2 = "study/emissions_base_0d768dae-1ba1-49af-9967-a3cb52a7db8f.csv"
@@ -110,7 +110,8 @@ def test_text2text_generation_is_settled_by_the_model_or_by_the_user(fixtures_di
 
 
 def test_alias_given_to_task_is_stored_under_wattprints_name(fixtures_dir):
-    (sdxl,) = read_records([fixtures_dir / SDXL], ImportOptions(inferences_per_run=1000, task="text-to-image"))
+    opts = ImportOptions(inferences_per_run=1000, task="text-to-image", task_resolver=resolve_task)
+    (sdxl,) = read_records([fixtures_dir / SDXL], opts)
     assert sdxl.task == "image-generation"
 
 
@@ -244,7 +245,11 @@ def test_not_utf8_is_one_line(tmp_path):
 def test_unknown_task_fails_before_any_file_is_read(tmp_path):
     with pytest.raises(UnknownNameError) as e:
         plan_import([tmp_path / "does-not-matter.csv"], ImportOptions(inferences_per_run=1, task="imge-generation"))
-    assert "image-generation" in e.value.matches
+    assert "image-generation" in e.value.matches  # without the registry's resolver: the catalog's task names
+    with pytest.raises(UnknownNameError) as e:
+        plan_import([tmp_path / "x.csv"], ImportOptions(inferences_per_run=1, task="imge-to-text",
+                                                        task_resolver=resolve_task))
+    assert "image-to-text" in e.value.matches
 
 
 def test_skipping_every_row_stores_nothing(tmp_path, fixtures_dir, capsys):

@@ -27,7 +27,6 @@ from wattprint.core.errors import ConfigError, UnknownNameError, close_matches
 from wattprint.store.codecarbon import detect_layout
 from wattprint.store.codecarbon_records import ImportOptions, ModelInfo, Row, catalog_resolver, row_to_record
 from wattprint.store.record import RunRecord
-from wattprint.store.task_names import resolve_task
 
 __all__ = ["DEFAULT_INFERENCE_TASK", "ImportOptions", "ImportPlan", "ModelInfo", "import_files", "plan_import",
            "read_records", "read_rows", "row_problem"]
@@ -196,7 +195,7 @@ def _check_task_option(options: ImportOptions) -> None:
     if not options.task:
         return
     try:
-        resolve_task(options.task)
+        options.resolve_task(options.task)
     except UnknownNameError:
         raise
     except ConfigError:
