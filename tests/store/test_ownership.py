@@ -59,11 +59,15 @@ def _commands(store, out):
                   "0", "--no-progress", "--store", s],
         "import": ["import", "codecarbon", str(FIXTURE), "--inferences-per-run", "10", "--store", s],
         "sweep": ["sweep", str(SWEEP_PLAN), "--store", s],
+        "serve-bench": ["serve-bench", "--model", "m", "--workload", "fixed:8:8", "--url", "http://127.0.0.1:9",
+                        "--energy", "none", "--idle", "0", "--store", s],
+        "serve-bench-from-store": ["serve-bench", "--from-store", "--store", s],
     }
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "sqlite-with-another-app-id", "text", "empty"])
-@pytest.mark.parametrize("command", ["export", "report", "compare", "breakeven", "bench", "import", "sweep"])
+@pytest.mark.parametrize("command", ["export", "report", "compare", "breakeven", "bench", "import", "sweep",
+                                     "serve-bench", "serve-bench-from-store"])
 def test_every_command_refuses_a_file_that_is_not_ours_and_leaves_it_untouched(tmp_path, capsys, kind, command):
     d = tmp_path / "d"
     d.mkdir()
