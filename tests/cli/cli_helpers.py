@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.cli.main import main
 
 
