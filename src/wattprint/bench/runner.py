@@ -25,7 +25,7 @@ from typing import Any
 from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.stats import percentile
 from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync

@@ -46,9 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
     req = CompareRequest(args.task, tuple(args.specific), tuple(args.general), args.preset, _overrides(args))
-    with Store(args.store or DEFAULT_PATH) as store:
+    with Store(args.store or DEFAULT_PATH, readonly=args.from_store) as store:
         if args.from_store:
             result = comparison_from_records(req, store.runs(task=args.task))
+            store.print_notices()
         else:
             progress = make_progress(not args.quiet, title="wattprint compare")  # which model and repeat, on stderr
             result = run_compare(req, store=store, progress=progress)

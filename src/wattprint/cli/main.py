@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "import": "import_",
     "sweep": "sweep",
     "proxy": "proxy",
+    "serve-bench": "serve_bench",
 }
 # Commands that start the user's own program: it inherits the environment exactly as the user set it.
 PASS_ENVIRONMENT = frozenset({"measure"})

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.cluster.failures import Failure, describe
 from wattprint.cluster.gpus import GPU_JOB_ENV
 from wattprint.cluster.plan import SweepJob

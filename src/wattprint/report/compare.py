@@ -19,10 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
 from wattprint.bench.stats import t_quantile
 from wattprint.core.errors import ConfigError
 from wattprint.report.aggregate import kwh_per_1000
+from wattprint.store.record import RunRecord
 
 COMPARE_TASKS = ("text-classification", "question-answering", "summarization")
 # the score each task reports, best first (the first one a record has is shown)

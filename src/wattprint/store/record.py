@@ -79,6 +79,7 @@ class RunRecord:
     flops_method: str | None = None
     harness_overhead: float | None = None  # share of measured time not inside the model call
     scores: dict[str, float] = field(default_factory=dict)
+    serving: dict[str, Any] = field(default_factory=dict)  # serve-bench level: latency, throughput, window (loadgen)
 
     # carbon, with provenance (wattprint.carbon Emissions.to_dict())
     gco2e: float | None = None
