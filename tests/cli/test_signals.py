@@ -22,6 +22,8 @@ WP = [sys.executable, "-m", "wattprint"]
 
 
 def _finished(db: Path) -> int:
+    if not db.exists():  # connecting would create an empty file, which the bench then refuses as not its own
+        return 0
     try:
         return sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs WHERE status='finished'").fetchone()[0]
     except sqlite3.OperationalError:  # no file or no schema yet
