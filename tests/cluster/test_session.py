@@ -93,3 +93,54 @@ def test_sweep_interrupted_by_sigterm_exits_143(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(sweep, "run_sweep", fake_run_sweep)
     assert main(["sweep", str(EXAMPLE), "--store", str(tmp_path / "s.db")]) == 143
     assert "finished repeats are kept" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_local_ray_is_quiet_and_sigterm_exits_143_keeping_what_finished(tmp_path):
+    """The real command: Ray's own INFO/WARNING lines stay hidden without --verbose, and SIGTERM cancels the
+    running job, keeps the finished repeats and exits 143."""
+    import sqlite3
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+    from tiny import TINY_BERT, tiny_model
+
+    bert = tiny_model(tmp_path, "bert", TINY_BERT)
+    plan = tmp_path / "plan.toml"
+    plan.write_text(f'name = "long"\ntasks = ["text-classification"]\nmodels = ["{bert}"]\nrepeats = 300\n'
+                    '[settings]\nsamples = 4\nweights = "random"\nworkload = "synthetic"\nidle_seconds = 0.0\n'
+                    'device = "cpu"\n[resources]\nnum_cpus = 1\n[ray]\nnum_cpus = 2\nobject_store_mb = 100\n')
+    db = tmp_path / "s.db"
+    proc = subprocess.Popen([sys.executable, "-m", "wattprint", "sweep", str(plan), "--store", str(db),
+                             "--progress", "lines"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def finished() -> int:
+        if not db.exists():
+            return 0
+        try:
+            return sqlite3.connect(db).execute("SELECT COUNT(*) FROM runs WHERE status='finished'").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    deadline = time.monotonic() + 240
+    try:
+        while finished() < 1:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no repeat finished"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143, err
+    assert time.monotonic() - t0 < 60
+    assert "\tINFO " not in err and "\tWARNING " not in err, err  # Ray's Python log format
+    assert "sweep interrupted: finished repeats are kept" in err
+    from wattprint.store.sqlite import Store
+
+    with Store(db) as store:
+        counts = store.counts()
+        assert counts["finished"] >= 1 and "running" not in counts
+        assert all("terminated (SIGTERM)" in r.error for r in store.runs(status="aborted"))
