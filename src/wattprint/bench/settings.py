@@ -55,6 +55,7 @@ class BenchSettings:
     width: int | None = None
     guidance_scale: float | None = None
     mask_tokens: int | None = None  # fill-mask: masked tokens per input
+    safety_checker: bool = False  # image generation: run the pipeline's safety checker where it ships one
     idle_seconds: float = 0.0
     batch_windows: bool = False  # a meter window per batch too (energy per batch), not only per repeat
     components: tuple[str, ...] = COMPONENTS
@@ -108,7 +109,10 @@ class BenchSettings:
     def load_overrides(self) -> dict[str, Any]:
         """Size reductions for ``LoadSettings.overrides`` (image size and steps), when set."""
         keys = ("num_inference_steps", "height", "width")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if self.safety_checker:
+            out["safety_checker"] = True
+        return out
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BenchSettings))

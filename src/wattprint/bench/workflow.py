@@ -82,6 +82,7 @@ class JobContext:
         if self.loaded is not None:
             record.model_source, record.parameters = self.loaded.source, self.loaded.parameters
             record.weights, record.dtype, record.device = self.loaded.weights, self.loaded.dtype, self.loaded.device
+            record.safety_checker = self.loaded.extra.get("safety_checker")
         if self.inputs is not None:
             record.dataset, record.workload = self.inputs.dataset, self.inputs.workload
             record.workload_description = self.inputs.description

@@ -48,6 +48,8 @@ class RunRecord:
     generated_tokens: int | None = None
     input_tokens: int | None = None
     images: int | None = None
+    # image generation: whether the pipeline's safety checker ran (None where the task has none)
+    safety_checker: bool | None = None
 
     # energy (J), over the measured inference windows only (load and warm-up are apart)
     duration_s: float = 0.0

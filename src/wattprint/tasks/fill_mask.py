@@ -21,7 +21,7 @@ class FillMask(Task):
     version = "1"
     title = "Fill-mask"
     modality = "text"
-    datasets = specs("wikitext", "bookcorpus", "oscar")
+    datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForMaskedLM"

@@ -21,7 +21,7 @@ class ImageCaptioning(Task):
     modality = "image-to-text"
     generative = True
     unit = "caption"
-    datasets = specs("coco_captions", "flickr30k", "nocaps")
+    datasets = specs("coco_captions", "flickr30k", "nocaps", "coco", "redcaps", "visual_genome")
 
     def default_params(self) -> dict[str, Any]:
         return {"max_new_tokens": 20, "min_new_tokens": None}
@@ -86,5 +86,7 @@ def _row(spec: DatasetSpec, r: dict[str, Any]) -> tuple[Any, Any]:
 
         with urllib.request.urlopen(r[f["image_url"]], timeout=30) as resp:
             img = Image.open(io.BytesIO(resp.read())).convert("RGB")
+    if "captions" not in f:  # images without captions (Visual Genome, COCO detection): nothing to score
+        return img, None
     caps = r[f["captions"]]
     return img, list(caps) if isinstance(caps, (list, tuple)) else [str(caps)]

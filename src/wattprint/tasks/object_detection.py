@@ -22,7 +22,7 @@ class ObjectDetection(Task):
     version = "1"
     title = "Object detection"
     modality = "image"
-    datasets = specs("coco", "voc2007", "lvis")
+    datasets = specs("coco", "voc2007", "lvis", "cppe5", "visual_genome")
 
     def default_params(self) -> dict[str, Any]:
         return {"threshold": 0.5}

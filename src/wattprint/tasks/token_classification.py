@@ -15,7 +15,7 @@ class TokenClassification(Task):
     version = "1"
     title = "Token classification (NER)"
     modality = "text"
-    datasets = specs("conll2003", "wnut_17", "ontonotes5")
+    datasets = specs("conll2003", "wnut_17", "ontonotes5", "wikiann", "record")
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForTokenClassification"
@@ -27,6 +27,9 @@ class TokenClassification(Task):
         from wattprint.workloads import synthetic
 
         if _text.choose_workload(workload) == "dataset":
+            if "tokens" not in dataset.fields:  # raw text (ReCoRD passages): words split on spaces, no labels
+                col = dataset.fields["text"]
+                return _text.dataset_inputs(dataset, n, seed, lambda r: (str(r[col]).split(), None))
             names = dataset.stats.get("label_names")
             tok, lab = dataset.fields["tokens"], dataset.fields["label"]
             return _text.dataset_inputs(
