@@ -57,6 +57,7 @@ def test_idle_power_falls_back_to_what_the_store_holds_and_says_so(record):
         _run(record, "h100-light", [_gpu("GPU-d", 1500.0, name="NVIDIA H100")], duration=10.0),  # 150 W mean
         _run(record, "two-gpus", [_gpu("GPU-e", 1000.0, idle_w=90.0), _gpu("GPU-f", 1000.0, idle_w=110.0)]),
         _run(record, "cpu-only", []),
+        _run(record, "imported", [_gpu("GPU-g", 5000.0, idle_w=60.0)], origin="codecarbon"),
     ]
     rows = {r["model"]: r["study_accounting"] for r in json.loads(render("json", runs, ReportOptions()))["rows"]}
     assert rows["same-card"]["idle_w_per_gpu"] == 100.0 and "same card" in rows["same-card"]["idle_source"]
@@ -68,6 +69,7 @@ def test_idle_power_falls_back_to_what_the_store_holds_and_says_so(record):
     assert two["other_gpus"] == 6 and two["idle_w_per_gpu"] == pytest.approx(100.0)
     assert two["kwh_per_1000_mean"] == pytest.approx((2070.0 - 20.0 + 6 * 100.0 * 10 + 4307.7675) / 100 * 1000 / KWH)
     assert rows["cpu-only"] is None
+    assert rows["imported"] is None  # CodeCarbon's machine mode already counted the whole node
 
 
 def test_study_view_is_its_own_section_and_columns(record):
