@@ -1,6 +1,8 @@
 """Offline study of NVML power field 185 (NVML_FI_DEV_POWER_AVERAGE) against the energy counter.
 
-    python benchmarks/field_study.py [docs/benchmarks/device-2026-11-28-h200-s3/gpu_meter_check.json]
+    python benchmarks/field_study.py [gpu_meter_check.json]
+
+With no argument it reads the H200 run kept in benchmarks/runs/device-2026-11-28-h200-s3.tar.xz.
 
 Reads the refresh-study records that ``gpu_meter_check.py`` keeps (``refresh_study.<load>``: every change of the
 energy counter, of field 186 (instant power), field 185 and nvmlDeviceGetPowerUsage, with perf_counter times, and
@@ -38,11 +40,13 @@ import json
 import math
 import statistics
 import sys
+import tarfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
-DEFAULT = Path(__file__).resolve().parent.parent / "docs/benchmarks/device-2026-11-28-h200-s3/gpu_meter_check.json"
+DEFAULT_ARCHIVE = Path(__file__).resolve().parent / "runs/device-2026-11-28-h200-s3.tar.xz"
+DEFAULT_MEMBER = "device-2026-11-28-h200-s3/gpu_meter_check.json"
 INSTANT_LAG_S = 0.02  # the meter's power_lag_s: a field-186 value is held from its change less this
 POLL_S = 0.1  # the meter's power poll period
 POLL_AFTER_REFRESH_S = 0.05  # the meter polls 50 ms after a counter refresh
@@ -82,8 +86,17 @@ def updates(fields: Sequence[Sequence[float | None]], merge_s: float = 0.004) ->
     return out
 
 
-def load_traces(path: Path) -> list[Trace]:
-    doc = json.loads(path.read_text())
+def read_doc(path: str | None) -> dict:
+    """The JSON of a gpu_meter_check run: a file, or the archived H200 run when no path is given."""
+    if path is not None:
+        return json.loads(Path(path).read_text())
+    with tarfile.open(DEFAULT_ARCHIVE) as tar:
+        member = tar.extractfile(DEFAULT_MEMBER)
+        assert member is not None, DEFAULT_MEMBER
+        return json.loads(member.read())
+
+
+def load_traces(doc: dict) -> list[Trace]:
     traces = []
     for load, s in doc.get("refresh_study", {}).items():
         c = s["counter_changes"]
@@ -384,7 +397,7 @@ def enclosing_windows(n: int = 200, idle_w: float = 133.0, busy_w: float = 809.0
             on.append((t, min(t + d, start + length)))
             t += d + rng.uniform(0.03, 0.25)
 
-        def energy(a: float, b: float) -> float:
+        def energy(a: float, b: float, on: list[tuple[float, float]] = on) -> float:
             return idle_w * (b - a) + (busy_w - idle_w) * busy_time(on, a, b)
 
         ut, t = [], rng.uniform(0.0, 0.1)
@@ -414,11 +427,12 @@ def table(rows: list[list[object]]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("json", nargs="?", default=str(DEFAULT), help="a gpu_meter_check.json with refresh_study")
+    ap.add_argument("json", nargs="?", default=None,
+                    help="a gpu_meter_check.json with refresh_study (default: the archived H200 run)")
     ap.add_argument("--span-min", type=float, default=2.0)
     ap.add_argument("--span-max", type=float, default=2.5)
     args = ap.parse_args(argv)
-    traces = load_traces(Path(args.json))
+    traces = load_traces(read_doc(args.json))
     if not traces:
         sys.exit(f"{args.json}: no refresh_study records")
     out: dict[str, object] = {}

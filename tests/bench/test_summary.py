@@ -2,7 +2,7 @@
 
 import pytest
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.summary import plain_table, rows
 
 

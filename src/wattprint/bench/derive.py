@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.stats import percentile
 from wattprint.core.units import J_PER_WH
 

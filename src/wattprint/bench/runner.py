@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import signal
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -24,12 +25,13 @@ from typing import Any
 from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.stats import percentile
 from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync
 from wattprint.bench.workflow import JobContext, failure_types, is_job_failure, load_model, make_inputs, warm_up
 from wattprint.core.errors import WattprintError
+from wattprint.core.signals import Interrupted
 
 
 def _default_meter(**kwargs: Any) -> Any:
@@ -157,15 +159,16 @@ def _end(ctx: JobContext, record: RunRecord, status: str, error: str | None = No
     return record
 
 
-def _interrupted(ctx: JobContext, record: RunRecord) -> None:
-    """On Ctrl-C: a repeat whose final state was not yet written is written now, as aborted, unless its
-    measurement had completed (then it is kept as it was)."""
+def _interrupted(ctx: JobContext, record: RunRecord, e: KeyboardInterrupt) -> None:
+    """On Ctrl-C or SIGTERM: a repeat whose final state was not yet written is written now, as aborted, unless
+    its measurement had completed (then it is kept as it was)."""
     if ctx.committed == record.run_id:
         return
     if record.status in ("finished", "failed"):
         _end(ctx, record, record.status, record.error)
     else:
-        _end(ctx, record, "aborted", "aborted: interrupted (KeyboardInterrupt)")
+        terminated = isinstance(e, Interrupted) and e.signum != signal.SIGINT
+        _end(ctx, record, "aborted", f"aborted: {e.reason if terminated else 'interrupted (KeyboardInterrupt)'}")
 
 
 def _describe(e: BaseException) -> str:
@@ -203,8 +206,8 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
                 return records  # an out-of-memory repeat would fail again: go on with the next job
             records.append(_end(ctx, record, "finished"))
         return records
-    except KeyboardInterrupt:
-        _interrupted(ctx, record)
+    except KeyboardInterrupt as e:
+        _interrupted(ctx, record, e)
         raise
     except Exception as e:  # a bug: the run stops with its traceback, and the store says why at once
         if ctx.committed != record.run_id:

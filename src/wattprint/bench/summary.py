@@ -4,12 +4,13 @@ and the per-task table ``wattprint bench`` prints at the end.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.stats import Summary, summarize
 
 PHONE_KEYS = ("smartphone", "phone")
@@ -114,10 +115,21 @@ def _latency(seconds: float | None) -> str:
     return f"{seconds:.3g} s" if seconds >= 1.0 else f"{seconds * 1000:.3g} ms"
 
 
+ERROR_CELL_CHARS = 90  # a failed run's reason in the table; the store keeps it whole
+
+
+def short_error(status: str, error: str | None) -> str:
+    """``status: reason`` for a table cell: wattprint's own error class names dropped (the message says it
+    all), cut to ``ERROR_CELL_CHARS``."""
+    text = re.sub(r"\b(ConfigError|UnknownNameError|WattprintError|BackendUnavailable): ", "", error or "")
+    text = f"{status}: {text}"
+    return text if len(text) <= ERROR_CELL_CHARS else text[: ERROR_CELL_CHARS - 1] + "…"
+
+
 def table_cells(row: ResultRow) -> list[str]:
     inputs = f"{row.workload} x {row.samples}" if row.samples else row.workload
     if row.status != "finished":
-        return [row.model, row.dataset, f"{row.status}: {row.error or ''}", "", "", "", "0", row.weights, inputs]
+        return [row.model, row.dataset, short_error(row.status, row.error), "", "", "", "0", row.weights, inputs]
     energy = _energy(row.gpu_wh_per_1000) + " (GPU)" if row.score == "gpu" else _energy(row.wh_per_1000)
     if row.shrunk:
         energy += SHRUNK_MARK  # the note under the table says why (cli/bench.py prints each reason)

@@ -14,7 +14,7 @@ from typing import Any
 
 from wattprint.bench.plan import Job
 from wattprint.bench.progress import Progress
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings
 from wattprint.bench.windows import OpenWindow
 from wattprint.core.errors import WattprintError

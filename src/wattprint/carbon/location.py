@@ -17,6 +17,7 @@ from typing import Any
 
 from wattprint.carbon.tables import CarbonTables, Intensity
 from wattprint.core.errors import ConfigError, UnknownNameError
+from wattprint.core.files import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,9 +109,9 @@ def default_config_paths(env: Mapping[str, str]) -> list[Path]:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The ``[carbon]`` table of a TOML file, checked for unknown keys."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, "config file"))
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{path}: not valid TOML ({e})") from e
+        raise ConfigError(f"{path}: not valid TOML ({e})", f"fix the line it names in {path}") from e
     section = data.get("carbon", {})
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [carbon] must be a table")

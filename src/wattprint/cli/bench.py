@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
@@ -94,22 +92,12 @@ def _location(args: argparse.Namespace) -> tuple[Any, Any]:
     return location, live_client_from_args(location)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a scheduler stopping the run) ends it like Ctrl-C: the running repeat is marked aborted."""
+def _sigterm_as_interrupt() -> contextlib.AbstractContextManager[None]:
+    """SIGTERM (a scheduler stopping the run) ends it like Ctrl-C: the running repeat is marked aborted, and
+    the exit code is 143 (the CLI's main sets the same; this keeps it when ``run`` is called on its own)."""
+    from wattprint.core.signals import stop_signals_interrupt
 
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    return stop_signals_interrupt()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -118,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.bench.presets import load_preset
     from wattprint.bench.progress import make_progress
     from wattprint.bench.runner import run_job
+    from wattprint.models.hub import offline_unless_reachable, uses_hub
     from wattprint.store.sqlite import Store
 
     preset = load_preset(args.preset)
@@ -130,12 +119,13 @@ def run(args: argparse.Namespace) -> int:
         skip = store.done_keys() if args.resume else set()
         keys = {plan_key(j, r) for j in jobs for r in repeat_range(j)}
         environment = snapshot()
-        progress = make_progress(not args.no_progress)
+        progress = make_progress(not (args.no_progress or getattr(args, "quiet", False)))
         progress.plan(len(jobs))
         try:
-            for job in jobs:
-                run_job(job, store=store, skip_keys=skip, progress=progress, location=location,
-                        environment=environment, live=live)
+            with offline_unless_reachable(uses_hub(jobs)):  # one probe, not one per model
+                for job in jobs:
+                    run_job(job, store=store, skip_keys=skip, progress=progress, location=location,
+                            environment=environment, live=live)
         finally:
             progress.close()
         records = [r for r in store.runs(status=None) if r.plan_key in keys]

@@ -57,8 +57,10 @@ def _inference(args: argparse.Namespace) -> tuple[float, str]:
     path = args.store or DEFAULT_PATH
     if not model or not Path(path).exists():
         raise ConfigError("no inference energy", "pass --wh-per-1000 WH, or --model with a store that ran it")
-    with Store(path, recover=False) as store:
-        return store_kwh_per_inference(store, model, args.task)
+    with Store(path, readonly=True) as store:
+        found = store_kwh_per_inference(store, model, args.task)
+        store.print_notices()
+        return found
 
 
 def _print_table() -> None:

@@ -22,7 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--general", action="append", required=True, metavar="MODEL", help="general-purpose model (repeatable)")
     parser.add_argument("--preset", default="quick", help="benchmark protocol (default: quick)")
     parser.add_argument("--samples", type=int, help="inputs per repeat (default: the preset's)")
-    parser.add_argument("--repeats", type=int, help="repeats per model (default: the preset's)")
+    parser.add_argument("--repeats", type=int,
+                        help="repeats per model (default: the preset's, at least 3: the ratio's interval)")
     parser.add_argument("--workload", choices=("auto", "dataset", "synthetic"), help="inputs (default: the preset's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: the preset's)")
     parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
@@ -39,16 +40,19 @@ def _overrides(args: argparse.Namespace) -> dict:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from wattprint.bench.progress import make_progress
     from wattprint.report.compare import CompareRequest, comparison_from_records, run_compare
     from wattprint.report.compare_view import to_html, to_text
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
     req = CompareRequest(args.task, tuple(args.specific), tuple(args.general), args.preset, _overrides(args))
-    with Store(args.store or DEFAULT_PATH) as store:
+    with Store(args.store or DEFAULT_PATH, readonly=args.from_store) as store:
         if args.from_store:
             result = comparison_from_records(req, store.runs(task=args.task))
+            store.print_notices()
         else:
-            result = run_compare(req, store=store)
+            progress = make_progress(not args.quiet, title="wattprint compare")  # which model and repeat, on stderr
+            result = run_compare(req, store=store, progress=progress)
     if args.output:
         Path(args.output).write_text(to_html(result), encoding="utf-8")
         print(f"wrote {args.output}", file=sys.stderr)

@@ -26,8 +26,9 @@ def run(args: argparse.Namespace) -> int:
     fmt = format_for(args.output, args.format)  # a bad suffix fails before anything is read
     if not Path(args.store).is_file():
         raise ConfigError(f"no store at {args.store}", fix="run wattprint bench first, or pass --store PATH")
-    with Store(args.store) as store:
+    with Store(args.store, readonly=True) as store:
         records = store.runs(task=args.task, model=args.model, status=None if args.status == "all" else args.status)
+        store.print_notices()
     n = export(records, args.output, fmt)
     print(f"wrote {n} run(s) to {args.output} ({fmt})")
     return 0

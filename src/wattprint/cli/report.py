@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     path = args.store or DEFAULT_PATH
     if not Path(path).exists():
         raise ConfigError(f"no store at {path}", "run `wattprint bench` first, or pass --store PATH")
-    with Store(path, recover=False) as store:
+    with Store(path, readonly=True) as store:
         records = store.runs()
+        store.print_notices()
     opts = ReportOptions(location=_location(args), star_scale=args.star_scale,
                          tasks=tuple(args.task) if args.task else None, title=args.title)
     text = render(args.format, records, opts)

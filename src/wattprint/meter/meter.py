@@ -8,6 +8,7 @@ timelines; tests pass ``sampler_thread=False`` with a ManualClock and call :meth
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from wattprint.core.clock import Clock, SystemClock
 from wattprint.core.errors import ConfigError
 from wattprint.meter.backends.base import Backend, Mark
 from wattprint.meter.result import ComponentEnergy, Measurement
-from wattprint.meter.sampler import Sampler
+from wattprint.meter.sampler import Poller, Sampler
 
 PRUNE_PERIOD_S = 5.0
 SETTLE_TIMEOUT_S = 0.4
@@ -81,8 +82,7 @@ class Meter:
             backends, self.warnings = found.backends, found.warnings
         elif counter_reads_per_s is not None:  # injected backends: those with a counter budget take it
             for b in backends:
-                if hasattr(b, "set_counter_reads_per_s"):
-                    b.set_counter_reads_per_s(counter_reads_per_s)
+                b.set_counter_reads_per_s(counter_reads_per_s)
         self.backends = list(backends)
         self.settings = {"gpus": gpus if isinstance(gpus, (str, type(None))) else list(gpus), "cpu": cpu,
                          "ram": ram, "cpu_scope": cpu_scope, "counter_reads_per_s": counter_reads_per_s}
@@ -91,11 +91,11 @@ class Meter:
         self._idle_seconds = 0.0
         self._closed = False
         self.poll()
-        pollers = [(b.poll_period_s, b.poll) for b in self.backends if b.poll_period_s]
+        pollers: list[tuple[float, Poller]] = [(b.poll_period_s, b.poll) for b in self.backends if b.poll_period_s]
         self._sampler = Sampler(pollers + [(PRUNE_PERIOD_S, self._prune)] if pollers else [], self.clock)
         for b in self.backends:  # a window edge may make its backend's poll due at once (never waits)
-            if hasattr(b, "set_waker") and b.poll_period_s:
-                b.set_waker(lambda b=b: self._sampler.wake(b.poll))
+            if b.poll_period_s:
+                b.set_waker(functools.partial(self._sampler.wake, b.poll))
         if sampler_thread:
             self._sampler.start()
 
@@ -127,7 +127,7 @@ class Meter:
         """Wait (at most SETTLE_TIMEOUT_S) until the readings that follow time ``t1`` have arrived; True if
         they have."""
         deadline = self.clock.monotonic() + SETTLE_TIMEOUT_S
-        while not all(b.settled(t1) for b in self.backends if hasattr(b, "settled")):
+        while not all(b.settled(t1) for b in self.backends):
             if self.clock.monotonic() >= deadline:
                 return False
             self.clock.sleep(0.01)
@@ -154,7 +154,7 @@ class Meter:
         warns = list(self.warnings)
         for b, m0, m1 in zip(self.backends, w.marks, marks):
             r = b.energy(m0, m1)
-            if settle_note and hasattr(b, "settled"):  # the result says whether it waited for its readings
+            if settle_note and b.waits_for_readings:  # the result says whether it waited for its readings
                 comps.extend(replace(c, detail=f"{c.detail}; {settle_note}") for c in r.components)
             else:
                 comps.extend(r.components)
@@ -172,7 +172,7 @@ class Meter:
         first spends ~0.1-0.25 s finding each GPU counter's refresh phase). Without a sampler thread the
         caller's own polls do the work."""
         deadline = self.clock.monotonic() + timeout_s
-        while not all(b.ready() for b in self.backends if hasattr(b, "ready")):
+        while not all(b.ready() for b in self.backends):
             if self.clock.monotonic() >= deadline:
                 return False
             if self._sampler.running:

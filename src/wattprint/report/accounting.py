@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_KWH
 
 # The study's node: "8 x NVIDIA A100-SXM4-80GB" (gpu_count 8) in every per-run CodeCarbon log the study

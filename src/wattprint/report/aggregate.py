@@ -15,12 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
 from wattprint.bench.summary import shrunk_reason
 from wattprint.core.units import J_PER_KWH
 from wattprint.report.accounting import IdleLookup, StudyRow, study_account, study_row
 from wattprint.report.comparable import Comparable, kind_of
 from wattprint.report.stats import Summary, summarize
+from wattprint.store.record import RunRecord
 
 GROUP_FIELDS = ("task", "model", "preset", "dataset", "weights", "workload")
 

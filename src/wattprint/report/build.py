@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_KWH
 from wattprint.report.aggregate import ModelRow, aggregate
 from wattprint.report.comparable import Protocol

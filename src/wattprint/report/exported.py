@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.core.errors import ConfigError
 
 _SPREAD = ("phases", "phase_durations", "scores", "settings")

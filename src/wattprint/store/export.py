@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.record import RunRecord
 from wattprint.core.errors import ConfigError, UnknownNameError
+from wattprint.store.record import RunRecord
 
 _SPREAD = ("phases", "phase_durations", "scores", "settings")
 
