@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from wattprint.report.accounting import STUDY_NODE_GPUS, STUDY_RAM_W
+from wattprint.report.accounting import STUDY_GPU, STUDY_NODE_GPUS, STUDY_RAM_W
 from wattprint.report.exported import load_export
 from wattprint.report.formats import ReportOptions, render
 from wattprint.store.export import export
@@ -101,3 +101,14 @@ def test_a_compressed_export_reloads_into_the_same_report(record, tmp_path):
     assert back[1].to_dict() == runs[1].to_dict()
     assert json.loads(render("json", back, ReportOptions()))["rows"] == json.loads(
         render("json", runs, ReportOptions()))["rows"]
+
+
+def test_the_study_constants_are_those_of_its_released_logs(fixtures_dir):
+    # the study's own per-run CodeCarbon logs (tests/report/fixtures/codecarbon/study, copied from its repository)
+    rows = [r for f in sorted((fixtures_dir / "study").glob("emissions_base_*.csv"))
+            for r in csv.DictReader(f.open(encoding="utf-8"))]
+    assert rows and {r["tracking_mode"] for r in rows} == {"machine"}  # the whole node, not one process
+    assert {int(r["gpu_count"]) for r in rows} == {STUDY_NODE_GPUS}
+    assert {r["gpu_model"] for r in rows} == {f"{STUDY_NODE_GPUS} x {STUDY_GPU}"}
+    assert {float(r["ram_power"]) for r in rows} == {STUDY_RAM_W}
+    assert STUDY_RAM_W == pytest.approx(3.0 / 8.0 * float(rows[0]["ram_total_size"]))  # CodeCarbon's 3 W / 8 GB

@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_KWH
+from wattprint.store.record import RunRecord
 
 # The study's node: "8 x NVIDIA A100-SXM4-80GB" (gpu_count 8) in every per-run CodeCarbon log the study
 # released (github.com/sashavor/co2_inference, data/emissions/*.csv, codecarbon 2.3.1, tracking_mode machine);
