@@ -12,8 +12,10 @@ HELP = "publish the store's runs: per-task summary, log-scale charts, star leade
 DESCRIPTION = (
     "Aggregate the store's finished runs per (task, model, preset, dataset, weights, inputs) and write a "
     "report: a per-task summary (kWh per 1,000 inferences, gCO2e, equivalents), every model on a log scale, "
-    "energy against parameter count, and a 1-5 star leaderboard per task. --format codecarbon writes the "
-    "runs in CodeCarbon's emissions.csv columns instead."
+    "energy against parameter count, and a 1-5 star leaderboard per task. Summaries and headlines compare like "
+    "with like (one preset, full-size or shrunk, one model kind; general-purpose models in their own columns); "
+    "shrunk runs are marked; a separate section adds the study's node accounting (8 GPUs, RAM at 430.8 W). "
+    "--format codecarbon writes the runs in CodeCarbon's emissions.csv columns instead."
 )
 
 
