@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
-                        help="file to write; '-' for standard output (default: wattprint-report.html for html, "
-                             "standard output otherwise)")
+                        help="file to write (a folder for aienergyscore: its submission files); '-' for standard "
+                             "output (default: wattprint-report.html for html, standard output otherwise)")
     parser.add_argument("--format", choices=sorted(FORMATS), default="html", help="output format (default: html)")
     parser.add_argument("--task", action="append", default=None, metavar="TASK", help="only this task (repeatable)")
     parser.add_argument("--star-scale", choices=("log", "linear"), default="log",
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from wattprint.core.errors import ConfigError
-    from wattprint.report.formats import DEFAULT_FILES, ReportOptions, render
+    from wattprint.report.formats import DEFAULT_FILES, DIRECTORY_FORMATS, ReportOptions, render
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
     path = args.store or DEFAULT_PATH
@@ -53,11 +53,26 @@ def run(args: argparse.Namespace) -> int:
         records = store.runs()
     opts = ReportOptions(location=_location(args), star_scale=args.star_scale,
                          tasks=tuple(args.task) if args.task else None, title=args.title)
-    text = render(args.format, records, opts)
     out = args.output or DEFAULT_FILES.get(args.format, "-")
+    if args.format in DIRECTORY_FORMATS and out != "-":
+        return _write_folder(args.format, [r for r in records if opts.tasks is None or r.task in opts.tasks], out)
+    text = render(args.format, records, opts)
     if out == "-":
         sys.stdout.write(text)
         return 0
     Path(out).write_text(text, encoding="utf-8")
     print(f"wrote {out} ({args.format}, {len(records)} finished runs from {path})", file=sys.stderr)
+    return 0
+
+
+def _write_folder(fmt: str, records: list, out: str) -> int:
+    """A format that is a set of files (aienergyscore): ``-o`` names the folder to write them in."""
+    import importlib
+    from pathlib import Path
+
+    from wattprint.report.formats import DIRECTORY_FORMATS
+
+    module, func = DIRECTORY_FORMATS[fmt].split(":")
+    paths = getattr(importlib.import_module(module), func)(records, Path(out))
+    print(f"wrote {len(paths)} files under {out} ({fmt})", file=sys.stderr)
     return 0
