@@ -23,7 +23,7 @@ class RecordingPhases:
 def _tensors(obj):
     if hasattr(obj, "device") and hasattr(obj, "shape"):
         yield obj
-    elif isinstance(obj, dict) or hasattr(obj, "data") and isinstance(getattr(obj, "data"), dict):
+    elif isinstance(obj, dict) or hasattr(obj, "data") and isinstance(obj.data, dict):
         for v in (obj if isinstance(obj, dict) else obj.data).values():
             yield from _tensors(v)
     elif isinstance(obj, (list, tuple)):

@@ -68,7 +68,7 @@ class ImageCaptioning(Task):
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
         units = {"inferences": int(pv.shape[0]),
-                 "generated_tokens": _generate.count_generated(gen, eos, exact=bool(lo) and int(lo) == hi)}
+                 "generated_tokens": _generate.count_generated(gen, eos, exact=lo is not None and int(lo) == hi)}
         return BatchResult([s.strip() for s in tok.batch_decode(gen, skip_special_tokens=True)], units)
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:

@@ -81,7 +81,7 @@ class SpeechRecognition(Task):
         eos = eos[0] if isinstance(eos, list) else eos
         tok = loaded.extra["tokenizer"]
         units = {"inferences": int(feats.shape[0]), "audio_seconds": seconds,
-                 "generated_tokens": _generate.count_generated(gen, eos, exact=bool(lo) and int(lo) == hi)}
+                 "generated_tokens": _generate.count_generated(gen, eos, exact=lo is not None and int(lo) == hi)}
         return BatchResult([s.strip() for s in tok.batch_decode(gen, skip_special_tokens=True)], units)
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
