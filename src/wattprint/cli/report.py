@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from wattprint.cli.args import check_output, one_line_errors, output_file, same_file, write_output
+from wattprint.cli.args import check_output, one_line_errors, same_file, write_output
 
 HELP = "publish the store's runs: per-task summary, log-scale charts, star leaderboards (html, md, csv, json)"
 DESCRIPTION = (
@@ -24,9 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     one_line_errors(parser)
     parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
-    parser.add_argument("-o", "--output", metavar="FILE", default=None, type=output_file(".html", stdout=True),
-                        help="file to write, its suffix choosing the format (.html .md .csv .json); '-' for "
-                             "standard output (default: wattprint-report.html for html, standard output otherwise)")
+    parser.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help="file to write, its suffix choosing the format (.html .md .csv .json); a folder for "
+                             "--format aienergyscore (its submission files); '-' for standard output (default: "
+                             "wattprint-report.html for html, standard output otherwise)")
     parser.add_argument("--format", choices=sorted(FORMATS), default=None,
                         help="output format (default: from the -o suffix, else html)")
     parser.add_argument("--task", action="append", default=None, metavar="TASK", help="only this task (repeatable)")
@@ -74,15 +75,25 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from wattprint.core.errors import ConfigError
-    from wattprint.report.formats import DEFAULT_FILES, EXTENSIONS, ReportOptions, format_for_output, render
+    from wattprint.report.formats import (
+        DEFAULT_FILES,
+        DIRECTORY_FORMATS,
+        EXTENSIONS,
+        ReportOptions,
+        format_for_output,
+        render,
+    )
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
-    fmt = format_for_output(args.output, args.format)
+    folder = args.format in DIRECTORY_FORMATS
+    fmt = args.format if folder else format_for_output(args.output, args.format)
     path = args.store or DEFAULT_PATH
     if not Path(path).exists():
         raise ConfigError(f"no store at {path}", "run `wattprint bench` first, or pass --store PATH")
     out = args.output or DEFAULT_FILES.get(fmt, "-")
-    if args.output is None and out != "-":
+    if folder:
+        _check_folder(out, fmt)
+    elif out != "-":
         check_output(out, EXTENSIONS[fmt])
     if out != "-" and same_file(out, path):
         raise ConfigError(f"-o {out} is the store itself", "pick another file for the report")
@@ -91,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
         records = store.runs()
         store.print_notices()
     tasks = chosen_tasks(args.task, records, path)
+    if folder:
+        return _write_folder(fmt, [r for r in records if tasks is None or r.task in tasks], out)
     opts = ReportOptions(location=location, star_scale=args.star_scale, tasks=tasks, title=args.title)
     text = render(fmt, records, opts)
     if out == "-":
@@ -99,4 +112,32 @@ def run(args: argparse.Namespace) -> int:
     write_output(out, text, what="report", suffix=EXTENSIONS.get(fmt, ""))
     used = sum(1 for r in records if tasks is None or r.task in tasks)
     print(f"wrote {out} ({fmt}, {used} finished runs from {path})", file=sys.stderr)
+    return 0
+
+
+def _check_folder(out: str, fmt: str) -> None:
+    """A format that is a set of files writes them into a folder: new, or an existing folder."""
+    from pathlib import Path
+
+    from wattprint.core.errors import ConfigError
+
+    p = Path(out)
+    if out == "-":
+        raise ConfigError(f"--format {fmt} writes several files", "pass -o FOLDER")
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"-o {out} is a file; --format {fmt} writes a folder of files", "pass -o FOLDER")
+    if not p.exists() and not p.parent.is_dir():
+        raise ConfigError(f"the folder {p.parent} does not exist", "create it first, or pass another -o FOLDER")
+
+
+def _write_folder(fmt: str, records: list, out: str) -> int:
+    """A format that is a set of files (aienergyscore): ``-o`` names the folder to write them in."""
+    import importlib
+    from pathlib import Path
+
+    from wattprint.report.formats import DIRECTORY_FORMATS
+
+    module, func = DIRECTORY_FORMATS[fmt].split(":")
+    paths = getattr(importlib.import_module(module), func)(records, Path(out))
+    print(f"wrote {len(paths)} files under {out} ({fmt})", file=sys.stderr)
     return 0

@@ -63,9 +63,18 @@ def _codecarbon(records: Sequence[RunRecord], opts: ReportOptions) -> str:
     return escape_csv_text(buf.getvalue())
 
 
+def _aienergyscore(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    """The aienergyscore runs as AI Energy Score's master_results.csv (``-o DIR`` writes every file)."""
+    from wattprint.report.aienergyscore import to_csv
+
+    return to_csv([r for r in records if opts.tasks is None or r.task in opts.tasks])
+
+
 FORMATS: dict[str, Callable[[Sequence[RunRecord], ReportOptions], str]] = {
-    "html": _html, "md": _md, "csv": _csv, "json": _json, "codecarbon": _codecarbon,
+    "html": _html, "md": _md, "csv": _csv, "json": _json, "codecarbon": _codecarbon, "aienergyscore": _aienergyscore,
 }
+# formats that write a folder of files when given -o DIR: name -> "module:function(records, directory)"
+DIRECTORY_FORMATS = {"aienergyscore": "wattprint.report.aienergyscore:write_submission"}
 DEFAULT_FILES = {"html": "wattprint-report.html"}
 # file suffix -> the format it implies; codecarbon writes a .csv too
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
