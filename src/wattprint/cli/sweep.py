@@ -39,8 +39,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"{sj.label}: {len(sj.keys)} repeats, reserves {sj.resources.to_dict()}")
         print(f"{len(jobs)} jobs; store {store_path}")
         return 0
+    from wattprint.cluster.session import check_reachable
     from wattprint.cluster.sweep import run_sweep
 
+    if args.ray_address:
+        check_reachable(args.ray_address)  # before the store is created: a bad address writes nothing
     with Store(store_path) as store:
         display = make_display(f"sweep {plan.name}", "none" if args.quiet else args.progress)
         result = run_sweep(plan, store, address=args.ray_address, display=display, jobs=jobs, verbose=args.verbose)

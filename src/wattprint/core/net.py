@@ -20,7 +20,7 @@ def tcp_probe(host: str, port: int, timeout_s: float) -> tuple[bool, str]:
             with socket.create_connection((host, port), timeout=timeout_s):
                 result["ok"] = ""
         except socket.gaierror as e:
-            result["error"] = f"cannot resolve {host} ({e.strerror or e})"
+            result["error"] = f"name not resolved ({e.strerror or e})"
         except TimeoutError:
             result["error"] = f"no answer in {timeout_s:g} s"
         except OSError as e:
