@@ -93,7 +93,7 @@ reference)
   wait
   rm -rf "$OUT/claims"
   python3 benchmarks/h100_reference.py --merge "$store"/ref*.db --store "$OUT/${NAME:-h100}.db" --out "$OUT" \
-    --name "${NAME:-h100}" 2>&1 | tail -70
+    --archive "$OUT" --name "${NAME:-h100}" 2>&1 | tail -70
   grep -h "error\|not run" "$OUT"/ref*.log | cut -c1-300
   ;;
 final)

@@ -41,9 +41,9 @@ import math
 import statistics
 import sys
 import tarfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 DEFAULT_ARCHIVE = Path(__file__).resolve().parent / "runs/device-2026-11-28-h200-s3.tar.xz"
 DEFAULT_MEMBER = "device-2026-11-28-h200-s3/gpu_meter_check.json"
@@ -397,7 +397,7 @@ def enclosing_windows(n: int = 200, idle_w: float = 133.0, busy_w: float = 809.0
             on.append((t, min(t + d, start + length)))
             t += d + rng.uniform(0.03, 0.25)
 
-        def energy(a: float, b: float) -> float:
+        def energy(a: float, b: float, on: list[tuple[float, float]] = on) -> float:
             return idle_w * (b - a) + (busy_w - idle_w) * busy_time(on, a, b)
 
         ut, t = [], rng.uniform(0.0, 0.1)
@@ -427,7 +427,8 @@ def table(rows: list[list[object]]) -> str:
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("json", nargs="?", default=None, help="a gpu_meter_check.json with refresh_study (default: the archived H200 run)")
+    ap.add_argument("json", nargs="?", default=None,
+                    help="a gpu_meter_check.json with refresh_study (default: the archived H200 run)")
     ap.add_argument("--span-min", type=float, default=2.0)
     ap.add_argument("--span-max", type=float, default=2.5)
     args = ap.parse_args(argv)

@@ -19,7 +19,7 @@
    the load thread's queued work; the span is a time span, what was queued is irrelevant to it).
    Two meters run side by side: the counter path and the sampled path (field held forward as a point sample).
    (Until the H200 refresh study a third ran with the field held backward as a refresh-interval mean; the
-   study found the field to be a point sample and that meter mode was removed, docs/benchmarks/meter_h100.md.)
+   study found the field to be a point sample and that meter mode was removed, docs/benchmarks/gpu_meter_check.md.)
 5. The meter's own cost: begin+end median on the counter path, and its sampler thread's CPU share.
 6. Refresh study (``--study-seconds``, default 5 per load): under the irregular and the periodic bursty loads,
    the counter is polled back to back (~3 ms a read on Hopper) and the instant field (186), the average field
@@ -42,9 +42,8 @@ import threading
 import time
 from typing import Any
 
-from meter_common import Gpu, environment, has_gpu, save, table
-
 import wattprint.meter.meter as meter_mod
+from meter_common import Gpu, environment, has_gpu, save, table
 from wattprint.meter.backends.base import Mark
 from wattprint.meter.meter import Meter
 
@@ -562,22 +561,26 @@ def _print_study(load: str, a: dict[str, Any]) -> None:
     if "error" in a:
         print(a["error"], flush=True)
         return
-    print(f"counter refresh {a['counter_refresh_ms_median']:.1f} ms, field 186 refresh {a['field_refresh_ms_median']:.1f} ms, "
+    print(f"counter refresh {a['counter_refresh_ms_median']:.1f} ms, "
+          f"field 186 refresh {a['field_refresh_ms_median']:.1f} ms, "
           f"field change after a counter refresh: median {a['field_change_after_counter_refresh_ms_median']:.1f} ms")
     rows = [["t ms", "dt ms", "counter W", "186 at refresh W", "186 next W", "next after ms"]]
-    rows += [[r["t_ms"], r["dt_ms"], r["counter_w"], r["field_at_refresh_w"], r["field_next_w"], r["field_next_after_ms"]]
-             for r in a["per_refresh"][:30]]
+    rows += [[r["t_ms"], r["dt_ms"], r["counter_w"], r["field_at_refresh_w"], r["field_next_w"],
+              r["field_next_after_ms"]] for r in a["per_refresh"][:30]]
     print(table(rows))
     rows = [["alignment of field 186", "shift ms", "MAE % per refresh", "bias %", "MAE % per 1 s"]]
-    for label, key in (("forward, held from its change", "forward_point_0ms"), ("forward, 20 ms lag (meter)", "forward_lag_20ms"),
+    for label, key in (("forward, held from its change", "forward_point_0ms"),
+                       ("forward, 20 ms lag (meter)", "forward_lag_20ms"),
                        ("backward (interval mean)", "backward_0ms"), ("forward, best shift", "forward_best"),
                        ("backward, best shift", "backward_best")):
         r = a.get(key)
         if r:
-            rows.append([label, r["shift_ms"], r["mae_pct"], r["bias_pct"], r["mae_1s_pct"] if r["mae_1s_pct"] is not None else ""])
+            mae_1s = r["mae_1s_pct"] if r["mae_1s_pct"] is not None else ""
+            rows.append([label, r["shift_ms"], r["mae_pct"], r["bias_pct"], mae_1s])
     print(table(rows))
-    print(f"best per refresh: {a['best']['alignment']} (shift {a['best']['shift_ms']} ms): MAE {a['best']['mae_pct']:.2f}% "
-          "(per refresh the field's own interval is offset from the counter's: the 1 s column and the fit below decide)")
+    print(f"best per refresh: {a['best']['alignment']} (shift {a['best']['shift_ms']} ms): "
+          f"MAE {a['best']['mae_pct']:.2f}% (per refresh the field's own interval is offset from the counter's: "
+          "the 1 s column and the fit below decide)")
     f = a.get("schedule_fit", {})
     if "point" in f:
         print(f"fit to the burst schedule ({f['n']} field values, field period {f['field_period_ms']:.1f} ms): "
@@ -591,7 +594,8 @@ def _print_study(load: str, a: dict[str, Any]) -> None:
 def _print(doc: dict[str, Any]) -> None:
     e = doc["environment"]
     print(f"# gpu_meter_check: {e['gpu']} driver {e['driver']} {e['date_utc']} simulated={e['simulated']}")
-    print(table([["reading", "wall us", "cpu us"]] + [[k, v["wall_us"], v["cpu_us"]] for k, v in doc["read_costs"].items()]))
+    costs = [[k, v["wall_us"], v["cpu_us"]] for k, v in doc["read_costs"].items()]
+    print(table([["reading", "wall us", "cpu us"]] + costs))
     if "lag" in doc:
         print("ticks idle", doc["ticks_idle"], "\nticks bursty", doc["ticks_bursty"])
         lag = doc["lag"]
@@ -603,11 +607,13 @@ def _print(doc: dict[str, Any]) -> None:
                 "sampled_vs_counter_pct", "avg_field_vs_truth_pct",
                 "smi_power_draw_vs_truth_pct", "smi_power_draw_instant_vs_truth_pct", "counter_window_vs_truth_pct",
                 "sampled_window_vs_truth_pct"]
-        print(table([cols] + [[r.get(c, "") if r.get(c) is not None else "" for c in cols] for r in doc["loads"]["rows"]]))
+        cells = [[r.get(c, "") if r.get(c) is not None else "" for c in cols] for r in doc["loads"]["rows"]]
+        print(table([cols] + cells))
         sh = doc["loads"]
         print(f"sampler CPU share (whole life): counter meter {sh['counter_meter_cpu_share']:.4f}, sampled meter "
               f"{sh['sampled_meter_cpu_share']:.4f} (fraction of one core)")
-    print(f"begin+end median {doc['own_cost']['begin_end_median_us']:.1f} us, p90 {doc['own_cost']['begin_end_p90_us']:.1f} us")
+    own = doc["own_cost"]
+    print(f"begin+end median {own['begin_end_median_us']:.1f} us, p90 {own['begin_end_p90_us']:.1f} us")
     print(f"total {doc['total_s']:.0f} s")
 
 

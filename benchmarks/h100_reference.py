@@ -12,18 +12,26 @@ steps, dtypes) and shrinks the number of inputs and repeats, which every record 
     CUDA_VISIBLE_DEVICES=0 python benchmarks/h100_reference.py --claim q --store a.db --budget 480 &
     CUDA_VISIBLE_DEVICES=1 python benchmarks/h100_reference.py --claim q --store b.db --budget 480
     python benchmarks/h100_reference.py --merge a.db b.db --store h100.db --out docs/results
+    # rebuild the published pages from the archived runs alone (no GPU, no store):
+    python benchmarks/h100_reference.py --from-export benchmarks/results/h200-runs.csv.gz --name h200 \
+        --out docs/results --archive /tmp/h200-archive
 
-Outputs (under --out, named after --name, the card: h100 by default): h100.csv (one row per task x model x preset with GPU and total Wh per 1,000 and the
-95% CI of the GPU figure over repeats), h100-runs.csv (every run), h100.html (the wattprint report) and
-h100-summary.json (per-task numbers for docs/results/h100.md).
+Outputs, named after --name (the card: h100 by default). Under --out: h100.csv (one row per task x model x preset
+with GPU and total Wh per 1,000, the 95% CI of the GPU figure over repeats, and the same run in the study's
+accounting) and h100.html (the wattprint report); the report's per-task summary and study-accounting view, then the
+per-job tables, go between the two markers of h100.md (to --archive as h100-tables.md where the page has none).
+Under --archive (default benchmarks/results): h100-runs.csv.gz (every run record, the store's full export,
+compressed; kept as it is when the outputs are rebuilt from it) and h100-summary.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -167,51 +175,103 @@ def merge(args: argparse.Namespace) -> None:
             taken |= jobs
 
 
-def table(args: argparse.Namespace) -> None:
-    """Write h100.csv, h100-runs.csv, h100.html and h100-summary.json from the store."""
-    from wattprint.report.formats import render
+def _archive_runs(runs: list, path: Path) -> None:
+    """The store's full export as gzip-compressed CSV (mtime 0, so the same runs give the same bytes)."""
     from wattprint.store.export import export
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / "runs.csv"
+        export(runs, plain, "csv")
+        with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as gz:
+            gz.write(plain.read_bytes())
+
+
+def load_export_store(path: str) -> str:
+    """A temporary store holding the runs of an export (``wattprint export``, .csv or .csv.gz): the published
+    pages are rebuilt from the archived runs alone."""
+    from wattprint.report.exported import load_export
+    from wattprint.store.sqlite import Store
+
+    store = str(Path(tempfile.mkdtemp(prefix="wattprint-export-")) / "runs.db")
+    with Store(store) as s:
+        for r in load_export(path):
+            s.add(r)
+    return store
+
+
+TITLES = {"h200": "wattprint reference: NVIDIA H200 (the reference card)",
+          "h100": "wattprint reference: NVIDIA H100 (the earlier card, secondary to docs/results/h200)"}
+
+
+def _job_row(rs: list, idle) -> dict:
+    """One job (task, model, preset): GPU and total Wh per 1,000 over its repeats, and the study's accounting."""
+    from wattprint.report.accounting import study_account
+
+    everything = rs
+    counted = [r for r in rs if _gpu_method(r) == "counter"]
+    if counted and len(counted) >= 2 and len(counted) < len(rs):
+        rs = counted  # a job re-run with counter-anchored windows: its power-field repeats are left out
+    gpu = _summary([r.gpu_wh_per_1000 for r in rs])
+    tot = _summary([r.wh_per_1000 for r in rs])
+    study = [a.kwh_per_1000 * 1000.0 for a in (study_account(r, idle) for r in rs) if a is not None]
+    r0 = rs[0]
+    return {
+        "task": r0.task, "model": r0.model, "model_kind": r0.model_kind, "preset": r0.preset, "samples": r0.samples,
+        "repeats": len(rs), "parameters": r0.parameters, "dtype": r0.dtype, "batch_size": r0.batch_size,
+        "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
+        "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
+        "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
+        "gpu": _gpu_name(r0),
+        "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
+        "gpu_counter_share": sum(_gpu_method(r) == "counter" for r in rs) / len(rs),
+        "cards": len({_gpu_uuid(r) for r in rs}), "repeats_left_out": len(everything) - len(rs),
+        "card_ratio": _card_ratio(rs),
+        # the study's node accounting added back (wattprint.report.accounting): its own column, never the above
+        "study_accounting_wh_per_1000": _mean(study),
+    }
+
+
+def table(args: argparse.Namespace) -> None:
+    """Write <name>.csv, <name>.html and <name>.md's generated part under --out, <name>-runs.csv.gz and
+    <name>-summary.json under --archive, from the store."""
+    from wattprint.report.accounting import IdleLookup
+    from wattprint.report.build import build_report
+    from wattprint.report.formats import ReportOptions, render
+    from wattprint.report.text import summary_markdown
     from wattprint.store.sqlite import Store
 
     with Store(args.store, recover=False) as store:
         runs = store.runs(status=None)
     finished = [r for r in runs if r.status == "finished"]
-    out = Path(args.out)
+    out, archive = Path(args.out), Path(args.archive)
     out.mkdir(parents=True, exist_ok=True)
-    export(runs, out / f"{args.name}-runs.csv", "csv")
+    archive.mkdir(parents=True, exist_ok=True)
+    if not args.from_export:  # rebuilt from an export, the export stays the archive (it holds every run)
+        _archive_runs(runs, archive / f"{args.name}-runs.csv.gz")
     groups: dict[tuple[str, str, str], list] = {}
     for r in finished:
         groups.setdefault((r.task, r.model, r.preset), []).append(r)
-    rows = []
-    for (task, model, preset), rs in sorted(groups.items()):
-        everything = rs
-        counted = [r for r in rs if _gpu_method(r) == "counter"]
-        if counted and len(counted) >= 2 and len(counted) < len(rs):
-            rs = counted  # a job re-run with counter-anchored windows: its power-field repeats are left out
-        gpu = _summary([r.gpu_wh_per_1000 for r in rs])
-        tot = _summary([r.wh_per_1000 for r in rs])
-        r0 = rs[0]
-        rows.append({
-            "task": task, "model": model, "preset": preset, "samples": r0.samples, "repeats": len(rs),
-            "parameters": r0.parameters, "dtype": r0.dtype, "batch_size": r0.batch_size,
-            "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
-            "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
-            "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
-            "gpu": _gpu_name(r0), "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
-            "gpu_counter_share": sum(_gpu_method(r) == "counter" for r in rs) / len(rs),
-            "cards": len({_gpu_uuid(r) for r in rs}), "repeats_left_out": len(everything) - len(rs),
-            "card_ratio": _card_ratio(rs),
-        })
+    idle = IdleLookup(finished)
+    rows = [_job_row(rs, idle) for _, rs in sorted(groups.items())]
     with open(out / f"{args.name}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
         w.writeheader()
         w.writerows(rows)
-    (out / f"{args.name}.html").write_text(render("html", finished))
-    (out / f"{args.name}-tables.md").write_text(_markdown(rows))
+    title = TITLES.get(args.name, f"wattprint reference: {args.name}")
+    (out / f"{args.name}.html").write_text(render("html", finished, ReportOptions(title=title)))
+    tables = summary_markdown(build_report(finished), level=3) + "\n" + _markdown(rows)
+    if not _splice(out / f"{args.name}.md", tables):
+        (archive / f"{args.name}-tables.md").write_text(tables)
     failed = [{"task": r.task, "model": r.model, "preset": r.preset, "status": r.status, "error": r.error}
               for r in runs if r.status != "finished"]
-    (out / f"{args.name}-summary.json").write_text(json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
-    print(f"{'preset':13s} {'task':28s} {'model':24s} {'n':>4s} {'GPU Wh/1000':>14s} {'+-CI95':>10s} {'total Wh/1000':>14s}")
+    (archive / f"{args.name}-summary.json").write_text(
+        json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
+    _print_rows(rows, failed)
+
+
+def _print_rows(rows: list[dict], failed: list[dict]) -> None:
+    print(f"{'preset':13s} {'task':28s} {'model':24s} {'n':>4s} {'GPU Wh/1000':>14s} {'+-CI95':>10s} "
+          f"{'total Wh/1000':>14s}")
     for row in rows:
         print(f"{row['preset']:13s} {row['task']:28s} {row['model']:24s} {row['samples']:4d} "
               f"{_g(row['gpu_wh_per_1000'], 14, 4)} {_g(row['gpu_wh_per_1000_ci95'], 10, 2)} "
@@ -230,6 +290,22 @@ def _gpu_method(r) -> str:
 
 def _gpu_uuid(r) -> str:
     return _gpu_component(r).get("uuid", "")
+
+
+BEGIN = "<!-- generated by benchmarks/h100_reference.py from the archived runs: edit the script, not this part -->"
+END = "<!-- end of the generated part -->"
+
+
+def _splice(page: Path, tables: str) -> bool:
+    """Put ``tables`` between the page's two markers; False where the page or its markers are missing."""
+    if not page.exists():
+        return False
+    text = page.read_text()
+    if BEGIN not in text or END not in text:
+        return False
+    head, rest = text.split(BEGIN, 1)
+    page.write_text(head + BEGIN + "\n\n" + tables.rstrip("\n") + "\n\n" + END + rest.split(END, 1)[1])
+    return True
 
 
 def _card_ratio(rs) -> float | None:
@@ -255,19 +331,19 @@ def _markdown(rows: list[dict]) -> str:
         rs = [r for r in rows if r["preset"] == preset]
         if not rs:
             continue
-        out += [f"### `{preset}` (shrunk: see inputs and repeats)", "",
-                "| task | model | parameters | dtype | inputs x repeats | GPU Wh / 1,000 (95% CI) "
+        out += [f"### `{preset}`, every job (fewer inputs and repeats than the protocol: see inputs x repeats)", "",
+                "| task | model | kind | parameters | dtype | inputs x repeats | GPU Wh / 1,000 (95% CI) "
                 "| GPU+CPU+RAM Wh / 1,000 (95% CI) | GPU method (counter share) | latency p50 |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
             params = f"{r['parameters'] / 1e6:.0f} M" if r["parameters"] else "n/a"
             lat = f"{r['latency_p50_s'] * 1e3:.1f} ms" if r["latency_p50_s"] is not None else "n/a"
-            out.append(f"| {r['task']} | {r['model']} | {params} | {r['dtype']} | {r['samples']} x {r['repeats']} "
+            out.append(f"| {r['task']} | {r['model']} | {r['model_kind']} | {params} | {r['dtype']} "
+                       f"| {r['samples']} x {r['repeats']} "
                        f"| {_num(r['gpu_wh_per_1000'])} ± {_num(r['gpu_wh_per_1000_ci95'], 2)} "
                        f"| {_num(r['total_wh_per_1000'])} ± {_num(r['total_wh_per_1000_ci95'], 2)} "
                        f"| {r['gpu_counter_share']:.0%} counter | {lat} |")
         out.append("")
-        out += _spread(rs, preset)
     pairs = [r for r in rows if r.get("card_ratio")]
     if pairs:
         ratios = sorted(r["card_ratio"] for r in pairs)
@@ -278,30 +354,6 @@ def _markdown(rows: list[dict]) -> str:
         out += [f"| {r['preset']} | {r['task']} | {r['model']} | {r['card_ratio']:.3f} |" for r in pairs]
         out.append("")
     return "\n".join(out) + "\n"
-
-
-def _spread(rs: list[dict], preset: str) -> list[str]:
-    by_task: dict[str, list[dict]] = {}
-    for r in rs:
-        if r["gpu_wh_per_1000"]:
-            by_task.setdefault(r["task"], []).append(r)
-    if len(by_task) < 2:
-        return []
-    med = {}
-    for task, xs in by_task.items():
-        xs = sorted(xs, key=lambda r: r["gpu_wh_per_1000"])
-        med[task] = xs[(len(xs) - 1) // 2]
-    hi = max(med.values(), key=lambda r: r["gpu_wh_per_1000"])
-    lo = min(med.values(), key=lambda r: r["gpu_wh_per_1000"])
-    top = max(rs, key=lambda r: r["gpu_wh_per_1000"] or 0)
-    low = min((r for r in rs if r["gpu_wh_per_1000"]), key=lambda r: r["gpu_wh_per_1000"])
-    return [f"Spread between tasks ({preset}, the lower-median model of each task, GPU energy): most "
-            f"energy-hungry **{hi['task']}** ({hi['model']}) {_num(hi['gpu_wh_per_1000'])} Wh / 1,000, least "
-            f"**{lo['task']}** ({lo['model']}) {_num(lo['gpu_wh_per_1000'])} Wh / 1,000: "
-            f"**x{hi['gpu_wh_per_1000'] / lo['gpu_wh_per_1000']:,.0f}**.",
-            f"Across all models: {top['model']} ({top['task']}) {_num(top['gpu_wh_per_1000'])} vs {low['model']} "
-            f"({low['task']}) {_num(low['gpu_wh_per_1000'])} Wh / 1,000: "
-            f"x{top['gpu_wh_per_1000'] / low['gpu_wh_per_1000']:,.0f}.", ""]
 
 
 def _summary(values):
@@ -332,7 +384,12 @@ def _gpu_name(r) -> str:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--store", default="h100.db")
-    p.add_argument("--out", default=None, help="write the CSV, HTML and summary here")
+    p.add_argument("--out", default=None, help="write the CSV, HTML and tables here")
+    p.add_argument("--archive", default=str(Path(__file__).resolve().parent / "results"),
+                   help="write the compressed run export and summary JSON here (default: benchmarks/results)")
+    p.add_argument("--from-export", metavar="FILE",
+                   help="rebuild the outputs from an export (e.g. benchmarks/results/h200-runs.csv.gz) loaded into a "
+                        "temporary store; runs nothing")
     p.add_argument("--task", action="append")
     p.add_argument("--preset", action="append", choices=PRESETS)
     p.add_argument("--samples", type=int, help="inputs per job (default: per task, see SAMPLES)")
@@ -350,6 +407,8 @@ def main() -> int:
     p.add_argument("--table-only", action="store_true")
     p.add_argument("--name", default="h100", help="file name stem of the outputs: name it after the card (h100, h200)")
     args = p.parse_args()
+    if args.from_export:
+        args.store, args.table_only = load_export_store(args.from_export), True
     if args.merge:
         merge(args)
     elif not args.table_only:

@@ -45,7 +45,6 @@ import statistics  # noqa: E402
 from typing import Any  # noqa: E402
 
 from meter_common import Gpu, environment, has_gpu, save, table  # noqa: E402
-
 from wattprint.meter.meter import SETTLE_TIMEOUT_S, Meter  # noqa: E402
 
 SHORT = (0.037, 0.123, 0.34)  # none a whole multiple of the 100 ms refresh (0.013 on request: --short)
@@ -314,7 +313,8 @@ def timeline_readings(meter: Meter, t0: float, t1: float, margin: float = 0.35) 
     lo, hi = t0 - margin, t1 + margin
     return {"counter": [[round(t - t0, 5), round(e, 3)] for t, e in zip(ct, ce) if lo <= t <= hi],
             "power": [[round(t - t0, 5), round(w, 1)] for t, w in zip(pt, pw) if lo <= t <= hi],
-            "phase_s": None if g.phase is None else round(g.phase - t0, 5), "period_s": g.period}
+            "phase_s": None if g.refresh.phase is None else round(g.refresh.phase - t0, 5),
+            "period_s": g.refresh.period}
 
 
 class Wattprint:
@@ -806,7 +806,7 @@ def main() -> None:
     print(table(cost_table(summary, cpu)))
     if gpu.sim:
         print("# simulation, against each window's exact energy (raw-nvml = what Zeus/CodeCarbon report):")
-        for m, cs in doc["comparisons_exact"].items():
+        for m in doc["comparisons_exact"]:
             print(f"# {m}")
             print(table(verdict_table(compare(rows, doc['summary_exact'], m, ("raw-nvml",), "rel_err_exact"))))
     if budget.stopped:

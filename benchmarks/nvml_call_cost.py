@@ -1,7 +1,7 @@
 """What each NVML energy/power query costs and how often its value refreshes, on the GPUs of this machine.
 
 The meter budgets counter reads because ``nvmlDeviceGetTotalEnergyConsumption`` cost ~4.6 ms of CPU per call on
-an H100 (docs/benchmarks/meter_h100.md). This probe asks whether the same counter read through
+an H100 (docs/benchmarks/gpu_meter_check.md). This probe asks whether the same counter read through
 ``nvmlDeviceGetFieldValues`` (``NVML_FI_DEV_TOTAL_ENERGY_CONSUMPTION``) is cheaper, and what the field values'
 own timestamps say about when each value was refreshed.
 

@@ -1,5 +1,5 @@
 """Not a test: short-window accuracy and counter reads of the default meter on the sampler thread's own schedule
-(simulated card, ManualClock), for comparing schedules and budgets. Numbers quoted in backends/nvml.py and
+(simulated card, ManualClock), for comparing schedules and budgets. Numbers quoted in backends/nvml/config.py and
 docs/benchmarks/meter_overhead.md come from here.
 
     PYTHONPATH=src python tests/meter/schedule_eval.py [--slot 0.05] [--field-offset 0.03] [--open-rate-x 3] [--old]
@@ -29,11 +29,12 @@ IDLE_W, BUSY_W = 120.0, 700.0
 
 
 
-def run(length: float, field_offset: float, n: int = 16) -> str:
+def run(length: float, field_offset: float, config: nv.NvmlConfig, n: int = 16) -> str:
     clock = ManualClock(start=1000.0)
     load = LiveSteps(IDLE_W)
     sim = SimNvml([SimGpu(load, field_offset_s=field_offset, field_lag_s=0.02)], clock)
-    meter = Meter(backends=[NvmlBackend(sim, gpus=[0], clock=clock, env={})], clock=clock, sampler_thread=False)
+    meter = Meter(backends=[NvmlBackend(sim, gpus=[0], clock=clock, env={}, config=config)], clock=clock,
+                  sampler_thread=False)
     drive_scheduled(meter, clock, 3.0)
     rng = random.Random(1)
     c0, t_start = sim.counter_calls, clock.monotonic()
@@ -67,13 +68,18 @@ def main() -> None:
     ap.add_argument("--open-rate-x", type=float, default=nv.OPEN_RATE_X)
     ap.add_argument("--old", action="store_true")
     a = ap.parse_args()
-    nv.POLL_AFTER_REFRESH_S, nv.OPEN_RATE_X = a.slot, a.open_rate_x
+    config = nv.NvmlConfig(poll_after_refresh_s=a.slot, open_rate_x=a.open_rate_x)
     if a.old:
-        nv.NvmlBackend._next_poll = lambda self, now: None  # the sampler's fixed period (EDGE_POLL_S)
-        nv.NvmlBackend.set_waker = lambda self, wake: None
+        old_poll = nv.NvmlBackend.poll
+
+        def fixed_period_poll(self: nv.NvmlBackend, now: float) -> None:
+            old_poll(self, now)  # the delay it returns is dropped: the sampler's fixed period (edge_poll_s)
+
+        nv.NvmlBackend.poll = fixed_period_poll  # type: ignore[method-assign]
+        nv.NvmlBackend.set_waker = lambda self, wake: None  # type: ignore[method-assign]
     print(f"slot {a.slot} s, field {a.field_offset} s after the counter, OPEN_RATE_X {a.open_rate_x}, old={a.old}")
     for length in (0.123, 0.34, 1.07, 2.5):
-        print(run(length, a.field_offset))
+        print(run(length, a.field_offset, config))
 
 
 if __name__ == "__main__":

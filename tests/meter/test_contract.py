@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from wattprint.meter.sim.drive import drive
 from wattprint.core.clock import ManualClock
 from wattprint.meter.backends.amd import AmdBackend
 from wattprint.meter.backends.nvml import NvmlBackend
@@ -16,6 +15,7 @@ from wattprint.meter.backends.rapl import RaplBackend
 from wattprint.meter.meter import Meter
 from wattprint.meter.result import Method
 from wattprint.meter.sim.amd import SimAmdGpu, SimAmdSmi
+from wattprint.meter.sim.drive import drive
 from wattprint.meter.sim.nvml import SimGpu, SimNvml
 from wattprint.meter.sim.powercap import PowercapTree
 from wattprint.meter.sim.traces import Constant, Square, Steps

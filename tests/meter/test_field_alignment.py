@@ -1,7 +1,7 @@
 """The instant power field (186) as the meter takes it: a point sample held forward from its read time (less
 the timeline's power_lag_s) until the next, on the simulated card's two field modes.
 
-The H200 refresh study (docs/benchmarks/meter_h100.md, benchmarks/gpu_meter_check.py) found field 186 to be a
+The H200 refresh study (docs/benchmarks/gpu_meter_check.md, benchmarks/gpu_meter_check.py) found field 186 to be a
 point sample: held forward it fit the counter's refresh increments with an RMSE of 64.9 W, held backward as a
 refresh-interval mean 131.9 W. A meter mode that held it backward was removed after that study. The simulated
 card keeps both field modes ("point", "mean") so that gpu_meter_check.py --sim-field mean can check that the
@@ -37,7 +37,7 @@ def _irregular(start: float, seconds: float, seed: int = 3) -> Steps:
 def test_forward_sampled_path_on_a_point_field_of_irregular_bursts():
     """The default sampled path (no counter) on a point-sample field, irregular bursts of 30-250 ms, 2.5 s
     windows: measured here (seeds 3-6) median |error| 4.7-5.6%, worst 13.6-16.5% (the H100 missed the counter
-    by +5.8% and -4.3% on such a load, docs/benchmarks/meter_h100.md run 3); its stated uncertainty (~33% of
+    by +5.8% and -4.3% on such a load, an H100 run of benchmarks/gpu_meter_check.py); its stated uncertainty (~33% of
     the energy) covers every window."""
     clock = ManualClock(start=1000.0)
     n, length = 16, 2.5

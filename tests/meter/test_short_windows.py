@@ -3,8 +3,9 @@
 Reproduces what the H200 comparison (docs/benchmarks/meter_vs_peers.md) showed: a counter interval cut by a
 window edge was shared by time, so the idle before a window that starts its work was counted into it (and the
 work of its first tens of ms left out): -10 to -20% at 0.1-0.3 s bursty windows in the H200's precise mode,
-worse than a plain counter difference. The simulated GPU is H100/H200-like: counter refreshing every 100 ms, power field refreshing at
-another phase (47 ms later) and 20 ms behind the load. Lengths are not whole multiples of the refresh.
+worse than a plain counter difference. The simulated GPU is H100/H200-like: counter refreshing every 100 ms, power
+field refreshing at another phase (47 ms later) and 20 ms behind the load.
+Lengths are not whole multiples of the refresh.
 """
 
 from __future__ import annotations

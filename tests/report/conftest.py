@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "codecarbon"
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

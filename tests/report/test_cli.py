@@ -50,13 +50,23 @@ def test_import_cli(tmp_path, fixtures_dir, capsys):
     db = tmp_path / "i.db"
     f = str(fixtures_dir / "v3.2.9_tasks_cpu_only.csv")
     assert main(["import", "codecarbon", f, "--inferences-per-run", "100", "--store", str(db)]) == 2
+    assert "--inference-task" in capsys.readouterr().err  # its task rows are 'warmup' and 'classify'
+    assert main(["import", "codecarbon", f, "--inferences-per-run", "100", "--inference-task", "classify",
+                 "--unlisted-model", "--store", str(db)]) == 2
     assert "--task" in capsys.readouterr().err
-    assert main(["import", "codecarbon", f, "--inferences-per-run", "100", "--task", "text-classification",
-                 "--store", str(db)]) == 0
+    assert not db.exists()  # nothing written while the input was not known good
+    assert main(["import", "codecarbon", f, "--inferences-per-run", "100", "--inference-task", "classify",
+                 "--unlisted-model", "--task", "text-classification", "--store", str(db)]) == 0
     with Store(db) as s:
         runs = s.runs(origin="codecarbon")
-    assert [r.model for r in runs] == ["my-sentiment-app", "my-sentiment-app"]
+    assert [r.model for r in runs] == ["my-sentiment-app"]
+    assert runs[0].load_energy_j == pytest.approx(float(_cell(f, 1, "energy_consumed")) * 3.6e6)  # the warmup row
     assert runs[0].environment["codecarbon"]["tracking_mode"] == "process"
+
+
+def _cell(path, index, column):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))[index - 1][column]
 
 
 def test_breakeven_reproduces_the_papers_cost_parity():

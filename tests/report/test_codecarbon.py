@@ -4,10 +4,10 @@ import io
 import pytest
 
 from wattprint.core.errors import ConfigError
-from wattprint.store.codecarbon import (
-    EXPORT_COLUMNS, ImportOptions, detect_layout, import_files, read_records, write_emissions_csv,
-)
+from wattprint.store.codecarbon import EXPORT_COLUMNS, detect_layout, write_emissions_csv
+from wattprint.store.codecarbon_import import ImportOptions, import_files, read_records
 from wattprint.store.sqlite import Store
+from wattprint.tasks.names import resolve_task
 
 EXPECTED_LAYOUT = {
     "v1.2.0_emissions.csv": "1.x", "v2.1.0_emissions.csv": "2.0-2.1", "v2.2.0_emissions.csv": "2.2",
@@ -16,7 +16,10 @@ EXPECTED_LAYOUT = {
     "v3.2.9_tasks_cpu_only.csv": "tasks 3.2",
     "real-3.3.2_emissions.csv": "3.2", "real-3.3.2_tasks.csv": "tasks 3.2",
 }
-OPTS = ImportOptions(inferences_per_run=500, task="text-classification")
+OPTS = ImportOptions(inferences_per_run=500, task="text-classification", unlisted_model=True)
+# Every task row of these fixtures ran inferences ('*'); their project names include one outside the catalog.
+TASK_OPTS = ImportOptions(inferences_per_run=500, task="text-classification", inference_tasks=("*",),
+                          unlisted_model=True)
 
 
 def _raw(path):
@@ -30,7 +33,7 @@ def test_every_layout_reads_with_codecarbons_numbers(fixtures_dir, name):
     with open(path) as f:
         assert detect_layout(f.readline().strip().split(",")) == EXPECTED_LAYOUT[name]
     raw = _raw(path)
-    recs = read_records([path], OPTS)
+    recs = read_records([path], TASK_OPTS if "tasks" in name else OPTS)
     assert len(recs) == len(raw)
     for rec, row in zip(recs, raw):
         kwh = float(row["energy_consumed"])
@@ -62,16 +65,23 @@ def test_catalog_maps_project_name_to_task(fixtures_dir):
     assert recs[0].model_kind == "task-specific" and recs[0].parameters
 
 
-def test_unknown_project_needs_task(fixtures_dir):
+def test_model_outside_the_catalog_needs_the_flag_and_a_task(fixtures_dir):
+    path = fixtures_dir / "v3.2.9_tasks_cpu_only.csv"  # project_name "my-sentiment-app"
+    opts = {"inferences_per_run": 10, "inference_tasks": ("classify",)}
     with pytest.raises(ConfigError) as e:
-        read_records([fixtures_dir / "v3.2.9_tasks_cpu_only.csv"], ImportOptions(inferences_per_run=10))
+        read_records([path], ImportOptions(**opts, task="text-classification"))
+    assert "'my-sentiment-app'" in e.value.message and "--unlisted-model" in e.value.fix
+    with pytest.raises(ConfigError) as e:
+        read_records([path], ImportOptions(**opts, unlisted_model=True))
     assert "--task" in e.value.fix
+    recs = read_records([path], ImportOptions(**opts, unlisted_model=True, task="sentiment-analysis",
+                                              task_resolver=resolve_task))
+    assert [(r.model, r.task, r.model_kind) for r in recs] == [("my-sentiment-app", "text-classification", "unknown")]
 
 
-def test_model_from_task_name_column(fixtures_dir):
-    recs = read_records([fixtures_dir / "v3.2.9_tasks_cpu_only.csv"],
-                        ImportOptions(inferences_per_run=10, task="text-classification", model_column="task_name"))
-    assert [r.model for r in recs] == ["warmup", "classify"]
+def test_task_name_cannot_name_the_model():
+    with pytest.raises(ConfigError, match="task_name names the phase"):
+        ImportOptions(inferences_per_run=10, model_column="task_name")
 
 
 def test_not_a_codecarbon_file(tmp_path):
@@ -84,8 +94,8 @@ def test_not_a_codecarbon_file(tmp_path):
 def test_import_into_store_is_idempotent(tmp_path, fixtures_dir):
     files = sorted(fixtures_dir.glob("*.csv"))
     with Store(tmp_path / "s.db") as store:
-        added, skipped = import_files(files, OPTS, store)
-        again, skipped2 = import_files(files, OPTS, store)
+        added, skipped = import_files(files, TASK_OPTS, store)
+        again, skipped2 = import_files(files, TASK_OPTS, store)
         stored = store.runs(origin="codecarbon")
     assert len(added) == sum(len(_raw(f)) for f in files) and skipped == 0
     assert again == [] and skipped2 == len(added)
@@ -95,7 +105,8 @@ def test_import_into_store_is_idempotent(tmp_path, fixtures_dir):
 def test_export_native_runs_in_codecarbon_units(record):
     r = record("text-classification", "m", energy_j=7200.0, cpu_energy_j=1800.0, gpu_energy_j=3600.0,
                ram_energy_j=1800.0, duration_s=36.0, gco2e=0.5,
-               emissions={"intensity": {"zone": "FR"}, "pue": 1.1}, environment={"hardware": {"cpu_model": "EPYC", "ram_bytes": 2 * 1024**3}},
+               emissions={"intensity": {"zone": "FR"}, "pue": 1.1},
+               environment={"hardware": {"cpu_model": "EPYC", "ram_bytes": 2 * 1024**3}},
                components=[{"kind": "cpu", "scope": "process", "method": "counter"}])
     buf = io.StringIO()
     assert write_emissions_csv([r], buf) == 1
@@ -116,7 +127,7 @@ def test_export_then_import_round_trip(tmp_path, record):
             for i in range(3)]
     out = tmp_path / "emissions.csv"
     write_emissions_csv(recs, out)
-    back = read_records([out], ImportOptions(inferences_per_run=100, task="text-classification"))
+    back = read_records([out], ImportOptions(inferences_per_run=100, task="text-classification", unlisted_model=True))
     assert [b.energy_j for b in back] == pytest.approx([r.energy_j for r in recs])
     assert back[0].settings["codecarbon_layout"] == "3.2"
     # an imported run exports as CodeCarbon wrote it
@@ -128,7 +139,9 @@ def test_export_then_import_round_trip(tmp_path, record):
 @pytest.mark.parametrize("name", ["real-3.3.2_emissions.csv", "real-3.3.2_tasks.csv"])
 def test_files_written_by_real_codecarbon(fixtures_dir, name):
     raw = _raw(fixtures_dir / name)
-    recs = read_records([fixtures_dir / name], ImportOptions(inferences_per_run=10 if "tasks" not in name else 5))
+    opts = ImportOptions(inferences_per_run=5, inference_tasks=("*",)) if "tasks" in name else \
+        ImportOptions(inferences_per_run=10)
+    recs = read_records([fixtures_dir / name], opts)
     assert {r.model for r in recs} <= {"distilbert-sst2", "twitter-roberta-sentiment"}
     for rec, row in zip(recs, raw):
         parts = sum(float(row[k]) for k in ("cpu_energy", "gpu_energy", "ram_energy"))

@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from wattprint.report.formats import ReportOptions, render
-from wattprint.store.codecarbon import ImportOptions, import_files
+from wattprint.store.codecarbon_import import ImportOptions, import_files
 from wattprint.store.sqlite import Store
 
 # (task, model, parameters, kind, [energy_j of each repeat], inferences)
@@ -43,13 +43,16 @@ def _direct(store_path):
     with Store(store_path, recover=False) as s:
         runs = s.runs()
     groups = {}
+    kinds = {}
     for r in runs:
         groups.setdefault((r.task, r.model, r.preset), []).append(r.energy_j / r.inferences * 1000 / 3.6e6)
-    return runs, groups
+        kinds[(r.task, r.model, r.preset)] = r.model_kind if r.model_kind in ("task-specific", "general-purpose") \
+            else "unknown"
+    return runs, groups, kinds
 
 
 def test_json_report_matches_direct_computation(store_path):
-    runs, groups = _direct(store_path)
+    runs, groups, kinds = _direct(store_path)
     with Store(store_path, recover=False) as s:
         data = json.loads(render("json", s.runs(), ReportOptions()))
     rows = {(r["task"], r["model"], r["preset"]): r for r in data["rows"]}
@@ -64,23 +67,32 @@ def test_json_report_matches_direct_computation(store_path):
             t = {2: 12.706, 3: 4.303}[len(vals)]
             assert row["kwh_per_1000_ci95_high"] - row["kwh_per_1000_mean"] == pytest.approx(
                 t * sd / math.sqrt(len(vals)), rel=1e-9)
-    tasks = {t["task"]: t for t in data["tasks"]}
-    for task in tasks:
-        means = [statistics.fmean(v) for k, v in groups.items() if k[0] == task]
-        t = tasks[task]
-        assert t["configurations"] == len(means)
-        assert t["kwh_per_1000_mean"] == pytest.approx(statistics.fmean(means))
-        assert t["kwh_per_1000_median"] == pytest.approx(statistics.median(means))
-        assert t["kwh_per_1000_std"] == pytest.approx(statistics.stdev(means))
-        assert t["least"]["kwh_per_1000"] == pytest.approx(min(means))
-        assert t["most"]["kwh_per_1000"] == pytest.approx(max(means))
-    # tasks ordered by median
-    medians = [t["kwh_per_1000_median"] for t in data["tasks"]]
-    assert medians == sorted(medians)
+    # one summary per (preset, task); within it one set of statistics per model kind, never mixed
+    assert {(t["preset"], t["task"]) for t in data["tasks"]} == {(k[2], k[0]) for k in groups}
+    for t in data["tasks"]:
+        assert set(t["kinds"]) == {kinds[k] for k in groups if (k[2], k[0]) == (t["preset"], t["task"])}
+        for kind, ks in t["kinds"].items():
+            means = [statistics.fmean(v) for k, v in groups.items()
+                     if (k[2], k[0]) == (t["preset"], t["task"]) and kinds[k] == kind]
+            assert ks["configurations"] == len(means)
+            assert ks["kwh_per_1000_mean"] == pytest.approx(statistics.fmean(means))
+            assert ks["kwh_per_1000_median"] == pytest.approx(statistics.median(means))
+            if len(means) > 1:
+                assert ks["kwh_per_1000_std"] == pytest.approx(statistics.stdev(means))
+            assert ks["least"]["kwh_per_1000"] == pytest.approx(min(means))
+            assert ks["most"]["kwh_per_1000"] == pytest.approx(max(means))
+    # the quick preset's text classification: 2 task-specific models apart from the zero-shot Flan one
+    tc = next(t for t in data["tasks"] if (t["preset"], t["task"]) == ("quick", "text-classification"))
+    ts_median = statistics.median([statistics.fmean(groups[("text-classification", m, "quick")])
+                                   for m in ("tiny-bert", "small-bert")])
+    assert tc["primary_kind"] == "task-specific"
+    assert tc["kinds"]["task-specific"]["kwh_per_1000_median"] == pytest.approx(ts_median)
+    assert tc["median_ratio_to_primary"]["general-purpose"] == pytest.approx(
+        statistics.fmean(groups[("text-classification", "flan-zero-shot", "quick")]) / ts_median)
 
 
 def test_correlation_and_stars(store_path):
-    _, groups = _direct(store_path)
+    _, groups, _ = _direct(store_path)
     with Store(store_path, recover=False) as s:
         data = json.loads(render("json", s.runs(), ReportOptions()))
     gen = [(p, statistics.fmean(groups[("text-generation", m, "quick")])) for _, m, p, *_ in NATIVE[3:]]
@@ -88,13 +100,14 @@ def test_correlation_and_stars(store_path):
     ly = [math.log10(e) for _, e in gen]
     r = statistics.correlation(lx, ly)
     tg = next(t for t in data["tasks"] if t["task"] == "text-generation")
-    assert tg["log_log_pearson_r_parameters_energy"] == pytest.approx(r, rel=1e-9)
+    assert tg["kinds"]["general-purpose"]["log_log_pearson_r_parameters_energy"] == pytest.approx(r, rel=1e-9)
     stars = {r["model"]: (r["stars"], r["rating_class"]) for r in data["rows"]}
     # text generation is rated within size classes: 7B vs 13B, and 70B vs 176B, never 7B vs 176B
     assert stars["gpt-7b"] == (5, "≤ 20B") and stars["gpt-13b"] == (1, "≤ 20B")
     assert stars["gpt-70b"] == (5, "> 66B") and stars["gpt-176b"] == (1, "> 66B")
-    # text classification: log-space bands between the cheapest and dearest configuration
-    tc = {k[1]: statistics.fmean(v) for k, v in groups.items() if k[0] == "text-classification"}
+    # text classification: log-space bands between the cheapest and dearest configuration of one protocol
+    # (the imported CodeCarbon runs are rated among themselves)
+    tc = {k[1]: statistics.fmean(v) for k, v in groups.items() if k[0] == "text-classification" and k[2] == "quick"}
     lo, hi = math.log10(min(tc.values())), math.log10(max(tc.values()))
     for model, kwh in tc.items():
         band = min(int((math.log10(kwh) - lo) / (hi - lo) * 5), 4)

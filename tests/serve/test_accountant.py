@@ -127,3 +127,33 @@ def test_exception_inside_request_is_not_completed():
             rig.advance(0.1)
             raise RuntimeError("model crashed")
     assert r.receipt is not None and not r.receipt.completed
+
+
+def test_long_request_holds_back_neither_receipts_nor_metrics():
+    """A request open for 30 s: a short request that ended meanwhile has its final receipt within
+    max_lag_s (+ an interval), and the measured-energy counter moves with every interval."""
+    rig = Rig(400.0, 100.0, "even")
+    lag = rig.acct.config.max_lag_s
+    long = rig.acct.open("chat", prompt_tokens=100)
+    rig.advance(0.2)
+    with rig.acct.request("chat", prompt_tokens=10) as short:
+        rig.advance(0.1)
+        short.add_tokens(3)
+    energy = []
+    for _ in range(int((lag + 0.2) / 0.1)):
+        rig.advance(0.1)
+        long.add_tokens(1)
+        energy.append(rig.metrics.registry.get_sample_value(
+            "wattprint_energy_joules_total", {"device": next(iter(rig.intervals[0].energy_j)), "kind": "gpu"}))
+    final = rig.acct.final_receipt(short.id)
+    assert final is not None and final.final and final.energy_j > 0
+    assert all(b == pytest.approx(a + 40.0, rel=1e-6) for a, b in zip(energy, energy[1:]))  # 400 W x 0.1 s each
+    assert rig.acct.open_requests() == 1
+    rig.advance(20.0)
+    long.finish()
+    rig.advance(lag + 0.2)
+    got = rig.acct.final_receipt(long.id)
+    assert got is not None and any("attributed while it ran" in w for w in got.warnings)
+    tot = rig.acct.totals()
+    assert got.energy_j + final.energy_j + tot["idle_unamortised_j"] + tot["unattributed_j"] == pytest.approx(
+        tot["measured_j"], rel=1e-9)

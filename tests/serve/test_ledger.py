@@ -230,17 +230,73 @@ def test_one_requests_shares_match_the_full_split():
     assert checked > 1000
 
 
-def test_settle_shortcut_settles_like_the_full_scan():
-    """Ledger.settle's shortcut (nothing pending: only the requests closed since the last settle can
-    settle) settles the same requests, in the same order, with the same figures, as the full scan."""
-    class FullScan(Ledger):
-        def settle(self, now):
-            self._clean = False  # never take the shortcut
-            super().settle(now)
+class BruteForce(Ledger):
+    """The ledger without its index: every request is a candidate for every split, in open order."""
 
+    def candidates(self, lo, hi):
+        return list(self.tracks.values())
+
+
+def test_index_settles_like_a_scan_of_every_request():
+    """Ledger.candidates (ended requests by bisection on their end, then open ones) settles the same
+    requests, in the same order, with the same figures (to rounding), as scanning every request."""
     settled = 0
-    for fast, slow in zip(_random_ledgers(11, 300), _random_ledgers(11, 300, cls=FullScan)):
-        assert fast[3] == slow[3]
-        assert list(fast[0].tracks) == list(slow[0].tracks) and fast[0].totals == slow[0].totals
+    for fast, slow in zip(_random_ledgers(11, 300), _random_ledgers(11, 300, cls=BruteForce)):
+        assert [(rid, forced) for rid, *_, forced in fast[3]] == [(rid, forced) for rid, *_, forced in slow[3]]
+        for (_, dyn_f, idle_f, _), (_, dyn_s, idle_s, _) in zip(fast[3], slow[3]):
+            for got, want in ((dyn_f, dyn_s), (idle_f, idle_s)):
+                assert got.keys() == want.keys()
+                assert all(got[k] == pytest.approx(want[k], rel=1e-9, abs=1e-12) for k in got)
+        assert set(fast[0].tracks) == set(slow[0].tracks)
+        assert fast[0].totals.as_dict() == pytest.approx(slow[0].totals.as_dict(), rel=1e-9, abs=1e-12)
         settled += len(fast[3])
     assert settled > 500
+
+
+def test_one_long_request_holds_back_nobody():
+    """A stream open for 60 s (a token every 0.05 s) while short requests come and go, 20 a second: each
+    short request settles within max_lag_s (+ two intervals) of its end, the ledger holds a bounded
+    number of requests, intervals and segments all along, and conservation still holds at the end."""
+    rng = random.Random(1)
+    led = Ledger(LedgerConfig(policy=IdlePolicy.EVEN))
+    lag = led.config.max_lag_s
+    assert lag <= 30.0  # a default that bounds the delay (it was 600 s)
+    ends, late, per_request = {}, [], {}
+
+    def on_settled(tr):
+        per_request[tr.id] = sum(tr.final_dynamic_j.values()) + sum(tr.final_idle_j.values())
+        if tr.id != "long" and now - ends[tr.id] > lag + 0.2:
+            late.append((tr.id, now - ends[tr.id]))
+
+    led._on_settled = on_settled
+    led.open(Track("long", 0.0, 50, "given"))
+    held, t_iv, measured, n = [], 0.0, 0.0, 0
+    for step in range(1, 1201):  # 60 s in steps of 0.05 s
+        now = step * 0.05
+        led.tokens("long", now, 1)
+        led.open(Track(f"s{step}", now, rng.uniform(1, 20), "given"))
+        ends[f"s{step}"] = now + 0.03
+        led.close(f"s{step}", now + 0.03, {"prompt_tokens": 5, "completion_tokens": 2}, True)
+        now += 0.03
+        led.settle(now)
+        if step % 2 == 0:  # a 0.1 s interval
+            energy = {"gpu:0": rng.uniform(20, 40), "cpu": rng.uniform(1, 3)}
+            measured += sum(energy.values())
+            led.add_interval(Interval(t_iv, now, energy, {"gpu:0": 100.0, "cpu": 10.0}), now)
+            t_iv = now
+            n += 1
+        held.append((len(led.tracks), len(led.pending), len(led.tracks["long"].segments)))
+    assert not late, late[:3]
+    assert len(per_request) >= 1000  # the short requests settled while the long one ran (all but the last 10 s)
+    max_tracks, max_pending, max_segments = (max(h[i] for h in held) for i in range(3))
+    assert max_tracks <= 20 * (lag + 0.3) + 2 and max_pending <= lag / 0.1 + 3
+    assert max_segments <= 2 * lag / 0.1 + 64 + 4  # two per pending interval, dropped in batches of 64
+    assert led.tracks["long"].forced
+    led.close("long", now, None, True)
+    led.add_interval(Interval(t_iv, now + 0.1, {"gpu:0": 1.0}, {"gpu:0": 100.0}), now + 0.1 + lag)
+    measured += 1.0
+    assert not led.tracks and not led.pending
+    tot = led.totals.as_dict()
+    assert sum(per_request.values()) + tot["idle_unamortised_j"] + tot["unattributed_j"] == pytest.approx(
+        measured, rel=1e-9)
+    assert per_request["long"] > 0.2 * measured  # in flight all along, a token in every interval

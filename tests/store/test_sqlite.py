@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from wattprint.bench.record import RunRecord
 from wattprint.core.errors import ConfigError
 from wattprint.store.export import export, flatten
+from wattprint.store.record import RunRecord
 from wattprint.store.schema import SCHEMA_VERSION
 from wattprint.store.sqlite import Store
 
@@ -43,7 +43,7 @@ def test_newer_schema_is_refused(tmp_path):
 def test_not_a_database(tmp_path):
     path = tmp_path / "w.db"
     path.write_text("this is not sqlite" * 100)
-    with pytest.raises(ConfigError, match="cannot open store"):
+    with pytest.raises(ConfigError, match="not an SQLite file"):
         Store(path)
 
 
@@ -83,7 +83,7 @@ def test_filters_and_statuses(tmp_path):
 def test_running_rows_of_a_dead_process_become_aborted(tmp_path):
     path = tmp_path / "w.db"
     code = (
-        "import sys; from wattprint.store.sqlite import Store; from wattprint.bench.record import RunRecord\n"
+        "import sys; from wattprint.store.sqlite import Store; from wattprint.store.record import RunRecord\n"
         f"s = Store({str(path)!r})\n"
         "s.start(RunRecord(task='t', model='m', preset='p', repeat=0, plan_key='kx', started_at=1.0))\n"
         "import os; os._exit(0)\n"  # dies without finishing the run

@@ -52,8 +52,9 @@ class NullProgress:
 class PlainProgress(NullProgress):
     """One line per event on ``stream`` (stderr): for logs, pipes and CI."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, title: str = "wattprint bench") -> None:
         self.stream = stream or sys.stderr
+        self.title = title
         self._jobs = 0
         self._done = 0
         self._label = ""
@@ -63,7 +64,7 @@ class PlainProgress(NullProgress):
 
     def plan(self, jobs: int) -> None:
         self._jobs = jobs
-        self._say(f"wattprint bench: {jobs} job(s)")
+        self._say(f"{self.title}: {jobs} job(s)")
 
     def job_started(self, label: str, repeats: int) -> None:
         self._label = label
@@ -120,8 +121,9 @@ class RichProgress(NullProgress):
         self._progress.stop()
 
 
-def make_progress(enabled: bool = True, stream: TextIO | None = None) -> Progress:
-    """Rich bars when rich is installed and ``stream`` is a terminal; plain lines otherwise."""
+def make_progress(enabled: bool = True, stream: TextIO | None = None, title: str = "wattprint bench") -> Progress:
+    """Rich bars when rich is installed and ``stream`` is a terminal; plain lines (the first naming ``title``)
+    otherwise."""
     if not enabled:
         return NullProgress()
     stream = stream or sys.stderr
@@ -129,6 +131,6 @@ def make_progress(enabled: bool = True, stream: TextIO | None = None) -> Progres
         try:
             from rich.console import Console
         except ImportError:
-            return PlainProgress(stream)
+            return PlainProgress(stream, title)
         return RichProgress(Console(file=stream))
-    return PlainProgress(stream)
+    return PlainProgress(stream, title)

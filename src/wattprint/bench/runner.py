@@ -5,6 +5,8 @@ For one job, in this order and in one meter:
 2. loading the model, in its own measured window (``load_energy_j``, ``load_duration_s``);
 3. warm-up batches, outside every window, never counted (the first also counts FLOPs when the task
    does not, and their time sets the number of inputs when the preset gives a time budget);
+3b. with ``preprocess = "phase"``: every batch tokenized/processed in its own measured window
+   (``preprocess_energy_j``), so that the repeats run the model only;
 4. each repeat: one window around all its batches; a task's prefill/decode phases are windows
    nested in it, all in a single pass; per-batch latency from the clock around each batch.
 
@@ -17,19 +19,29 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import signal
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_work
+from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_score, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.stats import percentile
 from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync
-from wattprint.bench.workflow import JobContext, failure_types, is_job_failure, load_model, make_inputs, warm_up
+from wattprint.bench.workflow import (
+    JobContext,
+    failure_types,
+    is_job_failure,
+    load_model,
+    make_inputs,
+    preprocess,
+    warm_up,
+)
 from wattprint.core.errors import WattprintError
+from wattprint.core.signals import Interrupted
 
 
 def _default_meter(**kwargs: Any) -> Any:
@@ -157,15 +169,16 @@ def _end(ctx: JobContext, record: RunRecord, status: str, error: str | None = No
     return record
 
 
-def _interrupted(ctx: JobContext, record: RunRecord) -> None:
-    """On Ctrl-C: a repeat whose final state was not yet written is written now, as aborted, unless its
-    measurement had completed (then it is kept as it was)."""
+def _interrupted(ctx: JobContext, record: RunRecord, e: KeyboardInterrupt) -> None:
+    """On Ctrl-C or SIGTERM: a repeat whose final state was not yet written is written now, as aborted, unless
+    its measurement had completed (then it is kept as it was)."""
     if ctx.committed == record.run_id:
         return
     if record.status in ("finished", "failed"):
         _end(ctx, record, record.status, record.error)
     else:
-        _end(ctx, record, "aborted", "aborted: interrupted (KeyboardInterrupt)")
+        terminated = isinstance(e, Interrupted) and e.signum != signal.SIGINT
+        _end(ctx, record, "aborted", f"aborted: {e.reason if terminated else 'interrupted (KeyboardInterrupt)'}")
 
 
 def _describe(e: BaseException) -> str:
@@ -173,38 +186,51 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}".strip()
 
 
+def _failures() -> tuple[type[BaseException], ...]:
+    return (*failure_types(), RuntimeError)
+
+
+def _set_up(ctx: JobContext, record: RunRecord) -> RunRecord | None:
+    """Idle baseline, load, inputs, warm-up, preprocess; the failed record when the model cannot run."""
+    if ctx.settings.idle_seconds > 0:
+        ctx.progress.stage(f"idle baseline ({ctx.settings.idle_seconds:g} s)")
+        ctx.meter.idle(ctx.settings.idle_seconds)
+    try:
+        load_model(ctx)
+        make_inputs(ctx)
+        warm_up(ctx)
+        preprocess(ctx)
+    except _failures() as e:
+        if not is_job_failure(e):
+            raise
+        ctx.fill_static(record)
+        return _end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")
+    return None
+
+
 def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
     records: list[RunRecord] = []
     record = new_record(ctx, *todo[0])
     try:
         _begin(ctx, record)
-        if ctx.settings.idle_seconds > 0:
-            ctx.progress.stage(f"idle baseline ({ctx.settings.idle_seconds:g} s)")
-            ctx.meter.idle(ctx.settings.idle_seconds)
-        try:
-            load_model(ctx)
-            make_inputs(ctx)
-            warm_up(ctx)
-        except (*failure_types(), RuntimeError) as e:
-            if not is_job_failure(e):
-                raise
-            ctx.fill_static(record)
-            return [_end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")]
+        failed = _set_up(ctx, record)
+        if failed is not None:
+            return [failed]
         for i, (repeat, key) in enumerate(todo):
             if i > 0:
                 record = new_record(ctx, repeat, key)  # known to the handlers below before its row exists
                 _begin(ctx, record)
             try:
                 _measure_repeat(ctx, record)
-            except (*failure_types(), RuntimeError) as e:
+            except _failures() as e:
                 if not is_job_failure(e):
                     raise
                 records.append(_end(ctx, record, "failed", f"failed during repeat {repeat}: {_describe(e)}"))
                 return records  # an out-of-memory repeat would fail again: go on with the next job
             records.append(_end(ctx, record, "finished"))
         return records
-    except KeyboardInterrupt:
-        _interrupted(ctx, record)
+    except KeyboardInterrupt as e:
+        _interrupted(ctx, record, e)
         raise
     except Exception as e:  # a bug: the run stops with its traceback, and the store says why at once
         if ctx.committed != record.run_id:
@@ -228,7 +254,10 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
             for i, batch in enumerate(batches):
                 per_batch.begin(i)
                 t0 = time.perf_counter()
-                result = task.run_batch(loaded, batch, phases, params)
+                if ctx.prepared is not None:
+                    result = task.run_prepared(loaded, ctx.prepared[i], phases, params)
+                else:
+                    result = task.run_batch(loaded, batch, phases, params)
                 ctx.sync()
                 work.add(result.units, time.perf_counter() - t0, result.flops, result.outputs,
                          getattr(result, "flops_method", None))
@@ -243,6 +272,7 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
     fill_energy(record, m)
     record.phases = dict(phases.energy_j)
     record.phase_durations = dict(phases.duration_s)
+    record.phase_energy_by_kind = {k: dict(v) for k, v in phases.by_kind.items()}
     record.warnings.extend(w for w in phases.warnings if w not in record.warnings)
     fill_work(record, work, phases.edge_s + per_batch.edge_s)
     if per_batch.energy_j:
@@ -254,4 +284,5 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
         record.flops_method = work.flops_method
     record.peak_gpu_memory_bytes = ctx.peak_memory()
     record.scores = ctx.score(work.outputs)
+    fill_score(record, s.score)
     fill_carbon(record, ctx.location, ctx.carbon, ctx.live)

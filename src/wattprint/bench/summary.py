@@ -4,15 +4,27 @@ and the per-task table ``wattprint bench`` prints at the end.
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
 from wattprint.bench.stats import Summary, summarize
+from wattprint.store.record import RunRecord
 
 PHONE_KEYS = ("smartphone", "phone")
+SHRUNK_WARNING = "settings shrunk: "  # the runner's prefix (bench/runner.py) for a preset's reduction
+SHRUNK_MARK = " [shrunk]"
+
+
+def shrunk_reason(record: RunRecord) -> str:
+    """Why a preset shrank this run's work per inference (fewer denoising steps, a smaller image, capped
+    tokens), or "" for a full-size run. Such a figure is not comparable with a full-size run's."""
+    reason = record.settings.get("shrunk") if isinstance(record.settings, dict) else None
+    if reason:
+        return str(reason)
+    return next((w[len(SHRUNK_WARNING):] for w in record.warnings if w.startswith(SHRUNK_WARNING)), "")
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class ResultRow:
     workload: str
     samples: int = 0  # inputs per repeat
     score: str = "total"  # the headline energy: "total" or "gpu" (aienergyscore)
+    shrunk: str = ""  # why the preset shrank the work per inference; "" for a full-size run
     error: str | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
@@ -76,7 +89,7 @@ def rows(records: Sequence[RunRecord]) -> list[ResultRow]:
             phone_charges_per_1000=_mean(phone_charges(r) for r in done),
             latency_p50_s=_mean(r.latency_p50_s for r in done),
             weights=ref.weights or "-", workload=ref.workload or "-", samples=ref.samples,
-            score=str(ref.settings.get("score", "total")),
+            score=str(ref.settings.get("score", "total")), shrunk=shrunk_reason(ref),
             error=None if done else bad[0].error, warnings=tuple(warnings),
         ))
     return out
@@ -102,11 +115,24 @@ def _latency(seconds: float | None) -> str:
     return f"{seconds:.3g} s" if seconds >= 1.0 else f"{seconds * 1000:.3g} ms"
 
 
+ERROR_CELL_CHARS = 90  # a failed run's reason in the table; the store keeps it whole
+
+
+def short_error(status: str, error: str | None) -> str:
+    """``status: reason`` for a table cell: wattprint's own error class names dropped (the message says it
+    all), cut to ``ERROR_CELL_CHARS``."""
+    text = re.sub(r"\b(ConfigError|UnknownNameError|WattprintError|BackendUnavailable): ", "", error or "")
+    text = f"{status}: {text}"
+    return text if len(text) <= ERROR_CELL_CHARS else text[: ERROR_CELL_CHARS - 1] + "…"
+
+
 def table_cells(row: ResultRow) -> list[str]:
     inputs = f"{row.workload} x {row.samples}" if row.samples else row.workload
     if row.status != "finished":
-        return [row.model, row.dataset, f"{row.status}: {row.error or ''}", "", "", "", "0", row.weights, inputs]
+        return [row.model, row.dataset, short_error(row.status, row.error), "", "", "", "0", row.weights, inputs]
     energy = _energy(row.gpu_wh_per_1000) + " (GPU)" if row.score == "gpu" else _energy(row.wh_per_1000)
+    if row.shrunk:
+        energy += SHRUNK_MARK  # the note under the table says why (cli/bench.py prints each reason)
     return [row.model, row.dataset, energy, _fmt(row.gco2e_per_1000),
             _fmt(row.phone_charges_per_1000), _latency(row.latency_p50_s), str(row.repeats), row.weights, inputs]
 
@@ -116,6 +142,10 @@ def by_task(result_rows: Sequence[ResultRow]) -> dict[str, list[ResultRow]]:
     for row in result_rows:
         tasks.setdefault(row.task, []).append(row)
     return tasks
+
+
+SHRUNK_FOOTNOTE = (f"{SHRUNK_MARK.strip()}: the preset shrank this task's work per inference (see the settings shrunk "
+                   "note); its figure is not comparable with a full-size run's.")
 
 
 def plain_table(result_rows: Sequence[ResultRow]) -> str:
@@ -129,6 +159,8 @@ def plain_table(result_rows: Sequence[ResultRow]) -> str:
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
             if i == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
+    if any(r.shrunk for r in result_rows):
+        lines += ["", SHRUNK_FOOTNOTE]
     return "\n".join(lines)
 
 
@@ -137,7 +169,8 @@ def rich_tables(result_rows: Sequence[ResultRow]) -> list[Any]:
 
     tables = []
     for task, task_rows in by_task(result_rows).items():
-        table = Table(title=task, title_justify="left")
+        caption = SHRUNK_FOOTNOTE if any(r.shrunk for r in task_rows) else None
+        table = Table(title=task, title_justify="left", caption=caption, caption_justify="left")
         for h in HEADERS:
             table.add_column(h, justify="right" if h not in ("model", "dataset", "weights", "inputs") else "left")
         for r in task_rows:

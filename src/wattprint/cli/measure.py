@@ -15,20 +15,23 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
+from wattprint.cli.args import OutputError, number, one_line_errors, output_file, write_output
 from wattprint.core.units import format_energy
 
 HELP = "run a command and report the energy it used (GPU, CPU, RAM)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", metavar="FILE", help="write the measurement as JSON to FILE")
-    p.add_argument("--idle-seconds", type=float, default=0.0, metavar="N",
+    one_line_errors(p)
+    p.add_argument("--json", metavar="FILE", type=output_file(".json"),
+                   help="write the measurement as JSON to FILE (checked before the command runs)")
+    p.add_argument("--idle-seconds", type=number(minimum=0, example="--idle-seconds 5"), default=0.0, metavar="N",
                    help="measure idle power for N seconds first; report energy above idle beside the total")
     p.add_argument("--gpus", default="visible",
-                   help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, comma-separated")
+                   help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, "
+                        "comma-separated")
     p.add_argument("--cpu-scope", choices=("process", "machine"), default="process",
                    help="attribute CPU (and RAM) to the command's process tree (default) or the machine")
     p.add_argument("--no-cpu", action="store_true", help="do not measure the CPU")
@@ -169,5 +172,9 @@ def _measure(args: argparse.Namespace, meter: Any, cmd: list[str]) -> int:
             from wattprint.carbon.equivalence import equivalents
 
             doc["equivalents"] = [q.to_dict() for q in equivalents(m.emissions.facility_energy_j, m.emissions.gco2e)]
-        Path(args.json).write_text(json.dumps(doc, indent=2, default=str))
+        try:
+            write_output(args.json, json.dumps(doc, indent=2, default=str), what="measurement", suffix=".json")
+        except OutputError as e:  # the command has run: its measurement is kept, and the failure said
+            print(f"wattprint: error: {e.message}\n  fix: {e.fix}", file=sys.stderr)
+            return exit_code or 1
     return exit_code

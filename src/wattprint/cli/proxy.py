@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from wattprint.core.errors import ConfigError
+
+TOKEN_ENV = "WATTPRINT_PROXY_TOKEN"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 HELP = "put energy and carbon receipts on every response of an OpenAI-compatible server"
 DESCRIPTION = (
@@ -17,11 +24,30 @@ DESCRIPTION = (
 )
 
 
+def _number(flag: str, low: float, low_ok: bool, example: str) -> Callable[[str], float]:
+    """An argparse ``type=``: a finite number above ``low`` (or equal to it when ``low_ok``), with the fix
+    in the message (argparse prints it as one line, exit status 2)."""
+    bound = f">= {low:g}" if low_ok else f"> {low:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value >= low if low_ok else value > low)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number {bound}: e.g. {flag} {example}")
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in some messages
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upstream", required=True, metavar="URL", help="the server to forward to, "
                         "e.g. http://127.0.0.1:8000")
     parser.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
-                        help="where the proxy listens (default 127.0.0.1:8080)")
+                        help="where the proxy listens (default 127.0.0.1:8080, this machine only; e.g. "
+                             "0.0.0.0:8080 to expose it, with a token)")
     parser.add_argument("--gpu", default="visible", metavar="LIST",
                         help="GPUs to measure: 'visible' (default), 'none', or indices / GPU-UUIDs, comma separated")
     parser.add_argument("--no-cpu", action="store_true", help="do not measure the CPU")
@@ -32,15 +58,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-policy", choices=["none", "even", "proportional"], default="even",
                         help="idle energy: kept by the fleet (none), shared per request-second in flight "
                              "(even, default) or per token (proportional)")
-    parser.add_argument("--idle-seconds", type=float, default=3.0, metavar="S",
+    parser.add_argument("--idle-seconds", type=_number("--idle-seconds", 0, True, "3"), default=3.0, metavar="S",
                         help="measure the idle baseline for S seconds at start, with the server idle "
                              "(default 3; 0: no baseline, all energy while requests run is theirs)")
-    parser.add_argument("--interval", type=float, default=0.1, metavar="S",
+    parser.add_argument("--interval", type=_number("--interval", 0, False, "0.1"), default=0.1, metavar="S",
                         help="meter interval in seconds (default 0.1: an H100 counter moves every ~0.1 s)")
-    parser.add_argument("--prefill-weight", type=float, default=1.0, metavar="W",
-                        help="weight of a prompt token against a generated one (default 1)")
+    parser.add_argument("--prefill-weight", type=_number("--prefill-weight", 0, True, "1"), default=1.0,
+                        metavar="W", help="weight of a prompt token against a generated one (default 1)")
+    parser.add_argument("--final-within", type=_number("--final-within", 0, False, "10"), default=10.0,
+                        metavar="S", help="a receipt is final at most S seconds (plus an interval) after its "
+                        "request ended, whatever else is in flight; requests still running then are counted "
+                        "by the tokens seen so far (default 10)")
+    parser.add_argument("--upstream-timeout", type=_number("--upstream-timeout", 0, False, "600"), default=600.0,
+                        metavar="S", help="the longest the upstream may stay silent (before its first byte, or "
+                        "between two pieces of a stream) before the client gets 504 (default 600, for long "
+                        "generations)")
     parser.add_argument("--metrics-path", default="/metrics",
                         help="path of the Prometheus metrics (default /metrics; it hides the upstream's)")
+    parser.add_argument("--token", default=None, metavar="TOKEN",
+                        help=f"require 'Authorization: Bearer TOKEN' on /metrics, /wattprint/totals and "
+                             f"/wattprint/receipts/ (default: ${TOKEN_ENV}, else none; the variable keeps it "
+                             f"out of the process list)")
     parser.add_argument("--access-log", action="store_true", help="log each request line (never bodies)")
     from wattprint.carbon.cli_args import add_location_arguments
 
@@ -50,8 +88,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _listen(value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
     if not sep or not port.isdigit():
-        raise ConfigError(f"--listen {value!r} is not HOST:PORT", "e.g. --listen 0.0.0.0:8080")
+        raise ConfigError(f"--listen {value!r} is not HOST:PORT", "e.g. --listen 127.0.0.1:8080")
+    if not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--listen {value!r}: port {port} is out of range",
+                          "a port from 1 to 65535, e.g. --listen 127.0.0.1:8080")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _check_location_numbers(args: argparse.Namespace) -> None:
+    """--intensity and --pue (shared with `wattprint carbon`): finite and in range, before any work."""
+    for flag, value, low in (("--intensity", getattr(args, "intensity", None), 0.0),
+                             ("--pue", getattr(args, "pue", None), 1.0)):
+        if value is not None and not (math.isfinite(value) and value >= low):
+            raise ConfigError(f"{flag} {value!r} is not a finite number >= {low:g}",
+                              f"e.g. {flag} {'56' if flag == '--intensity' else '1.2'}")
 
 
 def _gpus(value: str) -> object:
@@ -62,7 +112,7 @@ def _gpus(value: str) -> object:
     return [int(v) if v.strip().isdigit() else v.strip() for v in value.split(",") if v.strip()]
 
 
-def _prepare(meter: object, idle_seconds: float, location: object) -> None:
+def _prepare(meter: Any, idle_seconds: float, location: Any) -> None:
     """Say what is measured and where, and measure the idle baseline."""
     err = sys.stderr
     print("wattprint proxy: measuring " + "; ".join(meter.components() or ["nothing"]), file=err)
@@ -80,8 +130,8 @@ def _prepare(meter: object, idle_seconds: float, location: object) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        import uvicorn  # noqa: F401
         import prometheus_client  # noqa: F401
+        import uvicorn  # noqa: F401
     except ImportError as e:
         raise ConfigError(f"the proxy needs {e.name}", "pip install 'wattprint[serve]'") from e
     from wattprint.carbon.cli_args import location_from_args
@@ -91,9 +141,12 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.serve.proxy import ProxyConfig, build_app
 
     host, port = _listen(args.listen)
-    config = ProxyConfig(args.upstream, metrics_path=args.metrics_path)
+    _check_location_numbers(args)
+    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    config = ProxyConfig(args.upstream, metrics_path=args.metrics_path, read_timeout_s=args.upstream_timeout,
+                         token=token)
     acct_config = AccountantConfig(interval_s=args.interval, policy=args.idle_policy,
-                                   prefill_weight=args.prefill_weight)
+                                   prefill_weight=args.prefill_weight, max_lag_s=args.final_within)
     location = location_from_args(args)
     meter = Meter(gpus=_gpus(args.gpu), cpu=not args.no_cpu, ram=not args.no_ram, cpu_scope=args.cpu_scope)
     err = sys.stderr
@@ -105,8 +158,11 @@ def run(args: argparse.Namespace) -> int:
         with Accountant.from_meter(meter, acct_config, location=location,
                                    metrics=metrics).start(wait_first_interval=2.0) as acct:
             app = build_app(acct, config, metrics)
-            print(f"  forwarding http://{host}:{port} -> {config.upstream}; metrics on {config.metrics_path}",
-                  file=err)
+            print(f"  forwarding http://{host}:{port} -> {config.upstream}; metrics on {config.metrics_path}"
+                  f"{' (token required)' if token else ''}", file=err)
+            if host not in _LOOPBACK and not token:
+                print(f"  warning: listening on {host}, beyond this machine, with no token: anyone who can "
+                      f"reach it can read /metrics, the totals and receipts (set {TOKEN_ENV})", file=err)
             uvicorn.run(app, host=host, port=port, log_level="info", access_log=args.access_log,
                         server_header=False, date_header=False)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 HELP = "run a benchmark plan (TOML/YAML) on a Ray cluster or a local Ray instance"
@@ -22,7 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", choices=("auto", "rich", "lines", "none"), default="auto",
                         help="rich bar, a line per job, or nothing (default: rich on a terminal)")
     parser.add_argument("--dry-run", action="store_true", help="list the jobs and what each reserves, run nothing")
-    parser.add_argument("--verbose", action="store_true", help="show the workers' logs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,10 +39,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{sj.label}: {len(sj.keys)} repeats, reserves {sj.resources.to_dict()}")
         print(f"{len(jobs)} jobs; store {store_path}")
         return 0
+    from wattprint.cluster.session import check_reachable
     from wattprint.cluster.sweep import run_sweep
 
+    if args.ray_address:
+        check_reachable(args.ray_address)  # before the store is created: a bad address writes nothing
     with Store(store_path) as store:
-        display = make_display(f"sweep {plan.name}", args.progress)
+        display = make_display(f"sweep {plan.name}", "none" if args.quiet else args.progress)
         result = run_sweep(plan, store, address=args.ray_address, display=display, jobs=jobs, verbose=args.verbose)
     c = result.counts
     print(
@@ -52,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
     )
     if result.interrupted:
         print("sweep interrupted: finished repeats are kept; run the same plan again to go on", file=sys.stderr)
-        return 130
+        return 128 + int(result.signum or signal.SIGINT)
     return 1 if c.jobs_failed else 0

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.store.record import RunRecord
 from wattprint.cluster.failures import Failure, describe
 from wattprint.cluster.gpus import GPU_JOB_ENV
 from wattprint.cluster.plan import SweepJob
@@ -35,31 +35,37 @@ WAIT_TIMEOUT_S = 0.5  # how often the display refreshes (and Ctrl-C is noticed) 
 
 
 class InterruptFlag:
-    """While open, the first Ctrl-C (SIGINT) only sets ``raised``; a second one interrupts as usual.
+    """While open, the first Ctrl-C (SIGINT) or SIGTERM only sets ``raised`` (and ``signum``); a second one
+    interrupts as usual.
 
     So an event taken from Ray is always written to the store before the driver stops: a
     KeyboardInterrupt raised between the two would lose a finished repeat. Only the main thread can
     install a handler; elsewhere this does nothing and Ctrl-C raises KeyboardInterrupt as usual.
     """
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
     def __init__(self) -> None:
         self.raised = False
-        self._previous: Any = None
-        self._installed = False
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
 
     def _handler(self, signum: int, frame: Any) -> None:
-        self.raised = True
-        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)  # a 2nd Ctrl-C stops the clean-up
+        self.raised, self.signum = True, signum
+        self._restore()  # a second signal stops the clean-up
+
+    def _restore(self) -> None:
+        for s, h in self._previous.items():
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
+        self._previous = {}
 
     def __enter__(self) -> InterruptFlag:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-            self._installed = True
+            self._previous = {s: signal.signal(s, self._handler) for s in self.SIGNALS}
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+        self._restore()
 
 
 @dataclass
@@ -78,6 +84,7 @@ class SweepResult:
     interrupted: bool
     duration_s: float
     driver_cpu_s: float  # CPU time of the driver process over the sweep (user + system)
+    signum: int | None = None  # the signal that interrupted it (SIGINT, SIGTERM), when one did
 
     @property
     def driver_cpu_per_job_s(self) -> float | None:
@@ -115,18 +122,20 @@ class SweepDriver:
     def run(self) -> SweepResult:
         t0, cpu0 = time.monotonic(), time.process_time()
         interrupted = False
-        with self.display, InterruptFlag() as ctrl_c:
+        with self.display, InterruptFlag() as flag:
             try:
                 self._submit_all()
-                while self._refs and not ctrl_c.raised:
+                while self._refs and not flag.raised:
                     self._step()
-                interrupted = ctrl_c.raised
-            except KeyboardInterrupt:  # outside the main thread no handler is installed: Python raises
-                interrupted = True
+                interrupted = flag.raised
+            except KeyboardInterrupt as e:  # outside the main thread no handler is installed: Python raises
+                interrupted, flag.signum = True, getattr(e, "signum", signal.SIGINT)
             if interrupted:
-                self._cancel_all("the sweep was interrupted (Ctrl-C) while this repeat ran")
+                how = "terminated (SIGTERM)" if flag.signum == signal.SIGTERM else "interrupted (Ctrl-C)"
+                self._cancel_all(f"the sweep was {how} while this repeat ran")
             self.display.update(self.counts)
-        return SweepResult(self.counts, interrupted, time.monotonic() - t0, time.process_time() - cpu0)
+        return SweepResult(self.counts, interrupted, time.monotonic() - t0, time.process_time() - cpu0,
+                           flag.signum if interrupted else None)
 
     def _submit_all(self) -> None:
         import ray
@@ -201,7 +210,8 @@ class SweepDriver:
     def _end(self, gen: Any, failure: Failure | None) -> None:
         state = self._refs.pop(gen)
         if failure is None and state.placeholders:
-            reason = f"not run: {state.last_error}" if state.last_error else "the job ended without reporting this repeat"
+            reason = (f"not run: {state.last_error}" if state.last_error
+                      else "the job ended without reporting this repeat")
             failure = Failure("failed", reason)
         if failure is not None:
             self._write_missing(state, failure)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.core.errors import ConfigError, UnknownNameError
+from wattprint.core.files import read_text
 
 _TOP_KEYS = ("name", "presets", "tasks", "models", "repeats", "settings", "cross", "resources", "ray", "store")
 _RESOURCE_KEYS = ("num_cpus", "num_gpus", "memory_gb")
@@ -140,7 +141,7 @@ def read_plan_file(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"no plan file at {path}", "give the path of a .toml or .yaml plan")
     suffix = path.suffix.lower()
-    text = path.read_text()
+    text = read_text(path, "sweep plan")
     if suffix == ".toml":
         try:
             import tomllib

@@ -1,8 +1,9 @@
-"""One probe per energy source: can it be read here, what would it measure, why not, how to fix."""
+"""One probe per energy source: can it be read here, what would it measure, why not, how to fix. Each is the
+``probe`` of its entry in :mod:`wattprint.meter.sources`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from wattprint.core.errors import BackendUnavailable, PermissionDeniedError
 from wattprint.meter.backends.base import Probe
@@ -84,16 +85,6 @@ def probe_ram(env: Mapping[str, str], root: str) -> Probe:
 
     return Probe("ram-estimate", True, ("ram",), method="estimated", used=True,
                  reason=f"{W_PER_GB} W/GB ({W_PER_GB_SOURCE}); process scope: resident memory of the tree")
-
-
-PROBES: dict[str, Callable[[Mapping[str, str], str], Probe]] = {
-    "nvml": probe_nvml, "amdsmi": probe_amd, "rapl": probe_rapl, "cpu-estimate": probe_cpu_estimate,
-    "ram-estimate": probe_ram,
-}
-
-
-def all_probes(env: Mapping[str, str], root: str) -> list[Probe]:
-    return [fn(env, root) for fn in PROBES.values()]
 
 
 def _s(v: object) -> str:

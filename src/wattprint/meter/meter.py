@@ -8,6 +8,8 @@ timelines; tests pass ``sampler_thread=False`` with a ManualClock and call :meth
 
 from __future__ import annotations
 
+import functools
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +19,7 @@ from wattprint.core.clock import Clock, SystemClock
 from wattprint.core.errors import ConfigError
 from wattprint.meter.backends.base import Backend, Mark
 from wattprint.meter.result import ComponentEnergy, Measurement
-from wattprint.meter.sampler import Sampler
+from wattprint.meter.sampler import Poller, Sampler
 
 PRUNE_PERIOD_S = 5.0
 SETTLE_TIMEOUT_S = 0.4
@@ -38,6 +40,15 @@ class ClosedWindow:
     window: _Window
     t1: float
     marks: tuple[Mark, ...]
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a window name must be a non-empty string, got {name!r}", fix='e.g. begin("request-1")')
+
+
+def _positive_finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
 def cuda_sync() -> None:
@@ -71,7 +82,7 @@ class Meter:
             raise ConfigError(f"cpu_scope={cpu_scope!r}: use 'process' or 'machine'")
         self.clock = clock or SystemClock()
         self.warnings: list[str] = []
-        if counter_reads_per_s is not None and not counter_reads_per_s > 0:
+        if counter_reads_per_s is not None and not _positive_finite(counter_reads_per_s):
             raise ConfigError(f"counter_reads_per_s={counter_reads_per_s!r}: use a positive number (reads/s)")
         if backends is None:
             from wattprint.meter import discover
@@ -81,8 +92,7 @@ class Meter:
             backends, self.warnings = found.backends, found.warnings
         elif counter_reads_per_s is not None:  # injected backends: those with a counter budget take it
             for b in backends:
-                if hasattr(b, "set_counter_reads_per_s"):
-                    b.set_counter_reads_per_s(counter_reads_per_s)
+                b.set_counter_reads_per_s(counter_reads_per_s)
         self.backends = list(backends)
         self.settings = {"gpus": gpus if isinstance(gpus, (str, type(None))) else list(gpus), "cpu": cpu,
                          "ram": ram, "cpu_scope": cpu_scope, "counter_reads_per_s": counter_reads_per_s}
@@ -91,16 +101,19 @@ class Meter:
         self._idle_seconds = 0.0
         self._closed = False
         self.poll()
-        pollers = [(b.poll_period_s, b.poll) for b in self.backends if b.poll_period_s]
+        pollers: list[tuple[float, Poller]] = [(b.poll_period_s, b.poll) for b in self.backends if b.poll_period_s]
         self._sampler = Sampler(pollers + [(PRUNE_PERIOD_S, self._prune)] if pollers else [], self.clock)
         for b in self.backends:  # a window edge may make its backend's poll due at once (never waits)
-            if hasattr(b, "set_waker") and b.poll_period_s:
-                b.set_waker(lambda b=b: self._sampler.wake(b.poll))
+            if b.poll_period_s:
+                b.set_waker(functools.partial(self._sampler.wake, b.poll))
         if sampler_thread:
             self._sampler.start()
 
     # ---- windows --------------------------------------------------------------------------------
     def begin(self, name: str) -> None:
+        """Open window ``name`` (a non-empty string, not already open) on an open meter."""
+        _check_name(name)
+        self._check_open("begin")
         if name in self._open:
             raise ConfigError(f"window {name!r} is already open", fix="end it first, or use another name")
         cuda_sync()
@@ -127,7 +140,7 @@ class Meter:
         """Wait (at most SETTLE_TIMEOUT_S) until the readings that follow time ``t1`` have arrived; True if
         they have."""
         deadline = self.clock.monotonic() + SETTLE_TIMEOUT_S
-        while not all(b.settled(t1) for b in self.backends if hasattr(b, "settled")):
+        while not all(b.settled(t1) for b in self.backends):
             if self.clock.monotonic() >= deadline:
                 return False
             self.clock.sleep(0.01)
@@ -137,6 +150,8 @@ class Meter:
 
     def close_window(self, name: str) -> ClosedWindow:
         """Stamp the end of window ``name`` (cheap); :meth:`measurement` resolves it, now or later."""
+        _check_name(name)
+        self._check_open("end")
         w = self._open.pop(name, None)
         if w is None:
             raise ConfigError(f"no open window {name!r}", fix=f"call begin({name!r}) first")
@@ -154,7 +169,7 @@ class Meter:
         warns = list(self.warnings)
         for b, m0, m1 in zip(self.backends, w.marks, marks):
             r = b.energy(m0, m1)
-            if settle_note and hasattr(b, "settled"):  # the result says whether it waited for its readings
+            if settle_note and b.waits_for_readings:  # the result says whether it waited for its readings
                 comps.extend(replace(c, detail=f"{c.detail}; {settle_note}") for c in r.components)
             else:
                 comps.extend(r.components)
@@ -172,7 +187,7 @@ class Meter:
         first spends ~0.1-0.25 s finding each GPU counter's refresh phase). Without a sampler thread the
         caller's own polls do the work."""
         deadline = self.clock.monotonic() + timeout_s
-        while not all(b.ready() for b in self.backends if hasattr(b, "ready")):
+        while not all(b.ready() for b in self.backends):
             if self.clock.monotonic() >= deadline:
                 return False
             if self._sampler.running:
@@ -187,8 +202,9 @@ class Meter:
     # ---- idle baseline --------------------------------------------------------------------------
     def idle(self, seconds: float) -> Measurement:
         """Measure idle power for ``seconds`` (do nothing meanwhile); later results carry it per component."""
-        if seconds <= 0:
-            raise ConfigError("idle seconds must be positive")
+        if not _positive_finite(seconds):
+            raise ConfigError(f"idle seconds must be a finite number > 0, got {seconds!r}",
+                              fix="e.g. meter.idle(5.0)")
         name = "idle-baseline"
         self.begin(name)
         self.clock.sleep(seconds)
@@ -223,6 +239,10 @@ class Meter:
         the difference of two readings over its wall time: :meth:`sampler_cpu_share` covers the whole life,
         start-up included (on an H100 the first search for the counter's refresh phase costs ~10-250 ms of CPU)."""
         return self._sampler.cpu_seconds()
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise ConfigError(f"{what}() on a closed Meter", fix="create a new Meter (or close it only when done)")
 
     def close(self) -> None:
         if self._closed:

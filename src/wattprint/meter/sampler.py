@@ -21,6 +21,9 @@ from wattprint.core.clock import Clock
 
 log = logging.getLogger(__name__)
 
+# A poller takes the monotonic time and may return the delay (s) until it is next due (None: its period).
+Poller = Callable[[float], float | None]
+
 
 COALESCE_MIN_PERIOD_S = 0.5
 COALESCE_FRACTION = 0.1
@@ -29,7 +32,7 @@ COALESCE_FRACTION = 0.1
 class Sampler:
     """Calls each poller at its period on one thread named ``wattprint-sampler``."""
 
-    def __init__(self, pollers: Sequence[tuple[float, Callable[[float], None]]], clock: Clock,
+    def __init__(self, pollers: Sequence[tuple[float, Poller]], clock: Clock,
                  name: str = "wattprint-sampler") -> None:
         self._pollers = [(float(p), fn) for p, fn in pollers]
         self._clock = clock
@@ -37,7 +40,7 @@ class Sampler:
         self._stop = threading.Event()
         self._event = threading.Event()  # set by stop() and wake()
         self._woken: set[int] = set()
-        self._due: list[float] | None = None
+        self._due: list[float] = []  # each poller's next due time, set when the schedule starts
         self.rounds = 0  # rounds run, one per wake-up of the thread (benchmarks: CPU per wake-up)
         self._thread: threading.Thread | None = None
         self._cpu_s = 0.0
@@ -56,7 +59,7 @@ class Sampler:
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
 
-    def wake(self, fn: Callable[[float], None]) -> None:
+    def wake(self, fn: Poller) -> None:
         """Make poller ``fn`` due now (cheap: for window edges). Ignored if ``fn`` is not a poller."""
         for i, (_, f) in enumerate(self._pollers):
             if f == fn:
@@ -122,7 +125,7 @@ class Sampler:
             raise RuntimeError("step_until is for a sampler without its thread")
         if not self._pollers:
             return 0
-        if self._due is None:
+        if not self._due:
             self._due = [self._clock.monotonic() + p for p, _ in self._pollers]
         rounds = 0
         while True:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import math
 import threading
+from collections.abc import Set
 from dataclasses import dataclass
 
 from wattprint.meter.result import Method
@@ -50,6 +51,16 @@ class TimelineConfig:
     # Timing resolution of a counter reading re-timed to the counter's refresh (phase found by polling the
     # counter until it changes: +-half a read, ~2.3 ms on an H100).
     aligned_resolution_s: float = 0.005
+    # Counter intervals shorter than this (a few refreshes) are split by their sides' power or by time: the
+    # field holds one or two point samples there, too few for a shape; longer ones are shared by the field.
+    shape_min_s: float = 0.35
+    # How far beside an edge (in counter intervals) the field is looked at for the outside side's power, and
+    # the relative spread of its readings under which that side counts as steady.
+    side_intervals: float = 3.0
+    side_steady: float = 0.15
+    # Counter/instant ratios further from 1 than this are taken for misfiled counter readings, not a field
+    # error: the field has never been seen this far from the counter (GPU.md: +6% on a bursty load, 0.3% steady).
+    max_field_deviation: float = 0.2
 
     def __post_init__(self) -> None:
         if self.update_period_s <= 0 or self.history_s <= 0 or self.calibration_s <= 0:
@@ -123,11 +134,6 @@ class Timeline:
         with self._lock:
             return bool(self._ct) and self._ct[-1] > t
 
-    def _stale_at(self, times: list[float]) -> bool:
-        with self._lock:
-            stale = set(self._stale)
-        return any(t in stale for t in times)
-
     def counter_before(self, t: float) -> float | None:
         """The value of the latest counter reading filed before time ``t`` (None if there is none)."""
         with self._lock:
@@ -149,24 +155,24 @@ class Timeline:
             return Resolved(0.0, 0.0, Method.SAMPLED, 0, 0.0, 1.0, lost, empty=True)
         cfg = self.config
         power = _Power([t - cfg.power_lag_s for t in pt] if cfg.power_lag_s else pt, pw)
-        # an edge resting on a reading that was not re-timed to its refresh is off by up to a period
-        f, l_ = bisect.bisect_left(ct, t0), bisect.bisect_right(ct, t1) - 1
-        used = [ct[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(ct)]
-        stale = self._stale_at(used)
-        edge_s = cfg.update_period_s if stale else cfg.aligned_resolution_s
+        counter = _Counter(ct, ce)
         with self._lock:
             stale_set = set(self._stale)
-        scale, scale_known = _calibration(power, ct, ce, t1 - cfg.calibration_s, t1, stale_set)
-        bounds: list[float] = []
+        # an edge resting on a reading that was not re-timed to its refresh is off by up to a period
+        stale = any(t in stale_set for t in counter.near(t0, t1))
+        edge_s = cfg.update_period_s if stale else cfg.aligned_resolution_s
+        res = _Resolution(cfg, power, counter)
+        scale, scale_known = res.calibration(t1 - cfg.calibration_s, t1, stale_set)
         if self.has_counter and ct:
-            energy, anchored_s, edges = _anchored(power, ct, ce, t0, t1, scale, bounds)
+            energy, anchored_s, edges = res.anchored(t0, t1, scale)
         else:
             energy, anchored_s, edges = scale * power.integral(t0, t1), 0.0, []
         duration = max(t1 - t0, 0.0)
         free_s = max(duration - anchored_s, 0.0)
         # the cut intervals' bounds are worst cases that one load shape can drive the same way at both edges
         # (a load that starts with the window: both outside parts priced too high): added, not in quadrature
-        unc = math.hypot(self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s, scale), sum(bounds))
+        unc = math.hypot(self._uncertainty(power, t0, t1, edges, free_s, scale_known, edge_s, scale),
+                         sum(res.bounds))
         anchored_fraction = anchored_s / duration if duration > 0 else 0.0
         method = Method.COUNTER if self.has_counter and anchored_fraction >= 0.5 else Method.SAMPLED
         used = power.count(t0, t1) + sum(1 for t in ct if t0 <= t <= t1)
@@ -191,9 +197,6 @@ class Timeline:
             follow = spread * math.sqrt(min(1.0, tau / max(free_s, 1e-9)))
             var += (free_s * (bias * mean_p + follow)) ** 2  # added, not in quadrature: they can align
         return math.sqrt(var)
-
-
-SHAPE_MIN_S = 0.35  # counter intervals shorter than this are shared by time, not by the power field
 
 
 def _insert(ts: list[float], vs: list[float], t: float, v: float) -> None:
@@ -245,13 +248,6 @@ class _Power:
         hi = bisect.bisect_right(self.ts, b)
         return self.ws[lo:hi]
 
-    def std(self, a: float, b: float) -> float:
-        vals = self.values(a, b)
-        if len(vals) < 2:
-            return 0.0
-        m = sum(vals) / len(vals)
-        return math.sqrt(sum((v - m) ** 2 for v in vals) / (len(vals) - 1))
-
     def readings(self, a: float, b: float) -> list[float]:
         """The samples taken in ``[a, b]``, one per field refresh (a value polled again counts once)."""
         lo, hi = bisect.bisect_left(self.ts, a), bisect.bisect_right(self.ts, b)
@@ -261,152 +257,176 @@ class _Power:
         return bisect.bisect_right(self.ts, b) - bisect.bisect_left(self.ts, a)
 
 
-MAX_FIELD_DEVIATION = 0.2  # counter/instant ratios further from 1 are taken for misfiled counter readings
+class _Counter:
+    """Cumulative counter readings: ``ts[i]`` (s) and ``es[i]`` (J); interval ``i`` runs from reading i to i+1."""
+
+    def __init__(self, ts: list[float], es: list[float]) -> None:
+        self.ts = ts
+        self.es = es
+
+    def near(self, t0: float, t1: float) -> list[float]:
+        """The readings on either side of each edge of ``[t0, t1]``."""
+        f, l_ = bisect.bisect_left(self.ts, t0), bisect.bisect_right(self.ts, t1) - 1
+        return [self.ts[i] for i in (f - 1, f, l_, l_ + 1) if 0 <= i < len(self.ts)]
+
+    def increment(self, i: int) -> float:
+        """The energy of interval ``i``."""
+        return self.es[i + 1] - self.es[i]
+
+    def span(self, i: int) -> float:
+        return self.ts[i + 1] - self.ts[i]
 
 
-def _calibration(power: _Power, ct: list[float], ce: list[float], a: float, b: float,
-                 stale: set[float] = frozenset()) -> tuple[float, bool]:
-    """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``."""
-    num = den = 0.0
-    known = power.ts[-1] if power.ts else -math.inf  # past this, power is extrapolated (lag): leave it out
-    for i in range(1, len(ct)):
-        if ct[i] < a or ct[i] > min(b, known) or not power.ts or ct[i - 1] < power.ts[0]:
-            continue
-        if ct[i] in stale or ct[i - 1] in stale:  # a stale reading mixes in up to a period more energy
-            continue
-        num += ce[i] - ce[i - 1]
-        den += power.integral(ct[i - 1], ct[i])
-    if den <= 0 or num <= 0:
-        return 1.0, False
-    ratio = num / den
-    if abs(ratio - 1.0) > MAX_FIELD_DEVIATION:
-        # The field has never been seen this far from the counter (GPU.md: +6% on a bursty load, 0.3%
-        # steady); a ratio like 1.5 means a counter reading filed under the wrong refresh (e.g. while the
-        # refresh phase is still being searched), not a field error: ignore it, the uncertainty widens.
-        return 1.0, False
-    return ratio, True
+class _Resolution:
+    """One window's resolution against one snapshot of the timeline; ``bounds`` collects the half-widths of
+    the parts of counter intervals cut by its edges (a part is bounded, not measured)."""
 
+    def __init__(self, cfg: TimelineConfig, power: _Power, counter: _Counter) -> None:
+        self.cfg = cfg
+        self.power = power
+        self.counter = counter
+        self.bounds: list[float] = []
 
-def _share(power: _Power, ct: list[float], ce: list[float], i: int, a: float, b: float,
-           bounds: list[float] | None = None) -> float:
-    """The part of counter interval ``i`` (``ct[i]..ct[i+1]``) that falls in ``[a, b]``.
+    def calibration(self, a: float, b: float, stale: Set[float]) -> tuple[float, bool]:
+        """Counter increments / instant-power integral over counter intervals ending in ``[a, b]``, and whether
+        it is known (else 1.0)."""
+        power, ct = self.power, self.counter.ts
+        num = den = 0.0
+        known = power.ts[-1] if power.ts else -math.inf  # past this, power is extrapolated (lag): leave it out
+        for i in range(1, len(ct)):
+            if ct[i] < a or ct[i] > min(b, known) or not power.ts or ct[i - 1] < power.ts[0]:
+                continue
+            if ct[i] in stale or ct[i - 1] in stale:  # a stale reading mixes in up to a period more energy
+                continue
+            num += self.counter.increment(i - 1)
+            den += power.integral(ct[i - 1], ct[i])
+        if den <= 0 or num <= 0:
+            return 1.0, False
+        ratio = num / den
+        if abs(ratio - 1.0) > self.cfg.max_field_deviation:
+            # a ratio like 1.5 means a counter reading filed under the wrong refresh (e.g. while the refresh
+            # phase is still being searched), not a field error: ignore it, the uncertainty widens
+            return 1.0, False
+        return ratio, True
 
-    Inside a short interval (a few device refreshes) the power field holds one or two point samples:
-    they carry no shape (a load periodic at the refresh rate aliases them), so the part is the total less
-    what the outside parts used at their own side's power (:func:`_part_by_outside`), else shared in
-    proportion to time. A long interval (between sparse readings) is shared by the power samples.
-    ``bounds`` receives the half-width of what the part can be, given the interval's total and the
-    power range seen around it (the part of an interval is not measured, only bounded).
-    """
-    whole = ce[i + 1] - ce[i]
-    lo, hi = max(a, ct[i]), min(b, ct[i + 1])
-    if hi <= lo:
-        return 0.0
-    span = ct[i + 1] - ct[i]
-    if span > SHAPE_MIN_S:
-        den = power.integral(ct[i], ct[i + 1])
-        part = whole * power.integral(lo, hi) / den if den > 0 else whole * (hi - lo) / span
-    else:
-        by_side = _part_by_outside(power, ct, ce, i, lo, hi)
-        part = whole * (hi - lo) / span if by_side is None else by_side
-    if bounds is not None and hi - lo < span:
-        # power seen around: field samples, and the exact mean power of this and neighbouring intervals
-        means = [(ce[j + 1] - ce[j]) / (ct[j + 1] - ct[j]) for j in (i - 1, i, i + 1)
+    def anchored(self, t0: float, t1: float, scale: float) -> tuple[float, float, list[float]]:
+        """Energy from counter increments where they cover the window. Returns (J, anchored s, edge times)."""
+        ct, ce, power = self.counter.ts, self.counter.es, self.power
+        f = bisect.bisect_left(ct, t0)  # first reading at or after t0
+        l_ = bisect.bisect_right(ct, t1) - 1  # last reading at or before t1
+        if f > l_:  # no reading inside: one interval straddles the window, or none does
+            if 0 < f < len(ct):
+                return self.share(f - 1, t0, t1), t1 - t0, [t0, t1]
+            return scale * power.integral(t0, t1), 0.0, []
+        energy = ce[l_] - ce[f]
+        anchored = ct[l_] - ct[f]
+        edges = []
+        if f > 0:
+            energy += self.share(f - 1, t0, ct[f])
+            anchored += ct[f] - t0
+            edges.append(t0)
+        else:
+            energy += scale * power.integral(t0, ct[f])
+            edges.append(ct[f])
+        if l_ + 1 < len(ct):
+            energy += self.share(l_, ct[l_], t1)
+            anchored += t1 - ct[l_]
+            edges.append(t1)
+        else:
+            energy += scale * power.integral(ct[l_], t1)
+            edges.append(ct[l_])
+        return energy, anchored, edges
+
+    def share(self, i: int, a: float, b: float) -> float:
+        """The part of counter interval ``i`` that falls in ``[a, b]``.
+
+        Inside a short interval (a few device refreshes) the power field holds one or two point samples:
+        they carry no shape (a load periodic at the refresh rate aliases them), so the part is the total less
+        what the outside parts used at their own side's power (:meth:`part_by_outside`), else shared in
+        proportion to time. A long interval (between sparse readings) is shared by the power samples. The
+        half-width of what the part can be, given the interval's total and the power range seen around it,
+        goes to ``bounds``.
+        """
+        ct, power = self.counter.ts, self.power
+        whole = self.counter.increment(i)
+        lo, hi = max(a, ct[i]), min(b, ct[i + 1])
+        if hi <= lo:
+            return 0.0
+        span = self.counter.span(i)
+        if span > self.cfg.shape_min_s:
+            den = power.integral(ct[i], ct[i + 1])
+            part = whole * power.integral(lo, hi) / den if den > 0 else whole * (hi - lo) / span
+        else:
+            by_side = self.part_by_outside(i, lo, hi)
+            part = whole * (hi - lo) / span if by_side is None else by_side
+        if hi - lo < span:
+            part = self._bounded(i, part, hi - lo, span - (hi - lo))
+        return part
+
+    def _bounded(self, i: int, part: float, d: float, rest: float) -> float:
+        """``part`` (J over ``d`` s of interval ``i``) kept within what the power seen around allows: field
+        samples, and the exact mean power of this and the neighbouring intervals; its half-width to bounds."""
+        ct = self.counter.ts
+        whole = self.counter.increment(i)
+        means = [self.counter.increment(j) / self.counter.span(j) for j in (i - 1, i, i + 1)
                  if 0 <= j < len(ct) - 1 and ct[j + 1] > ct[j]]
-        vals = power.values(ct[i] - 0.3, ct[i + 1] + 0.3) + means
+        vals = self.power.values(ct[i] - 0.3, ct[i + 1] + 0.3) + means
         pmin, pmax = min(vals), max(vals)
-        d, rest = hi - lo, span - (hi - lo)
         lb, ub = max(pmin * d, whole - pmax * rest), min(pmax * d, whole - pmin * rest)
         if ub >= lb:
             part = min(max(part, lb), ub)
-            bounds.append(max(part - lb, ub - part))  # the estimate need not sit mid-way
-    return part
+            self.bounds.append(max(part - lb, ub - part))  # the estimate need not sit mid-way
+        return part
 
+    def part_by_outside(self, i: int, lo: float, hi: float) -> float | None:
+        """The part of short counter interval ``i`` in ``[lo, hi]``: its total less what the parts outside the
+        window used, each at the power of its own side; a side whose power is unknown shares what is left with
+        the window in proportion to time (None when no outside side's power is known).
 
-def _part_by_outside(power: _Power, ct: list[float], ce: list[float], i: int, lo: float, hi: float) -> float | None:
-    """The part of short counter interval ``ct[i]..ct[i+1]`` in ``[lo, hi]``: its total less what the parts
-    outside the window used, each at the power of its own side; a side whose power is unknown shares what is
-    left with the window in proportion to time (None when no outside side's power is known).
+        Inside one interval the field holds one or two point samples, too few for the window's shape. But the
+        side outside a window edge is usually steadier than the window (work starts or stops with the window),
+        and an interval shared by time counts that idle into the work (simulated: -8% at 0.34 s, -12% at
+        0.137 s). A side's power is the exact mean of the neighbouring counter interval when it was read (edges
+        ask for it), else the mean of the field readings there when they show a steady side (a bursty side: one
+        reading aliases it, so time decides); the window itself can have any shape. A window inside one
+        interval has a side at each end: with one known (the idle after a burst, read at the end edge) and one
+        not (bursts before it, in an interval a light budget did not read), the known side is priced and only
+        the rest is shared by time (sharing the whole interval by time put 13 ms bursty windows ~44% off on an
+        H200; pricing the known side, ~5%).
+        """
+        ct = self.counter.ts
+        c0, c1 = ct[i], ct[i + 1]
+        out = unknown = 0.0
+        known = False
+        reach = self.cfg.side_intervals * (c1 - c0)
+        for inside, j, side in ((lo > c0, i - 1, (lo - reach, lo)), (hi < c1, i + 1, (hi, hi + reach))):
+            if not inside:
+                continue
+            d = (lo - c0) if j < i else (c1 - hi)
+            p = self._interval_power(j)
+            if p is None:
+                p = self._steady(self.power.readings(*side))
+            if p is None:
+                unknown += d
+            else:
+                out += p * d
+                known = True
+        if not known:
+            return None
+        whole = self.counter.increment(i)
+        rest = whole - out
+        part = rest * (hi - lo) / (hi - lo + unknown) if unknown > 0 else rest
+        return min(max(part, 0.0), whole)
 
-    Inside one interval the field holds one or two point samples, too few for the window's shape. But the
-    side outside a window edge is usually steadier than the window (work starts or stops with the window),
-    and an interval shared by time counts that idle into the work (simulated: -8% at 0.34 s, -12% at
-    0.137 s; H200 precise mode: -10 to -20% at 0.1-0.3 s bursty windows). A side's power is the exact mean
-    of the neighbouring counter interval when it was read (edges ask for it), else the mean of the field
-    readings there when they show a steady side (a bursty side: one reading aliases it, so time decides);
-    the window itself can have any shape. A window inside one interval has a side at each end: with one
-    known (the idle after a burst, read at the end edge) and one not (the bursts before it, whose interval
-    the light budget did not read), the known side is priced and only the rest is shared by time (H200,
-    13 ms bursty windows re-priced from their recorded readings: -51 to -20%, median 44% off, became 5%).
-    """
-    c0, c1 = ct[i], ct[i + 1]
-    span = c1 - c0
-    out = unknown = 0.0
-    known = False
-    reach = SIDE_INTERVALS * span
-    for inside, j, side in ((lo > c0, i - 1, (lo - reach, lo)), (hi < c1, i + 1, (hi, hi + reach))):
-        if not inside:
-            continue
-        d = (lo - c0) if j < i else (c1 - hi)
-        p = _interval_power(ct, ce, j)
-        if p is None:
-            p = _steady(power.readings(*side))
-        if p is None:
-            unknown += d
-        else:
-            out += p * d
-            known = True
-    if not known:
+    def _steady(self, vals: list[float]) -> float | None:
+        """The mean of at least two field readings that agree within ``side_steady``, else None."""
+        if len(vals) < 2:
+            return None
+        mean = sum(vals) / len(vals)
+        return mean if mean > 0 and max(vals) - min(vals) <= self.cfg.side_steady * mean else None
+
+    def _interval_power(self, j: int) -> float | None:
+        """Exact mean power of counter interval ``j`` if it was read and is about one refresh long."""
+        if 0 <= j < len(self.counter.ts) - 1 and 0 < self.counter.span(j) <= self.cfg.shape_min_s:
+            return max(self.counter.increment(j), 0.0) / self.counter.span(j)
         return None
-    whole = ce[i + 1] - ce[i]
-    rest = whole - out
-    part = rest * (hi - lo) / (hi - lo + unknown) if unknown > 0 else rest
-    return min(max(part, 0.0), whole)
-
-
-SIDE_INTERVALS = 3  # how far (in counter intervals) the field is looked at beside an edge
-SIDE_STEADY = 0.15  # a side whose field readings spread more than this (relative) is not steady
-
-
-def _steady(vals: list[float]) -> float | None:
-    """The mean of at least two field readings that agree within SIDE_STEADY, else None."""
-    if len(vals) < 2:
-        return None
-    mean = sum(vals) / len(vals)
-    return mean if mean > 0 and max(vals) - min(vals) <= SIDE_STEADY * mean else None
-
-
-def _interval_power(ct: list[float], ce: list[float], j: int) -> float | None:
-    """Exact mean power of counter interval ``j`` if it was read and is about one refresh long."""
-    if 0 <= j < len(ct) - 1 and 0 < ct[j + 1] - ct[j] <= SHAPE_MIN_S:
-        return max(ce[j + 1] - ce[j], 0.0) / (ct[j + 1] - ct[j])
-    return None
-
-
-def _anchored(power: _Power, ct: list[float], ce: list[float], t0: float, t1: float,
-              scale: float, bounds: list[float]) -> tuple[float, float, list[float]]:
-    """Energy from counter increments where they cover the window. Returns (J, anchored s, edge times)."""
-    f = bisect.bisect_left(ct, t0)  # first reading at or after t0
-    l_ = bisect.bisect_right(ct, t1) - 1  # last reading at or before t1
-    if f > l_:  # no reading inside: one interval straddles the window, or none does
-        if 0 < f < len(ct):
-            return _share(power, ct, ce, f - 1, t0, t1, bounds), t1 - t0, [t0, t1]
-        return scale * power.integral(t0, t1), 0.0, []
-    energy = ce[l_] - ce[f]
-    anchored = ct[l_] - ct[f]
-    edges = []
-    if f > 0:
-        energy += _share(power, ct, ce, f - 1, t0, ct[f], bounds)
-        anchored += ct[f] - t0
-        edges.append(t0)
-    else:
-        energy += scale * power.integral(t0, ct[f])
-        edges.append(ct[f])
-    if l_ + 1 < len(ct):
-        energy += _share(power, ct, ce, l_, ct[l_], t1, bounds)
-        anchored += t1 - ct[l_]
-        edges.append(t1)
-    else:
-        energy += scale * power.integral(ct[l_], t1)
-        edges.append(ct[l_])
-    return energy, anchored, edges

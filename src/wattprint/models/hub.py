@@ -1,16 +1,23 @@
 """Where pretrained weights can come from: the local hub cache, the hub itself (if reachable), a package.
 
 Nothing here hangs: ``HF_HUB_OFFLINE`` is respected, and reachability is a TCP connect bounded by a short
-timeout (name resolution included, run in a named thread that is joined with a timeout).
+timeout (name resolution included, :func:`wattprint.core.net.tcp_probe`). A command probes once
+(:func:`offline_unless_reachable`) and then works offline, instead of each model's download retrying.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-import socket
-import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlparse
+
+from wattprint.core.net import tcp_probe
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_S = 3.0
 
@@ -38,23 +45,42 @@ def hub_reachable(timeout_s: float = PROBE_TIMEOUT_S) -> tuple[bool, str]:
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     url = urlparse(endpoint)
     host, port = url.hostname or "huggingface.co", url.port or (443 if url.scheme == "https" else 80)
-    result: dict[str, object] = {}
+    ok, why = tcp_probe(host, port, timeout_s)
+    return (True, f"{host} reachable") if ok else (False, f"{host}: {why}")
 
-    def probe() -> None:
-        try:
-            with socket.create_connection((host, port), timeout=timeout_s):
-                result["ok"] = True
-        except OSError as e:
-            result["error"] = f"{type(e).__name__}: {e}"
 
-    t = threading.Thread(target=probe, name="wattprint-hub-probe", daemon=True)
-    t.start()
-    t.join(timeout_s + 0.5)
-    if t.is_alive():
-        return False, f"no answer from {host} in {timeout_s:.0f} s"
-    if result.get("ok"):
-        return True, f"{host} reachable"
-    return False, f"{host} unreachable ({result.get('error')})"
+def uses_hub(jobs: Iterable[Any]) -> bool:
+    """Whether any of these benchmark jobs may fetch from the hub: weights or workload not fixed offline."""
+    return any(j.settings.get("weights") != "random" or j.settings.get("workload") != "synthetic" for j in jobs)
+
+
+@contextlib.contextmanager
+def offline_unless_reachable(needed: bool = True) -> Iterator[str | None]:
+    """For one command: probe the hub once and, when it cannot be reached, work offline.
+
+    Sets ``HF_HUB_OFFLINE=1`` for the duration (restored afterwards), so every later look-up of weights,
+    tokenizers or datasets answers at once from the local cache instead of retrying the network for each
+    model. Yields why it went offline, or None (reachable, already offline, or ``needed`` is False: nothing
+    the command runs uses the hub).
+    """
+    if not needed or hub_offline():
+        yield None
+        return
+    ok, why = hub_reachable()
+    if ok:
+        yield None
+        return
+    log.info("the hub is not reachable (%s); working offline: pretrained weights and datasets only from the "
+             "local cache (HF_HUB_OFFLINE=1)", why)
+    saved = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        yield why
+    finally:
+        if saved is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = saved
 
 
 def pretrained_availability(repo_id: str, cache_dir: str | None = None, marker: str = "config.json") -> Availability:
@@ -64,7 +90,7 @@ def pretrained_availability(repo_id: str, cache_dir: str | None = None, marker: 
     if hub_offline():
         return Availability(False, "not cached and HF_HUB_OFFLINE is set")
     ok, why = hub_reachable()
-    return Availability(ok, "hub reachable" if ok else f"not cached and hub not reachable: {why}")
+    return Availability(ok, "hub reachable" if ok else f"not cached and hub not reachable ({why})")
 
 
 def package_model_path(package: str) -> str:

@@ -15,6 +15,7 @@ from wattprint.core.errors import ConfigError
 from wattprint.models.catalog import ModelEntry
 
 WEIGHTS_MODES = ("pretrained", "random", "auto")
+PRETRAINED_AT_HAND = ("package", "local folder", "cached", "hub reachable")  # reasons of a usable pretrained plan
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -28,15 +29,24 @@ class WeightsPlan:
     reason: str
 
 
-def plan_weights(entry: ModelEntry, mode: str, cache_dir: str | None = None, marker: str = "config.json") -> WeightsPlan:
-    """Decide pretrained or random for ``entry`` under ``mode`` (pretrained | random | auto). No download."""
+def plan_weights(entry: ModelEntry, mode: str, cache_dir: str | None = None,
+                 marker: str = "config.json") -> WeightsPlan:
+    """Decide pretrained or random for ``entry`` under ``mode`` (pretrained | random | auto). No download.
+
+    ``pretrained`` with the files neither at hand nor downloadable is a :class:`ConfigError` at once.
+    """
     if mode not in WEIGHTS_MODES:
         raise ConfigError(f"weights {mode!r} is not one of {', '.join(WEIGHTS_MODES)}")
     if mode == "random":
         return _random_plan(entry, "asked for random weights")
     pre = _pretrained_plan(entry, cache_dir, marker)
-    if mode == "pretrained" or pre.reason in ("package", "local folder", "cached", "hub reachable"):
+    if pre.reason in PRETRAINED_AT_HAND:
         return pre
+    if mode == "pretrained":  # fail now, in one line, rather than after the hub client's retries
+        raise ConfigError(
+            f"no pretrained weights: {pre.reason}",
+            fix=f"download them where the hub is reachable (hf download {entry.hub_id}), or use --weights auto",
+        )
     if entry.config_name is None and entry.local_path is None:
         raise ConfigError(
             f"no pretrained weights for {entry.hub_id} ({pre.reason}) and no kept architecture to build random ones",

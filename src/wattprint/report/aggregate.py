@@ -1,4 +1,5 @@
-"""From run records to report rows: one row per (task, model, preset, dataset, weights, workload).
+"""From run records to report rows: one row per (task, model, preset, dataset, weights, workload), full-size
+and shrunk runs apart (:mod:`wattprint.report.comparable`).
 
 Repeats of one configuration are aggregated into a mean, a sample standard deviation and a 95 % t
 confidence interval of the energy per 1,000 inferences (kWh). Records without an inference count
@@ -14,9 +15,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.bench.summary import shrunk_reason
 from wattprint.core.units import J_PER_KWH
+from wattprint.report.accounting import IdleLookup, StudyRow, study_account, study_row
+from wattprint.report.comparable import Comparable, kind_of
 from wattprint.report.stats import Summary, summarize
+from wattprint.store.record import RunRecord
 
 GROUP_FIELDS = ("task", "model", "preset", "dataset", "weights", "workload")
 
@@ -96,17 +100,23 @@ class ModelRow:
     warnings: list[str] = field(default_factory=list)
     stars: int | None = None
     rating_class: str = ""  # the band group the stars were computed in ("all", "<= 20B"...)
+    shrunk: str = ""  # why the preset shrank the work per inference; "" for full-size runs
+    study: StudyRow | None = None  # the study-accounting view (never mixed into ``energy``)
 
     @property
     def kwh(self) -> float:
         return self.energy.mean
 
     @property
+    def comparable(self) -> Comparable:
+        return Comparable(self.preset, bool(self.shrunk), kind_of(self.model_kind))
+
+    @property
     def origin(self) -> str:
         return ", ".join(self.origins)
 
-    def key(self) -> tuple[str, ...]:
-        return tuple(getattr(self, f) for f in GROUP_FIELDS)
+    def key(self) -> tuple[str | bool, ...]:
+        return (*(getattr(self, f) for f in GROUP_FIELDS), bool(self.shrunk))
 
     def to_dict(self) -> dict[str, Any]:
         d = {f: getattr(self, f) for f in GROUP_FIELDS}
@@ -117,7 +127,8 @@ class ModelRow:
             parameters=self.parameters, model_kind=self.model_kind, hardware=self.hardware,
             energy_methods=self.methods, origin=self.origin, nodes=self.nodes, gpu_uuids=self.gpu_uuids,
             date=self.date, scores=self.scores, inferences_per_run=self.inferences, stars=self.stars,
-            rating_class=self.rating_class, warnings=self.warnings,
+            rating_class=self.rating_class, warnings=self.warnings, shrunk=self.shrunk,
+            study_accounting=self.study.to_dict() if self.study else None,
         )
         return d
 
@@ -139,7 +150,8 @@ def _carbon(records: list[RunRecord]) -> tuple[float | None, str]:
 
 def carbon_provenance(em: dict[str, Any]) -> str:
     """"zone · year · source · method" from an Emissions.to_dict() (intensity nested or flat)."""
-    flat = {**(em.get("intensity") if isinstance(em.get("intensity"), dict) else {}), **em}
+    nested = em.get("intensity")
+    flat = {**(nested if isinstance(nested, dict) else {}), **em}
     flat.pop("intensity", None)
     parts = [str(flat.get(k)) for k in ("zone", "year", "source", "method") if flat.get(k) not in (None, "")]
     return " · ".join(parts)
@@ -154,7 +166,7 @@ def _scores(records: list[RunRecord]) -> dict[str, float]:
     return {k: statistics.fmean(v) for k, v in acc.items()}
 
 
-def _row(records: list[RunRecord]) -> ModelRow:
+def _row(records: list[RunRecord], idle: IdleLookup) -> ModelRow:
     first = records[0]
     energies = [kwh_per_1000(r) for r in records]
     gco2e, carbon_src = _carbon(records)
@@ -170,7 +182,8 @@ def _row(records: list[RunRecord]) -> ModelRow:
         nodes=sorted({r.node for r in records if r.node}),
         gpu_uuids=sorted({u for r in records for u in r.gpu_uuids}),
         date=_date(records), scores=_scores(records),
-        inferences=max(r.inferences for r in records), warnings=warnings,
+        inferences=max(r.inferences for r in records), warnings=warnings, shrunk=shrunk_reason(first),
+        study=study_row([a for a in (study_account(r, idle) for r in records) if a is not None]),
     )
 
 
@@ -181,7 +194,9 @@ class Aggregated:
 
 
 def aggregate(records: Iterable[RunRecord]) -> Aggregated:
-    """Group finished records by configuration; rows come sorted by task, then energy."""
+    """Group finished records by configuration (shrunk and full-size runs apart); rows come sorted by task,
+    then energy."""
+    records = list(records)
     groups: dict[tuple, list[RunRecord]] = defaultdict(list)
     skipped: list[RunRecord] = []
     for r in records:
@@ -190,7 +205,8 @@ def aggregate(records: Iterable[RunRecord]) -> Aggregated:
         if kwh_per_1000(r) is None:
             skipped.append(r)
             continue
-        groups[tuple(getattr(r, f) for f in GROUP_FIELDS)].append(r)
-    rows = [_row(sorted(g, key=lambda r: r.repeat)) for g in groups.values()]
+        groups[(*(getattr(r, f) for f in GROUP_FIELDS), bool(shrunk_reason(r)))].append(r)
+    idle = IdleLookup(records)
+    rows = [_row(sorted(g, key=lambda r: r.repeat), idle) for g in groups.values()]
     rows.sort(key=lambda row: (row.task, row.kwh, row.model))
     return Aggregated(rows, skipped)

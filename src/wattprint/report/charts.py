@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wattprint.report.aggregate import ModelRow
-from wattprint.report.build import Report, TaskSummary
-from wattprint.report.fmt import energy_short, params_short, spread_label
+from wattprint.report.build import Report
+from wattprint.report.fmt import energy_short, params_short
+from wattprint.report.summary import TaskSummary
 from wattprint.report.svg import LinearAxis, LogAxis, line, log_grid_x, log_grid_y, marker, slug, svg, text
 
 KIND_COLORS = {"task-specific": "#0e9f6e", "general-purpose": "#e0703a", "unknown": "#6b7c93"}
@@ -26,8 +27,18 @@ def shape(row: ModelRow) -> str:
 
 def tip(row: ModelRow) -> str:
     p = f", {params_short(row.parameters)} parameters" if row.parameters else ""
-    return (f"{row.model} ({row.preset}{p}): {energy_short(row.kwh)} kWh per 1,000 inferences, "
+    shrunk = f" SHRUNK ({row.shrunk}):" if row.shrunk else ""
+    return (f"{row.model} ({row.preset}{p}):{shrunk} {energy_short(row.kwh)} kWh per 1,000 inferences, "
             f"{row.runs} run(s), {row.weights} weights, {row.origin}")
+
+
+def dot(x: float, y: float, r: float, row: ModelRow) -> str:
+    """A row's marker; a shrunk run's is hollow (outline only), so it is never read as a full-size figure."""
+    m = marker(x, y, r, color(row.model_kind), shape(row), tip(row))
+    if not row.shrunk:
+        return m
+    return m.replace(f'fill="{color(row.model_kind)}" fill-opacity="0.85" stroke="#fff"',
+                     f'fill="#fff" fill-opacity="1" stroke="{color(row.model_kind)}"', 1)
 
 
 def _swarm(xs: list[float], gap: float, limit: float) -> list[float]:
@@ -58,40 +69,57 @@ def _legend(x: float, y: float, rows: Sequence[ModelRow]) -> list[str]:
     if any("codecarbon" in r.origins for r in rows):
         out.append(marker(x + 5, y - 4, 5, "#94a3b8", "diamond", "imported from CodeCarbon", "legend"))
         out.append(text(x + 14, y, "imported (CodeCarbon)", size=12, fill="#334155"))
+        x += 24 + 7 * len("imported (CodeCarbon)")
+    if any(r.shrunk for r in rows):
+        out.append(f'<circle class="legend" cx="{x + 5:.1f}" cy="{y - 4:.1f}" r="5" fill="#fff" stroke="#64748b" '
+                   'stroke-width="1.2"><title>shrunk run</title></circle>')
+        out.append(text(x + 14, y, "shrunk run (not comparable)", size=12, fill="#334155"))
     return out
 
 
+def _lane_summary(report: Report, task: str) -> TaskSummary:
+    """The summary whose median a task's lane shows: the first headline's protocol where it has the task."""
+    mine = [t for t in report.tasks if t.task == task]
+    first = report.headlines[0].key.protocol if report.headlines else None
+    return next((t for t in mine if t.protocol == first and t.main), next((t for t in mine if t.main), mine[0]))
+
+
 def strip_chart(report: Report) -> str:
-    """Every model's kWh per 1,000 inferences, one row per task (ordered by median), log scale."""
+    """Every model's kWh per 1,000 inferences, one lane per task (in the first headline's order), log scale."""
+    order = report.task_order()
     width, left, right, top, lane = 880, 236, 28, 44, 56
-    height = top + lane * len(report.tasks) + 52
+    height = top + lane * len(order) + 52
     ax = LogAxis.fit([r.kwh for r in report.rows], left, width - right)
     body = log_grid_x(ax, top, height - 44, height - 28)
     body.append(text((left + width - right) / 2, height - 8,
                      "kWh per 1,000 inferences (log scale)", size=12, anchor="middle", fill="#334155"))
     body += _legend(left, 22, report.rows)
-    for i, t in enumerate(report.tasks):
-        body += _strip_lane(report.rows_of(t.task), t, ax, top + i * lane, lane, left, width - right)
+    for i, task in enumerate(order):
+        body += _strip_lane(report.rows_of(task), _lane_summary(report, task), ax, top + i * lane, lane, left,
+                            width - right)
     return svg(width, height, body, "Energy per 1,000 inferences of every model, by task, log scale")
 
 
 def _strip_lane(rows: list[ModelRow], t: TaskSummary, ax: LogAxis, y0: float, lane: float,
                 left: float, right: float) -> list[str]:
+    """One task's lane: every row as a dot; the bar is the median of ``t``'s primary kind (said on hover)."""
     mid = y0 + lane / 2
     out = [f'<rect x="{left:.1f}" y="{y0 + 3:.1f}" width="{right - left:.1f}" height="{lane - 6:.1f}" '
            f'rx="6" fill="#f6f8fb" fill-opacity="0.7"/>']
     title = t.title if len(t.title) <= 30 else t.title[:29] + "…"
     out.append(text(left - 12, mid - 2, title, size=13, anchor="end", weight="600", fill="#0f172a"))
-    out.append(text(left - 12, mid + 14, f"{t.n_models} model{'s' if t.n_models != 1 else ''} · {spread_label(t.spread)} spread",
-                    size=11, anchor="end", fill="#64748b"))
-    xm = ax(t.median)
-    out.append(f'<line x1="{xm:.1f}" y1="{y0 + 8:.1f}" x2="{xm:.1f}" y2="{y0 + lane - 8:.1f}" stroke="#0f172a" '
-               f'stroke-width="2.5" stroke-linecap="round"><title>median {energy_short(t.median)} kWh per 1,000'
-               f'</title></line>')
+    n = len({r.model for r in rows})
+    sub = f"{n} model{'s' if n != 1 else ''}" + (" · shrunk" if all(r.shrunk for r in rows) else "")
+    out.append(text(left - 12, mid + 14, sub, size=11, anchor="end", fill="#64748b"))
+    if t.main is not None:
+        xm = ax(t.main.median)
+        out.append(f'<line x1="{xm:.1f}" y1="{y0 + 8:.1f}" x2="{xm:.1f}" y2="{y0 + lane - 8:.1f}" stroke="#0f172a" '
+                   f'stroke-width="2.5" stroke-linecap="round"><title>median of {t.main.key.label()}: '
+                   f'{energy_short(t.main.median)} kWh per 1,000</title></line>')
     ordered = sorted(rows, key=lambda r: r.kwh)
     xs = [ax(r.kwh) for r in ordered]
     for r, x, off in zip(ordered, xs, _swarm(xs, 9.0, lane / 2 - 8)):
-        out.append(marker(x, mid + off, 5.5, color(r.model_kind), shape(r), tip(r)))
+        out.append(dot(x, mid + off, 5.5, r))
     return out
 
 
@@ -105,34 +133,39 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float] | None:
     return slope, my - slope * mx
 
 
-def params_chart(summary: TaskSummary, rows: list[ModelRow]) -> str | None:
-    """Energy against parameter count for one task, log-log, with its fitted line and Pearson r."""
-    pts = [r for r in rows if r.parameters]
+def params_chart(summary: TaskSummary) -> str | None:
+    """Energy against parameter count for one task under one protocol, log-log; the fitted line and Pearson r
+    are over the primary kind's models (every kind is plotted, in its colour)."""
+    pts = [r for r in summary.rows if r.parameters]
     if not pts:
         return None
     width, height, left, bottom, top, right = 420, 310, 62, 46, 50, 16
-    ax = LogAxis.fit([float(r.parameters) for r in pts], left, width - right)
+    ax = LogAxis.fit([float(r.parameters or 0) for r in pts], left, width - right)
     ay = LogAxis.fit([r.kwh for r in pts], height - bottom, top)
     body = log_grid_x(ax, top, height - bottom, height - bottom + 16) + log_grid_y(ay, left, width - right, left - 6)
-    body.append(text(left, 18, summary.title, size=14, weight="600", fill="#0f172a"))
-    r_text = "r = n/a (needs 3 models)" if summary.correlation is None else f"r = {summary.correlation:.2f}"
+    main = summary.main
+    fitted = [r for r in pts if main is not None and r in main.rows]
+    title = f"{summary.title} · {summary.protocol.label()}"
+    body.append(text(left, 18, title if len(title) <= 48 else title[:47] + "…", size=14, weight="600", fill="#0f172a"))
+    corr = main.correlation if main else None
+    r_text = "r = n/a (needs 3 models)" if corr is None else f"r = {corr:.2f} ({summary.primary})"
     body.append(text(left, 36, f"{r_text} · {len(pts)} model{'s' if len(pts) != 1 else ''}", size=12, fill="#475569"))
     body.append(text((left + width - right) / 2, height - 8, "parameters (log)", size=11, anchor="middle",
                      fill="#475569"))
     body.append(text(14, (top + height - bottom) / 2, "kWh / 1,000 (log)", size=11, anchor="middle", fill="#475569",
                      extra=f' transform="rotate(-90 14 {(top + height - bottom) / 2:.1f})"'))
-    fit = _fit([float(r.parameters) for r in pts], [r.kwh for r in pts])
+    fit = _fit([float(r.parameters or 0) for r in fitted], [r.kwh for r in fitted])
     if fit:
         lo, hi = 10.0**ax.lo_exp, 10.0**ax.hi_exp
         ylo, yhi = (10 ** (fit[1] + fit[0] * math.log10(v)) for v in (lo, hi))
-        clip = f"clip-{slug(summary.task)}"
+        clip = f"clip-{slug(summary.task)}-{slug(summary.protocol.label())}"
         body.append(f'<clipPath id="{clip}"><rect x="{left}" y="{top}" width="{width - right - left}" '
                     f'height="{height - bottom - top}"/></clipPath>')
         body.append(f'<g clip-path="url(#{clip})">' + line(ax(lo), ay(ylo), ax(hi), ay(yhi), "#94a3b8", 1.5, "5 4")
                     + "</g>")
     for r in pts:
-        body.append(marker(ax(float(r.parameters)), ay(r.kwh), 6, color(r.model_kind), shape(r), tip(r)))
-    return svg(width, height, body, f"{summary.title}: energy against parameter count, log-log")
+        body.append(dot(ax(float(r.parameters or 0)), ay(r.kwh), 6, r))
+    return svg(width, height, body, f"{title}: energy against parameter count, log-log")
 
 
 @dataclass(frozen=True)

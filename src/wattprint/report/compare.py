@@ -13,18 +13,22 @@ statistics in its own tokenizer: the same distribution, not the same strings. Th
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.bench.record import RunRecord
+from wattprint.bench.stats import t_quantile
 from wattprint.core.errors import ConfigError
 from wattprint.report.aggregate import kwh_per_1000
+from wattprint.store.record import RunRecord
 
 COMPARE_TASKS = ("text-classification", "question-answering", "summarization")
 # the score each task reports, best first (the first one a record has is shown)
 METRICS = ("accuracy", "f1", "exact_match", "rougeL", "rouge1", "rouge2")
+CONFIDENCE = 0.95  # of the energy ratio's interval
+MIN_REPEATS = 3  # what a comparison runs when neither the preset nor --repeats asks for more: a ratio's interval
 DEFAULT_METRIC = {"text-classification": "accuracy", "question-answering": "f1", "summarization": "rougeL"}
 
 
@@ -77,8 +81,36 @@ class Comparison:
         return [(g, s, self.ratio(g, s)) for g in gen for s in spec]
 
     def to_dict(self) -> dict[str, Any]:
+        ratios = []
+        for g, s, x in self.pairs():
+            ci = ratio_interval(g, s)
+            ratios.append({"general": g.model, "specific": s.model, "energy_ratio": x,
+                           "energy_ratio_low": ci[0] if ci else None, "energy_ratio_high": ci[1] if ci else None,
+                           "confidence": CONFIDENCE, "repeats": [g.runs, s.runs]})
         return {"task": self.task, "inputs": self.same_inputs, "rows": [r.__dict__ for r in self.rows],
-                "ratios": [{"general": g.model, "specific": s.model, "energy_ratio": x} for g, s, x in self.pairs()]}
+                "ratios": ratios}
+
+
+def ratio_interval(general: CompareRow, specific: CompareRow,
+                   confidence: float = CONFIDENCE) -> tuple[float, float] | None:
+    """The ``confidence`` interval of the ratio of the two mean energies, from the spread of the repeats.
+
+    Each mean's relative standard error (std / mean / sqrt(n)) is propagated to the log of the ratio (first-
+    order, the delta method) and the interval is Student's t on it, with Welch-Satterthwaite degrees of
+    freedom; exponentiated, it is asymmetric around the ratio, as a ratio's uncertainty is. None when either
+    model has fewer than two repeats (one repeat says nothing about spread).
+    """
+    g, s = general, specific
+    if g.runs < 2 or s.runs < 2 or g.kwh_per_1000_std is None or s.kwh_per_1000_std is None:
+        return None
+    ratio = g.kwh_per_1000 / s.kwh_per_1000
+    a = (g.kwh_per_1000_std / g.kwh_per_1000) ** 2 / g.runs
+    b = (s.kwh_per_1000_std / s.kwh_per_1000) ** 2 / s.runs
+    if a + b == 0.0:
+        return ratio, ratio
+    df = (a + b) ** 2 / (a * a / (g.runs - 1) + b * b / (s.runs - 1))
+    half = t_quantile(0.5 + confidence / 2.0, df) * math.sqrt(a + b)
+    return ratio * math.exp(-half), ratio * math.exp(half)
 
 
 def _score(records: list[RunRecord]) -> tuple[str, float | None, str]:
@@ -124,13 +156,26 @@ def comparison_from_records(req: CompareRequest, records: Sequence[RunRecord]) -
 
 def run_compare(req: CompareRequest, *, store: Any = None, meter_factory: Callable[..., Any] | None = None,
                 location: Any = None, progress: Any = None) -> Comparison:
-    """Run every model of the request as a benchmark job (stored when ``store`` is given) and compare."""
+    """Run every model of the request as a benchmark job (stored when ``store`` is given) and compare.
+
+    Without ``repeats`` in the request's overrides each model runs at least ``MIN_REPEATS`` times, so that the
+    ratio comes with an interval. ``progress`` (a :class:`wattprint.bench.progress.Progress`) shows which model
+    and repeat is running.
+    """
     from wattprint.bench.plan import expand
     from wattprint.bench.runner import run_job
 
     models = list(req.specific) + list(req.general)
     jobs = expand(req.preset, [req.task], models, req.overrides)
+    if "repeats" not in req.overrides and any(j.settings.get("repeats", 0) < MIN_REPEATS for j in jobs):
+        jobs = expand(req.preset, [req.task], models, {**req.overrides, "repeats": MIN_REPEATS})
     records: list[RunRecord] = []
-    for job in jobs:
-        records += run_job(job, store=store, meter_factory=meter_factory, location=location, progress=progress)
+    if progress is not None:
+        progress.plan(len(jobs))
+    try:
+        for job in jobs:
+            records += run_job(job, store=store, meter_factory=meter_factory, location=location, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
     return comparison_from_records(req, records)

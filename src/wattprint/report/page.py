@@ -43,6 +43,8 @@ tr:hover td{background:#f8fafc}
  margin:1px 2px 1px 0;white-space:nowrap}
 .tag.ts{background:#dcfce7;color:#166534}.tag.gp{background:#ffedd5;color:#9a3412}
 .tag.cc{background:#e0e7ff;color:#3730a3}.tag.rnd{background:#fef9c3;color:#854d0e}
+.tag.shr{background:#fee2e2;color:#991b1b;font-weight:600}
+details{margin:10px 0}summary{cursor:pointer;color:#334155}
 .muted{color:var(--muted)}.small{font-size:12px}.nw{white-space:nowrap}
 .model{font-weight:600;overflow-wrap:anywhere;display:inline-block;min-width:150px}
 ul.notes{color:#334155;max-width:80ch}

@@ -5,6 +5,8 @@ so linear bands would put nearly every model in the top band and leave the other
 outliers. ``scale="linear"`` gives linear bands for those who want them.
 Text generation is rated within size classes (<= 20B, <= 66B, larger parameters), so a 7B model
 is compared with its peers, not with a 176B one; a model of unknown size gets its own class.
+Models are rated only against models measured under the same protocol (preset, shrunk or full-size; see
+:mod:`wattprint.report.comparable`).
 """
 
 from __future__ import annotations
@@ -56,10 +58,10 @@ def band_edges(lo: float, hi: float, scale: str = "log") -> list[float]:
 
 def rate(rows: Sequence[ModelRow], scale: str = "log") -> None:
     """Set ``stars`` and ``rating_class`` on every row, in place."""
-    groups: dict[tuple[str, str], list[ModelRow]] = defaultdict(list)
+    groups: dict[tuple[str, object, str], list[ModelRow]] = defaultdict(list)
     for row in rows:
         row.rating_class = rating_class(row.task, row.parameters)
-        groups[(row.task, row.rating_class)].append(row)
+        groups[(row.task, row.comparable.protocol, row.rating_class)].append(row)
     for members in groups.values():
         values = [m.kwh for m in members]
         lo, hi = min(values), max(values)

@@ -12,9 +12,9 @@ Plain Python use (in-process serving)::
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
+import math
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -25,7 +25,7 @@ from typing import Any
 from wattprint.core.clock import Clock, SystemClock
 from wattprint.serve.attribution import IdlePolicy, Interval, Split, sum_by_kind
 from wattprint.serve.intervals import MeterIntervals
-from wattprint.serve.ledger import Ledger, LedgerConfig, Track
+from wattprint.serve.ledger import MAX_LAG_S, Ledger, LedgerConfig, Track
 from wattprint.serve.receipt import Receipt
 
 log = logging.getLogger("wattprint.serve")
@@ -34,17 +34,20 @@ log = logging.getLogger("wattprint.serve")
 @dataclass(frozen=True)
 class AccountantConfig:
     """``interval_s``: meter interval (an H100 counter moves every ~0.1 s, /work/shared/GPU.md);
+    ``max_lag_s``: how long an interval waits for the requests in it to end before it is split with
+    what is known (see :mod:`wattprint.serve.ledger`): a receipt is final at most this long (plus an
+    interval) after its request ended, whatever else is in flight;
     ``keep_receipts``: how many final receipts stay retrievable by id."""
 
     interval_s: float = 0.1
     policy: IdlePolicy = IdlePolicy.EVEN
     prefill_weight: float = 1.0
-    max_lag_s: float = 600.0
+    max_lag_s: float = MAX_LAG_S
     keep_receipts: int = 10_000
 
     def __post_init__(self) -> None:
-        if self.interval_s <= 0 or self.keep_receipts < 0:
-            raise ValueError("interval_s must be > 0 and keep_receipts >= 0")
+        if not 0 < self.interval_s < math.inf or self.keep_receipts < 0:
+            raise ValueError("interval_s must be finite and > 0, and keep_receipts >= 0")
         object.__setattr__(self, "policy", IdlePolicy.parse(self.policy))
 
     def attribution(self) -> str:
@@ -88,8 +91,6 @@ class Accountant:
         self.location = location
         self.metrics = metrics
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._prefix = os.urandom(4).hex()
         self._final: OrderedDict[str, Receipt] = OrderedDict()
         self._methods: dict[str, str] = {}
         self._method_text: str | None = None  # _method(), until the methods change
@@ -151,6 +152,7 @@ class Accountant:
             if any(self._methods.get(k) != v for k, v in iv.methods.items()):
                 self._methods.update(iv.methods)
                 self._method_text = None
+            self._measured(iv)
             self._ledger.add_interval(iv, self.clock.monotonic())
         self._first_interval.set()
         return iv
@@ -166,6 +168,7 @@ class Accountant:
                 return
             iv = self.source.stop()
             if iv is not None:
+                self._measured(iv)
                 self._ledger.add_interval(iv, iv.t1 + self.config.max_lag_s)
             self._started = False
 
@@ -177,7 +180,7 @@ class Accountant:
 
     # ---- requests -------------------------------------------------------------------------------
     def open(self, route: str = "", prompt_tokens: float = 0.0, prompt_source: str = "given") -> RequestHandle:
-        rid = f"wp-{self._prefix}-{next(self._ids)}"
+        rid = "wp-" + secrets.token_urlsafe(12)  # unguessable: a receipt is read by whoever holds its id
         with self._lock:
             self._ledger.open(Track(rid, self.clock.monotonic(), float(prompt_tokens), prompt_source, route))
         return RequestHandle(self, rid)
@@ -224,12 +227,17 @@ class Accountant:
 
     def open_requests(self) -> int:
         with self._lock:
-            return sum(1 for tr in self._ledger.tracks.values() if tr.end is None)
+            return self._ledger.open_count
 
     # ---- receipts (called under the lock) -------------------------------------------------------
     def _provisional(self, tr: Track, now: float) -> Receipt:
         ledger = self._ledger
-        intervals = [iv for iv in ledger.pending if iv.t1 > tr.start]  # only those that can hold a share
+        intervals = []  # the pending intervals that can hold a share: the newest ones, from the right
+        for iv in reversed(ledger.pending):
+            if iv.t1 <= tr.start:
+                break
+            intervals.append(iv)
+        intervals.reverse()
         tail = self._tail(tr)
         if tail is not None:
             intervals.append(tail)
@@ -267,7 +275,8 @@ class Accountant:
         prompt, completion = tr.tokens()
         gco2e, carbon = self._emissions(energy)
         if tr.forced:
-            warnings = warnings + ("attributed before the request ended (max_lag_s passed)",)
+            warnings = warnings + (f"part of it was attributed while it ran (intervals final after "
+                                   f"{self.config.max_lag_s:g} s), with the tokens counted by then",)
         return Receipt(
             id=tr.id, route=tr.route, final=final, energy_j=energy, dynamic_j=sum(dynamic.values()),
             idle_j=sum(idle.values()), provisional_j=0.0 if final else provisional, by_kind_j=by_kind,
@@ -300,10 +309,14 @@ class Accountant:
         return em.gco2e, self._carbon
 
     # ---- ledger callbacks (under the lock) ------------------------------------------------------
-    def _on_final(self, iv: Interval, split: Split) -> None:
+    def _measured(self, iv: Interval) -> None:
         if self.metrics:
             gco2e, _ = self._emissions(iv.total_j)
-            self.metrics.interval_final(iv, split, gco2e)
+            self.metrics.interval_measured(iv, gco2e)
+
+    def _on_final(self, iv: Interval, split: Split) -> None:
+        if self.metrics:
+            self.metrics.interval_final(iv, split)
 
     def _on_settled(self, tr: Track) -> None:
         receipt = self._receipt(tr, tr.final_dynamic_j, tr.final_idle_j, 0.0, final=True)

@@ -80,7 +80,7 @@ class Interval:
         return {k: (e / d if d > 0 else 0.0) for k, e in self.energy_j.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Segment:
     """A stretch ``[t0, t1]`` of one request during which it processed ``prompt`` and ``generated`` tokens.
 

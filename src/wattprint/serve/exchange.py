@@ -9,15 +9,22 @@ The response is handled in one of three ways, chosen from its headers:
   until complete, then the receipt is added as a last member and as ``X-Wattprint-*`` headers.
 * ``raw``: anything else (errors, compressed bodies, other types): passed through untouched; an accounted
   request gets its receipt in headers when the body was held (errors), else only its request id.
+
+Behind another wattprint proxy (chained proxies), the upstream's receipt is kept apart, never beside ours:
+its ``"wattprint"`` member or SSE comment moves under our receipt's ``upstream`` key (and the proxy renames
+its ``x-wattprint-*`` headers ``x-wattprint-upstream-*``), so a client reads one receipt per response.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
 
 from wattprint.serve.accountant import Accountant, RequestHandle
 from wattprint.serve.openai import RequestInfo, SseScanner, inspect_request, json_usage
-from wattprint.serve.receipt import Receipt, splice_json
+from wattprint.serve.receipt import Receipt, splice_json, take_json_member
 
 # Hop-by-hop headers (RFC 9110 section 7.6.1) and framing headers the proxy recomputes.
 HOP_BY_HOP = frozenset({
@@ -58,8 +65,9 @@ class Exchange:
         self.handle: RequestHandle | None = None
         if self.info is not None:
             self.handle = acct.open(self.info.route, self.info.prompt_tokens, self.info.prompt_source)
-        self._sse = SseScanner()
+        self._sse = SseScanner(take_receipts=self.handle is not None)
         self.receipt: Receipt | None = None
+        self.upstream_receipt: dict[str, Any] | None = None
 
     @property
     def accounted(self) -> bool:
@@ -107,7 +115,10 @@ class Exchange:
         """A complete held body and the receipt headers to add (``json`` mode splices the receipt in)."""
         if not self.handle:
             return body, []
-        usage = json_usage(body) if mode == "json" else None
+        usage = None
+        if mode == "json":
+            body, self.upstream_receipt = take_json_member(body)
+            usage = json_usage(body)
         receipt = self.finish(usage, completed=mode == "json")
         headers = list(receipt.headers().items())
         if mode == "json":
@@ -120,10 +131,24 @@ class Exchange:
     def finish(self, usage: dict[str, int] | None, completed: bool) -> Receipt:
         assert self.handle is not None
         if self.receipt is None:
-            self.receipt = self.handle.finish(usage, completed)
+            receipt = self.handle.finish(usage, completed)
+            upstream = self.upstream_receipt or self._sse.upstream_receipt
+            self.receipt = receipt if upstream is None else replace(receipt, upstream=upstream)
         return self.receipt
 
     def abort(self) -> None:
         """The client went away or the upstream failed: the energy so far still counts (not completed)."""
         if self.handle and self.receipt is None:
             self.finish(self._sse.usage, completed=False)
+
+    def fail_sse(self, message: str) -> bytes:
+        """Bytes that end a stream the upstream broke off: an OpenAI-style error event, then the receipt
+        (not completed, marked partial). The unfinished event the upstream left is dropped."""
+        self._sse.rest()
+        error = {"error": {"message": message, "type": "upstream_failed", "code": 502}}
+        out = b"data: " + json.dumps(error, separators=(",", ":")).encode() + b"\n\n"
+        if self.handle and self.receipt is None:
+            receipt = self.finish(self._sse.usage, completed=False)
+            self.receipt = replace(receipt, warnings=receipt.warnings + (f"partial: {message}",))
+            out += self.receipt.sse_comment()
+        return out

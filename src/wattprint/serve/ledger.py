@@ -3,14 +3,22 @@
 Not thread-safe by itself: :class:`wattprint.serve.accountant.Accountant` holds one lock around it.
 
 An interval is *final* once every request that overlaps it has ended (so that its token counts, which the
-upstream's ``usage`` may correct at the end, are known). Until then it waits in ``pending``; a request
-overlapping a pending interval for longer than ``max_lag_s`` gets its open part counted as it stands
-(``forced``), so the fleet figures never wait for ever on a stuck request. Final splits go to the requests
+upstream's ``usage`` may correct at the end, are known), or ``max_lag_s`` after it was measured, whichever
+comes first: then the requests still open in it are counted as they stand (the tokens seen so far,
+``forced``). So one long request never holds back the figures of the others: a request that has ended is
+settled (its receipt final) at most ``max_lag_s`` plus an interval after its end, and the ledger holds no
+more than ``max_lag_s`` of ended requests and pending intervals. Final splits go to the requests
 (``Track.final_*``) and to the fleet totals; a request whose every interval is final is *settled*.
+
+The work of one event does not grow with the number of requests held: open requests are kept apart from
+ended ones, and ended ones in order of their end, so that a split looks only at the requests that
+overlap its intervals (found by bisection) and settling takes a prefix.
 """
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +38,7 @@ from wattprint.serve.attribution import (
 )
 
 
-@dataclass
+@dataclass(slots=True)  # thousands are held at a time: no __dict__ each
 class Track:
     """One request as the ledger sees it: when it ran and which tokens it processed when."""
 
@@ -50,8 +58,8 @@ class Track:
     cursor: int = 0
     final_dynamic_j: dict[str, float] = field(default_factory=dict)
     final_idle_j: dict[str, float] = field(default_factory=dict)
-    final_until: float = 0.0
     forced: bool = False
+    prefilled: bool = False  # the prefill ended (first token, or the end of a request never streamed)
     # (a, work, time in flight) of this ended request inside any [a, b) with b > end (Ledger._shares_of)
     tail_cache: tuple[float, float, float] | None = field(default=None, repr=False, compare=False)
 
@@ -60,7 +68,7 @@ class Track:
 
     @property
     def prompt_pending(self) -> bool:
-        return not self.segments
+        return not self.prefilled
 
     def tokens(self) -> tuple[int, int]:
         """(prompt, completion) tokens as best known: usage when reported, else counted or estimated."""
@@ -112,15 +120,26 @@ class Totals:
         }
 
 
+# How long a measured interval may wait for the requests in it to end. Long enough for most non-streamed
+# generations (whose tokens are known only at their end) to end first; short enough that final receipts
+# and metrics follow live traffic, and that the requests held meanwhile take little memory.
+MAX_LAG_S = 10.0
+_TRIM_AT = 64  # a running request's segments before its cursor are dropped in batches of this many
+
+
 @dataclass(frozen=True)
 class LedgerConfig:
     policy: IdlePolicy = IdlePolicy.EVEN
     prefill_weight: float = 1.0  # weight of a prompt token against a generated one
-    max_lag_s: float = 600.0
+    max_lag_s: float = MAX_LAG_S
 
     def __post_init__(self) -> None:
-        if self.prefill_weight < 0 or self.max_lag_s <= 0:
-            raise ValueError("prefill_weight must be >= 0 and max_lag_s > 0")
+        if not (0 <= self.prefill_weight < math.inf and 0 < self.max_lag_s < math.inf):
+            raise ValueError("prefill_weight must be finite and >= 0, max_lag_s finite and > 0")
+
+
+def _end(tr: Track) -> float:
+    return tr.end if tr.end is not None else float("inf")
 
 
 class Ledger:
@@ -131,21 +150,24 @@ class Ledger:
                  on_final: Callable[[Interval, Split], None] | None = None,
                  on_settled: Callable[[Track], None] | None = None) -> None:
         self.config = config or LedgerConfig()
-        self.tracks: dict[str, Track] = {}
+        self.tracks: dict[str, Track] = {}  # every request not settled yet, by id
+        self._open: dict[str, Track] = {}  # those still running, in the order they opened
+        self._ended: list[Track] = []  # those ended, in order of their end
         self.pending: deque[Interval] = deque()
         self.totals = Totals()
         self.measured_until: float | None = None
         self.last_interval: Interval | None = None
         self._on_final = on_final
         self._on_settled = on_settled
-        # settle() shortcut: when the last settle left nothing pending, every request that ended by
-        # measured_until was settled then, so only those closed since can settle now
-        self._clean = True
-        self._closed: list[Track] = []
+
+    @property
+    def open_count(self) -> int:
+        return len(self._open)
 
     # ---- request events -------------------------------------------------------------------------
     def open(self, track: Track) -> None:
         self.tracks[track.id] = track
+        self._open[track.id] = track
 
     def tokens(self, rid: str, t: float, generated: float) -> None:
         """``generated`` tokens arrived at ``t``; the first call also closes the prefill."""
@@ -160,6 +182,7 @@ class Ledger:
             tr.segments[-1] = seg
         else:
             tr.segments.append(seg)
+        tr.prefilled = True
         tr.generated += generated
         tr.last_t = t
 
@@ -171,6 +194,7 @@ class Ledger:
         if tr.prompt_pending:  # never streamed: all work spread over the whole request
             tr.segments.append(Segment(tr.start, t, prompt=tr.prompt_tokens, generated=completion))
             tr.generated = completion
+            tr.prefilled = True
         elif t > tr.last_t:
             tr.segments.append(Segment(tr.last_t, t))
         if usage:
@@ -182,7 +206,12 @@ class Ledger:
         tr.last_t = t
         tr.end = t
         tr.completed = completed
-        self._closed.append(tr)
+        del self._open[rid]
+        ended = self._ended
+        if ended and _end(ended[-1]) > t:  # ends arrive in time order from one clock; not when replayed
+            insort(ended, tr, key=_end)
+        else:
+            ended.append(tr)
         return tr
 
     # ---- meter intervals ------------------------------------------------------------------------
@@ -192,28 +221,31 @@ class Ledger:
         self.last_interval = interval
         self.settle(now)
 
+    def _oldest_open(self) -> float:
+        return min((tr.start for tr in self._open.values()), default=float("inf"))
+
     def settle(self, now: float) -> None:
         """Finalise every pending interval that can be, oldest first; then settle finished requests."""
-        closed, self._closed = self._closed, []
-        if not self.pending and self._clean and len(closed) <= 1:  # the usual case, on every receipt
-            until = self.measured_until
-            for tr in closed:
-                if until is not None and tr.end is not None and until >= tr.end and tr.id in self.tracks:
-                    del self.tracks[tr.id]
-                    if self._on_settled:
-                        self._on_settled(tr)
+        pending = self.pending
+        if pending:
+            oldest = self._oldest_open()
+            max_lag = self.config.max_lag_s
+            while pending:
+                iv = pending[0]
+                blocked = oldest < iv.t1
+                if blocked and now - iv.t1 < max_lag:
+                    break
+                pending.popleft()
+                self._finalise(iv, forced=blocked, now=now)
+        until = self.measured_until if not pending else pending[0].t0
+        if until is None or not self._ended:
             return
-        while self.pending:
-            iv = self.pending[0]
-            blockers = [tr for tr in self.tracks.values() if tr.start < iv.t1 and tr.end is None]
-            if blockers and now - iv.t1 < self.config.max_lag_s:
-                break
-            self.pending.popleft()
-            self._finalise(iv, forced=bool(blockers), now=now)
-        self._clean = not self.pending
-        until = self.measured_until if not self.pending else self.pending[0].t0
-        for tr in [tr for tr in self.tracks.values() if tr.end is not None and until is not None
-                   and until >= tr.end]:
+        k = bisect_right(self._ended, until, key=_end)
+        if k == 0:
+            return
+        done = self._ended[:k]
+        del self._ended[:k]
+        for tr in done:
             del self.tracks[tr.id]
             if self._on_settled:
                 self._on_settled(tr)
@@ -224,21 +256,34 @@ class Ledger:
             tr = self.tracks[rid]
             add_into(tr.final_dynamic_j, share.dynamic_j.items())
             add_into(tr.final_idle_j, share.idle_j.items())
-        for tr in self.tracks.values():
-            if tr.start < iv.t1:
-                tr.final_until = iv.t1
-                tr.forced = tr.forced or (forced and tr.end is None)
+        if forced:
+            for tr in self._open.values():
+                if tr.start < iv.t1:
+                    tr.forced = True
         self.totals.add(iv, split)
         if self._on_final:
             self._on_final(iv, split)
 
     def split(self, iv: Interval, now: float | None, final: bool = False) -> Split:
-        """Split one interval; see :meth:`split_many`. ``final`` moves the tracks' cursors past it."""
+        """Split one interval; see :meth:`split_many`. ``final`` moves the tracks' cursors past it (and
+        drops the segments of running requests that lie wholly before it: memory stays flat)."""
         result = self.split_many([iv], now)[0]
         if final:
-            for tr in self.tracks.values():
+            for tr in self.candidates(iv.t0, iv.t1):
                 tr.cursor = advance_cursor(tr.segments, tr.cursor, iv.t1)
+                if tr.cursor >= _TRIM_AT:
+                    del tr.segments[:tr.cursor]
+                    tr.cursor = 0
         return result
+
+    def candidates(self, lo: float, hi: float) -> list[Track]:
+        """The requests that may overlap ``[lo, hi)``: ended at or after ``lo`` (by bisection), or open
+        and started before ``hi``; ended ones first, in order of their end, then open ones."""
+        ended = self._ended
+        i = bisect_left(ended, lo, key=_end)
+        out = [tr for tr in ended[i:] if tr.start < hi] if i < len(ended) else []
+        out.extend(tr for tr in self._open.values() if tr.start < hi)
+        return out
 
     def split_many(self, intervals: list[Interval], now: float | None, only: str | None = None) -> list[Split]:
         """Split consecutive intervals; open requests count their open part provisionally as of ``now``
@@ -252,7 +297,7 @@ class Ledger:
         works: dict[str, list[float]] = {}
         flights: dict[str, list[float]] = {}
         spans: list[tuple[float, float]] = []
-        for tr in self.tracks.values():
+        for tr in self.candidates(lo, hi):
             end = tr.end if tr.end is not None else (now if now is not None else hi)
             if tr.start >= hi or (end < lo) or (end == lo and tr.start < lo):
                 continue
@@ -287,7 +332,7 @@ class Ledger:
         mine_work = [0.0] * m
         mine_time = [0.0] * m
         spans: list[tuple[float, float]] = []
-        for tr in self.tracks.values():
+        for tr in self.candidates(lo, hi):
             end = tr.end if tr.end is not None else (now if now is not None else hi)
             start = tr.start
             if start >= hi or (end < lo) or (end == lo and start < lo):

@@ -1,7 +1,9 @@
 """Prometheus metrics for a serving fleet, in a registry owned by each proxy (no global registry).
 
-Counters follow the final ledger: energy appears once its interval is final (every request overlapping
-it has ended), so counters lag live traffic by about the length of the longest request in flight.
+Measured energy, power and emissions move as the meter closes each interval. The split of that energy
+(dynamic, idle, unattributed) and the per-request histograms follow the final ledger: an interval is final
+once the requests in it have ended or ``max_lag_s`` after it closed (10 s by default), whichever comes
+first, so these lag live traffic by at most that.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class ServeMetrics:
 
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.power = Gauge("wattprint_power_watts", "Average power over the last final meter interval",
+        self.power = Gauge("wattprint_power_watts", "Average power over the last meter interval",
                            ["device", "kind"], registry=r)
         self.energy = Counter("wattprint_energy_joules", "Energy measured by the meter",
                               ["device", "kind"], registry=r)
@@ -45,20 +47,24 @@ class ServeMetrics:
         self._idle_j = 0.0
         self._measured_j = 0.0
 
-    def interval_final(self, iv: Interval, split: Split, gco2e: float | None) -> None:
+    def interval_measured(self, iv: Interval, gco2e: float | None) -> None:
+        """An interval the meter has just closed (whatever its split)."""
         for key, joules in iv.energy_j.items():
             kind = iv.kinds.get(key, key.split(":", 1)[0])
             self.energy.labels(key, kind).inc(max(joules, 0.0))
             if iv.duration_s > 0:
                 self.power.labels(key, kind).set(joules / iv.duration_s)
+        if gco2e is not None:
+            self.emissions.inc(max(gco2e, 0.0))
+
+    def interval_final(self, iv: Interval, split: Split) -> None:
+        """An interval whose split among requests and fleet is final."""
         dyn = sum(sum(s.dynamic_j.values()) for s in split.shares.values())
         amortised = sum(sum(s.idle_j.values()) for s in split.shares.values())
         kept = sum(split.idle_unamortised_j.values())
         for part, value in (("dynamic", dyn), ("idle_amortised", amortised), ("idle_unamortised", kept),
                             ("unattributed", sum(split.unattributed_j.values()))):
             self.parts.labels(part).inc(max(value, 0.0))
-        if gco2e is not None:
-            self.emissions.inc(max(gco2e, 0.0))
         self._idle_j += amortised + kept
         self._measured_j += iv.total_j
         if self._measured_j > 0:

@@ -114,16 +114,18 @@ def _chunk_tokens(obj: dict[str, Any]) -> int:
 class SseScanner:
     """Frames SSE bytes into whole events (kept byte for byte) and reads what the accountant needs."""
 
-    def __init__(self) -> None:
+    def __init__(self, take_receipts: bool = False) -> None:
         self._buf = b""
         self.usage: dict[str, int] | None = None
         self.done = False
         self.tokens = 0
+        self.take_receipts = take_receipts  # an upstream proxy's receipt comment is taken out of the stream
+        self.upstream_receipt: dict[str, Any] | None = None
 
     def feed(self, chunk: bytes) -> list[tuple[bytes, int, bool]]:
         """Whole events completed by ``chunk``: (raw bytes, generated tokens, is ``[DONE]``)."""
         self._buf += chunk
-        out = []
+        out: list[tuple[bytes, int, bool]] = []
         while True:
             cut = _event_end(self._buf)
             if cut < 0:
@@ -137,6 +139,14 @@ class SseScanner:
         return rest
 
     def _read(self, raw: bytes) -> tuple[bytes, int, bool]:
+        if raw[:1] == b":" and self.take_receipts and raw.startswith(b": wattprint "):
+            try:
+                got = json.loads(raw[len(b": wattprint "):])
+            except (ValueError, UnicodeDecodeError):
+                got = None
+            if isinstance(got, dict):
+                self.upstream_receipt = got
+                return b"", 0, False
         data = b"\n".join(line[5:].lstrip(b" ") for line in raw.splitlines() if line.startswith(b"data:"))
         if data.strip() == b"[DONE]":
             self.done = True

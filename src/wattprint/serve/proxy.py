@@ -7,7 +7,9 @@ Every path is passed through (method, raw path, query, headers, body); inference
 * ``/wattprint/receipts/{id}``: the final receipt of a settled request (404 until then or once evicted);
 * ``/wattprint/totals``: the fleet ledger (measured, dynamic, idle, unattributed joules).
 
-Failures answer in OpenAI's error shape: upstream unreachable -> 502, upstream timeout -> 504.
+With a token set (``ProxyConfig.token``), these answer only requests carrying ``Authorization: Bearer
+<token>`` (401 otherwise). Failures answer in OpenAI's error shape: upstream unreachable -> 502, upstream
+timeout -> 504; the bodies do not name the upstream (the log does).
 
 The relay is written against ASGI and a small keep-alive HTTP/1.1 client on asyncio streams
 (:mod:`wattprint.serve.upstream`) directly: no routing framework, no request/response objects, no URL or
@@ -16,9 +18,10 @@ header models, no anyio layer (docs/benchmarks/proxy_overhead.md).
 
 from __future__ import annotations
 
-import asyncio
+import hmac
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +29,7 @@ from urllib.parse import urlsplit
 from wattprint.serve.accountant import Accountant
 from wattprint.serve.exchange import HOP_BY_HOP, Exchange, response_mode
 from wattprint.serve.metrics import CONTENT_TYPE
+from wattprint.serve.relay import relay_stream
 from wattprint.serve.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
 
 log = logging.getLogger("wattprint.serve.proxy")
@@ -34,24 +38,43 @@ _HOP = frozenset(h.encode() for h in HOP_BY_HOP)
 _RECEIPTS = "/wattprint/receipts/"
 _JSON = [(b"content-type", b"application/json")]
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_OURS = b"x-wattprint-"
+_THEIRS = b"x-wattprint-upstream-"  # an upstream proxy's receipt headers, kept apart from ours
 
 
 @dataclass(frozen=True)
 class ProxyConfig:
+    """``read_timeout_s``: the longest the upstream may stay silent (waiting for a response head, or
+    between two pieces of a body) before the client gets 504; ``token``: required by the proxy's own
+    paths when set; ``metrics_path`` gets its leading slash when it lacks one."""
+
     upstream: str
     metrics_path: str = "/metrics"
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 600.0
     max_connections: int = 1000
     max_inspect_bytes: int = 16 * 1024 * 1024  # larger request bodies stream through, unread
+    token: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.upstream.startswith(("http://", "https://")):
-            from wattprint.core.errors import ConfigError
+        from wattprint.core.errors import ConfigError
 
+        if not self.upstream.startswith(("http://", "https://")):
             raise ConfigError(f"upstream must be an http(s) URL, got {self.upstream!r}",
                               "pass --upstream http://HOST:PORT")
         object.__setattr__(self, "upstream", self.upstream.rstrip("/"))
+        path = "/" + self.metrics_path.strip().lstrip("/")
+        if path == "/" or any(c in path for c in "?# ") or path.startswith("/wattprint/"):
+            raise ConfigError(f"metrics path {self.metrics_path!r} is not a usable path",
+                              "e.g. --metrics-path /metrics or /prometheus (not under /wattprint/, no query)")
+        object.__setattr__(self, "metrics_path", path)
+        for name in ("connect_timeout_s", "read_timeout_s"):
+            value = getattr(self, name)
+            if not 0 < value < math.inf:
+                raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}",
+                                  "e.g. --upstream-timeout 600")
+        if self.token is not None and not self.token.strip():
+            raise ConfigError("the proxy's token is empty", "set a long random value, or none at all")
 
 
 async def _send_whole(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -60,12 +83,48 @@ async def _send_whole(send: Any, status: int, headers: list[tuple[bytes, bytes]]
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _send_json(send: Any, status: int, obj: Any) -> None:
-    await _send_whole(send, status, _JSON, json.dumps(obj, separators=(",", ":")).encode())
+async def _send_json(send: Any, status: int, obj: Any, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await _send_whole(send, status, _JSON + (headers or []), json.dumps(obj, separators=(",", ":")).encode())
 
 
-async def _send_error(send: Any, status: int, kind: str, message: str) -> None:
-    await _send_json(send, status, {"error": {"message": message, "type": kind, "code": status}})
+async def _send_error(send: Any, status: int, kind: str, message: str,
+                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await _send_json(send, status, {"error": {"message": message, "type": kind, "code": status}}, headers)
+
+
+def _request_headers(scope: Any, host: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """End-to-end headers for the upstream, and the client's declared content-length (b"" if none)."""
+    headers: list[tuple[bytes, bytes]] = []
+    declared = b""
+    accept_encoding = False
+    for k, v in scope["headers"]:  # ASGI names are lower-case
+        if k in _HOP:
+            if k == b"content-length":
+                declared = v
+            continue
+        if k == b"accept-encoding":
+            accept_encoding = True
+        headers.append((k, v))
+    if not accept_encoding:  # HTTP's default would allow any coding; ask for the body as is
+        headers.append((b"accept-encoding", b"identity"))
+    headers.append((b"host", host))
+    return headers, declared
+
+
+def _response_headers(upstream: Any) -> tuple[list[tuple[bytes, bytes]], bytes, bytes]:
+    """The upstream's end-to-end headers (its receipt headers renamed), content type and encoding."""
+    out: list[tuple[bytes, bytes]] = []
+    ctype = cenc = b""
+    for k, v in upstream.headers:  # names already lower-case
+        if k == b"content-type":
+            ctype = v.lower()
+        elif k == b"content-encoding":
+            cenc = v.lower()
+        elif k.startswith(_OURS):
+            k = _THEIRS + k[len(_OURS):]
+        if k not in _HOP:
+            out.append((k, v))
+    return out, ctype, cenc
 
 
 class ProxyApp:
@@ -82,6 +141,7 @@ class ProxyApp:
         self._host_header = u.netloc.rpartition("@")[2].encode()
         self._base_path = u.path.rstrip("/").encode()
         self._pool: UpstreamPool | None = None
+        self._auth = b"Bearer " + config.token.encode() if config.token else None
 
     def _client(self) -> UpstreamPool:
         if self._pool is None:  # made inside the server's event loop
@@ -116,10 +176,20 @@ class ProxyApp:
                 return
 
     # ---- the proxy's own paths ------------------------------------------------------------------
+    def _authorised(self, scope: Any) -> bool:
+        if self._auth is None:
+            return True
+        given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+        return hmac.compare_digest(given, self._auth)
+
     async def _own(self, scope: Any, send: Any, path: str) -> None:
         if scope["method"] not in ("GET", "HEAD"):
             await _send_whole(send, 405, [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD")],
                               b"Method Not Allowed")
+            return
+        if not self._authorised(scope):
+            await _send_error(send, 401, "unauthorized", "this path needs the proxy's token: "
+                              "send the header 'Authorization: Bearer <token>'", [(b"www-authenticate", b"Bearer")])
             return
         acct = self.acct
         if path == self.config.metrics_path:
@@ -140,81 +210,65 @@ class ProxyApp:
 
     # ---- forwarding -----------------------------------------------------------------------------
     async def _forward(self, scope: Any, receive: Any, send: Any) -> None:
-        config = self.config
         method = scope["method"]
-        headers: list[tuple[bytes, bytes]] = []
-        declared = b""
-        accept_encoding = False
-        for k, v in scope["headers"]:  # ASGI names are lower-case
-            if k in _HOP:
-                if k == b"content-length":
-                    declared = v
-                continue
-            if k == b"accept-encoding":
-                accept_encoding = True
-            headers.append((k, v))
-        if not accept_encoding:  # HTTP's default would allow any coding; ask for the body as is
-            headers.append((b"accept-encoding", b"identity"))
-        headers.append((b"host", self._host_header))
-
+        headers, declared = _request_headers(scope, self._host_header)
         content: Any
-        if declared.isdigit() and int(declared) > config.max_inspect_bytes:
+        if declared.isdigit() and int(declared) > self.config.max_inspect_bytes:
             # Too large to hold: streamed to the upstream unread (its prompt is then not estimated).
             body, content = b"", _request_stream(receive)
             headers.append((b"content-length", declared))
         else:
-            body = await _read_body(receive)
-            if body is None:  # the client left before its body arrived: nothing was forwarded
+            got = await _read_body(receive)
+            if got is None:  # the client left before its body arrived: nothing was forwarded
                 return
-            content = body
+            body = content = got
             if body or method in _BODY_METHODS:
                 headers.append((b"content-length", str(len(body)).encode()))
         exchange = Exchange(self.acct, method, scope["path"], body)
-
         target = self._base_path + (scope.get("raw_path") or scope["path"].encode())
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
-        try:
-            upstream = await self._client().request(method.encode(), target, headers, content)
-        except UpstreamTimeout as e:
-            exchange.abort()
-            await _send_error(send, 504, "upstream_timeout", f"upstream {config.upstream} timed out: {e}")
+        upstream = await self._request(method, target, headers, content, exchange, send)
+        if upstream is None:
             return
-        except UpstreamError as e:
-            exchange.abort()
-            await _send_error(send, 502, "upstream_unavailable",
-                              f"upstream {config.upstream} could not be reached: {type(e).__name__}: {e}")
-            return
-        except BaseException:
-            exchange.abort()  # cancelled: the energy so far still counts
-            raise
-
         status = upstream.status
-        out: list[tuple[bytes, bytes]] = []
-        ctype = cenc = b""
-        for k, v in upstream.headers:  # names already lower-case
-            if k == b"content-type":
-                ctype = v.lower()
-            elif k == b"content-encoding":
-                cenc = v.lower()
-            if k not in _HOP:
-                out.append((k, v))
+        out, ctype, cenc = _response_headers(upstream)
         mode = response_mode(status, ctype, cenc)
         if mode == "sse" or (mode == "raw" and status < 400):
             if exchange.handle is not None:
                 out.append((b"x-wattprint-request-id", exchange.handle.id.encode()))
-            await _relay_stream(upstream, exchange, mode, status, out, receive, send)
+            await relay_stream(upstream, exchange, mode, status, out, receive, send,
+                               hold=scope.get("http_version") == "1.0")
             return
         try:  # held: raw bytes (a compressed error body must stay compressed)
             data = await upstream.read()
         except Exception as e:
             exchange.abort()
-            await _send_error(send, 502, "upstream_failed", f"upstream {config.upstream} broke off: {type(e).__name__}")
+            log.warning("upstream %s broke off a response: %s: %s", self.config.upstream, type(e).__name__, e)
+            await _send_error(send, 502, "upstream_failed", "the upstream server broke off the response")
             return
         finally:
             await upstream.aclose()
         data, extra = exchange.finish_body(mode, data)
         await _send_whole(send, status, out + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra], data)
+
+    async def _request(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], content: Any,
+                       exchange: Exchange, send: Any) -> Any:
+        """The upstream's response, or None once the client got a 502 or 504 (logged with the reason)."""
+        try:
+            return await self._client().request(method.encode(), target, headers, content)
+        except UpstreamTimeout as e:
+            exchange.abort()
+            log.warning("upstream %s timed out: %s", self.config.upstream, e)
+            await _send_error(send, 504, "upstream_timeout", "the upstream server timed out")
+        except UpstreamError as e:
+            exchange.abort()
+            log.warning("upstream %s could not be reached: %s: %s", self.config.upstream, type(e).__name__, e)
+            await _send_error(send, 502, "upstream_unavailable", "the upstream server could not be reached")
+        except BaseException:
+            exchange.abort()  # cancelled: the energy so far still counts
+            raise
+        return None
 
 
 def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> ProxyApp:
@@ -244,74 +298,3 @@ async def _request_stream(receive: Any) -> Any:
             return
 
 
-_WATCH_AFTER_S = 1.0  # a stream still running after this long gets a task that watches for the client leaving
-
-
-async def _relay_stream(upstream: Any, exchange: Exchange, mode: str, status: int,
-                        headers: list[tuple[bytes, bytes]], receive: Any, send: Any) -> None:
-    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves.
-
-    How the client's leaving is noticed, cheapest first: uvicorn's ``send`` returns silently once the
-    connection is gone but marks its request cycle ``disconnected``, which is read after every send; a
-    server following ASGI 2.4 raises OSError from ``send``; and a stream that runs longer than
-    ``_WATCH_AFTER_S`` (or any stream, on a server whose cycle cannot be read) gets one task waiting on
-    ``receive()`` for ``http.disconnect``, which cancels the relay, so that a stalled upstream does not
-    hold a gone client's request open. Short streams thus cost no task."""
-    cycle = getattr(send, "__self__", None)
-    peek = type(getattr(cycle, "disconnected", None)) is bool
-    task = asyncio.current_task()
-    state = {"ending": False, "left": False}
-    watcher: asyncio.Task[None] | None = None
-    timer: asyncio.TimerHandle | None = None
-
-    async def watch() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-        if not state["ending"] and task is not None:
-            state["left"] = True
-            task.cancel()
-
-    def start_watch() -> None:
-        nonlocal watcher, timer
-        timer = None
-        watcher = asyncio.ensure_future(watch())
-
-    finished = False
-    try:
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        if peek:
-            timer = asyncio.get_running_loop().call_later(_WATCH_AFTER_S, start_watch)
-        else:
-            start_watch()
-        sse = mode == "sse"
-        async for chunk in upstream.stream():
-            data = exchange.feed_sse(chunk) if sse else chunk
-            if data:
-                await send({"type": "http.response.body", "body": data, "more_body": True})
-                if peek and cycle.disconnected:
-                    break
-        else:
-            tail = exchange.end_sse() if sse else b""
-            if not sse and exchange.accounted:
-                exchange.finish(None, completed=True)
-            state["ending"] = True
-            await send({"type": "http.response.body", "body": tail, "more_body": False})
-            finished = True
-    except OSError:  # the client went away (ASGI spec 2.4 raises from send)
-        pass
-    except asyncio.CancelledError:
-        if not state["left"]:
-            raise
-        uncancel = getattr(task, "uncancel", None)  # Python 3.11+: this cancellation is handled here
-        if uncancel is not None:
-            uncancel()
-    finally:
-        if timer is not None:
-            timer.cancel()
-        if watcher is not None and not watcher.done():
-            watcher.cancel()
-        if not finished:
-            exchange.abort()
-            log.info("client left mid-stream; request %s counted as not completed",
-                     exchange.handle.id if exchange.handle else "-")
-        await upstream.aclose()

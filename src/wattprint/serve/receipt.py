@@ -20,7 +20,7 @@ HEADER_PREFIX = "x-wattprint-"
 SSE_COMMENT_PREFIX = b": wattprint "
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Receipt:
     """Energy of one request (joules) with how it was obtained.
 
@@ -49,6 +49,7 @@ class Receipt:
     gco2e: float | None = None
     carbon: dict[str, Any] | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    upstream: dict[str, Any] | None = None  # the receipt an upstream wattprint proxy gave (chained proxies)
 
     @property
     def energy_wh(self) -> float:
@@ -58,6 +59,8 @@ class Receipt:
         d = {f.name: getattr(self, f.name) for f in fields(self)}  # shallow: receipts are made often
         d["energy_wh"] = self.energy_wh
         d["warnings"] = list(self.warnings)
+        if self.upstream is None:
+            del d["upstream"]
         d["unit"] = "J"
         return d
 
@@ -100,6 +103,33 @@ def parse_sse_comment(line: bytes | str) -> dict[str, Any] | None:
     """The receipt in an SSE comment line, or None (for clients that want to read it)."""
     raw = line.encode() if isinstance(line, str) else line
     raw = raw.strip()
-    if not raw.startswith(SSE_COMMENT_PREFIX.strip()):
+    if not raw.startswith(SSE_COMMENT_PREFIX):
         return None
-    return json.loads(raw[len(SSE_COMMENT_PREFIX.strip()):].strip())
+    return json.loads(raw[len(SSE_COMMENT_PREFIX):].strip())
+
+
+def take_json_member(body: bytes) -> tuple[bytes, dict[str, Any] | None]:
+    """``body`` without its top-level ``"wattprint"`` member (an upstream proxy's receipt), and that member.
+
+    The usual case, the member last (as :func:`splice_json` puts it), is cut out of the bytes, leaving the
+    rest as it was; otherwise the object is serialised again without it. ``(body, None)`` when there is
+    none."""
+    if b'"wattprint"' not in body:
+        return body, None
+    try:
+        obj = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body, None
+    if not isinstance(obj, dict) or not isinstance(obj.get("wattprint"), dict):
+        return body, None
+    theirs = obj.pop("wattprint")
+    stripped = body.rstrip()
+    at = stripped.rfind(b'"wattprint"')
+    head = stripped[:at].rstrip()
+    cut = (head[:-1] if head.endswith(b",") else head) + b"}" + body[len(stripped):]
+    try:
+        if json.loads(cut) == obj:
+            return cut, theirs
+    except (ValueError, UnicodeDecodeError):
+        pass
+    return json.dumps(obj, separators=(",", ":")).encode(), theirs

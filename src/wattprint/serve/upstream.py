@@ -29,7 +29,6 @@ import asyncio
 import ssl as _ssl
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import Any
 
 _NO_BODY_STATUS = frozenset({204, 304})
 _CRLF = b"\r\n"

@@ -1,4 +1,4 @@
-"""CodeCarbon interoperability: read its ``emissions.csv`` files (every column layout) and write ours in its columns.
+"""CodeCarbon interoperability: its ``emissions.csv`` column layouts, and our runs written in its columns.
 
 Column layouts, read from ``mlco2/codecarbon``'s ``EmissionsData`` / ``TaskEmissionsData`` dataclasses at
 each release tag (``codecarbon/output.py`` up to 2.4, ``codecarbon/output_methods/emissions_data.py``
@@ -6,24 +6,20 @@ after): units are CodeCarbon's own: ``duration`` s, ``emissions`` kg CO2eq, ``*_
 ``energy_consumed`` kWh, ``ram_total_size`` GB. Task files (``emissions_<experiment>_<run_id>.csv``, one row
 per ``tracker.start_task()``) drop all-empty columns, so a reader must accept subsets of a layout.
 
-CodeCarbon does not record whether its CPU and RAM energy came from a counter (RAPL) or from its TDP
-or size model; imported runs say so in their warnings rather than guess a method.
+Reading those files into the store is :mod:`wattprint.store.codecarbon_import`.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as _dt
-import math
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from wattprint.bench.record import RunRecord
 from wattprint.core.errors import ConfigError
 from wattprint.core.units import J_PER_KWH
+from wattprint.store.record import RunRecord
 
 _V2_BASE = (
     "timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate", "cpu_power", "gpu_power",
@@ -88,164 +84,6 @@ def detect_layout(header: Sequence[str]) -> str:
     return min(containing)[1] if containing else "unknown"
 
 
-def _num(v: Any) -> float | None:
-    if v is None or str(v).strip() in ("", "nan", "NaN", "None"):
-        return None
-    x = float(v)
-    return None if math.isnan(x) else x
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """How to map CodeCarbon rows onto benchmark records."""
-
-    inferences_per_run: int
-    task: str | None = None  # overrides the catalog's task
-    model: str | None = None  # overrides the model column
-    model_column: str = "project_name"  # or "task_name", "experiment_id"
-
-    def __post_init__(self) -> None:
-        if self.inferences_per_run < 1:
-            raise ConfigError("--inferences-per-run must be at least 1",
-                              "pass how many inferences each tracked run (or task) did")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    name: str
-    task: str
-    kind: str = "unknown"
-    parameters: int | None = None
-
-
-def catalog_resolver(options: ImportOptions) -> Callable[[str], ModelInfo]:
-    """Maps a model name to its task through the catalog, or through ``options.task`` when given."""
-
-    def resolve(name: str) -> ModelInfo:
-        from wattprint.core.errors import UnknownNameError
-
-        try:
-            from wattprint.models.catalog import get_entry
-
-            e = get_entry(name)
-        except (ImportError, UnknownNameError) as err:
-            if options.task:
-                return ModelInfo(name, options.task)
-            raise ConfigError(f"cannot tell which task {name!r} ran: {err}",
-                              "pass --task TASK (and --model NAME if the project name is not the model)") from err
-        tasks = tuple(getattr(e, "tasks", ())) or ((e.task,) if getattr(e, "task", None) else ())
-        if options.task:
-            return ModelInfo(e.name, options.task, e.kind, e.parameters)
-        if len(tasks) != 1:
-            raise ConfigError(f"{name!r} serves {len(tasks)} tasks in the catalog ({', '.join(tasks) or 'none known'})",
-                              "pass --task TASK")
-        return ModelInfo(e.name, tasks[0], e.kind, e.parameters)
-
-    return resolve
-
-
-def read_rows(path: str | Path) -> tuple[str, list[dict[str, str]]]:
-    """The layout name and the rows (column -> text) of one CodeCarbon CSV file."""
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        layout = detect_layout(reader.fieldnames or [])
-        return layout, [dict(r) for r in reader]
-
-
-def _times(row: dict[str, str], duration: float) -> tuple[float, float]:
-    # CodeCarbon writes local wall time without a zone at the end of the run; read as UTC (said in warnings).
-    ts = row.get("timestamp") or ""
-    try:
-        end = _dt.datetime.fromisoformat(ts.strip()).replace(tzinfo=_dt.timezone.utc).timestamp() if ts else 0.0
-    except ValueError:
-        end = 0.0
-    return (end - duration if end else 0.0), end
-
-
-def _warnings(layout: str, source: str, split: dict[str, float | None]) -> list[str]:
-    out = [f"imported from CodeCarbon ({layout} layout, {Path(source).name}): CodeCarbon does not record "
-           "whether CPU and RAM energy were measured (RAPL) or estimated (TDP / memory size)",
-           "timestamp read as UTC (CodeCarbon writes local time without a zone)"]
-    if all(v is None for v in split.values()):
-        out.append("no CPU/GPU/RAM split in this file: only the total is known")
-    return out
-
-
-def _emissions(row: dict[str, str], kg: float | None, kwh: float, layout: str) -> dict[str, Any] | None:
-    """CodeCarbon's carbon figure with its provenance, in wattprint's Emissions.to_dict() keys."""
-    if kg is None:
-        return None
-    return {"gco2e": kg * 1000.0, "energy_j": kwh * J_PER_KWH,
-            "intensity_g_per_kwh": kg * 1000.0 / kwh if kwh else None,
-            "zone": "-".join(x for x in (row.get("country_iso_code"), row.get("region")) if x) or None,
-            "year": None, "source": f"CodeCarbon {row.get('codecarbon_version') or layout}",
-            "scope": "location", "method": "codecarbon", "pue": _num(row.get("pue"))}
-
-
-def row_to_record(row: dict[str, str], layout: str, info: ModelInfo, options: ImportOptions, repeat: int,
-                  source: str) -> RunRecord:
-    """One CodeCarbon row as a finished wattprint record (origin "codecarbon")."""
-    duration = _num(row.get("duration")) or 0.0
-    kwh = _num(row.get("energy_consumed")) or 0.0
-    split = {k: _num(row.get(f"{k}_energy")) for k in ("cpu", "gpu", "ram")}
-    kg = _num(row.get("emissions"))
-    n = options.inferences_per_run
-    started, finished = _times(row, duration)
-    ident = uuid.uuid5(uuid.NAMESPACE_URL, "codecarbon:" + "|".join(f"{k}={row[k]}" for k in sorted(row)))
-    return RunRecord(
-        task=info.task, model=info.name, preset="codecarbon", repeat=repeat, run_id=ident.hex,
-        plan_key=f"codecarbon:{ident.hex}", status="finished", origin="codecarbon", started_at=started,
-        finished_at=finished, model_kind=info.kind, model_source=f"codecarbon:{row.get(options.model_column, '')}",
-        parameters=info.parameters, weights="unknown", workload="unknown",
-        workload_description=f"imported from CodeCarbon; {n} inferences per run (as told by --inferences-per-run)",
-        samples=n, inferences=n, duration_s=duration, energy_j=kwh * J_PER_KWH,
-        gpu_energy_j=(split["gpu"] or 0.0) * J_PER_KWH, cpu_energy_j=(split["cpu"] or 0.0) * J_PER_KWH,
-        ram_energy_j=(split["ram"] or 0.0) * J_PER_KWH, wh_per_1000=kwh * 1000.0 / n * 1000.0,
-        gpu_wh_per_1000=None if split["gpu"] is None else split["gpu"] * 1000.0 / n * 1000.0,
-        gco2e=None if kg is None else kg * 1000.0,
-        gco2e_per_1000=None if kg is None else kg * 1000.0 / n * 1000.0, emissions=_emissions(row, kg, kwh, layout),
-        settings={"codecarbon_layout": layout, "inferences_per_run": n, "model_column": options.model_column},
-        environment={"codecarbon": dict(row, layout=layout, file=str(source)), "cpu_model": row.get("cpu_model"),
-                     "gpu_model": row.get("gpu_model"), "os": row.get("os"),
-                     "python_version": row.get("python_version")},
-        device=row.get("gpu_model") or row.get("cpu_model") or "", warnings=_warnings(layout, source, split),
-    )
-
-
-def read_records(paths: Iterable[str | Path], options: ImportOptions,
-                 resolve: Callable[[str], ModelInfo] | None = None) -> list[RunRecord]:
-    """Every row of every file as a record; repeats are numbered per (task, model) in file order."""
-    resolve = resolve or catalog_resolver(options)
-    out: list[RunRecord] = []
-    counts: dict[tuple[str, str], int] = {}
-    for path in paths:
-        layout, rows = read_rows(path)
-        for row in rows:
-            name = options.model or (row.get(options.model_column) or "").strip()
-            if not name:
-                raise ConfigError(f"{path}: a row has no {options.model_column}",
-                                  "pass --model NAME or --model-column COLUMN")
-            info = resolve(name)
-            key = (info.task, info.name)
-            counts[key] = counts.get(key, 0) + 1
-            out.append(row_to_record(row, layout, info, options, counts[key] - 1, str(path)))
-    return out
-
-
-def import_files(paths: Iterable[str | Path], options: ImportOptions, store: Any,
-                 resolve: Callable[[str], ModelInfo] | None = None) -> tuple[list[RunRecord], int]:
-    """Add the rows to ``store``; rows already imported (same content, same id) are skipped.
-
-    Returns (records added, rows skipped as already present).
-    """
-    records = read_records(paths, options, resolve)
-    have = {r.run_id for r in store.runs(origin="codecarbon")} if records else set()
-    added = [r for r in records if r.run_id not in have]
-    for r in added:
-        store.add(r)
-    return added, len(records) - len(added)
-
-
 def _iso(ts: float | None) -> str:
     if not ts:
         return ""
@@ -293,7 +131,8 @@ def record_to_row(r: RunRecord) -> dict[str, Any]:
         "gpu_energy": _kwh(r.gpu_energy_j), "ram_energy": _kwh(r.ram_energy_j), "energy_consumed": _kwh(r.energy_j),
         "water_consumed": "", "country_name": "", "region": "",
         "country_iso_code": em.get("zone") or (em.get("intensity") or {}).get("zone") or "",
-        "cloud_provider": "", "cloud_region": "", "os": env.get("platform", ""), "python_version": env.get("python", ""),
+        "cloud_provider": "", "cloud_region": "", "os": env.get("platform", ""),
+        "python_version": env.get("python", ""),
         "codecarbon_version": "", "cpu_count": hw.get("cpu_cores_logical") or "", "cpu_model": hw.get("cpu_model", ""),
         "gpu_count": len(r.gpu_uuids) or len(gpus) or "",
         "gpu_model": ", ".join(dict.fromkeys(g.get("name", "") for g in gpus if isinstance(g, dict))) or "",
@@ -319,3 +158,4 @@ def _write(rows: list[dict[str, Any]], f: TextIO) -> int:
     w.writeheader()
     w.writerows(rows)
     return len(rows)
+

@@ -2,7 +2,7 @@
 
 Migration ``i`` takes a database from version ``i`` to ``i + 1``. Never edit a migration that has
 shipped: append a new one. One row per run: key columns for querying, and the full
-:class:`~wattprint.bench.record.RunRecord` as JSON in ``record``.
+:class:`~wattprint.store.record.RunRecord` as JSON in ``record``.
 """
 
 from __future__ import annotations
@@ -92,3 +92,19 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(version + 1),),
             )
+
+
+def check_readable(conn: sqlite3.Connection, path: str) -> int:
+    """The version of a store opened read-only, which cannot be migrated: it must be this wattprint's.
+
+    Raises :class:`ConfigError` for a newer store (upgrade wattprint) or an older one (open it once with a
+    command that writes, such as ``wattprint import``, to migrate it).
+    """
+    version = schema_version(conn)
+    if version > SCHEMA_VERSION:
+        raise ConfigError(f"store {path} has schema version {version}; this wattprint reads up to {SCHEMA_VERSION}",
+                          fix="upgrade wattprint, or use another --store file")
+    if version < SCHEMA_VERSION:
+        raise ConfigError(f"store {path} has schema version {version}, older than this wattprint's {SCHEMA_VERSION}",
+                          fix="run a command that writes to it once (e.g. `wattprint bench --resume`) to migrate it")
+    return version

@@ -12,16 +12,18 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import psutil
 
-from wattprint.bench.record import STATUSES, RunRecord
 from wattprint.core.errors import ConfigError
-from wattprint.store.schema import migrate, transaction
+from wattprint.store import ownership
+from wattprint.store.checks import invalid_reason
+from wattprint.store.record import STATUSES, RunRecord
+from wattprint.store.schema import check_readable, migrate, transaction
 
 DEFAULT_PATH = "wattprint.db"
 _KEY_COLUMNS = (
@@ -53,31 +55,80 @@ def _process_alive(pid: int, started: float | None) -> bool:
     return abs(now_started - started) < 1.0
 
 
+def _decode(blob: str) -> tuple[RunRecord | None, str | None]:
+    """A stored record, or why it cannot be read."""
+    try:
+        return RunRecord.from_dict(json.loads(blob)), None
+    except (ValueError, TypeError) as e:
+        return None, f"unreadable record ({e})"
+
+
 class Store:
     """Runs in an SQLite file. Safe to share between threads of one process (writes are serialised).
 
+    ``readonly=True`` opens an existing store for reading only (``export``, ``report``, ``breakeven``):
+    nothing is written to the file or beside it, so it works on a read-only file system. Either way,
+    a file that is not a wattprint store is refused untouched (see :mod:`wattprint.store.ownership`).
     Raises :class:`ConfigError` if the file cannot be opened as a wattprint store.
     """
 
-    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *, recover: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str] = DEFAULT_PATH, *, recover: bool = True,
+                 readonly: bool = False) -> None:
         self.path = str(path)
+        self.readonly = readonly
         self._host = socket.gethostname()
         self._pid = os.getpid()
         self._pid_started = _process_started(self._pid)
         self._lock = threading.Lock()
-        try:
-            if Path(self.path).parent != Path(""):
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL survives a killed process (not a power cut); each commit is one fsync-free append.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            migrate(self._conn, self.path)
-        except sqlite3.DatabaseError as e:
-            raise ConfigError(f"cannot open store {self.path}: {e}",
-                              fix="check the path, or use another --store file") from e
+        self.notes: list[str] = []  # what reading could not do (a -wal it could not see)
+        self.skipped: list[str] = []  # finished runs left out by the last runs() call, and why
+        self._conn = self._open_read() if readonly else self._open_write()
         reason = "the process running it ended before the run finished"
-        self.recovered = self.mark_running_aborted(reason) if recover else 0
+        self.recovered = self.mark_running_aborted(reason) if recover and not readonly else 0
+
+    def _open_read(self) -> sqlite3.Connection:
+        found = ownership.inspect(self.path)
+        if found.state == "new":
+            raise ConfigError(f"no store at {self.path}", fix="run `wattprint bench` first, or pass --store PATH")
+        conn, note = ownership.read_connection(self.path)
+        if note:
+            self.notes.append(note)
+        try:
+            check_readable(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_write(self) -> sqlite3.Connection:
+        found = ownership.inspect(self.path)
+        created = found.state == "new" and ownership.create_exclusive(self.path)
+        if found.state == "new" and not created:  # another process created it in between: look again
+            found = ownership.inspect(self.path)
+        conn = None
+        try:
+            conn = sqlite3.connect(ownership.uri(self.path, mode="rw"), uri=True, timeout=30.0,
+                                   isolation_level=None, check_same_thread=False)
+            if created or found.state == "legacy":  # the mark first: from its first write, the file is ours
+                conn.execute(f"PRAGMA application_id = {ownership.APPLICATION_ID}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a killed process (not a power cut); each commit is one fsync-free append.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            migrate(conn, self.path)
+            return conn
+        except BaseException as e:
+            if conn is not None:
+                conn.close()
+            self._forget(created)
+            if isinstance(e, sqlite3.DatabaseError):
+                raise ConfigError(f"cannot open store {self.path}: {e}",
+                                  fix="check the path, or use another --store file") from e
+            raise
+
+    def _forget(self, created: bool) -> None:
+        """Remove a store file this call created and left empty (so it is not refused as someone else's)."""
+        if created and os.path.isfile(self.path) and os.path.getsize(self.path) == 0:
+            os.remove(self.path)
 
     # ---- writing ----------------------------------------------------------------------------------
     def start(self, record: RunRecord) -> None:
@@ -100,7 +151,12 @@ class Store:
             raise ValueError(f"unknown status {record.status!r}")
         self._write(record, pid=self._pid if record.status == "running" else None, replace=True)
 
+    def _writable(self) -> None:
+        if self.readonly:
+            raise RuntimeError(f"store {self.path} was opened read-only")
+
     def _write(self, record: RunRecord, *, pid: int | None, replace: bool) -> None:
+        self._writable()
         started = self._pid_started if pid is not None else None
         values = [getattr(record, c) for c in _KEY_COLUMNS] + [self._host, pid, started, record.to_json()]
         verb = "INSERT OR REPLACE" if replace else "INSERT"
@@ -115,6 +171,7 @@ class Store:
         With ``only_dead`` (the default), only rows whose process is gone: rows of another host, or of
         a live process, may belong to a run still going on and are left alone.
         """
+        self._writable()
         with self._lock, transaction(self._conn):
             rows = self._conn.execute(
                 "SELECT run_id, host, pid, pid_started, record FROM runs WHERE status = 'running'"
@@ -139,17 +196,46 @@ class Store:
         self, task: str | None = None, model: str | None = None, status: str | None = "finished",
         origin: str | None = None,
     ) -> list[RunRecord]:
-        """Records matching every given filter (``status=None``: any status), oldest first."""
+        """Records matching every given filter (``status=None``: any status), oldest first.
+
+        A finished row that is not a usable measurement (unreadable, or a negative, NaN or infinite
+        quantity) is left out, and :attr:`skipped` says which and why (reset at each call).
+        """
         where, params = [], []
         for column, value in (("task", task), ("model", model), ("status", status), ("origin", origin)):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        sql = "SELECT record FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = "SELECT run_id, record FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY started_at, rowid"
         with self._lock:
             rows = self._conn.execute(sql, params).fetchall()
-        return [RunRecord.from_dict(json.loads(r[0])) for r in rows]
+        out: list[RunRecord] = []
+        self.skipped = []
+        for run_id, blob in rows:
+            record, why = _decode(blob)
+            if record is not None and record.status == "finished":
+                why = invalid_reason(record)
+            if record is None or why:
+                what = f"{record.task} / {record.model} repeat {record.repeat}" if record else "a row"
+                self.skipped.append(f"run {run_id} ({what}): {why}")
+                continue
+            out.append(record)
+        return out
+
+    def notices(self) -> list[str]:
+        """Lines for the user: what reading could not see, and each run the last :meth:`runs` left out."""
+        lines = list(self.notes)
+        if self.skipped:
+            lines.append(f"left out {len(self.skipped)} stored run(s) that are not valid measurements:")
+            lines += [f"  skipped {s}" for s in self.skipped]
+        return lines
+
+    def print_notices(self, stream: TextIO | None = None) -> None:
+        """Write :meth:`notices` to ``stream`` (standard error by default), each line prefixed ``wattprint:``."""
+        out = stream or sys.stderr
+        for line in self.notices():
+            print(f"wattprint: {line}", file=out)
 
     def done_keys(self) -> set[str]:
         """Plan keys of finished runs: what ``--resume`` skips."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings
 from wattprint.tasks.flops import analytic
@@ -99,7 +100,8 @@ def synthetic_texts(loaded: LoadedModel, spec: DatasetSpec, n: int, seed: int, p
     return texts, desc, {"tokens": synthetic.summarize([float(x) for x in lengths])}
 
 
-def dataset_inputs(spec: DatasetSpec, n: int, seed: int, convert: Callable[[dict[str, Any]], tuple[Any, Any]]) -> Inputs:
+def dataset_inputs(spec: DatasetSpec, n: int, seed: int,
+                   convert: Callable[[dict[str, Any]], tuple[Any, Any]]) -> Inputs:
     """Inputs from the hub dataset: ``convert`` maps a row to (item, reference)."""
     from wattprint.workloads import hub
 
@@ -116,13 +118,18 @@ def choose_workload(workload: str) -> str:
     return resolve_workload(workload)[0]
 
 
-def encode(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
-    """Tokenize a batch (padded, truncated to the model's limit) onto the model's device."""
+def tokenize(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
+    """Tokenize a batch (padded, truncated to the model's limit), on the CPU: the preprocessing step."""
     enc = loaded.processor(texts, pair, padding=True, truncation=True, max_length=text_limit(loaded),
                            return_tensors="pt", **kw)
     if not uses_token_types(loaded):
         enc.pop("token_type_ids", None)
-    return enc.to(loaded.device)
+    return enc
+
+
+def encode(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
+    """Tokenize a batch (padded, truncated to the model's limit) onto the model's device."""
+    return tokenize(loaded, texts, pair, **kw).to(loaded.device)
 
 
 def uses_token_types(loaded: LoadedModel) -> bool:

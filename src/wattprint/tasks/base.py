@@ -139,6 +139,20 @@ class Task(abc.ABC):
         """The protocol settings ``run_batch`` uses when ``params`` leaves them out (max_new_tokens...)."""
         return {}
 
+    # Preprocessing as its own phase (the AI Energy Score protocol tokenizes or image-processes the whole
+    # dataset before the inference loop and measures that apart). A task whose ``run_batch`` is
+    # ``run_prepared(prepare(batch))`` says so with ``separable_preprocess``; the others keep their
+    # preprocessing inside ``run_batch`` and the runner records that it could not be separated.
+    separable_preprocess: ClassVar[bool] = False
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        """The model-ready inputs of one batch on the CPU (token ids, pixel values, features); no model call."""
+        return batch
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
+        """Run one batch from what :meth:`prepare` returned (moved to the device here, as a pipeline would)."""
+        return self.run_batch(loaded, prepared, phases, params)
+
     def count_flops(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> tuple[float | None, str]:
         """Forward FLOPs of one batch counted with ``torch.utils.flop_counter.FlopCounterMode`` (slow: call it
         outside measured windows). Returns (flops, "counted"), or (None, reason) where counting fails."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from wattprint.bench.settings import BenchSettings, resolve_settings
 from wattprint.core.errors import ConfigError, UnknownNameError
+from wattprint.core.files import read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,7 +56,7 @@ def load_preset(name_or_path: str) -> Preset:
         if not path.is_file():
             raise UnknownNameError("preset", name_or_path, preset_names(), fix="or give a path to a .toml file")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_text(path, "preset file"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"preset file {path} does not parse: {e}") from e
     head = data.get("preset", {})

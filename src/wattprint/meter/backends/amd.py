@@ -11,7 +11,7 @@ from typing import Any
 
 from wattprint.core.clock import Clock, SystemClock
 from wattprint.core.errors import BackendUnavailable
-from wattprint.meter.backends.base import BackendResult, Mark
+from wattprint.meter.backends.base import Backend, BackendResult, Mark
 from wattprint.meter.result import ComponentEnergy, Kind
 from wattprint.meter.timeline import Timeline, TimelineConfig
 
@@ -44,7 +44,7 @@ class _AmdGpu:
         self.error = ""
 
 
-class AmdBackend:
+class AmdBackend(Backend):
     source = "amdsmi"
 
     def __init__(self, smi: Any, gpus: Any = "visible", clock: Clock | None = None,

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import psutil
 
-from wattprint.meter.backends.base import BackendResult, Mark
+from wattprint.meter.backends.base import Backend, BackendResult, Mark
 from wattprint.meter.cpu_model import UNCERTAINTY, CpuModel, cpu_model
 from wattprint.meter.proctree import CLOCK_TICKS, ProcessTree
 from wattprint.meter.result import ComponentEnergy, Kind, Method
-
 
 POLL_PERIOD_S = 1.0  # how often the sampler looks for new descendants (process scope)
 
@@ -38,7 +37,7 @@ def machine_busy_seconds() -> float:
     return sum(t) - idle - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
 
-class CpuEstimateBackend:
+class CpuEstimateBackend(Backend):
     source = "cpu-estimate"
 
     def __init__(self, scope: str = "process", model: CpuModel | None = None, tree: ProcessTree | None = None,

@@ -15,7 +15,7 @@ import threading
 
 import psutil
 
-from wattprint.meter.backends.base import BackendResult, Mark
+from wattprint.meter.backends.base import Backend, BackendResult, Mark
 from wattprint.meter.proctree import ProcessTree
 from wattprint.meter.result import ComponentEnergy, Kind, Method
 
@@ -27,7 +27,7 @@ POLL_PERIOD_S = 1.0
 MAX_AGE_S = 2.0
 
 
-class RamBackend:
+class RamBackend(Backend):
     source = "ram-estimate"
 
     def __init__(self, scope: str = "process", w_per_gb: float = W_PER_GB, tree: ProcessTree | None = None,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wattprint.core.errors import BackendUnavailable, PermissionDeniedError
-from wattprint.meter.backends.base import BackendResult, Mark
+from wattprint.meter.backends.base import Backend, BackendResult, Mark
 from wattprint.meter.result import ComponentEnergy, Kind, Method
 
 DEFAULT_ROOT = "/sys/class/powercap"
@@ -54,16 +54,13 @@ def discover(root: Path, read: Callable[[Path], str]) -> tuple[list[Zone], list[
     dirs = sorted(p for p in root.iterdir() if p.name.startswith(("intel-rapl:", "intel-rapl-mmio:")))
     names = {p: read(p / "name").strip() for p in dirs if (p / "name").exists()}
     msr_names = {n for p, n in names.items() if p.name.startswith("intel-rapl:")}
-    zones, notes, dies = [], [], {}
+    zones: list[Zone] = []
+    notes: list[str] = []
+    dies: dict[int, list[Zone]] = {}
     for p, n in names.items():
         is_sub = p.name.count(":") > 1
-        mmio = p.name.startswith("intel-rapl-mmio:")
-        if n == "psys":
-            notes.append(f"{p.name} (psys) left out: it covers the whole platform and overlaps the packages")
-        elif n in ("core", "uncore"):
-            notes.append(f"{p.name} ({n}) left out: part of its package")
-        elif mmio and n in msr_names:
-            notes.append(f"{p.name} ({n}) left out: the same counter as the MSR zone of that name")
+        if (why := _left_out(p, n, msr_names)) is not None:
+            notes.append(f"{p.name} ({n}) left out: {why}")
         elif n == "dram":
             zones.append(_zone(p, read, Kind.DRAM, f"dram ({p.name})", _pkg_of(p)))
         elif (m := _PKG.match(n)) and not is_sub or (m and m.group(2)):
@@ -79,6 +76,17 @@ def discover(root: Path, read: Callable[[Path], str]) -> tuple[list[Zone], list[
     if not zones:
         raise BackendUnavailable(f"no RAPL package or dram zone under {root}", fix="the CPU is estimated")
     return zones, notes
+
+
+def _left_out(p: Path, name: str, msr_names: set[str]) -> str | None:
+    """Why zone ``p`` named ``name`` is not counted (it overlaps a counted one), or None."""
+    if name == "psys":
+        return "it covers the whole platform and overlaps the packages"
+    if name in ("core", "uncore"):
+        return "part of its package"
+    if p.name.startswith("intel-rapl-mmio:") and name in msr_names:
+        return "the same counter as the MSR zone of that name"
+    return None
 
 
 def _pkg_of(p: Path) -> int | None:
@@ -108,7 +116,7 @@ def _read_uj(z: Zone, read: Callable[[Path], str]) -> int:
                                     "Linux 5.10, CVE-2020-8694)", fix=PERMISSION_FIX) from e
 
 
-class RaplBackend:
+class RaplBackend(Backend):
     """RAPL packages and DRAM under ``root`` (a parameter, so a simulated tree can stand in)."""
 
     source = "rapl"

@@ -63,13 +63,12 @@ class SimGpu:
     field_offset_s: float = 0.03
     field_lag_s: float = 0.02
     # What the instant field holds at each refresh u: "point" (the power around u - field_lag_s, +-5 ms: what
-    # the meter assumes, and what the H200 refresh study found, docs/benchmarks/meter_h100.md) or "mean" (the
+    # the meter assumes, and what the H200 refresh study found, docs/benchmarks/gpu_meter_check.md) or "mean" (the
     # mean power over the refresh interval ending at u - field_lag_s: what it would be if the driver averaged;
     # gpu_meter_check.py --sim-field mean checks that its refresh study tells the two apart)
     field_mode: str = "point"
     # Every n-th counter refresh (0: none) is published this late: until then the counter holds the previous
-    # refresh's value (seen on an H200, 2026-11-28: a reading in a refresh interval still gave the previous
-    # interval's value, docs/benchmarks/meter_vs_peers.md)
+    # refresh's value (seen on an H200: a reading in a refresh interval still gave the previous interval's value)
     late_refresh_every: int = 0
     late_refresh_s: float = 0.06
 

