@@ -10,8 +10,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.bench.stats import Summary, summarize
+from wattprint.store.record import RunRecord
 
 PHONE_KEYS = ("smartphone", "phone")
 SHRUNK_WARNING = "settings shrunk: "  # the runner's prefix (bench/runner.py) for a preset's reduction
