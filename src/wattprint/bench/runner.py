@@ -27,7 +27,6 @@ from typing import Any
 from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_score, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
-from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.stats import percentile
 from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync
@@ -42,6 +41,7 @@ from wattprint.bench.workflow import (
 )
 from wattprint.core.errors import WattprintError
 from wattprint.core.signals import Interrupted
+from wattprint.store.record import RunRecord
 
 
 def _default_meter(**kwargs: Any) -> Any:
@@ -178,7 +178,8 @@ def _interrupted(ctx: JobContext, record: RunRecord, e: KeyboardInterrupt) -> No
         _end(ctx, record, record.status, record.error)
     else:
         terminated = isinstance(e, Interrupted) and e.signum != signal.SIGINT
-        _end(ctx, record, "aborted", f"aborted: {e.reason if terminated else 'interrupted (KeyboardInterrupt)'}")
+        why = e.reason if isinstance(e, Interrupted) and terminated else "interrupted (KeyboardInterrupt)"
+        _end(ctx, record, "aborted", f"aborted: {why}")
 
 
 def _describe(e: BaseException) -> str:
