@@ -139,7 +139,11 @@ def _summary(records: list[RunRecord]) -> str:
     values = [r.wh_per_1000 for r in records if r.wh_per_1000 is not None]
     if not values:
         return "no energy recorded"
-    return f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+    line = f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+    scores = [r.score_wh_per_1000 for r in records if r.score_wh_per_1000 is not None]
+    if scores and records[0].settings.get("score") == "gpu":
+        line += f"; score {sum(scores) / len(scores):.4g} Wh per 1,000 ({records[0].score_basis.split(',')[0]})"
+    return line
 
 
 def new_record(ctx: JobContext, repeat: int, key: str) -> RunRecord:
