@@ -4,10 +4,11 @@ and a stand-in tokenizer, for benchmarking the engine without the hub.
 The tokenizer is a byte-level BPE of the model's own vocabulary size: the 256 byte symbols, one token for
 each word the load generator's prompts use (:data:`wattprint.loadgen.workload.WORDS`), and fillers ``t<i>``
 up to the size, so a prompt of N words is N tokens and every id the random model emits decodes to non-empty
-text (the server streams one chunk per token). It has the layout model-specific tokenizer classes load too
-(``transformers`` forces its own class for some model types, Qwen2 among them). Its chat template joins the
-messages' contents. ``overrides`` shrink a config for tests (``{"num_hidden_layers": 2, "hidden_size": 64, ...}``); the folder's ``wattprint.json``
-says what it is.
+text (the server streams one chunk per token; a lone non-ASCII byte symbol, 128 of the ids, may be held back
+by the server's detokenizer, so chunks can carry more than one token and the counts come from ``usage``).
+Model-specific tokenizer classes load this layout too (``transformers`` forces its own class for some model
+types, Qwen2 among them). Its chat template joins the messages' contents. ``overrides`` shrink a config for
+tests (``{"num_hidden_layers": 2, ...}``); the folder's ``wattprint.json`` says what it is.
 """
 
 from __future__ import annotations
@@ -85,8 +86,7 @@ def build(name: str, out: str | Path, *, dtype: str = "bfloat16", device: str = 
     tokenizer(int(raw["vocab_size"]), raw.get("bos_token_id"), eos[0] if isinstance(eos, list) else eos
               ).save_pretrained(out)
     params = sum(p.numel() for p in model.parameters())
-    (out / "wattprint.json").write_text(json.dumps({
-        "config": name, "overrides": overrides or {}, "weights": "random", "seed": seed, "dtype": dtype,
-        "parameters": params, "tokenizer": "stand-in byte-level BPE, prompt words one token each (wattprint.loadgen.modeldir)"},
-        indent=1))
+    about = {"config": name, "overrides": overrides or {}, "weights": "random", "seed": seed, "dtype": dtype,
+             "parameters": params, "tokenizer": "stand-in byte-level BPE (wattprint.loadgen.modeldir)"}
+    (out / "wattprint.json").write_text(json.dumps(about, indent=1))
     return out
