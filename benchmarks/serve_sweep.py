@@ -76,7 +76,6 @@ def sweep_model(name: str, a: argparse.Namespace, out: Path) -> list[dict]:
     from wattprint.loadgen import session
     from wattprint.loadgen.energy import MeterEnergy
     from wattprint.loadgen.engine import Engine
-    from wattprint.loadgen.modeldir import build
     from wattprint.loadgen.record import SweepContext, to_record
     from wattprint.loadgen.runner import Level, LoadSettings
     from wattprint.loadgen.sweep import SweepState, run_sweep
@@ -86,8 +85,10 @@ def sweep_model(name: str, a: argparse.Namespace, out: Path) -> list[dict]:
     from wattprint.store.sqlite import Store
 
     t0 = time.perf_counter()
-    model_dir = build(name, Path(a.workdir) / name, dtype="float32" if a.smoke else "bfloat16",
-                      device="cpu" if a.smoke else "cuda", overrides=TINY if a.smoke else None)
+    model_dir = Path(a.workdir) / name
+    subprocess.run([sys.executable, "-m", "wattprint.loadgen.modeldir", name, str(model_dir),  # CUDA stays there
+                    "--dtype", "float32" if a.smoke else "bfloat16", "--device", "cpu" if a.smoke else "cuda",
+                    "--overrides", json.dumps(TINY if a.smoke else {})], check=True, env=os.environ)
     print(f"{name}: model folder in {time.perf_counter() - t0:.0f} s", flush=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -114,16 +115,17 @@ def sweep_model(name: str, a: argparse.Namespace, out: Path) -> list[dict]:
                                device="cpu" if a.smoke else "cuda:0", gpu_uuids=uuids, environment=snapshot(),
                                meter={"components": meter.components()})
             with Store(out / f"serve-{name}.db") as store:
-                def on_level(s: dict) -> None:
+                def on_level(s: dict) -> None:  # stored and written as each level ends: a cut run keeps them
                     s["check"] = check(s)
                     summaries.append(s)
                     store.add(to_record(ctx, s, len(summaries) - 1, time.time()))
+                    (out / f"serve_sweep-{name}.json").write_text(json.dumps(
+                        {"model": name, "levels": summaries, "warnings": state.warnings, "args": vars(a),
+                         "engine_ready_s": eng.ready_after_s}, indent=1, default=str))
                     print(name, session.table([session.row(s)]), s["check"], flush=True)
                 run_sweep(target, workload, levels, settings, MeterEnergy(meter, probe), on_level, a.warmup, state)
         finally:
             meter.close()
-    (out / f"serve_sweep-{name}.json").write_text(json.dumps(
-        {"model": name, "levels": summaries, "warnings": state.warnings, "args": vars(a)}, indent=1, default=str))
     return summaries
 
 
@@ -160,6 +162,7 @@ def main() -> None:
             "qwen2.5-0.5b-instruct", "1,2", 3.0, 0.5, 2, "fixed:16:12")
     ensure_wheels()
     sys.path.insert(0, str(ROOT / "src"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

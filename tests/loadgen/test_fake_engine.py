@@ -130,3 +130,22 @@ def test_cli_bad_input_writes_nothing(tmp_path, capsys) -> None:
     assert main([*base, "--url", f"http://127.0.0.1:{free_port()}", "--concurrency", "1"]) == 2
     assert "cannot reach the endpoint" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_remote_engine_priced_from_the_proxys_receipts() -> None:
+    from wattprint.serve.testing import running_proxy
+
+    with serve_in_thread(FakeEngine(FakeConfig(token_s=0.004))) as upstream:
+        meter = sim_gpu_meter(Constant(200.0), noise_w=0)
+        try:
+            with running_proxy(upstream, meter) as (url, _acct, _metrics):
+                got, _ = _sweep(url, [Level("concurrency", 2)])
+        finally:
+            meter.close()
+    s = got[0]
+    assert s["energy"] is None and s["energy_source"] == "none"
+    rec = s["receipts"]
+    assert rec is not None and rec["requests"] >= 3 and rec["energy_j"] > 0
+    assert rec["j_per_output_token"] == pytest.approx(rec["energy_j"] / (12 * rec["requests"]))
+    # two requests share a 200 W card: each receipt is at most the card's energy over its own duration
+    assert rec["j_per_request"] <= 200.0 * s["latency"]["e2e_s"]["p99"] * 1.1

@@ -90,3 +90,23 @@ def build(name: str, out: str | Path, *, dtype: str = "bfloat16", device: str = 
              "parameters": params, "tokenizer": "stand-in byte-level BPE (wattprint.loadgen.modeldir)"}
     (out / "wattprint.json").write_text(json.dumps(about, indent=1))
     return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m wattprint.loadgen.modeldir NAME OUT [--dtype D] [--device D] [--overrides JSON]``: build in a
+    process of its own, so that the caller (a load generator) never holds the weights or a CUDA context."""
+    import argparse
+
+    p = argparse.ArgumentParser(description="Write a random-weight catalog model folder for transformers serve.")
+    p.add_argument("name")
+    p.add_argument("out")
+    p.add_argument("--dtype", default="bfloat16")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--overrides", default="{}", help="JSON of config fields to change (tests shrink models)")
+    a = p.parse_args(argv)
+    path = build(a.name, a.out, dtype=a.dtype, device=a.device, overrides=json.loads(a.overrides))
+    print(json.loads((path / "wattprint.json").read_text()))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
