@@ -58,9 +58,19 @@ def counter_probe(index: int):
 
 
 def engine_command(model_dir: Path, port: int, smoke: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir), "--continuous-batching",
-           "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    return cmd + (["--device", "cpu"] if smoke else ["--device", "cuda:0", "--dtype", "bfloat16"])
+    """The serve command line, keeping only the options this transformers version lists in its --help."""
+    base = [sys.executable, "-m", "transformers.cli.transformers", "serve"]
+    helptext = subprocess.run([*base, "--help"], capture_output=True, text=True, timeout=120).stdout
+    options = [("--continuous-batching", None), ("--host", "127.0.0.1"), ("--port", str(port)),
+               ("--log-level", "warning"), ("--device", "cpu" if smoke else "cuda:0")]
+    options += [] if smoke else [("--dtype", "bfloat16")]
+    cmd = [*base, str(model_dir)]
+    for flag, value in options:
+        if flag in helptext:
+            cmd += [flag] if value is None else [flag, value]
+        else:
+            print(f"transformers serve has no {flag} here: left out", flush=True)
+    return cmd
 
 
 def check(summary: dict) -> dict:

@@ -80,6 +80,10 @@ def build(name: str, out: str | Path, *, dtype: str = "bfloat16", device: str = 
     torch.manual_seed(seed)
     with torch.device(device):
         model = AutoModelForCausalLM.from_config(cfg, dtype=getattr(torch, dtype))
+    # No end token: a random model would stop wherever it happens to emit it. Without one, every engine that
+    # loads this folder (continuous batching or generate) runs each request to its max_tokens.
+    model.config.eos_token_id = None
+    model.generation_config.eos_token_id = None
     out = Path(out)
     model.save_pretrained(out)
     eos = raw.get("eos_token_id")
@@ -87,7 +91,8 @@ def build(name: str, out: str | Path, *, dtype: str = "bfloat16", device: str = 
               ).save_pretrained(out)
     params = sum(p.numel() for p in model.parameters())
     about = {"config": name, "overrides": overrides or {}, "weights": "random", "seed": seed, "dtype": dtype,
-             "parameters": params, "tokenizer": "stand-in byte-level BPE (wattprint.loadgen.modeldir)"}
+             "parameters": params, "eos_token_id": None,
+             "tokenizer": "stand-in byte-level BPE (wattprint.loadgen.modeldir)"}
     (out / "wattprint.json").write_text(json.dumps(about, indent=1))
     return out
 
