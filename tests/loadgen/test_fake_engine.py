@@ -46,8 +46,9 @@ def test_sweep_prices_each_level_from_the_simulated_gpu() -> None:
     for s in got:
         assert s["window"]["found"] and s["failures"]["failed"] == 0 and s["failures"]["length_mismatch"] == 0
         e = s["energy"]
-        # a constant 250 W card: the window's energy is 250 W times its length, whatever the load
-        assert e["total_j"] == pytest.approx(250.0 * e["duration_s"], rel=0.02)
+        # a constant 250 W card: the window's energy is 250 W times its length, whatever the load (the meter's
+        # own precision on short windows under a busy CPU is tested in tests/meter; here the plumbing)
+        assert e["total_j"] == pytest.approx(250.0 * e["duration_s"], rel=0.05), e
         assert s["per"]["j_per_output_token"] == pytest.approx(e["total_j"] / s["tokens"]["output"])
     # three requests decode at once: the same power spread over about three times the tokens
     assert got[1]["batch"]["decoding_mean"] > 2.0
