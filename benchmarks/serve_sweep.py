@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -59,7 +60,9 @@ def counter_probe(index: int):
 
 def engine_command(model_dir: Path, port: int, smoke: bool) -> list[str]:
     """The serve command line, keeping only the options this transformers version lists in its --help."""
-    base = [sys.executable, "-m", "transformers.cli.transformers", "serve"]
+    exe = Path(sys.executable).with_name("transformers")
+    found = str(exe) if exe.exists() else shutil.which("transformers")
+    base = [found, "serve"] if found else [sys.executable, "-m", "transformers.cli.transformers", "serve"]
     helptext = subprocess.run([*base, "--help"], capture_output=True, text=True, timeout=120).stdout
     options = [("--continuous-batching", None), ("--host", "127.0.0.1"), ("--port", str(port)),
                ("--log-level", "warning"), ("--device", "cpu" if smoke else "cuda:0")]
