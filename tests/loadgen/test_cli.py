@@ -41,6 +41,10 @@ def test_serve_bench_stores_reports_and_picks(tmp_path, capsys) -> None:
     n = export(recs, tmp_path / "r.csv")
     assert n == 2 and "serving" in (tmp_path / "r.csv").read_text().splitlines()[0]
 
+    from wattprint.report.aggregate import aggregate
+
+    assert aggregate(recs).rows == []  # levels are not per-inference runs: the task report leaves them out
+
     md = tmp_path / "again.md"
     assert main(["serve-bench", "--from-store", "--store", str(db), "--report", str(md)]) == 0
     text = md.read_text()
