@@ -51,12 +51,13 @@ def _line(records: list, model: str) -> str:
     window = fmean(x.gpu_wh_per_1000 for x in done)
     score = fmean(x.score_wh_per_1000 for x in done)
     ref = LEADERBOARD_WH_PER_1000.get(model)
+    repeat_s = fmean(x.duration_s for x in done)
     parts = [f"{model} ({r.dtype}, {r.inferences} inputs x {len(done)})",
              f"preprocess {pre:.4g}" if pre is not None else "preprocess inline",
              f"inference window {window:.4g}", f"score {score:.4g} Wh/1k GPU",
-             f"preprocess took {r.preprocess_duration_s or 0:.3g} s, a repeat {fmean(x.duration_s for x in done):.3g} s"]
+             f"preprocess took {r.preprocess_duration_s or 0:.3g} s, a repeat {repeat_s:.3g} s"]
     if r.generated_tokens:
-        parts.append(f"{fmean(x.duration_s for x in done) / r.generated_tokens * 1000:.3g} ms per generated token")
+        parts.append(f"{repeat_s / r.generated_tokens * 1000:.3g} ms per generated token")
     if ref:
         parts.append(f"leaderboard (H100) {ref:g}: score/leaderboard {score / ref:.2f}, "
                      f"inference window/leaderboard {window / ref:.2f}")
