@@ -16,10 +16,10 @@ from wattprint.meter.sim.traces import Constant
 from wattprint.serve.receipt import take_json_member
 from wattprint.serve.testing import running_proxy, serve_in_thread, sim_gpu_meter
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False,
-                                                                                  allow_infinity=False) | st.text()
-JSON = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner,
-                                                                                              max_size=4), max_leaves=12)
+JSON_SCALARS = (st.none() | st.booleans() | st.integers(-10**6, 10**6)
+                | st.floats(allow_nan=False, allow_infinity=False) | st.text())
+JSON = st.recursive(JSON_SCALARS, lambda inner: st.lists(inner, max_size=4)
+                    | st.dictionaries(st.text(), inner, max_size=4), max_leaves=12)
 HEADER_NAME = st.from_regex(r"\A[a-z][a-z0-9-]{0,20}\Z") | st.from_regex(r"\Ax-wattprint-[a-z0-9-]{1,16}\Z")
 HEADER_VALUE = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30)
 

@@ -102,7 +102,8 @@ def test_content_length_and_keep_alive():
 
 
 def test_chunked_with_extensions_and_trailers():
-    body = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n"
+    body = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n")
 
     async def client(pool):
         r = await pool.request(b"GET", b"/", [(b"host", b"x")])

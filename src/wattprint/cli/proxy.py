@@ -71,9 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "by the tokens seen so far (default 10)")
     parser.add_argument("--upstream-timeout", type=_number("--upstream-timeout", 0, False, "600"), default=600.0,
                         metavar="S", help="the longest the upstream may stay silent (before its first byte, or "
-                        "between two pieces of a stream) before the client gets 504 (default 600, for long "
-                        "generations)")
-    parser.add_argument("--metrics-path", default="/metrics",
+                        "between two pieces of a stream) before the client gets 504 (mid-stream: an error event; "
+                        "default 600, for long generations)")
+    parser.add_argument("--metrics-path", default="/metrics", metavar="PATH",
                         help="path of the Prometheus metrics (default /metrics; it hides the upstream's)")
     parser.add_argument("--token", default=None, metavar="TOKEN",
                         help=f"require 'Authorization: Bearer TOKEN' on /metrics, /wattprint/totals and "

@@ -223,18 +223,18 @@ def busy_seconds(spans: Iterable[tuple[float, float]], a: float, b: float) -> fl
             e = b
         if e > s:
             clipped.append((s, e))
+    if not clipped:
+        return 0.0
     clipped.sort()
-    total, cur_s, cur_e = 0.0, None, None
-    for s, e in clipped:
-        if cur_e is None or s > cur_e:
-            if cur_e is not None:
-                total += cur_e - cur_s
+    total = 0.0
+    cur_s, cur_e = clipped[0]
+    for s, e in clipped[1:]:
+        if s > cur_e:
+            total += cur_e - cur_s
             cur_s, cur_e = s, e
-        else:
-            cur_e = max(cur_e, e)
-    if cur_e is not None:
-        total += cur_e - cur_s
-    return total
+        elif e > cur_e:
+            cur_e = e
+    return total + (cur_e - cur_s)
 
 
 def _t1(seg: Segment) -> float:

@@ -18,7 +18,7 @@ overlap its intervals (found by bisection) and settling takes a prefix.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,10 +139,6 @@ class LedgerConfig:
             raise ValueError("prefill_weight must be finite and >= 0, max_lag_s finite and > 0")
 
 
-def _end(tr: Track) -> float:
-    return tr.end if tr.end is not None else float("inf")
-
-
 class Ledger:
     """Tracks, pending intervals and fleet totals. ``on_final(interval, split)`` and
     ``on_settled(track)`` are called (under the owner's lock) as figures become final."""
@@ -154,6 +150,7 @@ class Ledger:
         self.tracks: dict[str, Track] = {}  # every request not settled yet, by id
         self._open: dict[str, Track] = {}  # those still running, in the order they opened
         self._ended: list[Track] = []  # those ended, in order of their end
+        self._ends: list[float] = []  # their ends (bisected without a key function)
         self.pending: deque[Interval] = deque()
         self.totals = Totals()
         self.measured_until: float | None = None
@@ -211,11 +208,14 @@ class Ledger:
         tr.end = t
         tr.completed = completed
         del self._open[rid]
-        ended = self._ended
-        if ended and _end(ended[-1]) > t:  # ends arrive in time order from one clock; not when replayed
-            insort(ended, tr, key=_end)
+        ends = self._ends
+        if ends and ends[-1] > t:  # ends arrive in time order from one clock; not when replayed
+            i = bisect_right(ends, t)
+            ends.insert(i, t)
+            self._ended.insert(i, tr)
         else:
-            ended.append(tr)
+            ends.append(t)
+            self._ended.append(tr)
         return tr
 
     # ---- meter intervals ------------------------------------------------------------------------
@@ -242,13 +242,12 @@ class Ledger:
                 pending.popleft()
                 self._finalise(iv, forced=blocked, now=now)
         until = self.measured_until if not pending else pending[0].t0
-        if until is None or not self._ended:
+        if until is None or not self._ends or self._ends[0] > until:
             return
-        k = bisect_right(self._ended, until, key=_end)
-        if k == 0:
-            return
+        k = bisect_right(self._ends, until)
         done = self._ended[:k]
         del self._ended[:k]
+        del self._ends[:k]
         for tr in done:
             del self.tracks[tr.id]
             if self._on_settled:
@@ -284,7 +283,7 @@ class Ledger:
         """The requests that may overlap ``[lo, hi)``: ended at or after ``lo`` (by bisection), or open
         and started before ``hi``; ended ones first, in order of their end, then open ones."""
         ended = self._ended
-        i = bisect_left(ended, lo, key=_end)
+        i = bisect_left(self._ends, lo)
         out = [tr for tr in ended[i:] if tr.start < hi] if i < len(ended) else []
         out.extend(tr for tr in self._open.values() if tr.start < hi)
         return out
@@ -331,8 +330,12 @@ class Ledger:
             start = tr.start
             if start >= hi or (end < lo) or (end == lo and start < lo):
                 continue
-            if m == 1:
-                work, flight = self._in_one(tr, lo, hi, end, now)
+            if m == 1:  # the usual case, inlined (this loop runs for every request overlapping a receipt)
+                cache = tr.tail_cache if tr.end is not None and end < hi else None
+                if cache is not None and cache[0] == lo:
+                    work, flight = cache[1], cache[2]
+                else:
+                    work, flight = self._in_one(tr, lo, hi, end, now)
                 total_work[0] += work
                 total_time[0] += flight
                 if tr.id == rid:
@@ -365,10 +368,8 @@ class Ledger:
         """A request's (work, time in flight) inside one interval ``[a, b)``.
 
         An ended request's figures inside ``[a, b)`` are the same for every ``b`` past its end (all its
-        segments lie before ``b``): computed once per ``a``, for all the receipts that follow."""
-        cache = tr.tail_cache if tr.end is not None and end < b else None
-        if cache is not None and cache[0] == a:
-            return cache[1], cache[2]
+        segments lie before ``b``): kept in ``tail_cache`` for the receipts that follow (read by the
+        caller)."""
         w = self.config.prefill_weight
         work = work_in_one(tr.segments, tr.cursor, a, b, tr.prompt_scale * w, tr.gen_scale)
         open_seg = tr.open_segment(now) if now is not None else None

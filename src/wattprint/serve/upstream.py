@@ -86,7 +86,8 @@ class _Conn:
 
     def usable(self) -> bool:
         """An idle connection can carry a request: still open, and nothing arrived unasked."""
-        return not (self.transport.is_closing() or self.reader.at_eof() or len(self.reader._buffer))
+        return not (self.transport.is_closing() or self.reader.at_eof()
+                    or len(self.reader._buffer))  # type: ignore[attr-defined]  # no public "bytes waiting"
 
     def close(self) -> None:
         self.busy = False
@@ -356,7 +357,7 @@ def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     if not version.startswith(b"HTTP/1.") or len(parts) < 2 or len(parts[1]) != 3:
         raise ValueError(f"bad status line {lines[0][:60]!r}")
     status = int(parts[1])
-    fields = []
+    fields: list[tuple[bytes, bytes]] = []
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
         if not sep or not name or name[-1:] in (b" ", b"\t"):
