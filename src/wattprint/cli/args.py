@@ -26,6 +26,7 @@ from typing import NoReturn
 
 from wattprint.core.errors import ConfigError, WattprintError
 
+MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
 CUDA_MISSING = "CUDA is not available on this machine"
 CUDA_FIX = "use --device cpu or install a CUDA build of torch"
 
