@@ -215,3 +215,18 @@ def test_study_filter_and_json_fields():
     assert d["study"] is True and d["safety_checker"] is True and d["study_parameters"] == 1_370_216_895
     assert all(not e.study for e in entries("sentence-similarity"))
     assert {e.name for e in entries(study=False)} | {e.name for e in entries(study=True)} == {e.name for e in ALL}
+
+
+@pytest.mark.parametrize("project_name", ["runwayml/stable-diffusion-v1-5", "CompVis/stable-diffusion-v1-4",
+                                          "distilbert-base-uncased-finetuned-sst-2-english", "gpt2-xl",
+                                          "xlm-roberta-large-finetuned-conll03-english"])
+def test_the_codecarbon_importer_maps_the_study_project_names_to_their_entries(project_name):
+    """The importer's resolver goes through the catalog lookup, so a study log's project name (an id that has
+    moved since) lands on its entry, its task and its kind."""
+    from types import SimpleNamespace
+
+    from wattprint.store.codecarbon import catalog_resolver
+
+    info = catalog_resolver(SimpleNamespace(task=None))(project_name)
+    entry = lookup(project_name)
+    assert info.name == entry.name and info.task == entry.task and info.kind == entry.kind == "task-specific"
