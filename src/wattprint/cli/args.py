@@ -89,14 +89,6 @@ def integer(*, minimum: int | None = None, maximum: int | None = None, example: 
     return parse
 
 
-def finite(value: float, what: str, *, minimum: float | None = None, above: float | None = None) -> float:
-    """``value`` as a float when it is a finite number in range, else ConfigError naming ``what``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not _in_range(float(value), minimum, None, above):
-        raise ConfigError(f"{what} must be a finite number {_bounds(minimum, None, above)}, got {value!r}".rstrip())
-    return float(value)
-
-
 # ---- output paths -------------------------------------------------------------------------------
 def _can_write(path: Path) -> bool:
     if os.access in os.supports_effective_ids:
