@@ -37,7 +37,7 @@ def _quiet_main(*argv: str) -> tuple[int, str, str]:
 CASES = [
     *[(["carbon", flag, v], flag) for flag in ("--kwh", "--wh", "--joules") for v in ("nan", "inf", "-1", "x")],
     *[(["bench", "--time-budget", v], "--time-budget") for v in ("nan", "inf", "0", "-5")],
-    *[(["bench", "--idle-seconds", v], "--idle-seconds") for v in ("nan", "inf", "-1")],
+    *[(["bench", "--idle-seconds", v], "--idle-seconds") for v in ("nan", "inf", "-1", "1e9")],
     (["bench", "--samples", "0"], "--samples"), (["bench", "--samples", "nan"], "--samples"),
     (["bench", "--repeats", "0"], "--repeats"), (["bench", "--batch-size", "-2"], "--batch-size"),
     (["bench", "--warmup", "-1"], "--warmup"), (["bench", "--datasets", "0"], "--datasets"),
@@ -50,7 +50,7 @@ CASES = [
      "--samples"),
     (["compare", "--task", "text-classification", "--specific", "a", "--general", "b", "--repeats", "nan"],
      "--repeats"),
-    *[(["measure", "--idle-seconds", v, "--", "true"], "--idle-seconds") for v in ("nan", "inf", "-1")],
+    *[(["measure", "--idle-seconds", v, "--", "true"], "--idle-seconds") for v in ("nan", "inf", "-1", "1e9")],
 ]
 
 

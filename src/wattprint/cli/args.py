@@ -26,6 +26,7 @@ from typing import NoReturn
 
 from wattprint.core.errors import ConfigError, WattprintError
 
+MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
 CUDA_MISSING = "CUDA is not available on this machine"
 CUDA_FIX = "use --device cpu or install a CUDA build of torch"
 
@@ -86,14 +87,6 @@ def integer(*, minimum: int | None = None, maximum: int | None = None, example: 
 
     parse.__name__ = "integer"
     return parse
-
-
-def finite(value: float, what: str, *, minimum: float | None = None, above: float | None = None) -> float:
-    """``value`` as a float when it is a finite number in range, else ConfigError naming ``what``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not _in_range(float(value), minimum, None, above):
-        raise ConfigError(f"{what} must be a finite number {_bounds(minimum, None, above)}, got {value!r}".rstrip())
-    return float(value)
 
 
 # ---- output paths -------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from wattprint.cli.args import integer, number, one_line_errors, require_device
+from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, require_device
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
 DESCRIPTION = (
@@ -70,8 +70,8 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--steps", type=count, metavar="N", help="denoising steps (image generation)")
     g.add_argument("--height", type=count, metavar="PX", help="image height in pixels (image generation)")
     g.add_argument("--width", type=count, metavar="PX", help="image width in pixels (image generation)")
-    g.add_argument("--idle-seconds", type=number(minimum=0, example="--idle-seconds 5"), metavar="S",
-                   help="idle baseline before each job (0: none)")
+    idle = number(minimum=0, maximum=MAX_IDLE_S, example="--idle-seconds 5")
+    g.add_argument("--idle-seconds", type=idle, metavar="S", help="idle baseline before each job (0: none)")
     g.add_argument("--components", nargs="+", choices=("gpu", "cpu", "ram"), help="what energy to count")
     g.add_argument("--score", choices=("total", "gpu"), help="headline energy")
     g.add_argument("--batch-windows", action="store_true", default=None,

@@ -30,7 +30,8 @@ def chosen_filters(args: argparse.Namespace, every: list[Any]) -> tuple[str | No
     from wattprint.tasks.registry import ALIASES, TASKS
 
     task = ALIASES.get(args.task, args.task) if args.task else None
-    for flag, value, known in (("task", task, {r.task for r in every}), ("model", args.model, {r.model for r in every})):
+    checks = (("task", task, {r.task for r in every}), ("model", args.model, {r.model for r in every}))
+    for flag, value, known in checks:
         if value is None or value in known:
             continue
         hint = f"the store has: {', '.join(sorted(known))}" if known else "the store has no runs"

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from wattprint.cli.args import OutputError, number, one_line_errors, output_file, write_output
+from wattprint.cli.args import MAX_IDLE_S, OutputError, number, one_line_errors, output_file, write_output
 from wattprint.core.errors import ConfigError
 from wattprint.core.units import format_energy
 
@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     one_line_errors(p)
     p.add_argument("--json", metavar="FILE", type=output_file(".json"),
                    help="write the measurement as JSON to FILE (checked before the command runs)")
-    p.add_argument("--idle-seconds", type=number(minimum=0, example="--idle-seconds 5"), default=0.0, metavar="N",
+    idle = number(minimum=0, maximum=MAX_IDLE_S, example="--idle-seconds 5")
+    p.add_argument("--idle-seconds", type=idle, default=0.0, metavar="N",
                    help="measure idle power for N seconds first; report energy above idle beside the total")
     p.add_argument("--gpus", default="visible", type=_gpus_flag,
                    help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, "
