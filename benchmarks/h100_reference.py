@@ -203,10 +203,38 @@ TITLES = {"h200": "wattprint reference: NVIDIA H200 (the reference card)",
           "h100": "wattprint reference: NVIDIA H100 (the earlier card, secondary to docs/results/h200)"}
 
 
+def _job_row(rs: list, idle) -> dict:
+    """One job (task, model, preset): GPU and total Wh per 1,000 over its repeats, and the study's accounting."""
+    from wattprint.report.accounting import study_account
+
+    everything = rs
+    counted = [r for r in rs if _gpu_method(r) == "counter"]
+    if counted and len(counted) >= 2 and len(counted) < len(rs):
+        rs = counted  # a job re-run with counter-anchored windows: its power-field repeats are left out
+    gpu = _summary([r.gpu_wh_per_1000 for r in rs])
+    tot = _summary([r.wh_per_1000 for r in rs])
+    study = [a.kwh_per_1000 * 1000.0 for a in (study_account(r, idle) for r in rs) if a is not None]
+    r0 = rs[0]
+    return {
+        "task": r0.task, "model": r0.model, "model_kind": r0.model_kind, "preset": r0.preset, "samples": r0.samples,
+        "repeats": len(rs), "parameters": r0.parameters, "dtype": r0.dtype, "batch_size": r0.batch_size,
+        "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
+        "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
+        "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
+        "gpu": _gpu_name(r0),
+        "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
+        "gpu_counter_share": sum(_gpu_method(r) == "counter" for r in rs) / len(rs),
+        "cards": len({_gpu_uuid(r) for r in rs}), "repeats_left_out": len(everything) - len(rs),
+        "card_ratio": _card_ratio(rs),
+        # the study's node accounting added back (wattprint.report.accounting): its own column, never the above
+        "study_accounting_wh_per_1000": _mean(study),
+    }
+
+
 def table(args: argparse.Namespace) -> None:
-    """Write <name>.csv, <name>.html and <name>-tables.md under --out, <name>-runs.csv.gz and
+    """Write <name>.csv, <name>.html and <name>.md's generated part under --out, <name>-runs.csv.gz and
     <name>-summary.json under --archive, from the store."""
-    from wattprint.report.accounting import IdleLookup, study_account
+    from wattprint.report.accounting import IdleLookup
     from wattprint.report.build import build_report
     from wattprint.report.formats import ReportOptions, render
     from wattprint.report.text import summary_markdown
@@ -220,35 +248,11 @@ def table(args: argparse.Namespace) -> None:
     archive.mkdir(parents=True, exist_ok=True)
     if not args.from_export:  # rebuilt from an export, the export stays the archive (it holds every run)
         _archive_runs(runs, archive / f"{args.name}-runs.csv.gz")
-    idle = IdleLookup(finished)
     groups: dict[tuple[str, str, str], list] = {}
     for r in finished:
         groups.setdefault((r.task, r.model, r.preset), []).append(r)
-    rows = []
-    for (task, model, preset), rs in sorted(groups.items()):
-        everything = rs
-        counted = [r for r in rs if _gpu_method(r) == "counter"]
-        if counted and len(counted) >= 2 and len(counted) < len(rs):
-            rs = counted  # a job re-run with counter-anchored windows: its power-field repeats are left out
-        gpu = _summary([r.gpu_wh_per_1000 for r in rs])
-        tot = _summary([r.wh_per_1000 for r in rs])
-        study = [a.kwh_per_1000 * 1000.0 for a in (study_account(r, idle) for r in rs) if a is not None]
-        r0 = rs[0]
-        rows.append({
-            "task": task, "model": model, "model_kind": r0.model_kind, "preset": preset, "samples": r0.samples,
-            "repeats": len(rs),
-            "parameters": r0.parameters, "dtype": r0.dtype, "batch_size": r0.batch_size,
-            "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
-            "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
-            "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
-            "gpu": _gpu_name(r0),
-            "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
-            "gpu_counter_share": sum(_gpu_method(r) == "counter" for r in rs) / len(rs),
-            "cards": len({_gpu_uuid(r) for r in rs}), "repeats_left_out": len(everything) - len(rs),
-            "card_ratio": _card_ratio(rs),
-            # the study's node accounting added back (wattprint.report.accounting): its own column, never the above
-            "study_accounting_wh_per_1000": _mean(study),
-        })
+    idle = IdleLookup(finished)
+    rows = [_job_row(rs, idle) for _, rs in sorted(groups.items())]
     with open(out / f"{args.name}.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
         w.writeheader()
@@ -256,13 +260,16 @@ def table(args: argparse.Namespace) -> None:
     title = TITLES.get(args.name, f"wattprint reference: {args.name}")
     (out / f"{args.name}.html").write_text(render("html", finished, ReportOptions(title=title)))
     tables = summary_markdown(build_report(finished), level=3) + "\n" + _markdown(rows)
-    page = out / f"{args.name}.md"
-    if not _splice(page, tables):
+    if not _splice(out / f"{args.name}.md", tables):
         (archive / f"{args.name}-tables.md").write_text(tables)
     failed = [{"task": r.task, "model": r.model, "preset": r.preset, "status": r.status, "error": r.error}
               for r in runs if r.status != "finished"]
     (archive / f"{args.name}-summary.json").write_text(
         json.dumps({"rows": rows, "not_finished": failed}, indent=1, default=str))
+    _print_rows(rows, failed)
+
+
+def _print_rows(rows: list[dict], failed: list[dict]) -> None:
     print(f"{'preset':13s} {'task':28s} {'model':24s} {'n':>4s} {'GPU Wh/1000':>14s} {'+-CI95':>10s} "
           f"{'total Wh/1000':>14s}")
     for row in rows:

@@ -14,26 +14,50 @@ def test_three_presets_ship():
 
 
 def test_paper_protocol():
+    """The study's code (sashavor/co2_inference): one pipeline call per input (preprocessing inline), fp32,
+    batch 1, 1,000 inputs x 3 datasets; its generation settings, recorded in every run's settings."""
     p = load_preset("paper")
     s = p.settings_for("text-classification")
     assert (s.samples, s.datasets, s.batch_size, s.repeats) == (1000, 3, 1, 10)
+    assert (s.dtype, s.preprocess, s.score) == ("float32", "inline", "total")
     assert s.components == ("gpu", "cpu", "ram")
     gen = p.settings_for("text-generation")
-    assert (gen.min_new_tokens, gen.max_new_tokens) == (10, 10)
+    assert (gen.min_new_tokens, gen.max_new_tokens) == (None, 10)  # max_new_tokens=10, may stop at EOS
+    assert gen.task_params() == {"max_new_tokens": 10, "exact_new_tokens": False, "prompt_words": 20, "seed": 0}
     summ = p.settings_for("summarization")
-    assert (summ.min_new_tokens, summ.max_new_tokens) == (10, 15)
+    assert (summ.min_new_tokens, summ.max_new_tokens) == (9, 14)  # min_length=10, max_length=15 with the start token
+    assert p.settings_for("image-captioning").max_new_tokens == 20
     assert p.settings_for("fill-mask").mask_tokens == 1
     img = p.settings_for("image-generation")
     assert (img.num_inference_steps, img.height, img.width) == (None, None, None)  # the model's defaults
+    assert all(p.settings_for(t).dtype == "float32" for t in ("text-generation", "image-generation"))
+    # the settings travel with every record: the round trip keeps the task parameters
+    assert BenchSettings.from_dict(gen.to_dict()) == gen and gen.to_dict()["params"]["prompt_words"] == 20
 
 
 def test_aienergyscore_protocol():
     p = load_preset("aienergyscore")
     gen = p.settings_for("text-generation")
     assert (gen.samples, gen.batch_size, gen.repeats, gen.score) == (1000, 1, 10, "gpu")
-    assert gen.dtype == "bfloat16" and gen.max_new_tokens == gen.min_new_tokens == 10
+    assert gen.preprocess == "phase" and gen.warmup_batches == 10
+    assert gen.dtype == "float16" and gen.max_new_tokens == gen.min_new_tokens == 10
     assert p.settings_for("text-classification").dtype == "float32"
     assert p.settings_for("image-generation").num_inference_steps == 30
+    cap, asr = p.settings_for("image-captioning"), p.settings_for("automatic-speech-recognition")
+    assert cap.min_new_tokens == cap.max_new_tokens == asr.min_new_tokens == asr.max_new_tokens == 100
+    assert p.settings_for("summarization").task_params()["forward_only"] is True
+
+
+def test_task_params_are_checked_against_the_task(tmp_path):
+    from wattprint.bench.plan import expand
+
+    f = tmp_path / "mine.toml"
+    f.write_text('[tasks.text-generation]\nparams = {prompt_wrds = 20}\n')
+    with pytest.raises(UnknownNameError, match="did you mean 'prompt_words'"):
+        expand(str(f), ["text-generation"], ["distilgpt2"])
+    f.write_text('[defaults]\nparams = 3\n')
+    with pytest.raises(ConfigError, match="table"):
+        load_preset(str(f))
 
 
 def test_quick_is_budgeted_and_says_what_it_shrank():

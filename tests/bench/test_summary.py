@@ -34,3 +34,13 @@ def test_failed_job_shows_its_reason():
 def test_gpu_score_is_the_headline_when_the_protocol_says_so():
     recs = [_rec(i, 5.0, gpu_wh_per_1000=4.0, settings={"score": "gpu"}) for i in range(2)]
     assert "4 ± 0 (GPU)" in plain_table(rows(recs))
+
+
+def test_a_shrunk_run_is_flagged_from_its_warning_when_its_settings_lack_the_reason():
+    reason = "quick preset: transcripts capped at 24 new tokens"
+    (row,) = rows([_rec(0, 5.33, warnings=[f"settings shrunk: {reason}"])])
+    assert row.shrunk == reason
+    text = plain_table([row])
+    assert "5.33 [shrunk]" in text and text.rstrip().endswith("not comparable with a full-size run's.")
+    (full,) = rows([_rec(0, 5.33)])
+    assert full.shrunk == "" and "[shrunk]" not in plain_table([full])

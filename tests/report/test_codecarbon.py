@@ -7,6 +7,7 @@ from wattprint.core.errors import ConfigError
 from wattprint.store.codecarbon import EXPORT_COLUMNS, detect_layout, write_emissions_csv
 from wattprint.store.codecarbon_import import ImportOptions, import_files, read_records
 from wattprint.store.sqlite import Store
+from wattprint.tasks.names import resolve_task
 
 EXPECTED_LAYOUT = {
     "v1.2.0_emissions.csv": "1.x", "v2.1.0_emissions.csv": "2.0-2.1", "v2.2.0_emissions.csv": "2.2",
@@ -73,7 +74,8 @@ def test_model_outside_the_catalog_needs_the_flag_and_a_task(fixtures_dir):
     with pytest.raises(ConfigError) as e:
         read_records([path], ImportOptions(**opts, unlisted_model=True))
     assert "--task" in e.value.fix
-    recs = read_records([path], ImportOptions(**opts, unlisted_model=True, task="sentiment-analysis"))
+    recs = read_records([path], ImportOptions(**opts, unlisted_model=True, task="sentiment-analysis",
+                                              task_resolver=resolve_task))
     assert [(r.model, r.task, r.model_kind) for r in recs] == [("my-sentiment-app", "text-classification", "unknown")]
 
 

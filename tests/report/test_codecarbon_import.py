@@ -12,10 +12,11 @@ from wattprint.cli.main import main
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.store.codecarbon_import import ImportOptions, plan_import, read_records
 from wattprint.store.sqlite import Store
-from wattprint.store.task_names import resolve_task
+from wattprint.tasks.names import resolve_task
 
 SDXL = "study/emissions_base_e38f7eae-bcc9-498e-ab0e-c6100e9dc9b3.csv"
 DISTILGPT2 = "study/emissions_base_0d768dae-1ba1-49af-9967-a3cb52a7db8f.csv"
+SD15 = "study/emissions_base_d490ecdf-a7d4-4136-9e55-bd947f6a8840.csv"  # project_name runwayml/stable-diffusion-v1-5
 DISTILGPT2_WHOLE_RUN = "study/textgen_wikitext_distilgpt2.csv"
 J_PER_KWH = 3.6e6
 
@@ -53,6 +54,14 @@ def test_study_task_logs_count_only_the_query_rows(fixtures_dir):
     # what the old reading (every row a run of 1,000) gave: the mean of the rows, 3.82 kWh and 8.2 Wh
     rows_mean = sum(float(r["energy_consumed"]) for r in _rows(fixtures_dir / SDXL)) / 3
     assert rows_mean * 1e6 / 1000 == pytest.approx(3820.4, rel=1e-3) != pytest.approx(sdxl.wh_per_1000)
+
+
+def test_a_hub_id_that_moved_is_its_catalog_entry(fixtures_dir):
+    (sd,) = read_records([fixtures_dir / SD15], ImportOptions(inferences_per_run=1000))
+    assert (sd.model, sd.task, sd.model_kind) == ("sd-1.5", "image-generation", "task-specific")
+    assert sd.wh_per_1000 == pytest.approx(1366.112836164036)  # the query row: 1.366 kWh per 1,000 images
+    assert sd.load_energy_j == pytest.approx((0.001210493852614209 + 0.0036657581022835695) * J_PER_KWH)
+    assert sd.model_source == "codecarbon:runwayml/stable-diffusion-v1-5"
 
 
 def test_study_import_into_the_store_and_the_report(tmp_path, fixtures_dir, capsys):
@@ -110,7 +119,8 @@ def test_text2text_generation_is_settled_by_the_model_or_by_the_user(fixtures_di
 
 
 def test_alias_given_to_task_is_stored_under_wattprints_name(fixtures_dir):
-    (sdxl,) = read_records([fixtures_dir / SDXL], ImportOptions(inferences_per_run=1000, task="text-to-image"))
+    opts = ImportOptions(inferences_per_run=1000, task="text-to-image", task_resolver=resolve_task)
+    (sdxl,) = read_records([fixtures_dir / SDXL], opts)
     assert sdxl.task == "image-generation"
 
 
@@ -244,7 +254,11 @@ def test_not_utf8_is_one_line(tmp_path):
 def test_unknown_task_fails_before_any_file_is_read(tmp_path):
     with pytest.raises(UnknownNameError) as e:
         plan_import([tmp_path / "does-not-matter.csv"], ImportOptions(inferences_per_run=1, task="imge-generation"))
-    assert "image-generation" in e.value.matches
+    assert "image-generation" in e.value.matches  # without the registry's resolver: the catalog's task names
+    with pytest.raises(UnknownNameError) as e:
+        plan_import([tmp_path / "x.csv"], ImportOptions(inferences_per_run=1, task="imge-to-text",
+                                                        task_resolver=resolve_task))
+    assert "image-to-text" in e.value.matches
 
 
 def test_skipping_every_row_stores_nothing(tmp_path, fixtures_dir, capsys):
@@ -263,3 +277,26 @@ def test_a_file_that_is_not_codecarbons_is_named(tmp_path):
     f.write_text("a,b\n1,2\n")
     with pytest.raises(ConfigError, match=f"^{f}: not a CodeCarbon emissions file"):
         plan_import([f], ImportOptions(inferences_per_run=1))
+
+
+def test_a_skipped_load_row_is_said_on_its_run(tmp_path, fixtures_dir):
+    rows = _rows(fixtures_dir / SDXL)
+    rows[1]["energy_consumed"] = "-1"  # transfer model to GPU
+    f = tmp_path / "bad.csv"
+    _write(f, rows)
+    plan = plan_import([f], ImportOptions(inferences_per_run=1000, skip_bad_rows=True))
+    (sdxl,) = plan.records
+    assert plan.skipped == [f"{f}:3: energy_consumed '-1' is negative"]
+    assert sdxl.load_energy_j == pytest.approx(0.0018799884904847793 * J_PER_KWH)  # load model only
+    assert any("its load energy leaves that row out" in w for w in sdxl.warnings)
+    assert sdxl.wh_per_1000 == pytest.approx(11_453.643843892861)
+
+
+def test_a_run_without_inference_row_among_good_ones(tmp_path, fixtures_dir):
+    load_only = [r for r in _rows(fixtures_dir / SDXL) if r["task_name"] != "query model"]
+    f = tmp_path / "load_only.csv"
+    _write(f, load_only)
+    with pytest.raises(ConfigError) as e:
+        plan_import([fixtures_dir / DISTILGPT2, f], ImportOptions(inferences_per_run=1000))
+    assert e.value.message.startswith(f"{f}:2, 3: run e38f7eae-bcc9-498e-ab0e-c6100e9dc9b3 has no 'query model' row")
+    assert "--inference-task" in e.value.fix and "--skip-bad-rows" in e.value.fix

@@ -9,7 +9,7 @@ import pytest
 from wattprint.report.compare import CompareRequest, comparison_from_records, run_compare
 from wattprint.report.compare_view import to_html, to_text
 from wattprint.report.formats import ReportOptions, render
-from wattprint.store.codecarbon import ImportOptions, import_files
+from wattprint.store.codecarbon_import import ImportOptions, import_files
 from wattprint.store.sqlite import Store
 
 pytestmark = pytest.mark.slow

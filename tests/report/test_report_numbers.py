@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from wattprint.report.formats import ReportOptions, render
-from wattprint.store.codecarbon import ImportOptions, import_files
+from wattprint.store.codecarbon_import import ImportOptions, import_files
 from wattprint.store.sqlite import Store
 
 # (task, model, parameters, kind, [energy_j of each repeat], inferences)

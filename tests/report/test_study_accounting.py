@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from wattprint.report.accounting import STUDY_NODE_GPUS, STUDY_RAM_W
+from wattprint.report.accounting import STUDY_GPU, STUDY_NODE_GPUS, STUDY_RAM_W
 from wattprint.report.exported import load_export
 from wattprint.report.formats import ReportOptions, render
 from wattprint.store.export import export
@@ -57,6 +57,7 @@ def test_idle_power_falls_back_to_what_the_store_holds_and_says_so(record):
         _run(record, "h100-light", [_gpu("GPU-d", 1500.0, name="NVIDIA H100")], duration=10.0),  # 150 W mean
         _run(record, "two-gpus", [_gpu("GPU-e", 1000.0, idle_w=90.0), _gpu("GPU-f", 1000.0, idle_w=110.0)]),
         _run(record, "cpu-only", []),
+        _run(record, "imported", [_gpu("GPU-g", 5000.0, idle_w=60.0)], origin="codecarbon"),
     ]
     rows = {r["model"]: r["study_accounting"] for r in json.loads(render("json", runs, ReportOptions()))["rows"]}
     assert rows["same-card"]["idle_w_per_gpu"] == 100.0 and "same card" in rows["same-card"]["idle_source"]
@@ -68,6 +69,7 @@ def test_idle_power_falls_back_to_what_the_store_holds_and_says_so(record):
     assert two["other_gpus"] == 6 and two["idle_w_per_gpu"] == pytest.approx(100.0)
     assert two["kwh_per_1000_mean"] == pytest.approx((2070.0 - 20.0 + 6 * 100.0 * 10 + 4307.7675) / 100 * 1000 / KWH)
     assert rows["cpu-only"] is None
+    assert rows["imported"] is None  # CodeCarbon's machine mode already counted the whole node
 
 
 def test_study_view_is_its_own_section_and_columns(record):
@@ -99,3 +101,14 @@ def test_a_compressed_export_reloads_into_the_same_report(record, tmp_path):
     assert back[1].to_dict() == runs[1].to_dict()
     assert json.loads(render("json", back, ReportOptions()))["rows"] == json.loads(
         render("json", runs, ReportOptions()))["rows"]
+
+
+def test_the_study_constants_are_those_of_its_released_logs(fixtures_dir):
+    # the study's own per-run CodeCarbon logs (tests/report/fixtures/codecarbon/study, copied from its repository)
+    rows = [r for f in sorted((fixtures_dir / "study").glob("emissions_base_*.csv"))
+            for r in csv.DictReader(f.open(encoding="utf-8"))]
+    assert rows and {r["tracking_mode"] for r in rows} == {"machine"}  # the whole node, not one process
+    assert {int(r["gpu_count"]) for r in rows} == {STUDY_NODE_GPUS}
+    assert {r["gpu_model"] for r in rows} == {f"{STUDY_NODE_GPUS} x {STUDY_GPU}"}
+    assert {float(r["ram_power"]) for r in rows} == {STUDY_RAM_W}
+    assert STUDY_RAM_W == pytest.approx(3.0 / 8.0 * float(rows[0]["ram_total_size"]))  # CodeCarbon's 3 W / 8 GB

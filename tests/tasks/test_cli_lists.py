@@ -10,7 +10,8 @@ def test_models_json_for_a_task(capsys):
     rows = json.loads(capsys.readouterr().out)
     names = {r["name"]: r for r in rows}
     assert {"detr-resnet-50", "yolos-tiny", "deformable-detr"} <= set(names)
-    assert names["yolos-tiny"]["hub_id"] == "hustvl/yolos-tiny" and names["yolos-tiny"]["parameters"] == 6_500_000
+    assert names["yolos-tiny"]["hub_id"] == "hustvl/yolos-tiny" and names["yolos-tiny"]["parameters"] == 6_488_736
+    assert names["yolos-tiny"]["published_parameters"] == 6_500_000 and names["yolos-tiny"]["study"] is True
     assert all("object-detection" in r["tasks"] and r["kind"] == "task-specific" for r in rows)
 
 

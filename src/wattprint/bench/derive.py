@@ -83,6 +83,28 @@ def fill_work(record: RunRecord, work: RepeatWork, edge_s: float) -> None:
     record.harness_overhead = harness_overhead(record.duration_s, work.inside_s - edge_s)
 
 
+def fill_score(record: RunRecord, score: str) -> None:
+    """The preset's score per 1,000 inferences: its component (``score``: "gpu" or "total") of the inference
+    window, plus the preprocess window's when the job measured one (the AI Energy Score protocol sums
+    preprocess, prefill and decode, or preprocess and forward). Leaves it None for a GPU score with no GPU
+    measured. ``score_basis`` names the component and the phases summed."""
+    has_gpu = any(c["kind"] == "gpu" for c in record.components)
+    if score == "gpu" and not has_gpu:
+        record.score_wh_per_1000, record.score_basis = None, "GPU energy: no GPU measured"
+        return
+    window = record.gpu_energy_j if score == "gpu" else record.energy_j
+    pre = record.preprocess_gpu_energy_j if score == "gpu" else record.preprocess_energy_j
+    inside = " + ".join(record.phases) or "inference"
+    parts = [f"inference window ({inside})"]
+    energy = window
+    if pre is not None:
+        energy += pre
+        parts.insert(0, "preprocess")
+    label = "GPU energy" if score == "gpu" else "GPU + CPU + RAM energy"
+    record.score_wh_per_1000 = per_1000(energy, record.inferences)
+    record.score_basis = f"{label} of {' + '.join(parts)}, per 1,000 inferences"
+
+
 def harness_overhead(window_s: float, model_s: float) -> float | None:
     """Share of the measured window not spent inside the model call (0..1)."""
     if window_s <= 0:
@@ -93,7 +115,7 @@ def harness_overhead(window_s: float, model_s: float) -> float | None:
 def _as_dict(obj: Any) -> dict[str, Any]:
     if hasattr(obj, "to_dict"):
         return obj.to_dict()
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return dataclasses.asdict(obj)
     return dict(vars(obj))
 

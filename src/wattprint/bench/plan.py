@@ -98,6 +98,18 @@ def _task_models(tasks: Sequence[str], models: Sequence[str]) -> list[tuple[str,
     return pairs
 
 
+def check_params(task: str, settings: BenchSettings) -> None:
+    """Every name in ``settings.params`` must be a parameter the task declares (``Task.default_params``)."""
+    from wattprint.core.errors import UnknownNameError
+    from wattprint.tasks.registry import get_task
+
+    known = sorted(get_task(task).default_params())
+    for name, _ in settings.params:
+        if name not in known:
+            raise UnknownNameError(f"parameter of task {task}", name, known,
+                                   fix=f"{task} takes: {', '.join(known) or 'no parameters'}")
+
+
 def _datasets(task: str, settings: BenchSettings) -> list[str]:
     from wattprint.tasks.registry import get_task
 
@@ -133,6 +145,7 @@ def expand(
     jobs = []
     for task, model in pairs:
         settings = preset.settings_for(task, overrides)
+        check_params(task, settings)
         for ds in _datasets(task, settings):
             jobs.append(Job(task, model, preset.name, ds, settings.to_dict(), settings.repeats))
     return jobs

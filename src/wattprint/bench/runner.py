@@ -5,6 +5,8 @@ For one job, in this order and in one meter:
 2. loading the model, in its own measured window (``load_energy_j``, ``load_duration_s``);
 3. warm-up batches, outside every window, never counted (the first also counts FLOPs when the task
    does not, and their time sets the number of inputs when the preset gives a time budget);
+3b. with ``preprocess = "phase"``: every batch tokenized/processed in its own measured window
+   (``preprocess_energy_j``), so that the repeats run the model only;
 4. each repeat: one window around all its batches; a task's prefill/decode phases are windows
    nested in it, all in a single pass; per-batch latency from the clock around each batch.
 
@@ -22,13 +24,21 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_work
+from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_score, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.stats import percentile
 from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync
-from wattprint.bench.workflow import JobContext, failure_types, is_job_failure, load_model, make_inputs, warm_up
+from wattprint.bench.workflow import (
+    JobContext,
+    failure_types,
+    is_job_failure,
+    load_model,
+    make_inputs,
+    preprocess,
+    warm_up,
+)
 from wattprint.core.errors import WattprintError
 from wattprint.core.signals import Interrupted
 from wattprint.store.record import RunRecord
@@ -129,7 +139,11 @@ def _summary(records: list[RunRecord]) -> str:
     values = [r.wh_per_1000 for r in records if r.wh_per_1000 is not None]
     if not values:
         return "no energy recorded"
-    return f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+    line = f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+    scores = [r.score_wh_per_1000 for r in records if r.score_wh_per_1000 is not None]
+    if scores and records[0].settings.get("score") == "gpu":
+        line += f"; score {sum(scores) / len(scores):.4g} Wh per 1,000 ({records[0].score_basis.split(',')[0]})"
+    return line
 
 
 def new_record(ctx: JobContext, repeat: int, key: str) -> RunRecord:
@@ -177,30 +191,43 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {text.splitlines()[0] if text else ''}".strip()
 
 
+def _failures() -> tuple[type[BaseException], ...]:
+    return (*failure_types(), RuntimeError)
+
+
+def _set_up(ctx: JobContext, record: RunRecord) -> RunRecord | None:
+    """Idle baseline, load, inputs, warm-up, preprocess; the failed record when the model cannot run."""
+    if ctx.settings.idle_seconds > 0:
+        ctx.progress.stage(f"idle baseline ({ctx.settings.idle_seconds:g} s)")
+        ctx.meter.idle(ctx.settings.idle_seconds)
+    try:
+        load_model(ctx)
+        make_inputs(ctx)
+        warm_up(ctx)
+        preprocess(ctx)
+    except _failures() as e:
+        if not is_job_failure(e):
+            raise
+        ctx.fill_static(record)
+        return _end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")
+    return None
+
+
 def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
     records: list[RunRecord] = []
     record = new_record(ctx, *todo[0])
     try:
         _begin(ctx, record)
-        if ctx.settings.idle_seconds > 0:
-            ctx.progress.stage(f"idle baseline ({ctx.settings.idle_seconds:g} s)")
-            ctx.meter.idle(ctx.settings.idle_seconds)
-        try:
-            load_model(ctx)
-            make_inputs(ctx)
-            warm_up(ctx)
-        except (*failure_types(), RuntimeError) as e:
-            if not is_job_failure(e):
-                raise
-            ctx.fill_static(record)
-            return [_end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")]
+        failed = _set_up(ctx, record)
+        if failed is not None:
+            return [failed]
         for i, (repeat, key) in enumerate(todo):
             if i > 0:
                 record = new_record(ctx, repeat, key)  # known to the handlers below before its row exists
                 _begin(ctx, record)
             try:
                 _measure_repeat(ctx, record)
-            except (*failure_types(), RuntimeError) as e:
+            except _failures() as e:
                 if not is_job_failure(e):
                     raise
                 records.append(_end(ctx, record, "failed", f"failed during repeat {repeat}: {_describe(e)}"))
@@ -232,7 +259,10 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
             for i, batch in enumerate(batches):
                 per_batch.begin(i)
                 t0 = time.perf_counter()
-                result = task.run_batch(loaded, batch, phases, params)
+                if ctx.prepared is not None:
+                    result = task.run_prepared(loaded, ctx.prepared[i], phases, params)
+                else:
+                    result = task.run_batch(loaded, batch, phases, params)
                 ctx.sync()
                 work.add(result.units, time.perf_counter() - t0, result.flops, result.outputs,
                          getattr(result, "flops_method", None))
@@ -247,6 +277,7 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
     fill_energy(record, m)
     record.phases = dict(phases.energy_j)
     record.phase_durations = dict(phases.duration_s)
+    record.phase_energy_by_kind = {k: dict(v) for k, v in phases.by_kind.items()}
     record.warnings.extend(w for w in phases.warnings if w not in record.warnings)
     fill_work(record, work, phases.edge_s + per_batch.edge_s)
     if per_batch.energy_j:
@@ -258,4 +289,5 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
         record.flops_method = work.flops_method
     record.peak_gpu_memory_bytes = ctx.peak_memory()
     record.scores = ctx.score(work.outputs)
+    fill_score(record, s.score)
     fill_carbon(record, ctx.location, ctx.carbon, ctx.live)

@@ -19,6 +19,7 @@ WORKLOADS = ("dataset", "synthetic", "auto")
 MODEL_SELECTIONS = ("smallest", "all", "task-specific", "general-purpose")
 COMPONENTS = ("gpu", "cpu", "ram")
 SCORES = ("total", "gpu")
+PREPROCESS = ("inline", "phase")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
@@ -55,26 +56,36 @@ class BenchSettings:
     width: int | None = None
     guidance_scale: float | None = None
     mask_tokens: int | None = None  # fill-mask: masked tokens per input
+    safety_checker: bool = False  # image generation: run the pipeline's safety checker where it ships one
     idle_seconds: float = 0.0
     batch_windows: bool = False  # a meter window per batch too (energy per batch), not only per repeat
     components: tuple[str, ...] = COMPONENTS
     score: str = "total"  # which energy is the headline score
+    # "inline": each batch is tokenized/processed inside the measured inference window, as a pipeline call
+    # does; "phase": the whole job's inputs are processed first in a measured "preprocess" window, which
+    # the score then adds to the inference window (the AI Energy Score protocol)
+    preprocess: str = "inline"
     shrunk: str | None = None
+    # task-specific protocol parameters, each declared by the task that reads it (``Task.default_params``):
+    # e.g. {exact_new_tokens = false, prompt_words = 20} for text generation; checked against the task's
+    # names when a plan is expanded
+    params: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
-        _check_choice("dtype", self.dtype, DTYPES)
-        _check_choice("weights", self.weights, WEIGHTS)
-        _check_choice("workload", self.workload, WORKLOADS)
-        _check_choice("models", self.models, MODEL_SELECTIONS)
-        _check_choice("score", self.score, SCORES)
+        choices = (("dtype", DTYPES), ("weights", WEIGHTS), ("workload", WORKLOADS), ("models", MODEL_SELECTIONS),
+                   ("score", SCORES), ("preprocess", PREPROCESS))
+        for name, allowed in choices:
+            _check_choice(name, getattr(self, name), allowed)
         for c in self.components:
             _check_choice("component", c, COMPONENTS)
         if not _DEVICE.match(self.device):
             raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N, mps")
-        for name in ("repeats", "batch_size", "datasets", "min_samples", "max_samples"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("samples", "max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width"):
+        self._check_counts()
+
+    def _check_counts(self) -> None:
+        counts = ("repeats", "batch_size", "datasets", "min_samples", "max_samples", "samples", "max_new_tokens",
+                  "min_new_tokens", "num_inference_steps", "height", "width")
+        for name in counts:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ConfigError(f"{name} must be at least 1, got {v}")
@@ -93,6 +104,7 @@ class BenchSettings:
         d = asdict(self)
         d["dataset"] = list(self.dataset)
         d["components"] = list(self.components)
+        d["params"] = dict(self.params)
         return d
 
     @classmethod
@@ -103,12 +115,16 @@ class BenchSettings:
         """The protocol settings a task's ``run_batch`` reads; unset ones are left out."""
         keys = ("max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width",
                 "guidance_scale", "mask_tokens", "seed")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        found = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        return {**found, **dict(self.params)}
 
     def load_overrides(self) -> dict[str, Any]:
         """Size reductions for ``LoadSettings.overrides`` (image size and steps), when set."""
         keys = ("num_inference_steps", "height", "width")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        if self.safety_checker:
+            out["safety_checker"] = True
+        return out
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BenchSettings))
@@ -130,6 +146,11 @@ def _coerce(d: dict[str, Any]) -> dict[str, Any]:
             d[k] = (d[k],) if isinstance(d[k], str) else tuple(d[k])
     if d.get("samples") == "auto":
         d["samples"] = None
+    if "params" in d:
+        if not isinstance(d["params"], Mapping):
+            raise ConfigError(f"params must be a table of task parameters, got {d['params']!r}",
+                              fix='e.g. params = {exact_new_tokens = false}')
+        d["params"] = tuple(sorted(d["params"].items()))
     return d
 
 
@@ -138,7 +159,10 @@ def resolve_settings(
 ) -> BenchSettings:
     """defaults < preset defaults < preset task section < flags (``None`` flag values are unset)."""
     merged: dict[str, Any] = dict(defaults)
-    merged.update(task_section or {})
+    section = dict(task_section or {})
+    if "params" in section and isinstance(merged.get("params"), Mapping):  # a task's params add to the defaults'
+        section["params"] = {**merged["params"], **section["params"]}
+    merged.update(section)
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return BenchSettings.from_dict(merged)
 

@@ -23,6 +23,11 @@ def device_sync(device: str) -> Callable[[], None]:
     return lambda: None
 
 
+def energy_by_kind(m: Any) -> dict[str, float]:
+    """A Measurement's energy per component kind (J): GPU, CPU, and RAM (DRAM counted as RAM)."""
+    return {"gpu": m.energy_j("gpu"), "cpu": m.energy_j("cpu"), "ram": m.energy_j("ram") + m.energy_j("dram")}
+
+
 class MeterPhases:
     """The :class:`~wattprint.tasks.base.Phases` a task gets in a measured batch.
 
@@ -37,6 +42,7 @@ class MeterPhases:
         self._open: dict[str, str] = {}
         self._count = 0
         self.energy_j: dict[str, float] = defaultdict(float)
+        self.by_kind: dict[str, dict[str, float]] = {}  # phase -> {"gpu", "cpu", "ram"} -> J
         self.duration_s: dict[str, float] = defaultdict(float)
         self.warnings: list[str] = []
         self.edge_s = 0.0  # seconds spent in the meter's begin/end calls: harness time
@@ -61,6 +67,9 @@ class MeterPhases:
         m = self._meter.end(window)
         self.edge_s += time.perf_counter() - t0
         self.energy_j[name] += m.total_energy_j
+        kinds = self.by_kind.setdefault(name, {"gpu": 0.0, "cpu": 0.0, "ram": 0.0})
+        for kind, joules in energy_by_kind(m).items():
+            kinds[kind] += joules
         self.duration_s[name] += m.duration_s
         for w in m.warnings:
             if w not in self.warnings:

@@ -16,7 +16,7 @@ from wattprint.bench.plan import Job
 from wattprint.bench.progress import Progress
 from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings
-from wattprint.bench.windows import OpenWindow
+from wattprint.bench.windows import OpenWindow, energy_by_kind
 from wattprint.core.errors import WattprintError
 
 
@@ -66,6 +66,8 @@ class JobContext:
     batches: list[list[Any]] = field(default_factory=list)
     load_energy_j: float | None = None
     load_duration_s: float | None = None
+    prepared: list[Any] | None = None  # what task.prepare made of each batch (preprocess = "phase")
+    preprocess: Any = None  # the preprocess window's Measurement
     flops_per_inference: float | None = None
     flops_method: str | None = None
     notes: list[str] = field(default_factory=list)  # warnings every record of the job carries
@@ -75,6 +77,12 @@ class JobContext:
     def fill_static(self, record: RunRecord) -> None:
         """What every record of this job says about the model, its inputs and its loading."""
         record.load_energy_j, record.load_duration_s = self.load_energy_j, self.load_duration_s
+        if self.preprocess is not None:
+            m = self.preprocess
+            record.preprocess_energy_j, record.preprocess_duration_s = m.total_energy_j, m.duration_s
+            kinds = energy_by_kind(m)
+            record.preprocess_gpu_energy_j, record.preprocess_cpu_energy_j = kinds["gpu"], kinds["cpu"]
+            record.preprocess_ram_energy_j = kinds["ram"]
         if self.task is not None:
             record.task_version = getattr(self.task, "version", "")
         if self.entry is not None:
@@ -82,6 +90,7 @@ class JobContext:
         if self.loaded is not None:
             record.model_source, record.parameters = self.loaded.source, self.loaded.parameters
             record.weights, record.dtype, record.device = self.loaded.weights, self.loaded.dtype, self.loaded.device
+            record.safety_checker = self.loaded.extra.get("safety_checker")
         if self.inputs is not None:
             record.dataset, record.workload = self.inputs.dataset, self.inputs.workload
             record.workload_description = self.inputs.description
@@ -192,7 +201,7 @@ def warm_up(ctx: JobContext) -> None:
 def _fit_budget(ctx: JobContext, per_input_s: float) -> None:
     """Keep as many inputs as fit ``time_budget_s`` (at least ``min_samples``), judged from warm-up."""
     s = ctx.settings
-    fit = math.floor(s.time_budget_s / per_input_s) if per_input_s > 0 else s.max_samples
+    fit = math.floor((s.time_budget_s or 0.0) / per_input_s) if per_input_s > 0 else s.max_samples
     n = max(s.min_samples, min(s.max_samples, fit))
     n = min(n, len(ctx.inputs.items))
     n = max(s.batch_size, n - n % s.batch_size) if n >= s.batch_size else n
@@ -201,3 +210,21 @@ def _fit_budget(ctx: JobContext, per_input_s: float) -> None:
         f"inputs sized to a {s.time_budget_s:g} s budget: {per_input_s:.3g} s per input in warm-up -> {n} inputs"
         f" (min {s.min_samples}, max {s.max_samples})"
     )
+
+
+def preprocess(ctx: JobContext) -> None:
+    """With ``preprocess = "phase"``: turn every batch into model inputs (tokens, pixels) in a measured
+    "preprocess" window before the repeats, as the AI Energy Score protocol does; the repeats then run
+    the model on them. A task that cannot separate its preprocessing keeps it inline, and every record says so."""
+    s = ctx.settings
+    if s.preprocess != "phase":
+        return
+    if not getattr(ctx.task, "separable_preprocess", False):
+        ctx.notes.append(f"preprocess: {ctx.task.name} cannot separate its preprocessing from the model call; "
+                         "it stays inside the inference window (no preprocess phase)")
+        return
+    params = s.task_params()
+    ctx.progress.stage(f"preprocessing {sum(len(b) for b in ctx.batches)} inputs (measured)")
+    with OpenWindow(ctx.meter, "preprocess", ctx.sync, settle=ctx.settle) as window:
+        ctx.prepared = [ctx.task.prepare(ctx.loaded, b, params) for b in ctx.batches]
+        ctx.preprocess = window.end()

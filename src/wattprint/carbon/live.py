@@ -11,8 +11,8 @@ The key comes from ``ELECTRICITYMAPS_API_KEY``. Every failure raises :class:`Liv
 from __future__ import annotations
 
 import json
+import math
 import os
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,12 +54,35 @@ def _fmt(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _point(rec: Mapping[str, Any], default_type: str) -> IntensityPoint:
+def _intensity(value: Any) -> float | None:
+    """A JSON number that is a finite intensity >= 0, else None (text, booleans, NaN, huge or negative values)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        g = float(value)
+    except OverflowError:
+        return None
+    return g if math.isfinite(g) and g >= 0 else None
+
+
+def _point(rec: Any, default_type: str) -> IntensityPoint:
+    """One value of an answer, checked: an intensity that is not a finite number >= 0, or a missing or
+    unreadable time, raises LiveIntensityError (the caller falls back to the tables and says why)."""
+    if not isinstance(rec, Mapping):
+        raise LiveIntensityError(f"{SOURCE}: expected an object per hour, got {type(rec).__name__}")
     value = rec.get("carbonIntensity")
     if value is None:
         raise LiveIntensityError(f"no carbonIntensity for {rec.get('datetime')}")
-    return IntensityPoint(parse_time(rec["datetime"]), float(value),
-                          rec.get("emissionFactorType") or default_type, bool(rec.get("isEstimated")))
+    g_per_kwh = _intensity(value)
+    if g_per_kwh is None:
+        raise LiveIntensityError(f"{SOURCE}: carbonIntensity {value!r:.40} at {rec.get('datetime')} is not a "
+                                 "number of gCO2e/kWh >= 0")
+    try:
+        start = parse_time(str(rec["datetime"]))
+    except (KeyError, ValueError) as e:
+        raise LiveIntensityError(f"{SOURCE}: no readable datetime in {dict(rec)!r:.120}") from e
+    kind = rec.get("emissionFactorType") or default_type
+    return IntensityPoint(start, g_per_kwh, str(kind), bool(rec.get("isEstimated")))
 
 
 class ElectricityMapsClient:
@@ -93,16 +116,19 @@ class ElectricityMapsClient:
                 body = resp.read()
         except urllib.error.HTTPError as e:
             raise LiveIntensityError(f"{SOURCE}: HTTP {e.code} for {path}") from e
-        except (socket.timeout, TimeoutError) as e:
+        except TimeoutError as e:  # socket.timeout is TimeoutError since 3.10
             raise LiveIntensityError(f"{SOURCE}: no answer within {self.timeout_s:g} s ({path})") from e
         except urllib.error.URLError as e:
-            if isinstance(e.reason, (socket.timeout, TimeoutError)):
+            if isinstance(e.reason, TimeoutError):
                 raise LiveIntensityError(f"{SOURCE}: no answer within {self.timeout_s:g} s ({path})") from e
             raise LiveIntensityError(f"{SOURCE}: cannot connect ({e.reason})") from e
         try:
-            return json.loads(body)
+            payload = json.loads(body)
         except ValueError as e:
             raise LiveIntensityError(f"{SOURCE}: answer is not JSON ({path})") from e
+        if not isinstance(payload, dict):
+            raise LiveIntensityError(f"{SOURCE}: answer is not a JSON object ({path})")
+        return payload
 
     def latest(self, zone: str) -> IntensityPoint:
         """The most recent hourly value for ``zone``."""
@@ -115,8 +141,8 @@ class ElectricityMapsClient:
         while t < end:
             stop = min(end, t + MAX_RANGE)
             payload = self._get("carbon-intensity/past-range", {"zone": zone, "start": _fmt(t), "end": _fmt(stop)})
-            if "data" not in payload:
-                raise LiveIntensityError(f"{SOURCE}: past-range answer has no 'data'")
+            if not isinstance(payload.get("data"), list):
+                raise LiveIntensityError(f"{SOURCE}: past-range answer has no 'data' list")
             points += [_point(rec, self.emission_factor_type) for rec in payload["data"]]
             t = stop
         return sorted({p.start: p for p in points}.values(), key=lambda p: p.start)

@@ -8,6 +8,7 @@ than being overridden by it. Within a group the most specific wins: intensity > 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Mapping
@@ -53,10 +54,15 @@ class CarbonSettings:
     origin: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.intensity is not None and self.intensity < 0:
-            raise ConfigError(f"intensity must be >= 0 gCO2e/kWh, got {self.intensity}")
-        if self.pue is not None and self.pue < 1.0:
-            raise ConfigError(f"PUE must be >= 1.0, got {self.pue}", fix="PUE is facility energy / IT energy")
+        if self.intensity is not None and not (math.isfinite(self.intensity) and self.intensity >= 0):
+            raise ConfigError(f"intensity ({self._where('intensity')}) must be a finite number >= 0 gCO2e/kWh, "
+                              f"got {self.intensity}", fix="e.g. --intensity 56 (or drop it to use the tables)")
+        if self.pue is not None and not (math.isfinite(self.pue) and self.pue >= 1.0):
+            raise ConfigError(f"PUE ({self._where('pue')}) must be a finite number >= 1.0, got {self.pue}",
+                              fix="PUE is facility energy / IT energy, e.g. --pue 1.2 (1.0: no overhead)")
+
+    def _where(self, key: str) -> str:
+        return self.origin.get(key, "argument")
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({e})", f"fix the line it names in {path}") from e
     section = data.get("carbon", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [carbon] must be a table")
+        raise ConfigError(f"{path}: [carbon] must be a table",
+                          fix='write it as [carbon] followed by lines such as country = "FR"')
     for key in section:
         if key not in CONFIG_KEYS:
             raise UnknownNameError("config key in [carbon]", key, CONFIG_KEYS, fix=f"edit {path}")
@@ -127,14 +134,15 @@ def _parse_bool(text: str, where: str) -> bool:
         return True
     if low in ("0", "false", "no", "off", ""):
         return False
-    raise ConfigError(f"{where}: expected true/false, got {text!r}")
+    raise ConfigError(f"{where}: expected true/false, got {text!r}", fix="use true or false (also 1/0, yes/no, on/off)")
 
 
 def _parse_float(value: Any, where: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where}: expected a number, got {value!r}") from e
+        raise ConfigError(f"{where}: expected a number, got {value!r}",
+                          fix="e.g. 1.2 for a PUE, 56 for gCO2e/kWh") from e
 
 
 def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str, str]):
@@ -146,7 +154,8 @@ def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str
         path = Path(env["WATTPRINT_CONFIG"])
     if path is not None:
         if not path.exists():
-            raise ConfigError(f"config file {path} does not exist")
+            raise ConfigError(f"config file {path} does not exist",
+                              fix="pass the path of a TOML file with a [carbon] table, or drop --carbon-config")
         file_settings, file_name = read_config_file(path), f"file {path}"
     else:
         for candidate in default_config_paths(env):
@@ -212,9 +221,22 @@ def _country_intensity(code: str, tables: CarbonTables) -> tuple[str, str, Inten
 
 
 def _region_code(settings: CarbonSettings, tables: CarbonTables) -> str:
+    """The ISO 3166-2 code of the region; a bare subdivision ("QC") takes the country's prefix. A country and a
+    region of another country set together are a conflict, not a silent choice."""
+    assert settings.region is not None
     region = settings.region.strip().upper()
-    if "-" not in region and settings.country:
-        region = f"{tables.country(settings.country).alpha2}-{region}"
+    if not settings.country:
+        return region
+    country = tables.country(settings.country).alpha2
+    if "-" not in region:
+        return f"{country}-{region}"
+    if region.split("-", 1)[0] != country:
+        where_c = settings.origin.get("country", "argument country")
+        where_r = settings.origin.get("region", "argument region")
+        raise ConfigError(
+            f"country {settings.country} ({where_c}) and region {region} ({where_r}) disagree: "
+            f"{region} is not in {country}",
+            f"keep one: the region alone ({region}) decides the grid, or drop the region to use {country}")
     return region
 
 

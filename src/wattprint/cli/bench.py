@@ -7,6 +7,8 @@ import contextlib
 import sys
 from typing import Any
 
+from wattprint.cli.args import integer, number, one_line_errors, require_device
+
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
 DESCRIPTION = (
     "Run standard AI tasks model against model and measure the energy of each inference. Every run is "
@@ -25,16 +27,8 @@ _OVERRIDES = {
 }
 
 
-def _samples(text: str) -> int | str:
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--samples takes a whole number or 'auto', got {text!r}") from None
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    one_line_errors(p)
     p.add_argument("--preset", default="quick", help="quick (default), paper, aienergyscore, or a .toml file")
     p.add_argument("--task", action="append", metavar="T", help="a task to run (repeatable; default: all)")
     p.add_argument("--model", action="append", metavar="M", help="catalog name, hub id or local folder (repeatable)")
@@ -43,36 +37,45 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow a hub model's own code to run (off by default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
-    g = p.add_argument_group("settings (each overrides the preset)")
-    g.add_argument("--samples", type=_samples, metavar="N|auto", help="inputs per dataset, or 'auto' (time budget)")
-    g.add_argument("--time-budget", type=float, metavar="S", help="seconds of inference per task when samples is auto")
-    g.add_argument("--repeats", type=int, metavar="N")
-    g.add_argument("--batch-size", type=int, metavar="N")
-    g.add_argument("--warmup", type=int, metavar="N", help="warm-up batches (never counted)")
-    g.add_argument("--datasets", type=int, metavar="N", help="how many of each task's standard datasets")
-    g.add_argument("--dataset", action="append", metavar="NAME", help="a dataset by name (repeatable)")
-    g.add_argument("--models", dest="models_rule", choices=("smallest", "all", "task-specific", "general-purpose"),
-                   help="which catalog models when no --model is given")
-    g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"))
-    g.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N")
-    g.add_argument("--weights", choices=("pretrained", "random", "auto"))
-    g.add_argument("--workload", choices=("dataset", "synthetic", "auto"))
-    g.add_argument("--seed", type=int)
-    g.add_argument("--max-new-tokens", type=int, metavar="N")
-    g.add_argument("--min-new-tokens", type=int, metavar="N")
-    g.add_argument("--steps", type=int, metavar="N", help="denoising steps (image generation)")
-    g.add_argument("--height", type=int, metavar="PX")
-    g.add_argument("--width", type=int, metavar="PX")
-    g.add_argument("--idle-seconds", type=float, metavar="S", help="idle baseline before each job (0: none)")
-    g.add_argument("--components", nargs="+", choices=("gpu", "cpu", "ram"), help="what energy to count")
-    g.add_argument("--score", choices=("total", "gpu"), help="headline energy")
-    g.add_argument("--batch-windows", action="store_true", default=None,
-                   help="a meter window per batch as well (energy per batch, p50/p95)")
+    _add_settings(p.add_argument_group("settings (each overrides the preset)"))
     try:
         from wattprint.carbon.cli_args import add_location_arguments
     except ImportError:
         return
     add_location_arguments(p)
+
+
+def _add_settings(g: argparse._ArgumentGroup) -> None:
+    count, whole = integer(minimum=1, example="--repeats 3"), integer(minimum=0, example="--warmup 1")
+    g.add_argument("--samples", type=integer(minimum=1, also=("auto",), example="--samples 100"), metavar="N|auto",
+                   help="inputs per dataset, or 'auto' (as many as fit --time-budget)")
+    g.add_argument("--time-budget", type=number(above=0, example="--time-budget 30"), metavar="S",
+                   help="seconds of inference per task when samples is auto")
+    g.add_argument("--repeats", type=count, metavar="N", help="measured repeats of each model and dataset")
+    g.add_argument("--batch-size", type=count, metavar="N", help="inputs per forward pass")
+    g.add_argument("--warmup", type=whole, metavar="N", help="warm-up batches (never counted)")
+    g.add_argument("--datasets", type=count, metavar="N", help="how many of each task's standard datasets")
+    g.add_argument("--dataset", action="append", metavar="NAME", help="a dataset by name (repeatable)")
+    g.add_argument("--models", dest="models_rule", choices=("smallest", "all", "task-specific", "general-purpose"),
+                   help="which catalog models when no --model is given")
+    g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="numeric type of the weights")
+    g.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N, mps (checked before anything loads)")
+    g.add_argument("--weights", choices=("pretrained", "random", "auto"),
+                   help="hub weights, random weights from the kept config, or pretrained when reachable (auto)")
+    g.add_argument("--workload", choices=("dataset", "synthetic", "auto"),
+                   help="hub dataset rows, synthetic inputs matched to its statistics, or dataset when reachable")
+    g.add_argument("--seed", type=whole, help="seed of inputs and random weights")
+    g.add_argument("--max-new-tokens", type=count, metavar="N", help="tokens to generate at most (generative tasks)")
+    g.add_argument("--min-new-tokens", type=count, metavar="N", help="tokens to generate at least (generative tasks)")
+    g.add_argument("--steps", type=count, metavar="N", help="denoising steps (image generation)")
+    g.add_argument("--height", type=count, metavar="PX", help="image height in pixels (image generation)")
+    g.add_argument("--width", type=count, metavar="PX", help="image width in pixels (image generation)")
+    g.add_argument("--idle-seconds", type=number(minimum=0, example="--idle-seconds 5"), metavar="S",
+                   help="idle baseline before each job (0: none)")
+    g.add_argument("--components", nargs="+", choices=("gpu", "cpu", "ram"), help="what energy to count")
+    g.add_argument("--score", choices=("total", "gpu"), help="headline energy")
+    g.add_argument("--batch-windows", action="store_true", default=None,
+                   help="a meter window per batch as well (energy per batch, p50/p95)")
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -111,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
 
     preset = load_preset(args.preset)
     jobs = expand(preset, args.task, args.model, overrides_from_args(args))
+    for device in sorted({j.settings["device"] for j in jobs}):
+        require_device(device)  # before the store opens or anything loads
     location, live = _location(args)
     with Store(args.store) as store, _sigterm_as_interrupt():
         if store.recovered:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from typing import Any
+
+from wattprint.cli.args import number, one_line_errors
 
 HELP = "inferences (and days at a query rate) after which inference energy equals training energy"
 DESCRIPTION = (
@@ -15,18 +19,26 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="model: its training energy from the table, its inference energy from the store")
-    parser.add_argument("--training-kwh", type=float, help="training energy in kWh (instead of the table)")
+    one_line_errors(parser)
+    parser.add_argument("--model",
+                        help="model: its training energy from the table, its inference energy from the store")
+    parser.add_argument("--training-kwh", type=number(above=0, example="--training-kwh 433000"), metavar="KWH",
+                        help="training energy in kWh (instead of the table)")
     parser.add_argument("--no-finetuning", action="store_true",
                         help="count the table's training energy only, not its finetuning energy")
-    parser.add_argument("--wh-per-1000", type=float, help="inference energy in Wh per 1,000 inferences")
-    parser.add_argument("--kwh-per-inference", type=float, help="inference energy in kWh per inference")
-    parser.add_argument("--store", metavar="PATH", default=None, help="store for the inference energy (default wattprint.db)")
+    parser.add_argument("--wh-per-1000", type=number(above=0, example="--wh-per-1000 0.5"), metavar="WH",
+                        help="inference energy in Wh per 1,000 inferences")
+    parser.add_argument("--kwh-per-inference", type=number(above=0, example="--kwh-per-inference 1e-4"),
+                        metavar="KWH", help="inference energy in kWh per inference")
+    parser.add_argument("--store", metavar="PATH", default=None,
+                        help="store for the inference energy (default wattprint.db)")
     parser.add_argument("--store-model", help="take the inference energy of this model in the store (default --model)")
     parser.add_argument("--task", help="the task of the store's runs, if the model ran several")
-    parser.add_argument("--queries-per-day", type=float, help="query rate, for the number of days")
+    parser.add_argument("--queries-per-day", type=number(above=0, example="--queries-per-day 1e6"), metavar="N",
+                        help="query rate, for the number of days")
     parser.add_argument("--list", action="store_true", help="show the table of published training energies")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--json", action="store_true", help="print JSON (a break-even beyond any number is "
+                        "\"never\": true with null counts)")
 
 
 def _training(args: argparse.Namespace) -> tuple[float, str]:
@@ -63,6 +75,25 @@ def _inference(args: argparse.Namespace) -> tuple[float, str]:
         return found
 
 
+NEVER = "training energy over per-inference energy exceeds the largest number (about 1.8e308 inferences)"
+NEVER_DAYS = "at this query rate the days exceed the largest number (about 1.8e308)"
+
+
+def _json_doc(be: Any) -> dict[str, Any]:
+    """The break-even as JSON: a count too large for a number is said explicitly ("never": true, null counts),
+    never written as Infinity (which JSON does not have)."""
+    doc = be.to_dict()
+    note = None
+    if not math.isfinite(be.inferences):
+        note = NEVER
+    elif be.days is not None and not math.isfinite(be.days):
+        note = NEVER_DAYS
+    for key in ("inferences", "days", "years"):
+        if isinstance(doc.get(key), float) and not math.isfinite(doc[key]):
+            doc[key] = None
+    return doc | {"never": note is not None, "note": note}
+
+
 def _print_table() -> None:
     from wattprint.report.breakeven import training_table
 
@@ -73,7 +104,6 @@ def _print_table() -> None:
 
 def run(args: argparse.Namespace) -> int:
     from wattprint.report.breakeven import break_even
-    from wattprint.report.fmt import count, sig
 
     if args.list:
         _print_table()
@@ -82,11 +112,26 @@ def run(args: argparse.Namespace) -> int:
     ik, isrc = _inference(args)
     be = break_even(tk, ik, args.queries_per_day, tsrc, isrc)
     if args.json:
-        print(json.dumps(be.to_dict(), indent=2))
+        print(json.dumps(_json_doc(be), indent=2, allow_nan=False))
         return 0
-    print(f"training energy:  {tk:,.0f} kWh  [{tsrc}]")
-    print(f"inference energy: {sig(ik)} kWh per inference = {sig(ik * 1e6)} Wh per 1,000  [{isrc}]")
-    print(f"break-even after {count(be.inferences)} inferences ({be.inferences:,.0f})")
-    if be.days is not None:
-        print(f"at {args.queries_per_day:,.0f} queries per day: {be.days:,.1f} days ({be.days / 365.25:,.2f} years)")
+    _print_result(be, args.queries_per_day)
     return 0
+
+
+def _print_result(be: Any, rate: float | None) -> None:
+    from wattprint.report.fmt import count, sig
+
+    tk = be.training_kwh
+    print(f"training energy:  {f'{tk:,.0f}' if tk < 1e15 else sig(tk)} kWh  [{be.training_source}]")
+    ik = be.kwh_per_inference
+    print(f"inference energy: {sig(ik)} kWh per inference = {sig(ik * 1e6)} Wh per 1,000  [{be.inference_source}]")
+    if not math.isfinite(be.inferences):
+        print(f"break-even never: {NEVER}")
+        return
+    print(f"break-even after {count(be.inferences)} inferences ({be.inferences:,.0f})")
+    if be.days is None:
+        return
+    if not math.isfinite(be.days):
+        print(f"at {sig(rate)} queries per day: never ({NEVER_DAYS})")
+        return
+    print(f"at {rate:,.0f} queries per day: {be.days:,.1f} days ({be.days / 365.25:,.2f} years)")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from wattprint.carbon.cli_args import add_location_arguments
+from wattprint.cli.args import number, one_line_errors, output_file, write_output
 from wattprint.core.errors import ConfigError
 
 HELP = "emissions and equivalents of an amount of energy (kWh, Wh or J) at a place"
@@ -19,14 +23,18 @@ LISTS = ("countries", "regions", "clouds", "pue", "equivalents")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    one_line_errors(parser)
     energy = parser.add_mutually_exclusive_group()
-    energy.add_argument("--kwh", type=float, metavar="X", help="energy in kilowatt-hours")
-    energy.add_argument("--wh", type=float, metavar="X", help="energy in watt-hours")
-    energy.add_argument("--joules", type=float, metavar="X", help="energy in joules")
+    energy.add_argument("--kwh", type=number(minimum=0, example="--kwh 11.49"), metavar="X",
+                        help="energy in kilowatt-hours")
+    energy.add_argument("--wh", type=number(minimum=0, example="--wh 250"), metavar="X", help="energy in watt-hours")
+    energy.add_argument("--joules", type=number(minimum=0, example="--joules 3600"), metavar="X",
+                        help="energy in joules")
     add_location_arguments(parser)
     parser.add_argument("--start", metavar="ISO8601", help="window start, for --live hourly intensity")
     parser.add_argument("--end", metavar="ISO8601", help="window end, for --live hourly intensity")
-    parser.add_argument("--json", metavar="FILE", help="write the result as JSON to FILE ('-' for stdout)")
+    parser.add_argument("--json", metavar="FILE", type=output_file(".json", stdout=True),
+                        help="write the result as JSON to FILE ('-' for stdout)")
     parser.add_argument("--list", choices=LISTS, help="print a shipped table and exit")
 
 
@@ -41,42 +49,59 @@ def _energy_j(args: argparse.Namespace) -> float:
         value = args.joules
     else:
         raise ConfigError("no energy given", fix="pass --kwh X, --wh X or --joules X")
-    if value < 0:
-        raise ConfigError(f"energy must be >= 0, got {value} J")
+    if not math.isfinite(value):  # a finite kWh can still overflow in joules (1e308 kWh)
+        raise ConfigError("the energy is too large to compute with", fix="pass a smaller value, e.g. --kwh 11.49")
     return value
+
+
+def _countries(t: Any) -> Iterator[str]:
+    for c in t.countries:
+        row = t.grid.get(c.alpha2)
+        val = f"{row.g_per_kwh:g} gCO2e/kWh {row.year} ({row.scope})" if row else "no figure (world average)"
+        yield f"{c.alpha2}  {c.alpha3}  {c.name:<44} {val}"
+
+
+def _regions(t: Any) -> Iterator[str]:
+    for z, i in t.grid.items():
+        if i.kind == "subnational":
+            yield f"{z:<6} {i.name:<28} {i.g_per_kwh:g} g{i.gases}/kWh {i.year} ({i.scope}) {i.source}"
+
+
+def _clouds(t: Any) -> Iterator[str]:
+    for key, c in t.clouds.items():
+        p = c.provider_intensity
+        own = f"provider {p.g_per_kwh:g} ({p.year})" if p else ""
+        yield f"{key:<32} {c.grid_zone:<6} {c.location:<36} {own}"
+
+
+def _pues(t: Any) -> Iterator[str]:
+    for p in t.pue_entries.values():
+        yield f"{p.setting:<12} {p.pue:g}  {p.year or '':<5} {p.source}"
+
+
+def _equivalents(t: Any) -> Iterator[str]:
+    for q in t.equivalents:
+        yield f"{q.key:<22} {q.per_unit:g} {q.per_unit_unit} per {q.unit:<10} {q.source}"
+
+
+_LISTERS: dict[str, Callable[[Any], Iterator[str]]] = {
+    "countries": _countries, "regions": _regions, "clouds": _clouds, "pue": _pues, "equivalents": _equivalents,
+}
 
 
 def _print_list(which: str) -> None:
     from wattprint.carbon.tables import CarbonTables
 
-    t = CarbonTables.load()
-    if which == "countries":
-        for c in t.countries:
-            row = t.grid.get(c.alpha2)
-            val = f"{row.g_per_kwh:g} gCO2e/kWh {row.year} ({row.scope})" if row else "no figure (world average)"
-            print(f"{c.alpha2}  {c.alpha3}  {c.name:<44} {val}")
-    elif which == "regions":
-        for z, i in t.grid.items():
-            if i.kind == "subnational":
-                print(f"{z:<6} {i.name:<28} {i.g_per_kwh:g} g{i.gases}/kWh {i.year} ({i.scope}) {i.source}")
-    elif which == "clouds":
-        for key, c in t.clouds.items():
-            p = c.provider_intensity
-            own = f"provider {p.g_per_kwh:g} ({p.year})" if p else ""
-            print(f"{key:<32} {c.grid_zone:<6} {c.location:<36} {own}")
-    elif which == "pue":
-        for p in t.pue_entries.values():
-            print(f"{p.setting:<12} {p.pue:g}  {p.year or '':<5} {p.source}")
-    else:
-        for q in t.equivalents:
-            print(f"{q.key:<22} {q.per_unit:g} {q.per_unit_unit} per {q.unit:<10} {q.source}")
+    for line in _LISTERS[which](CarbonTables.load()):
+        print(line)
 
 
 def _window(args: argparse.Namespace):
     from wattprint.carbon.live import parse_time
 
     if (args.start is None) != (args.end is None):
-        raise ConfigError("--start and --end go together")
+        raise ConfigError("--start and --end go together",
+                          fix="pass both, e.g. --start 2026-01-31T14:00Z --end 2026-01-31T15:00Z")
     if args.start is None:
         return None, None
     try:
@@ -100,17 +125,12 @@ def run(args: argparse.Namespace) -> int:
     start, end = _window(args)
     em = emissions_for(energy_j, location, start=start, end=end, live=live_client_from_args(location))
     eq = equivalents(energy_j=em.facility_energy_j, gco2e=em.gco2e, tables=tables)
-    if args.json:
-        text = json.dumps(emissions_payload(em, eq, location), indent=2)
-        if args.json == "-":
-            print(text)
-        else:
-            with open(args.json, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-    if args.json != "-":
-        print(render_text(em, eq, location))
+    text = json.dumps(emissions_payload(em, eq, location), indent=2, allow_nan=False) if args.json else ""
+    print(text if args.json == "-" else render_text(em, eq, location))
     if location.defaulted:
         from wattprint.carbon.location import HOW_TO_SET
 
         print(f"hint: the place was not set, so the world average was used; {HOW_TO_SET}", file=sys.stderr)
+    if args.json and args.json != "-":
+        write_output(args.json, text + "\n", what="JSON result", suffix=".json")
     return 0

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import ConfigError
     from wattprint.store.codecarbon_import import ImportOptions, add_new, plan_import
     from wattprint.store.sqlite import DEFAULT_PATH, Store
+    from wattprint.tasks.names import resolve_task
 
     for f in args.files:
         if not Path(f).is_file():
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                          model_column=args.model_column,
                          inference_tasks=tuple(args.inference_task) if args.inference_task else None,
                          batch_size=args.batch_size, unlisted_model=args.unlisted_model,
-                         skip_bad_rows=args.skip_bad_rows)
+                         skip_bad_rows=args.skip_bad_rows, task_resolver=resolve_task)
     plan = plan_import(args.files, opts)  # every file read and checked before the store is opened
     for line in plan.skipped:
         print(f"wattprint: skipped {line}", file=sys.stderr)

@@ -15,20 +15,24 @@ import json
 import signal
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
+from wattprint.cli.args import OutputError, number, one_line_errors, output_file, write_output
+from wattprint.core.errors import ConfigError
 from wattprint.core.units import format_energy
 
 HELP = "run a command and report the energy it used (GPU, CPU, RAM)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--json", metavar="FILE", help="write the measurement as JSON to FILE")
-    p.add_argument("--idle-seconds", type=float, default=0.0, metavar="N",
+    one_line_errors(p)
+    p.add_argument("--json", metavar="FILE", type=output_file(".json"),
+                   help="write the measurement as JSON to FILE (checked before the command runs)")
+    p.add_argument("--idle-seconds", type=number(minimum=0, example="--idle-seconds 5"), default=0.0, metavar="N",
                    help="measure idle power for N seconds first; report energy above idle beside the total")
-    p.add_argument("--gpus", default="visible",
-                   help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, comma-separated")
+    p.add_argument("--gpus", default="visible", type=_gpus_flag,
+                   help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, "
+                        "comma-separated")
     p.add_argument("--cpu-scope", choices=("process", "machine"), default="process",
                    help="attribute CPU (and RAM) to the command's process tree (default) or the machine")
     p.add_argument("--no-cpu", action="store_true", help="do not measure the CPU")
@@ -79,11 +83,25 @@ def _emissions_lines(e: Any) -> list[str]:
 
 
 def parse_gpus(value: str) -> Any:
+    """"visible", None for "none", or a list of NVML indices and GPU-/MIG- UUIDs; ConfigError for anything else."""
     if value in ("visible", ""):
         return "visible"
     if value.lower() in ("none", "no", "0-none"):
         return None
-    return [int(v) if v.isdigit() else v for v in value.split(",") if v]
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if not (v.isdigit() or v.startswith(("GPU-", "MIG-")))]
+    if bad or not items:
+        what = f"{', '.join(map(repr, bad))} is not a GPU index or UUID" if bad else f"no GPU named in {value!r}"
+        raise ConfigError(what, "use 'visible', 'none', or indices / GPU-UUIDs, comma-separated, e.g. --gpus 0,1")
+    return [int(v) if v.isdigit() else v for v in items]
+
+
+def _gpus_flag(text: str) -> str:
+    try:
+        parse_gpus(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def render_summary(m: Any, exit_code: int | None = None, interrupted: bool = False) -> str:
@@ -169,5 +187,9 @@ def _measure(args: argparse.Namespace, meter: Any, cmd: list[str]) -> int:
             from wattprint.carbon.equivalence import equivalents
 
             doc["equivalents"] = [q.to_dict() for q in equivalents(m.emissions.facility_energy_j, m.emissions.gco2e)]
-        Path(args.json).write_text(json.dumps(doc, indent=2, default=str))
+        try:
+            write_output(args.json, json.dumps(doc, indent=2, default=str), what="measurement", suffix=".json")
+        except OutputError as e:  # the command has run: its measurement is kept, and the failure said
+            print(f"wattprint: error: {e.message}\n  fix: {e.fix}", file=sys.stderr)
+            return exit_code or 1
     return exit_code

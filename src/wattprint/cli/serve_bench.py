@@ -117,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
         return serve_bench_run.report_from_store(args)
     target, workload, levels, settings, slo = _inputs(args)
     from wattprint.carbon.cli_args import location_from_args
+    from wattprint.store.ownership import inspect
+
+    inspect(args.store)  # a --store that is not wattprint's is refused before the sweep, not after its first level
 
     location = location_from_args(args)
     return serve_bench_run.sweep(args, target, workload, levels, settings, slo, location)

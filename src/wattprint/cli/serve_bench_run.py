@@ -144,9 +144,10 @@ def report_from_store(args: argparse.Namespace) -> int:
 
     if not Path(args.store).is_file():
         raise ConfigError(f"store {args.store} does not exist", fix="run a sweep first, or give --store PATH")
-    with Store(args.store, recover=False) as store:
+    with Store(args.store, readonly=True) as store:
         recs = [r for r in store.runs(status=None) if r.preset == PRESET and r.serving and
                 (args.model is None or r.model == args.model)]
+        store.print_notices()
     if not recs:
         raise ConfigError(f"no serve-bench levels in {args.store}" + (f" for {args.model}" if args.model else ""),
                           fix="run wattprint serve-bench first, or check --model")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from wattprint.core.errors import ConfigError
 from wattprint.meter.meter import Meter
 from wattprint.meter.result import Measurement
 
@@ -21,6 +23,12 @@ class measure:  # noqa: N801 - used as a function: `with measure(): ...`
 
     def __init__(self, name: str = "measure", idle_seconds: float = 0.0, meter: Meter | None = None,
                  settle: bool = True, **meter_kwargs: Any) -> None:
+        if not isinstance(name, str) or not name:
+            raise ConfigError(f"measure(name=...) must be a non-empty string, got {name!r}")
+        ok = isinstance(idle_seconds, (int, float)) and not isinstance(idle_seconds, bool)
+        if not ok or not math.isfinite(idle_seconds) or idle_seconds < 0:
+            raise ConfigError(f"idle_seconds must be a finite number >= 0, got {idle_seconds!r}",
+                              fix="e.g. measure(idle_seconds=5) (0: no idle baseline)")
         self.name = name
         self.settle = settle
         self.idle_seconds = idle_seconds

@@ -9,6 +9,7 @@ timelines; tests pass ``sampler_thread=False`` with a ManualClock and call :meth
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,6 +40,15 @@ class ClosedWindow:
     window: _Window
     t1: float
     marks: tuple[Mark, ...]
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"a window name must be a non-empty string, got {name!r}", fix='e.g. begin("request-1")')
+
+
+def _positive_finite(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
 def cuda_sync() -> None:
@@ -72,7 +82,7 @@ class Meter:
             raise ConfigError(f"cpu_scope={cpu_scope!r}: use 'process' or 'machine'")
         self.clock = clock or SystemClock()
         self.warnings: list[str] = []
-        if counter_reads_per_s is not None and not counter_reads_per_s > 0:
+        if counter_reads_per_s is not None and not _positive_finite(counter_reads_per_s):
             raise ConfigError(f"counter_reads_per_s={counter_reads_per_s!r}: use a positive number (reads/s)")
         if backends is None:
             from wattprint.meter import discover
@@ -101,6 +111,9 @@ class Meter:
 
     # ---- windows --------------------------------------------------------------------------------
     def begin(self, name: str) -> None:
+        """Open window ``name`` (a non-empty string, not already open) on an open meter."""
+        _check_name(name)
+        self._check_open("begin")
         if name in self._open:
             raise ConfigError(f"window {name!r} is already open", fix="end it first, or use another name")
         cuda_sync()
@@ -137,6 +150,8 @@ class Meter:
 
     def close_window(self, name: str) -> ClosedWindow:
         """Stamp the end of window ``name`` (cheap); :meth:`measurement` resolves it, now or later."""
+        _check_name(name)
+        self._check_open("end")
         w = self._open.pop(name, None)
         if w is None:
             raise ConfigError(f"no open window {name!r}", fix=f"call begin({name!r}) first")
@@ -187,8 +202,9 @@ class Meter:
     # ---- idle baseline --------------------------------------------------------------------------
     def idle(self, seconds: float) -> Measurement:
         """Measure idle power for ``seconds`` (do nothing meanwhile); later results carry it per component."""
-        if seconds <= 0:
-            raise ConfigError("idle seconds must be positive")
+        if not _positive_finite(seconds):
+            raise ConfigError(f"idle seconds must be a finite number > 0, got {seconds!r}",
+                              fix="e.g. meter.idle(5.0)")
         name = "idle-baseline"
         self.begin(name)
         self.clock.sleep(seconds)
@@ -223,6 +239,10 @@ class Meter:
         the difference of two readings over its wall time: :meth:`sampler_cpu_share` covers the whole life,
         start-up included (on an H100 the first search for the counter's refresh phase costs ~10-250 ms of CPU)."""
         return self._sampler.cpu_seconds()
+
+    def _check_open(self, what: str) -> None:
+        if self._closed:
+            raise ConfigError(f"{what}() on a closed Meter", fix="create a new Meter (or close it only when done)")
 
     def close(self) -> None:
         if self._closed:

@@ -65,7 +65,9 @@ def build_transformers(config: dict[str, Any], auto_class: str, *, seed: int = 0
 
 
 def build_diffusers(config: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
-    """The components of a diffusers pipeline (unet, vae, text encoder(s), scheduler) with random weights."""
+    """The components of a diffusers pipeline (unet, vae, text encoder(s), scheduler) with random weights.
+
+    A kept ``safety_checker`` is left out: it runs only when a protocol asks (``build_safety_checker``)."""
     import diffusers
     import torch
 
@@ -84,6 +86,27 @@ def build_diffusers(config: dict[str, Any], *, seed: int = 0) -> dict[str, Any]:
     with torch.device("cpu"):  # schedulers hold small real tensors (sigmas), even under a meta build
         parts["scheduler"] = getattr(diffusers, s.pop("_class_name")).from_config(s)
     return parts
+
+
+def build_safety_checker(config: dict[str, Any], *, seed: int = 0):
+    """The Stable Diffusion 1.x safety checker (a CLIP ViT-L/14 vision tower, a projection and 20 concept
+    embeddings) from a pipeline's kept ``safety_checker`` config, with random weights, and its image processor
+    (CLIP's 224-pixel crop and normalisation, the processor the released pipelines ship)."""
+    import torch
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+    from transformers import CLIPConfig
+
+    c = dict(config["safety_checker"])
+    torch.manual_seed(seed)
+    cfg = CLIPConfig(vision_config=dict(c["vision_config"]), projection_dim=int(c["projection_dim"]))
+    return StableDiffusionSafetyChecker(cfg).eval()
+
+
+def safety_checker_processor():
+    """CLIP's image processor (resize and centre-crop to 224, CLIP mean and std), built offline."""
+    from transformers import CLIPImageProcessor
+
+    return CLIPImageProcessor()
 
 
 def _clip_text(config: dict[str, Any], class_name: str):

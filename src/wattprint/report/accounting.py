@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_KWH
+from wattprint.store.record import RunRecord
 
 # The study's node: "8 x NVIDIA A100-SXM4-80GB" (gpu_count 8) in every per-run CodeCarbon log the study
 # released (github.com/sashavor/co2_inference, data/emissions/*.csv, codecarbon 2.3.1, tracking_mode machine);
@@ -81,6 +81,11 @@ def _mean_power(r: RunRecord, c: dict[str, Any]) -> float | None:
     return float(e) / r.duration_s if isinstance(e, (int, float)) and r.duration_s > 0 else None
 
 
+# Runs measured by another tool keep their own accounting: CodeCarbon in machine mode, as the study ran it,
+# already counts every GPU of the node and its own RAM power, so adding the node again would count it twice.
+OWN_ACCOUNTING = ("codecarbon",)
+
+
 class IdleLookup:
     """Idle power per GPU for runs that recorded no baseline, from what the other records hold."""
 
@@ -89,7 +94,7 @@ class IdleLookup:
         self._by_name: dict[str, list[float]] = defaultdict(list)
         self._lowest: dict[str, float] = {}
         for r in records:
-            if r.status != "finished":
+            if r.status != "finished" or r.origin in OWN_ACCOUNTING:
                 continue
             for c in _gpus(r):
                 name = str(c.get("name") or "GPU")
@@ -117,9 +122,10 @@ class IdleLookup:
 
 
 def study_account(r: RunRecord, idle: IdleLookup) -> StudyAccount | None:
-    """``r`` in the study's accounting, or None for a run that used no GPU or did no inference."""
+    """``r`` in the study's accounting, or None for a run that used no GPU, did no inference, or was imported
+    from a tool with its own node accounting."""
     gpus = _gpus(r)
-    if not gpus or r.inferences <= 0 or r.duration_s <= 0:
+    if not gpus or r.inferences <= 0 or r.duration_s <= 0 or r.origin in OWN_ACCOUNTING:
         return None
     est = idle.for_run(r)
     if est is None:

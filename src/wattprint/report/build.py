@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_KWH
 from wattprint.report.aggregate import ModelRow, aggregate
 from wattprint.report.comparable import Protocol
 from wattprint.report.rating import rate
 from wattprint.report.summary import Headline, TaskSummary, headlines, summarize_tasks
+from wattprint.store.record import RunRecord
 
 
 @dataclass

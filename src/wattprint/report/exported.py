@@ -16,8 +16,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.core.errors import ConfigError
+from wattprint.store.record import RunRecord
 
 _SPREAD = ("phases", "phase_durations", "scores", "settings")
 _NUMERIC_SPREAD = ("phases", "phase_durations", "scores")

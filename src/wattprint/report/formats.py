@@ -1,4 +1,7 @@
-"""Report formats by name (a registry, not a chain of ifs): each turns records into the text of one file."""
+"""Report formats by name (a registry, not a chain of ifs): each turns records into the text of one file.
+
+The CSV formats escape cells a spreadsheet would run as formulas (a model or dataset name such as
+``=HYPERLINK(...)`` comes out inert, prefixed with ``'``)."""
 
 from __future__ import annotations
 
@@ -38,8 +41,9 @@ def _md(records: Sequence[RunRecord], opts: ReportOptions) -> str:
 
 def _csv(records: Sequence[RunRecord], opts: ReportOptions) -> str:
     from wattprint.report.text import to_csv
+    from wattprint.store.export import escape_csv_text
 
-    return to_csv(_report(records, opts))
+    return escape_csv_text(to_csv(_report(records, opts)))
 
 
 def _json(records: Sequence[RunRecord], opts: ReportOptions) -> str:
@@ -51,17 +55,54 @@ def _json(records: Sequence[RunRecord], opts: ReportOptions) -> str:
 def _codecarbon(records: Sequence[RunRecord], opts: ReportOptions) -> str:
     """Every finished run (not aggregated) in CodeCarbon's emissions.csv columns."""
     from wattprint.store.codecarbon import write_emissions_csv
+    from wattprint.store.export import escape_csv_text
 
     chosen = [r for r in records if opts.tasks is None or r.task in opts.tasks]
     buf = io.StringIO()
     write_emissions_csv(chosen, buf)
-    return buf.getvalue()
+    return escape_csv_text(buf.getvalue())
+
+
+def _aienergyscore(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    """The aienergyscore runs as AI Energy Score's master_results.csv (``-o DIR`` writes every file)."""
+    from wattprint.report.aienergyscore import to_csv
+
+    return to_csv([r for r in records if opts.tasks is None or r.task in opts.tasks])
 
 
 FORMATS: dict[str, Callable[[Sequence[RunRecord], ReportOptions], str]] = {
-    "html": _html, "md": _md, "csv": _csv, "json": _json, "codecarbon": _codecarbon,
+    "html": _html, "md": _md, "csv": _csv, "json": _json, "codecarbon": _codecarbon, "aienergyscore": _aienergyscore,
 }
+# formats that write a folder of files when given -o DIR: name -> "module:function(records, directory)"
+DIRECTORY_FORMATS = {"aienergyscore": "wattprint.report.aienergyscore:write_submission"}
 DEFAULT_FILES = {"html": "wattprint-report.html"}
+# file suffix -> the format it implies; codecarbon writes a .csv too
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
+EXTENSIONS = {"html": ".html", "md": ".md", "csv": ".csv", "json": ".json", "codecarbon": ".csv"}
+
+
+def format_for_output(path: str | None, fmt: str | None) -> str:
+    """The format to write: ``fmt`` when given, else the one ``path``'s suffix implies (html for standard
+    output or the default file). A named format that contradicts the suffix is a ConfigError."""
+    from pathlib import Path
+
+    from wattprint.core.errors import ConfigError, UnknownNameError
+
+    if fmt is not None and fmt not in FORMATS:
+        raise UnknownNameError("report format", fmt, FORMATS)
+    if path is None or path == "-":
+        return fmt or "html"
+    suffix = Path(path).suffix.lower()
+    implied = SUFFIXES.get(suffix)
+    if fmt is None:
+        if implied is None:
+            raise ConfigError(f"cannot tell the report format of {path} from its suffix",
+                              f"name it .html, .md, .csv or .json, or add --format {'|'.join(FORMATS)}")
+        return implied
+    if implied is not None and implied != fmt and not (fmt == "codecarbon" and implied == "csv"):
+        raise ConfigError(f"--format {fmt} contradicts -o {path} (a .{implied} file name)",
+                          f"drop --format to write {implied}, or name the file *{EXTENSIONS.get(fmt, '')}")
+    return fmt
 
 
 def render(fmt: str, records: Sequence[RunRecord], opts: ReportOptions | None = None) -> str:

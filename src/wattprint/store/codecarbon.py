@@ -159,11 +159,3 @@ def _write(rows: list[dict[str, Any]], f: TextIO) -> int:
     w.writerows(rows)
     return len(rows)
 
-
-def __getattr__(name: str) -> Any:
-    """The reader's names (in :mod:`wattprint.store.codecarbon_import`), also reachable from here."""
-    if name in ("ImportOptions", "import_files", "read_records", "plan_import"):
-        from wattprint.store import codecarbon_import
-
-        return getattr(codecarbon_import, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,6 @@ from wattprint.core.errors import ConfigError, UnknownNameError, close_matches
 from wattprint.store.codecarbon import detect_layout
 from wattprint.store.codecarbon_records import ImportOptions, ModelInfo, Row, catalog_resolver, row_to_record
 from wattprint.store.record import RunRecord
-from wattprint.store.task_names import resolve_task
 
 __all__ = ["DEFAULT_INFERENCE_TASK", "ImportOptions", "ImportPlan", "ModelInfo", "import_files", "plan_import",
            "read_records", "read_rows", "row_problem"]
@@ -47,6 +46,7 @@ class ImportPlan:
     notes: list[str] = field(default_factory=list)
     load_rows: int = 0
     bad_rows: list[Row] = field(default_factory=list)
+    partial_runs: set[int] = field(default_factory=set)  # ids of inference rows whose run lost a skipped row
 
 
 def _number(text: str | None, required: bool) -> tuple[float | None, str | None]:
@@ -140,9 +140,12 @@ def _groups(rows: list[Row], options: ImportOptions) -> dict[tuple[str, str, str
     """Task rows of one tracker run (file, run_id, model), in file order."""
     out: dict[tuple[str, str, str], list[Row]] = {}
     for row in rows:
-        run_id = (row.values.get("run_id") or "").strip() or f"line {row.line}"
-        out.setdefault((row.path, run_id, _model_name(row, options)), []).append(row)
+        out.setdefault((row.path, _run_id(row), _model_name(row, options)), []).append(row)
     return out
+
+
+def _run_id(row: Row) -> str:
+    return (row.values.get("run_id") or "").strip() or f"line {row.line}"
 
 
 def _no_inference_rows(task_rows: list[Row], options: ImportOptions) -> ConfigError:
@@ -166,6 +169,7 @@ def _task_runs(task_rows: list[Row], options: ImportOptions, plan: ImportPlan) -
     every = task_rows + [r for r in plan.bad_rows if "task_name" in r.values]  # a skipped row still names a task
     if not any(_is_inference(r, patterns) for r in every):
         raise _no_inference_rows(every, options)
+    partial = {(r.path, _run_id(r)) for r in plan.bad_rows}  # runs with a skipped row: load energy incomplete
     out: list[tuple[Row, list[Row]]] = []
     for (path, run_id, _), rows in _groups(task_rows, options).items():
         inference = [r for r in rows if _is_inference(r, patterns)]
@@ -174,9 +178,12 @@ def _task_runs(task_rows: list[Row], options: ImportOptions, plan: ImportPlan) -
             lines = ", ".join(str(r.line) for r in rows)
             msg = f"{path}:{lines}: run {run_id} has no {' or '.join(repr(p) for p in patterns)} row"
             if not options.skip_bad_rows:
-                raise ConfigError(msg + "; nothing imported", _BAD_ROWS_FIX)
+                raise ConfigError(msg + "; nothing imported", "pass --inference-task NAME for the rows that ran its "
+                                  "inferences, or --skip-bad-rows to leave this run out")
             plan.skipped.append(msg)
             continue
+        if (path, run_id) in partial:
+            plan.partial_runs.add(id(inference[0]))
         plan.load_rows += len(load)
         out.append((inference[0], load))
         out += [(r, []) for r in inference[1:]]
@@ -188,7 +195,7 @@ def _check_task_option(options: ImportOptions) -> None:
     if not options.task:
         return
     try:
-        resolve_task(options.task)
+        options.resolve_task(options.task)
     except UnknownNameError:
         raise
     except ConfigError:
@@ -238,7 +245,11 @@ def plan_import(paths: Iterable[str | Path], options: ImportOptions,
         info = infos[name] = infos.get(name) or resolve(name)
         key = (info.task, info.name)
         counts[key] = counts.get(key, 0) + 1
-        plan.records.append(row_to_record(row, info, options, counts[key] - 1, load))
+        record = row_to_record(row, info, options, counts[key] - 1, load)
+        if id(row) in plan.partial_runs:
+            record.warnings.append("a row of this run was skipped as invalid (--skip-bad-rows): its load energy "
+                                   "leaves that row out")
+        plan.records.append(record)
     return plan
 
 

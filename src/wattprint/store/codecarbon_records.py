@@ -9,14 +9,16 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wattprint.core.errors import ConfigError, UnknownNameError, close_matches
 from wattprint.core.units import J_PER_KWH
 from wattprint.store.record import RunRecord
-from wattprint.store.task_names import resolve_task
+
+# (name given, the model's catalog tasks) -> wattprint's task name; raises ConfigError / UnknownNameError.
+TaskResolver = Callable[[str, tuple[str, ...]], str]
 
 _UNLISTED_FIX = ("pass --model with a catalog name (`wattprint models` lists them), or --unlisted-model --task TASK "
                  "to import it under its own name")
@@ -34,6 +36,9 @@ class ImportOptions:
     batch_size: int | None = None  # None: not given (recorded as 1, and said so)
     unlisted_model: bool = False  # accept a model that is not in the catalog, under its own name
     skip_bad_rows: bool = False
+    # Maps --task to wattprint's name. The command passes wattprint.tasks.names.resolve_task (study and Hugging
+    # Face names); the store sits below the task registry, so without one only the catalog's task names are known.
+    task_resolver: TaskResolver | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.inferences_per_run < 1:
@@ -44,6 +49,20 @@ class ImportOptions:
         if self.model_column not in ("project_name", "experiment_id"):
             raise ConfigError(f"--model-column {self.model_column!r} cannot name the model",
                               "use project_name or experiment_id (task_name names the phase: see --inference-task)")
+
+
+    def resolve_task(self, name: str, model_tasks: tuple[str, ...] = ()) -> str:
+        return (self.task_resolver or catalog_task)(name, model_tasks)
+
+
+def catalog_task(name: str, model_tasks: tuple[str, ...] = ()) -> str:
+    """``name`` if it is a task the catalog's models serve (wattprint's own names only)."""
+    from wattprint.models.catalog import entries
+
+    known = sorted({t for e in entries() for t in e.tasks})
+    if name in known:
+        return name
+    raise UnknownNameError("task", name, known, fix="run `wattprint tasks` for wattprint's task names")
 
 
 @dataclass
@@ -78,7 +97,7 @@ def _unlisted(name: str, options: ImportOptions, why: str) -> ModelInfo:
         raise ConfigError(why, _UNLISTED_FIX)
     if not options.task:
         raise ConfigError(f"{why}; an unlisted model needs its task", "pass --task TASK")
-    return ModelInfo(name, resolve_task(options.task))
+    return ModelInfo(name, options.resolve_task(options.task))
 
 
 def _not_in_catalog(name: str) -> str:
@@ -93,7 +112,7 @@ def _not_in_catalog(name: str) -> str:
 def _task_of(e: Any, options: ImportOptions) -> str:
     tasks = tuple(getattr(e, "tasks", ()))
     if options.task:
-        task = resolve_task(options.task, tasks)
+        task = options.resolve_task(options.task, tasks)
         if e.kind == "task-specific" and tasks and task not in tasks:
             raise ConfigError(f"{e.name} is a task-specific {', '.join(tasks)} model, not {task}",
                               f"pass --task {tasks[0]}, or leave --task out")

@@ -9,6 +9,7 @@ column names (``_j`` joules, ``_s`` seconds, ``wh_`` watt-hours).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -46,12 +47,46 @@ def _rows(records: Sequence[RunRecord]) -> tuple[list[str], list[dict[str, Any]]
     return columns, rows
 
 
+# OWASP's rule against CSV (formula) injection: a text cell starting with one of these is run as a formula by
+# spreadsheets, so it gets a leading quote (https://owasp.org/www-community/attacks/CSV_Injection)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    """``value`` as a CSV cell a spreadsheet will not run: text starting like a formula gets a leading ``'``;
+    numbers, and text that reads as a plain number ("-1.5"), are left as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
+def escape_csv_text(text: str) -> str:
+    """CSV text (rows ending in "\\n") with every formula-like cell escaped by :func:`safe_cell`; unchanged when
+    none is. A carriage return inside a field may have been written unquoted: it is held aside while parsing,
+    and the rewritten field is quoted."""
+    hold = next(c for c in ("\ue000", "\ue001", "\ufdd0", "\ufdd1") if c not in text)
+    rows = list(csv.reader(io.StringIO(text.replace("\r", hold), newline="")))
+    rows = [[c.replace(hold, "\r") for c in row] for row in rows]
+    if all(safe_cell(c) == c for row in rows for c in row):
+        return text
+    out = []
+    for row in rows:  # "\r\n" as the writer's terminator quotes any field holding \r or \n; rows end in "\n"
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\r\n").writerow([safe_cell(c) for c in row])
+        out.append(buf.getvalue()[:-2] + "\n")
+    return "".join(out)
+
+
 def _csv(records: Sequence[RunRecord], path: Path) -> None:
     columns, rows = _rows(records)
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(f)
+        writer.writerow([safe_cell(c) for c in columns])
+        writer.writerows([safe_cell(row.get(c, "")) for c in columns] for row in rows)
 
 
 def _json(records: Sequence[RunRecord], path: Path) -> None:

@@ -48,6 +48,8 @@ class RunRecord:
     generated_tokens: int | None = None
     input_tokens: int | None = None
     images: int | None = None
+    # image generation: whether the pipeline's safety checker ran (None where the task has none)
+    safety_checker: bool | None = None
 
     # energy (J), over the measured inference windows only (load and warm-up are apart)
     duration_s: float = 0.0
@@ -60,12 +62,24 @@ class RunRecord:
     components: list[dict[str, Any]] = field(default_factory=list)  # ComponentEnergy.to_dict()
     phases: dict[str, float] = field(default_factory=dict)  # phase -> energy_j (prefill, decode, ...)
     phase_durations: dict[str, float] = field(default_factory=dict)
+    phase_energy_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> {gpu, cpu, ram} J
     load_energy_j: float | None = None
     load_duration_s: float | None = None
+    # the job's inputs processed in their own window before the repeats (setting preprocess = "phase");
+    # None where preprocessing ran inside each batch (inline)
+    preprocess_energy_j: float | None = None
+    preprocess_gpu_energy_j: float | None = None
+    preprocess_cpu_energy_j: float | None = None
+    preprocess_ram_energy_j: float | None = None
+    preprocess_duration_s: float | None = None
 
     # derived figures
     wh_per_1000: float | None = None  # total (GPU+CPU+RAM) Wh per 1,000 inferences
     gpu_wh_per_1000: float | None = None
+    # the preset's score: its component (settings.score) summed over the phases its protocol sums, per 1,000
+    # inferences; ``score_basis`` says which (e.g. GPU energy of preprocess + inference window)
+    score_wh_per_1000: float | None = None
+    score_basis: str = ""
     wh_per_token: float | None = None  # generative tasks
     wh_per_image: float | None = None  # image generation
     latency_p50_s: float | None = None  # per batch

@@ -1,4 +1,10 @@
-"""Loading and running Stable Diffusion pipelines (SD 1.x/2.x and SDXL) for the image-generation task."""
+"""Loading and running Stable Diffusion pipelines (SD 1.x/2.x and SDXL) for the image-generation task.
+
+A pipeline that ships a safety checker (SD 1.x: a CLIP ViT-L/14 image classifier run on every decoded image)
+runs it only when the protocol asks (``LoadSettings.overrides["safety_checker"]``, set by the ``paper``
+preset, as the study's pipelines ran it), in its own phase ``safety_check``; ``extra["safety_checker"]``
+says whether it runs, and the run record carries it.
+"""
 
 from __future__ import annotations
 
@@ -17,32 +23,43 @@ def load_pipeline(entry: Any, settings: LoadSettings) -> LoadedModel:
     from wattprint.models.loaders import plan_weights, torch_dtype
 
     plan = plan_weights(entry, settings.weights, settings.cache_dir, marker="model_index.json")
-    cfg = entry.config or {}
+    want_checker = bool(settings.overrides.get("safety_checker", False))
     if plan.weights == "pretrained":
         import diffusers
 
+        skip = {} if want_checker else {"safety_checker": None, "requires_safety_checker": False}
         pipe = diffusers.DiffusionPipeline.from_pretrained(
             plan.location, dtype=torch_dtype(settings.dtype), cache_dir=settings.cache_dir,
-            trust_remote_code=bool(settings.trust_remote_code))
+            trust_remote_code=bool(settings.trust_remote_code), **skip)
         tok_desc = "own (pipeline tokenizer)"
     else:
-        pipe, tok_desc = _random_pipeline(entry, settings)
+        pipe, tok_desc = _random_pipeline(entry, settings, want_checker)
     # built in float32; cast only when asked (diffusers warns about casting modules it keeps in float32)
-    pipe = pipe.to(settings.device) if settings.dtype == "float32" else pipe.to(settings.device, torch_dtype(settings.dtype))
+    if settings.dtype == "float32":
+        pipe = pipe.to(settings.device)
+    else:
+        pipe = pipe.to(settings.device, torch_dtype(settings.dtype))
     pipe.set_progress_bar_config(disable=True)
     parts = {k: v for k, v in pipe.components.items() if isinstance(v, torch.nn.Module)}
-    size = int(settings.overrides.get("size", cfg.get("default_size", 8 * pipe.unet.config.sample_size)))
-    defaults = {"num_inference_steps": int(settings.overrides.get("num_inference_steps", cfg.get("default_steps", 50))),
-                "height": int(settings.overrides.get("height", size)), "width": int(settings.overrides.get("width", size))}
     extra = {"entry": entry.name, "kind": entry.kind, "auto_class": type(pipe).__name__,
-             "weights_reason": plan.reason, "processor": tok_desc, "defaults": defaults,
+             "weights_reason": plan.reason, "processor": tok_desc,
+             "defaults": _defaults(entry.config or {}, settings, pipe),
              "scorable": False, "prompt_tokenizer": _prompt_tokenizer(pipe),
-             "stand_in_prompts": plan.weights == "random"}
+             "stand_in_prompts": plan.weights == "random",
+             "safety_checker": getattr(pipe, "safety_checker", None) is not None}
     return LoadedModel(pipe, None, settings.device, settings.dtype, plan.weights, count_parameters(parts),
                        plan.source, extra)
 
 
-def _random_pipeline(entry: Any, settings: LoadSettings) -> tuple[Any, str]:
+def _defaults(cfg: dict[str, Any], settings: LoadSettings, pipe: Any) -> dict[str, int]:
+    """Steps and size: the model's own unless the settings shrink them."""
+    o = settings.overrides
+    size = int(o.get("size", cfg.get("default_size", 8 * pipe.unet.config.sample_size)))
+    return {"num_inference_steps": int(o.get("num_inference_steps", cfg.get("default_steps", 50))),
+            "height": int(o.get("height", size)), "width": int(o.get("width", size))}
+
+
+def _random_pipeline(entry: Any, settings: LoadSettings, want_checker: bool = False) -> tuple[Any, str]:
     import diffusers
     import torch
 
@@ -59,11 +76,24 @@ def _random_pipeline(entry: Any, settings: LoadSettings) -> tuple[Any, str]:
             vocab = parts[key].config.vocab_size
             parts["tokenizer" if key == "text_encoder" else "tokenizer_2"] = StandInTokenizer(base, vocab, {})
     cls = getattr(diffusers, cfg.get("_pipeline", "StableDiffusionPipeline"))
-    extra = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+    extra = _checker_parts(cfg, settings) if want_checker and "safety_checker" in cfg else {
+        "safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
     if cls.__name__ == "StableDiffusionXLPipeline":
         extra = {}
     pipe = cls(**_only_known(cls, {**parts, **extra}))
     return pipe, STAND_IN
+
+
+def _checker_parts(cfg: dict[str, Any], settings: LoadSettings) -> dict[str, Any]:
+    """The kept safety checker with random weights and CLIP's image processor, as the pipeline takes them."""
+    import torch
+
+    from wattprint.models.build import build_safety_checker, safety_checker_processor
+
+    with torch.device(settings.device):
+        checker = build_safety_checker(cfg, seed=settings.seed)
+    return {"safety_checker": checker, "feature_extractor": safety_checker_processor(),
+            "requires_safety_checker": True}
 
 
 def _only_known(cls: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -142,4 +172,18 @@ def generate_images(loaded: LoadedModel, prompts: list[str], phases: Phases, p: 
         images = pipe.image_processor.postprocess(pixels, output_type="pil")
         sync(device)
         phases.end("decode")
+        if loaded.extra.get("safety_checker"):
+            images = _safety_check(pipe, pixels, images, phases, device)
     return images
+
+
+def _safety_check(pipe: Any, pixels: Any, images: list[Any], phases: Phases, device: str) -> list[Any]:
+    """The pipeline's own safety checker on the decoded images; a flagged image is replaced by a black one,
+    as the pipeline does."""
+    from PIL import Image
+
+    phases.begin("safety_check")
+    _, flagged = pipe.run_safety_checker(pixels, device, pixels.dtype)
+    sync(device)
+    phases.end("safety_check")
+    return [Image.new("RGB", im.size) if bad else im for im, bad in zip(images, flagged or [False] * len(images))]

@@ -90,40 +90,34 @@ def count_generated(tokens: Any, eos_id: int | None, exact: bool) -> int:
     return total
 
 
-def is_seq2seq(config: dict[str, Any]) -> bool:
-    return config.get("model_type") in ("t5", "bart", "pegasus", "mt5", "mbart", "whisper") or bool(
-        config.get("is_encoder_decoder")
-    )
-
-
-def lm_class(entry: Any) -> str:
-    """AutoModelForSeq2SeqLM or AutoModelForCausalLM for a general-purpose (or generative) entry."""
-    cfg = entry.config
-    if cfg is None:
-        from transformers import AutoConfig
-
-        c = AutoConfig.from_pretrained(entry.local_path or entry.hub_id)
-        return "AutoModelForSeq2SeqLM" if getattr(c, "is_encoder_decoder", False) else "AutoModelForCausalLM"
-    return "AutoModelForSeq2SeqLM" if is_seq2seq(cfg) else "AutoModelForCausalLM"
-
-
-def prompt_and_generate(loaded: LoadedModel, prompts: list[str], phases: Phases, max_new_tokens: int,
-                        exact: bool = True) -> tuple[list[str], dict[str, int]]:
-    """Tokenize prompts (left-padded for decoder-only), generate, decode; returns outputs and units."""
+def tokenize_prompts(loaded: LoadedModel, prompts: list[str], max_new_tokens: int) -> Any:
+    """Prompts tokenized on the CPU (left-padded for decoder-only, leaving room for the new tokens)."""
     from wattprint.tasks._text import text_limit
 
     tok = loaded.processor
     seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
     tok.padding_side = "right" if seq2seq else "left"
     limit = text_limit(loaded, 1024) - (0 if seq2seq else max_new_tokens)
-    enc = tok(prompts, padding=True, truncation=True, max_length=max(8, limit), return_tensors="pt",
-              add_special_tokens=seq2seq).to(loaded.device)
+    return tok(prompts, padding=True, truncation=True, max_length=max(8, limit), return_tensors="pt",
+               add_special_tokens=seq2seq)
+
+
+def generate_tokenized(loaded: LoadedModel, enc: Any, phases: Phases, max_new_tokens: int,
+                       exact: bool = True) -> tuple[list[str], dict[str, int]]:
+    """Generate from tokenized prompts (moved to the device here), decode; returns outputs and units."""
+    enc = enc.to(loaded.device)
     model_inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
     out, _ = generate(loaded, model_inputs, phases, max_new_tokens=max_new_tokens,
                       min_new_tokens=max_new_tokens if exact else None)
     gen = new_tokens(loaded, out, enc["input_ids"].shape[1])
     eos = getattr(loaded.model.generation_config, "eos_token_id", None)
     eos = eos[0] if isinstance(eos, list) else eos
-    units = {"inferences": len(prompts), "input_tokens": int(enc["attention_mask"].sum().item()),
+    units = {"inferences": int(enc["input_ids"].shape[0]), "input_tokens": int(enc["attention_mask"].sum().item()),
              "generated_tokens": count_generated(gen, eos, exact)}
-    return tok.batch_decode(gen, skip_special_tokens=True), units
+    return loaded.processor.batch_decode(gen, skip_special_tokens=True), units
+
+
+def prompt_and_generate(loaded: LoadedModel, prompts: list[str], phases: Phases, max_new_tokens: int,
+                        exact: bool = True) -> tuple[list[str], dict[str, int]]:
+    """Tokenize prompts, generate, decode; returns outputs and units."""
+    return generate_tokenized(loaded, tokenize_prompts(loaded, prompts, max_new_tokens), phases, max_new_tokens, exact)

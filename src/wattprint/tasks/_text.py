@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings
 from wattprint.tasks.flops import analytic
@@ -22,17 +23,32 @@ def load_text_model(entry: Any, settings: LoadSettings, auto_class: str) -> Load
     )
 
 
+def is_seq2seq(config: dict[str, Any]) -> bool:
+    return config.get("model_type") in ("t5", "bart", "pegasus", "mt5", "mbart", "whisper") or bool(
+        config.get("is_encoder_decoder")
+    )
+
+
+def lm_class(entry: Any) -> str:
+    """AutoModelForSeq2SeqLM or AutoModelForCausalLM for a general-purpose (or generative) entry."""
+    cfg = entry.config
+    if cfg is None:
+        from transformers import AutoConfig
+
+        c = AutoConfig.from_pretrained(entry.local_path or entry.hub_id)
+        return "AutoModelForSeq2SeqLM" if getattr(c, "is_encoder_decoder", False) else "AutoModelForCausalLM"
+    return "AutoModelForSeq2SeqLM" if is_seq2seq(cfg) else "AutoModelForCausalLM"
+
+
 class ZeroShotText:
     """Mixin for a text task whose general-purpose entries (Flan-T5, BLOOMZ) answer zero-shot by generating:
-    those load as a language model (``_generate.lm_class``), every other entry as ``head_class``; the
+    those load as a language model (:func:`lm_class`), every other entry as ``head_class``; the
     loaded model's ``extra["zero_shot"]`` says which path ``run_batch`` takes."""
 
     head_class: ClassVar[str]  # e.g. "AutoModelForSequenceClassification"
 
     def model_class(self, entry: Any) -> str:
         if entry.kind == "general-purpose":
-            from wattprint.tasks._generate import lm_class  # _generate imports this module
-
             return lm_class(entry)
         return self.head_class
 
@@ -99,7 +115,8 @@ def synthetic_texts(loaded: LoadedModel, spec: DatasetSpec, n: int, seed: int, p
     return texts, desc, {"tokens": synthetic.summarize([float(x) for x in lengths])}
 
 
-def dataset_inputs(spec: DatasetSpec, n: int, seed: int, convert: Callable[[dict[str, Any]], tuple[Any, Any]]) -> Inputs:
+def dataset_inputs(spec: DatasetSpec, n: int, seed: int,
+                   convert: Callable[[dict[str, Any]], tuple[Any, Any]]) -> Inputs:
     """Inputs from the hub dataset: ``convert`` maps a row to (item, reference)."""
     from wattprint.workloads import hub
 
@@ -116,13 +133,18 @@ def choose_workload(workload: str) -> str:
     return resolve_workload(workload)[0]
 
 
-def encode(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
-    """Tokenize a batch (padded, truncated to the model's limit) onto the model's device."""
+def tokenize(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
+    """Tokenize a batch (padded, truncated to the model's limit), on the CPU: the preprocessing step."""
     enc = loaded.processor(texts, pair, padding=True, truncation=True, max_length=text_limit(loaded),
                            return_tensors="pt", **kw)
     if not uses_token_types(loaded):
         enc.pop("token_type_ids", None)
-    return enc.to(loaded.device)
+    return enc
+
+
+def encode(loaded: LoadedModel, texts: Any, pair: Any = None, **kw: Any):
+    """Tokenize a batch (padded, truncated to the model's limit) onto the model's device."""
+    return tokenize(loaded, texts, pair, **kw).to(loaded.device)
 
 
 def uses_token_types(loaded: LoadedModel) -> bool:

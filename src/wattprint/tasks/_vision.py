@@ -29,7 +29,8 @@ def _own_processor(location: str, kind: str, settings: LoadSettings):
     from transformers import AutoImageProcessor, AutoProcessor
 
     cls = AutoProcessor if kind == "processor" else AutoImageProcessor
-    return cls.from_pretrained(location, trust_remote_code=bool(settings.trust_remote_code), cache_dir=settings.cache_dir)
+    return cls.from_pretrained(location, trust_remote_code=bool(settings.trust_remote_code),
+                               cache_dir=settings.cache_dir)
 
 
 def input_size(config: Any, settings: LoadSettings, default: int = 224) -> int:
@@ -57,7 +58,7 @@ def make_image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, 
     from wattprint.workloads import synthetic
 
     if _text.choose_workload(workload) == "dataset":
-        img = dataset.fields.get("image")
+        img = dataset.fields["image"]
         ref = dataset.fields.get(reference) if reference else None
         return _text.dataset_inputs(dataset, n, seed, lambda r: (r[img].convert("RGB"), r[ref] if ref else None))
     imgs, desc = synthetic.images(dataset.stats, n, seed)
@@ -67,10 +68,18 @@ def make_image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, 
     return Inputs(imgs, None, dataset.name, "synthetic", desc, stats)
 
 
-def pixel_values(loaded: LoadedModel, images: list[Any]) -> Any:
-    import torch
-
+def process_images(loaded: LoadedModel, images: list[Any]) -> Any:
+    """The image processor's pixel values for ``images``, on the CPU: the preprocessing step."""
     proc = loaded.processor
     proc = getattr(proc, "image_processor", proc)
-    pv = proc(images=images, return_tensors="pt")["pixel_values"]
-    return pv.to(loaded.device, dtype=getattr(torch, loaded.dtype))
+    return proc(images=images, return_tensors="pt")["pixel_values"]
+
+
+def to_device(loaded: LoadedModel, pixels: Any) -> Any:
+    import torch
+
+    return pixels.to(loaded.device, dtype=getattr(torch, loaded.dtype))
+
+
+def pixel_values(loaded: LoadedModel, images: list[Any]) -> Any:
+    return to_device(loaded, process_images(loaded, images))

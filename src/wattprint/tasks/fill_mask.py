@@ -21,7 +21,7 @@ class FillMask(Task):
     version = "1"
     title = "Fill-mask"
     modality = "text"
-    datasets = specs("wikitext", "bookcorpus", "oscar")
+    datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForMaskedLM"
@@ -33,7 +33,8 @@ class FillMask(Task):
         if _text.choose_workload(workload) == "dataset":
             col = dataset.fields["text"]
             base = _text.dataset_inputs(dataset, n, seed, lambda r: (r[col], None))
-            texts, desc, stats, workload_used = base.items, base.description, {}, "dataset"
+            texts, desc, workload_used = base.items, base.description, "dataset"
+            stats: dict[str, Any] = {}
         else:
             texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 4)
             workload_used = "synthetic"
@@ -43,26 +44,33 @@ class FillMask(Task):
         return Inputs(list(items), list(refs) if has_refs else None, dataset.name, workload_used,
                       desc + "; one word per text masked (seeded)", stats)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        return _text.tokenize(loaded, [t.replace(MASK, loaded.processor.mask_token) for t in batch])
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         import torch
 
         tok = loaded.processor
-        mask_str = tok.mask_token
-        enc = _text.encode(loaded, [t.replace(MASK, mask_str) for t in batch])
+        enc = prepared.to(loaded.device)
         with torch.inference_mode():
             logits = loaded.model(**enc).logits
         positions = (enc["input_ids"] == tok.mask_token_id).nonzero().tolist()
-        first = {}
+        first: dict[int, int] = {}
         for row, pos in positions:
             first.setdefault(row, pos)
-        outputs = []
-        for row in range(len(batch)):
+        outputs: list[str | None] = []
+        for row in range(int(enc["input_ids"].shape[0])):
             if row not in first:  # the mask fell beyond the truncation limit
                 outputs.append(None)
                 continue
             best = int(logits[row, first[row]].argmax())
             outputs.append(tok.decode([best]).strip())
         return _text.encoder_result(loaded, outputs, enc)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy

@@ -21,7 +21,7 @@ class ImageCaptioning(Task):
     modality = "image-to-text"
     generative = True
     unit = "caption"
-    datasets = specs("coco_captions", "flickr30k", "nocaps")
+    datasets = specs("coco_captions", "flickr30k", "nocaps", "coco", "redcaps", "visual_genome")
 
     def default_params(self) -> dict[str, Any]:
         return {"max_new_tokens": 20, "min_new_tokens": None}
@@ -51,20 +51,28 @@ class ImageCaptioning(Task):
             return _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r))
         return _vision.make_image_inputs(loaded, dataset, workload, n, seed, reference=None)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        return _vision.process_images(loaded, batch)
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         p = {**self.default_params(), **params}
         hi = int(p["max_new_tokens"])
         lo = p.get("min_new_tokens")
-        pv = _vision.pixel_values(loaded, batch)
+        pv = _vision.to_device(loaded, prepared)
         out, steps = _generate.generate(loaded, {"pixel_values": pv}, phases, max_new_tokens=hi,
                                         min_new_tokens=int(lo) if lo else None)
         gen = out[:, out.shape[1] - steps:] if steps else out[:, :0]
         tok = loaded.extra["tokenizer"]
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
-        units = {"inferences": len(batch),
-                 "generated_tokens": _generate.count_generated(gen, eos, exact=bool(lo) and int(lo) == hi)}
+        units = {"inferences": int(pv.shape[0]),
+                 "generated_tokens": _generate.count_generated(gen, eos, exact=lo is not None and int(lo) == hi)}
         return BatchResult([s.strip() for s in tok.batch_decode(gen, skip_special_tokens=True)], units)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import rouge
@@ -86,5 +94,7 @@ def _row(spec: DatasetSpec, r: dict[str, Any]) -> tuple[Any, Any]:
 
         with urllib.request.urlopen(r[f["image_url"]], timeout=30) as resp:
             img = Image.open(io.BytesIO(resp.read())).convert("RGB")
+    if "captions" not in f:  # images without captions (Visual Genome, COCO detection): nothing to score
+        return img, None
     caps = r[f["captions"]]
     return img, list(caps) if isinstance(caps, (list, tuple)) else [str(caps)]

@@ -34,13 +34,21 @@ class ImageClassification(Task):
             return Inputs(inputs.items, refs, inputs.dataset, inputs.workload, inputs.description, inputs.stats)
         return Inputs(inputs.items, None, inputs.dataset, inputs.workload, inputs.description, inputs.stats)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        return _vision.process_images(loaded, batch)
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         import torch
 
-        pv = _vision.pixel_values(loaded, batch)
+        pv = _vision.to_device(loaded, prepared)
         with torch.inference_mode():
             logits = loaded.model(pixel_values=pv).logits
-        return BatchResult(logits.argmax(-1).tolist(), {"inferences": len(batch)})
+        return BatchResult(logits.argmax(-1).tolist(), {"inferences": int(pv.shape[0])})
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy

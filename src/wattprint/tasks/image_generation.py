@@ -1,6 +1,7 @@
-"""Image generation (text-to-image; DiffusionDB, PartiPrompts, COCO captions as prompts) with a diffusers
-pipeline, in three phases of one pass: "encode" (text encoders), "denoise" (the UNet loop with classifier-
-free guidance) and "decode" (the VAE turns latents into pixels).
+"""Image generation (text-to-image; DiffusionDB, PartiPrompts, COCO captions, ImageRewardDB and
+Stable-Diffusion-Prompts as prompts) with a diffusers pipeline, in three phases of one pass: "encode" (text
+encoders), "denoise" (the UNet loop with classifier-free guidance) and "decode" (the VAE turns latents into
+pixels); a fourth, "safety_check", where the pipeline ships a safety checker and the protocol runs it.
 
 Offline, a catalog pipeline is built from its kept configs (UNet, VAE, CLIP text encoder(s), scheduler) with
 random weights; prompts are tokenized by the stand-in tokenizer (ids folded into CLIP's 49,408) padded to
@@ -25,7 +26,7 @@ class ImageGeneration(Task):
     modality = "text-to-image"
     generative = True
     unit = "image"
-    datasets = specs("diffusiondb", "parti_prompts", "coco_prompts")
+    datasets = specs("diffusiondb", "parti_prompts", "coco_prompts", "imagereward", "sd_prompts")
 
     def default_params(self) -> dict[str, Any]:
         return {"guidance_scale": 7.5}  # steps and size: the model's defaults unless set

@@ -22,7 +22,7 @@ class ObjectDetection(Task):
     version = "1"
     title = "Object detection"
     modality = "image"
-    datasets = specs("coco", "voc2007", "lvis")
+    datasets = specs("coco", "voc2007", "lvis", "cppe5", "visual_genome")
 
     def default_params(self) -> dict[str, Any]:
         return {"threshold": 0.5}
@@ -46,24 +46,32 @@ class ObjectDetection(Task):
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         return _vision.make_image_inputs(loaded, dataset, workload, n, seed, reference=None)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        enc = loaded.processor(images=batch, return_tensors="pt")
+        return enc, [(im.height, im.width) for im in batch]
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         import torch
 
         p = {**self.default_params(), **params}
-        proc = loaded.processor
-        enc = proc(images=batch, return_tensors="pt")
+        enc, sizes = prepared
         pv = enc["pixel_values"].to(loaded.device, dtype=getattr(torch, loaded.dtype))
         extra = {"pixel_mask": enc["pixel_mask"].to(loaded.device)} if "pixel_mask" in enc else {}
         with torch.inference_mode():
             out = loaded.model(pixel_values=pv, **extra)
-        sizes = torch.tensor([[im.height, im.width] for im in batch])
         out.logits, out.pred_boxes = out.logits.float().cpu(), out.pred_boxes.float().cpu()
-        found = proc.post_process_object_detection(out, threshold=float(p["threshold"]), target_sizes=sizes)
+        found = loaded.processor.post_process_object_detection(out, threshold=float(p["threshold"]),
+                                                               target_sizes=torch.tensor(sizes))
         labels = loaded.model.config.id2label
         outputs = [[{"label": labels.get(int(lab), str(int(lab))), "score": round(float(s), 4),
                      "box": [round(float(x), 1) for x in box]}
                     for s, lab, box in zip(f["scores"], f["labels"], f["boxes"])] for f in found]
-        return BatchResult(outputs, {"inferences": len(batch), "detections": sum(len(o) for o in outputs)})
+        return BatchResult(outputs, {"inferences": len(sizes), "detections": sum(len(o) for o in outputs)})
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
 
 def _stand_in(config: Any, settings: LoadSettings) -> tuple[Any, str]:

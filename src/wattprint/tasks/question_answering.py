@@ -42,30 +42,40 @@ class QuestionAnswering(_text.ZeroShotText, Task):
         return Inputs(items, None, dataset.name, "synthetic", desc,
                       {"context_tokens": st_c["tokens"], "question_tokens": st_q["tokens"]})
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         p = {**self.default_params(), **params}
         if loaded.extra.get("zero_shot"):
             prompts = [PROMPT.format(**item) for item in batch]
-            outputs, units = _generate.prompt_and_generate(loaded, prompts, phases, int(p["max_new_tokens"]))
-            return _text.generated_result(loaded, outputs, units)
-        import torch
-
-        questions = [it["question"] for it in batch]
+            return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
         contexts = [it["context"] for it in batch]
-        enc = loaded.processor(questions, contexts, padding=True, truncation="only_second",
+        enc = loaded.processor([it["question"] for it in batch], contexts, padding=True, truncation="only_second",
                                max_length=_text.text_limit(loaded), return_offsets_mapping=True,
                                return_tensors="pt")
         offsets = enc.pop("offset_mapping").tolist()
         if not _text.uses_token_types(loaded):
             enc.pop("token_type_ids", None)
-        seq_ids = [enc.sequence_ids(i) for i in range(len(batch))]
+        return enc, offsets, [enc.sequence_ids(i) for i in range(len(batch))], contexts
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        if loaded.extra.get("zero_shot"):
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, int(p["max_new_tokens"]))
+            return _text.generated_result(loaded, outputs, units)
+        import torch
+
+        enc, offsets, seq_ids, contexts = prepared
         enc = enc.to(loaded.device)
         with torch.inference_mode():
             out = loaded.model(**enc)
         starts, ends = out.start_logits.float().cpu(), out.end_logits.float().cpu()
         outputs = [_best_span(starts[i], ends[i], seq_ids[i], offsets[i], contexts[i], int(p["max_answer_tokens"]))
-                   for i in range(len(batch))]
+                   for i in range(len(contexts))]
         return _text.encoder_result(loaded, outputs, enc)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import qa_scores

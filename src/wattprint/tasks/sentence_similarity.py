@@ -38,11 +38,15 @@ class SentenceSimilarity(Task):
         return Inputs(list(zip(a, b)), None, dataset.name, "synthetic", desc.replace("texts", "sentence pairs, each"),
                       {"tokens_first": st_a["tokens"], "tokens_second": st_b["tokens"]})
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        return _text.tokenize(loaded, [s for pair in batch for s in pair])
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         import torch
 
-        sentences = [s for pair in batch for s in pair]
-        enc = _text.encode(loaded, sentences)
+        enc = prepared.to(loaded.device)
         with torch.inference_mode():
             hidden = loaded.model(**enc).last_hidden_state
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -50,6 +54,9 @@ class SentenceSimilarity(Task):
         emb = torch.nn.functional.normalize(emb.float(), dim=-1)
         cos = (emb[0::2] * emb[1::2]).sum(-1).tolist()
         return _text.encoder_result(loaded, [round(c, 6) for c in cos], enc)  # one output per pair
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import spearman

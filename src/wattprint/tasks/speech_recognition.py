@@ -61,12 +61,18 @@ class SpeechRecognition(Task):
                       f"synthetic: {desc} ({dataset.name} statistics: {dataset.source})",
                       {"seconds": synthetic.summarize([len(w) / SAMPLING_RATE for w in waves])})
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        feats = loaded.processor(list(batch), sampling_rate=SAMPLING_RATE, return_tensors="pt").input_features
+        return feats, int(round(sum(len(w) for w in batch) / SAMPLING_RATE))
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         import torch
 
         p = {**self.default_params(), **params}
         hi, lo = int(p["max_new_tokens"]), p.get("min_new_tokens")
-        feats = loaded.processor(list(batch), sampling_rate=SAMPLING_RATE, return_tensors="pt").input_features
+        feats, seconds = prepared
         feats = feats.to(loaded.device, dtype=getattr(torch, loaded.dtype))
         out, steps = _generate.generate(loaded, {"input_features": feats}, phases, max_new_tokens=hi,
                                         min_new_tokens=int(lo) if lo else None, **_language(loaded, p))
@@ -74,9 +80,12 @@ class SpeechRecognition(Task):
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
         tok = loaded.extra["tokenizer"]
-        units = {"inferences": len(batch), "audio_seconds": int(round(sum(len(w) for w in batch) / SAMPLING_RATE)),
-                 "generated_tokens": _generate.count_generated(gen, eos, exact=bool(lo) and int(lo) == hi)}
+        units = {"inferences": int(feats.shape[0]), "audio_seconds": seconds,
+                 "generated_tokens": _generate.count_generated(gen, eos, exact=lo is not None and int(lo) == hi)}
         return BatchResult([s.strip() for s in tok.batch_decode(gen, skip_special_tokens=True)], units)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import wer

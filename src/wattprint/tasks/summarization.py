@@ -12,6 +12,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 
@@ -25,10 +26,13 @@ class Summarization(Task):
     datasets = specs("cnn_dailymail", "xsum", "samsum")
 
     def default_params(self) -> dict[str, Any]:
-        return {"min_new_tokens": 10, "max_new_tokens": 15}
+        # forward_only: one forward pass of encoder and decoder (the decoder fed the article shifted right, as
+        # BART-style models build it), no generation: what AI Energy Score measures for a summarization model;
+        # T5-family models generate even then (that protocol runs them as text2text generation)
+        return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False}
 
     def model_class(self, entry: Any) -> str:
-        return _generate.lm_class(entry)
+        return _text.lm_class(entry)
 
     def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
         loaded = _text.load_text_model(entry, settings, self.model_class(entry))
@@ -46,25 +50,63 @@ class Summarization(Task):
         texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded, 1024) - 40)
         return Inputs(texts, None, dataset.name, "synthetic", desc, stats)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         p = {**self.default_params(), **params}
-        lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
         prompts = [loaded.extra.get("prefix", "") + t + loaded.extra.get("suffix", "") for t in batch]
         tok = loaded.processor
         seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
         tok.padding_side = "right" if seq2seq else "left"
-        enc = tok(prompts, padding=True, truncation=True, max_length=_text.text_limit(loaded, 1024) - (0 if seq2seq else hi),
-                  return_tensors="pt", add_special_tokens=seq2seq).to(loaded.device)
+        limit = _text.text_limit(loaded, 1024) - (0 if seq2seq else int(p["max_new_tokens"]))
+        return tok(prompts, padding=True, truncation=True, max_length=limit, return_tensors="pt",
+                   add_special_tokens=seq2seq)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        enc = prepared.to(loaded.device)
         inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
+        if p["forward_only"] and _forward_only(loaded):
+            return _forward(loaded, inputs)
+        lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
+        tok = loaded.processor
         out, _ = _generate.generate(loaded, inputs, phases, max_new_tokens=hi, min_new_tokens=lo if lo != hi else hi)
         gen = _generate.new_tokens(loaded, out, enc["input_ids"].shape[1])
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
-        units = {"inferences": len(batch), "input_tokens": int(enc["attention_mask"].sum().item()),
+        units = {"inferences": int(enc["input_ids"].shape[0]), "input_tokens": int(enc["attention_mask"].sum().item()),
                  "generated_tokens": _generate.count_generated(gen, eos, exact=lo == hi)}
         return _text.generated_result(loaded, tok.batch_decode(gen, skip_special_tokens=True), units)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import rouge
 
-        return rouge(outputs, references) if references else None
+        if not references or any(o is None for o in outputs):  # forward-only passes write no summary
+            return None
+        return rouge(outputs, references)
+
+
+def _forward_only(loaded: LoadedModel) -> bool:
+    """An encoder-decoder that is not T5-family (T5 generates under every protocol here)."""
+    cfg = loaded.model.config
+    return bool(getattr(cfg, "is_encoder_decoder", False)) and getattr(cfg, "model_type", "") not in ("t5", "mt5")
+
+
+def _forward(loaded: LoadedModel, inputs: dict[str, Any]) -> BatchResult:
+    """One forward pass; the decoder input is the article shifted right (the model's own default when no
+    decoder input is given is the same for BART; built here so that every encoder-decoder gets one)."""
+    import torch
+
+    ids = inputs["input_ids"]
+    start = loaded.model.config.decoder_start_token_id
+    start = loaded.model.config.pad_token_id if start is None else start
+    dec = torch.cat([torch.full_like(ids[:, :1], int(start)), ids[:, :-1]], dim=1)
+    with torch.inference_mode():
+        loaded.model(**inputs, decoder_input_ids=dec, decoder_attention_mask=inputs["attention_mask"])
+    tokens = int(inputs["attention_mask"].sum().item())
+    flops, how = analytic(loaded.parameters, 2 * tokens)
+    n = int(ids.shape[0])
+    return BatchResult([None] * n, {"inferences": n, "input_tokens": tokens}, flops, how)

@@ -35,20 +35,31 @@ class TextClassification(_text.ZeroShotText, Task):
         texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 2)
         return Inputs(texts, None, dataset.name, "synthetic", desc, stats)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         if loaded.extra.get("zero_shot"):
             p = {**self.default_params(), **params}
             prompts = [PROMPT.format(text=t) for t in batch]
-            outputs, units = _generate.prompt_and_generate(loaded, prompts, phases, int(p["max_new_tokens"]))
+            return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
+        return _text.tokenize(loaded, batch)
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
+        if loaded.extra.get("zero_shot"):
+            p = {**self.default_params(), **params}
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, int(p["max_new_tokens"]))
             return _text.generated_result(loaded, outputs, units)
         import torch
 
-        enc = _text.encode(loaded, batch)
+        enc = prepared.to(loaded.device)
         with torch.inference_mode():
             logits = loaded.model(**enc).logits
         labels = loaded.model.config.id2label
         outputs = [labels.get(i, str(i)) for i in logits.argmax(-1).tolist()]
         return _text.encoder_result(loaded, outputs, enc)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy, normalize_sentiment

@@ -24,10 +24,12 @@ class TextGeneration(Task):
     datasets = specs("wikitext", "bookcorpus", "oscar")
 
     def default_params(self) -> dict[str, Any]:
-        return {"max_new_tokens": 10, "exact_new_tokens": True}
+        # exact_new_tokens: every prompt gets max_new_tokens (EOS masked until then), else generation stops at
+        # EOS; prompt_words: keep only the first N words of each prompt (the study used 20), None keeps all
+        return {"max_new_tokens": 10, "exact_new_tokens": True, "prompt_words": None}
 
     def model_class(self, entry: Any) -> str:
-        return _generate.lm_class(entry)
+        return _text.lm_class(entry)
 
     def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
         return _text.load_text_model(entry, settings, self.model_class(entry))
@@ -40,9 +42,20 @@ class TextGeneration(Task):
         texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=cap)
         return Inputs(texts, None, dataset.name, "synthetic", desc, stats)
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         p = {**self.default_params(), **params}
-        outputs, units = _generate.prompt_and_generate(
-            loaded, list(batch), phases, int(p["max_new_tokens"]), exact=bool(p["exact_new_tokens"])
+        words = p["prompt_words"]
+        prompts = [" ".join(str(t).split()[: int(words)]) for t in batch] if words else list(batch)
+        return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        outputs, units = _generate.generate_tokenized(
+            loaded, prepared, phases, int(p["max_new_tokens"]), exact=bool(p["exact_new_tokens"])
         )
         return _text.generated_result(loaded, outputs, units)
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)

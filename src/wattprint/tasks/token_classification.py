@@ -15,7 +15,7 @@ class TokenClassification(Task):
     version = "1"
     title = "Token classification (NER)"
     modality = "text"
-    datasets = specs("conll2003", "wnut_17", "ontonotes5")
+    datasets = specs("conll2003", "wnut_17", "ontonotes5", "wikiann", "record")
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForTokenClassification"
@@ -27,6 +27,9 @@ class TokenClassification(Task):
         from wattprint.workloads import synthetic
 
         if _text.choose_workload(workload) == "dataset":
+            if "tokens" not in dataset.fields:  # raw text (ReCoRD passages): words split on spaces, no labels
+                col = dataset.fields["text"]
+                return _text.dataset_inputs(dataset, n, seed, lambda r: (str(r[col]).split(), None))
             names = dataset.stats.get("label_names")
             tok, lab = dataset.fields["tokens"], dataset.fields["label"]
             return _text.dataset_inputs(
@@ -39,10 +42,18 @@ class TokenClassification(Task):
         return Inputs(items, None, dataset.name, "synthetic", desc,
                       {"words": synthetic.summarize([float(len(x)) for x in items])})
 
-    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+    separable_preprocess = True
+
+    def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
+        words = [list(w) for w in batch]
+        return words, _text.tokenize(loaded, words, is_split_into_words=True)
+
+    def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         import torch
 
-        enc = _text.encode(loaded, [list(words) for words in batch], is_split_into_words=True)
+        batch, enc = prepared
+        word_ids = [enc.word_ids(row) for row in range(len(batch))]  # from the fast tokenizer, before .to()
+        enc = enc.to(loaded.device)
         with torch.inference_mode():
             pred = loaded.model(**enc).logits.argmax(-1).tolist()
         labels = loaded.model.config.id2label
@@ -50,12 +61,15 @@ class TokenClassification(Task):
         for row, words in enumerate(batch):
             tags = ["O"] * len(words)
             seen = set()
-            for pos, w in enumerate(enc.word_ids(row)):
+            for pos, w in enumerate(word_ids[row]):
                 if w is not None and w not in seen:
                     seen.add(w)
                     tags[w] = labels.get(pred[row][pos], str(pred[row][pos]))
             outputs.append(tags)
         return _text.encoder_result(loaded, outputs, enc, words=sum(len(w) for w in batch))
+
+    def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
+        return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import token_f1

@@ -8,9 +8,28 @@ choice where no source publishes one; the synthetic description repeats it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from wattprint.tasks.base import DatasetSpec
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A standard dataset of a task and the statistics its synthetic stand-in must match.
+
+    Lengths are in tokens of the model's tokenizer (approximately, words x 1.3 where only word counts
+    are published); ``source`` cites where each statistic comes from.
+    """
+
+    name: str  # short name: "imdb"
+    hub_id: str  # "stanfordnlp/imdb"
+    split: str = "test"
+    config: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # role -> column: {"text": "text", "label": "label"}
+    stats: dict[str, Any] = field(default_factory=dict)  # {"tokens_mean": 300, "tokens_std": 220, ...}
+    source: str = ""  # where the statistics come from
+    license: str = ""
+
 
 W2T = 1.3  # tokens per English word (approximation named in the module docstring)
 
@@ -56,6 +75,17 @@ _add(DatasetSpec("wnut_17", "leondz/wnut_17", "test", None, {"tokens": "tokens",
                                   "B-product", "I-product"]},
                  "Derczynski et al. 2017 (W-NUT), table 1: test 1,287 documents, 23,394 tokens (18.2 "
                  "words each); std assumed 9", "CC-BY-4.0"))
+_add(DatasetSpec("wikiann", "unimelb-nlp/wikiann", "test", "en", {"tokens": "tokens", "label": "ner_tags"},
+                 {"words_mean": 8.0, "words_std": 4.0, "words_min": 1, "words_max": 60,
+                  "label_names": ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]},
+                 "Pan et al. 2017 (WikiANN), English split of Rahimi et al. 2019: 10,000 test sentences, "
+                 "Wikipedia sentence fragments around entity links; about 8 words each (estimated), std "
+                 "assumed 4", "ODC-BY"))
+_add(DatasetSpec("record", "aps/super_glue", "test", "record", {"text": "passage"},
+                 {"words_mean": 170.0, "words_std": 60.0, "words_min": 20, "words_max": 500},
+                 "Zhang et al. 2018 (ReCoRD, SuperGLUE): passages are the openings of CNN/Daily Mail news "
+                 "articles; about 170 words each (estimated), std assumed 60; no token labels (the study "
+                 "tagged the raw passage)", "Apache-2.0 (passages: CNN/Daily Mail, research)"))
 _add(DatasetSpec("ontonotes5", "tner/ontonotes5", "test", None, {"tokens": "tokens", "label": "tags"},
                  {"words_mean": 18.0, "words_std": 12.0, "words_min": 1, "words_max": 150},
                  "OntoNotes 5.0 English NER test split (Pradhan et al. 2013, CoNLL-2012): 12,217 sentences, "
@@ -91,6 +121,10 @@ _add(DatasetSpec("oscar", "oscar-corpus/oscar", "train", "unshuffled_deduplicate
                  {"tokens_mean": 300, "tokens_std": 200, "tokens_min": 16, "tokens_max": 512},
                  "Ortiz Suarez et al. 2019 (OSCAR, Common Crawl documents): English documents are long; "
                  "prompts are truncated to 512 tokens; mean 300 / std 200 tokens assumed", "CC0 (metadata)"))
+_add(DatasetSpec("c4", "allenai/c4", "train", "en", {"text": "text"},
+                 {"tokens_mean": 427, "tokens_std": 400, "tokens_min": 16, "tokens_max": 512},
+                 "Dodge et al. 2021 (Documenting C4), C4.EN: 365M documents, 156B tokens = about 427 tokens "
+                 "each; std assumed 400; prompts are truncated to 512 tokens", "ODC-BY"))
 # ---- summarization ----------------------------------------------------------------------------------------
 _SUM = {"text": "article", "summary": "highlights"}
 _add(DatasetSpec("cnn_dailymail", "abisee/cnn_dailymail", "test", "3.0.0", _SUM,
@@ -124,6 +158,7 @@ _add(DatasetSpec("cifar100", "uoft-cs/cifar100", "test", None, {"image": "img", 
                  "Krizhevsky 2009: 10,000 test images of 32x32 pixels", "unknown (research)"))
 _COCO_SIZE = {"width_mean": 578, "width_std": 92, "height_mean": 484, "height_std": 97, "size_min": 64,
               "size_max": 640}
+_STUDY_RESIZE = "the study resized every image to 640x480 before the pipeline"
 _COCO_SRC = ("COCO 2017 val (Lin et al. 2014): 5,000 images, longest side 640 px; mean about 578x484 "
              "(most are 640x480 or 640x427), stds assumed")
 _add(DatasetSpec("coco", "detection-datasets/coco", "val", None, {"image": "image", "objects": "objects"},
@@ -136,6 +171,25 @@ _add(DatasetSpec("voc2007", "HuggingFaceM4/pascal_voc", "test", "voc2007_main", 
 _add(DatasetSpec("lvis", "winvoker/lvis", "validation", None, {"image": "image"},
                  dict(_COCO_SIZE), "LVIS v1 (Gupta et al. 2019) annotates COCO 2017 images: " + _COCO_SRC,
                  "CC-BY-4.0 (annotations)"))
+_add(DatasetSpec("cppe5", "rishitdagli/cppe-5", "train", None, {"image": "image", "objects": "objects"},
+                 {"width_mean": 1000, "width_std": 400, "height_mean": 750, "height_std": 300, "size_min": 200,
+                  "size_max": 4000},
+                 "Dagli & Shaikh 2021 (CPPE-5): 1,029 photographs of medical personal protective equipment "
+                 "from the web, 5 object classes; sizes vary widely (mean about 1000x750 assumed, stds "
+                 "assumed); " + _STUDY_RESIZE, "Unknown (research use)"))
+_add(DatasetSpec("visual_genome", "ranjaykrishna/visual_genome", "train", "objects_v1.2.0", {"image": "image"},
+                 {"width_mean": 500, "width_std": 150, "height_mean": 400, "height_std": 120, "size_min": 100,
+                  "size_max": 1280},
+                 "Krishna et al. 2017 (Visual Genome): 108,077 images from the COCO and YFCC100M Flickr sets; "
+                 "sizes approximate (mean about 500x400, stds assumed); " + _STUDY_RESIZE, "CC-BY-4.0"))
+_add(DatasetSpec("redcaps", "kdexd/red_caps", "train", "roses_2020",
+                 {"image_url": "image_url", "captions": "caption"},
+                 {"width_mean": 1500, "width_std": 600, "height_mean": 1300, "height_std": 600, "size_min": 200,
+                  "size_max": 4000, "caption_words_mean": 9.0},
+                 "Desai et al. 2021 (RedCaps): 12M image-caption pairs from Reddit (the roses_2020 subset here); "
+                 "images are user photographs, sizes approximate (mean about 1500x1300 assumed, stds assumed), "
+                 "captions about 9 words (estimated); " + _STUDY_RESIZE, "CC-BY-4.0 (annotations; images "
+                 "under Reddit's terms)"))
 _add(DatasetSpec("coco_captions", "yerevann/coco-karpathy", "test", None,
                  {"image_url": "url", "captions": "sentences"},
                  dict(_COCO_SIZE, caption_words_mean=10.5),
@@ -146,7 +200,8 @@ _add(DatasetSpec("flickr30k", "nlphuji/flickr30k", "test", None, {"image": "imag
                   "size_max": 500, "caption_words_mean": 12.3},
                  "Young et al. 2014 (Flickr30k): Flickr images, longest side 500 px; captions about 12.3 "
                  "words; sizes approximate, stds assumed", "Flickr terms (research)"))
-_add(DatasetSpec("nocaps", "HuggingFaceM4/NoCaps", "validation", None, {"image": "image", "captions": "annotations_captions"},
+_add(DatasetSpec("nocaps", "HuggingFaceM4/NoCaps", "validation", None,
+                 {"image": "image", "captions": "annotations_captions"},
                  {"width_mean": 900, "width_std": 200, "height_mean": 700, "height_std": 150, "size_min": 200,
                   "size_max": 1024, "caption_words_mean": 11.0},
                  "Agrawal et al. 2019 (nocaps, Open Images validation, 4,500 images, up to 1024 px); sizes "
@@ -165,6 +220,15 @@ _add(DatasetSpec("coco_prompts", "yerevann/coco-karpathy", "test", None, {"promp
                  {"tokens_mean": _t(10.5), "tokens_std": _t(2.5), "tokens_min": 5, "tokens_max": 50},
                  "COCO captions as prompts (Chen et al. 2015): about 10.5 words each; std assumed 2.5",
                  "CC-BY-4.0 (annotations)"))
+_add(DatasetSpec("imagereward", "THUDM/ImageRewardDB", "train", "1k", {"prompt": "prompt"},
+                 {"tokens_mean": 36, "tokens_std": 18, "tokens_min": 2, "tokens_max": 75},
+                 "Xu et al. 2023 (ImageReward): its prompts were chosen from DiffusionDB, so DiffusionDB's "
+                 "statistics stand here (mean 36 / std 18 tokens, estimated)", "Apache-2.0"))
+_add(DatasetSpec("sd_prompts", "Gustavosta/Stable-Diffusion-Prompts", "test", None, {"prompt": "Prompt"},
+                 {"tokens_mean": 55, "tokens_std": 18, "tokens_min": 4, "tokens_max": 75},
+                 "Stable-Diffusion-Prompts (80,000 prompts from the Lexica.art search engine): long lists of "
+                 "style keywords, many beyond CLIP's 77-token window; mean 55 / std 18 tokens estimated, "
+                 "capped at 75", "unknown (scraped from Lexica.art)"))
 # ---- speech (16 kHz audio) --------------------------------------------------------------------------------
 _add(DatasetSpec("librispeech", "openslr/librispeech_asr", "test", "clean", {"audio": "audio", "text": "text"},
                  {"seconds_mean": 7.42, "seconds_std": 4.9, "seconds_min": 1.3, "seconds_max": 35.0},
@@ -199,6 +263,43 @@ _add(DatasetSpec("quora", "sentence-transformers/quora-duplicates", "train", "pa
 
 SPECS = MappingProxyType(_SPECS)
 
+# The three datasets of each task in the Power Hungry Processing study (Luccioni, Jernite & Strubell, FAccT
+# 2024), read from its code (github.com/sashavor/co2_inference, code/*/*.py), and how the study read them where
+# that differs from the spec above. The general-purpose models ran on the text-classification,
+# question-answering and summarization sets.
+STUDY_DATASETS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
+    "text-classification": ("imdb", "sst2", "rotten_tomatoes"),
+    "token-classification": ("conll2003", "wikiann", "record"),
+    "question-answering": ("squad", "squad_v2", "sciq"),
+    "fill-mask": ("bookcorpus", "c4", "oscar"),
+    "text-generation": ("wikitext", "bookcorpus", "oscar"),
+    "summarization": ("cnn_dailymail", "xsum", "samsum"),
+    "image-classification": ("imagenet-1k", "cifar10", "cifar100"),
+    "object-detection": ("coco", "cppe5", "visual_genome"),
+    "image-captioning": ("coco", "redcaps", "visual_genome"),
+    "image-generation": ("diffusiondb", "imagereward", "sd_prompts"),
+})
+STUDY_READING: MappingProxyType[str, str] = MappingProxyType({
+    "sst2": "the test split (unlabelled)",
+    "rotten_tomatoes": "the validation split",
+    "conll2003": "the validation split, words joined into one string",
+    "imagenet-1k": "the test split, images resized to 640x480",
+    "cifar10": "images resized to 640x480",
+    "cifar100": "images resized to 640x480",
+    "coco": "rafaelpadilla/coco2017 val (the same COCO 2017 val images), resized to 640x480",
+    "cppe5": "resized to 640x480",
+    "visual_genome": "resized to 640x480",
+    "redcaps": "images downloaded from image_url, resized to 640x480",
+    "wikitext": "the first 20 words of each line",
+    "bookcorpus": "the first 20 words of each sentence (text generation); the whole sentence (fill-mask)",
+    "oscar": "the first 20 words of each document",
+    "c4": "the first 20 words of each document",
+    "samsum": "the train split",
+    "diffusiondb": "the 2m_first_1k subset; the first 50 words of each prompt",
+    "imagereward": "the first 50 words of each prompt",
+    "sd_prompts": "the first 50 words of each prompt",
+})
+
 
 def spec(name: str) -> DatasetSpec:
     from wattprint.core.errors import UnknownNameError
@@ -210,3 +311,8 @@ def spec(name: str) -> DatasetSpec:
 
 def specs(*names: str) -> tuple[DatasetSpec, ...]:
     return tuple(spec(n) for n in names)
+
+
+def study_datasets(task: str) -> tuple[DatasetSpec, ...]:
+    """The study's three datasets of ``task`` (none for a task the study did not run)."""
+    return specs(*STUDY_DATASETS.get(task, ()))

@@ -1,7 +1,7 @@
-"""Task names other tools wrote, mapped to wattprint's own (the task registry's names).
+"""Task names other tools wrote, mapped to wattprint's own (the task registry's names and aliases).
 
-Imported runs are stored under wattprint's names, so that ``report --task image-captioning`` finds a run
-imported as ``image-to-text``. Names are compared after lower-casing and turning spaces and underscores
+``wattprint import`` stores imported runs under wattprint's names, so that ``report --task image-captioning``
+finds a run imported as ``image-to-text``. Names are compared after lower-casing and turning spaces and underscores
 into hyphens. The study's names are those of "Power Hungry Processing" (Luccioni, Jernite, Strubell, 2024):
 its paper's task names and the folders of its code (github.com/sashavor/co2_inference, ``code/<folder>``).
 """

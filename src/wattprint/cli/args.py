@@ -1,0 +1,260 @@
+"""Checks shared by the commands' flags, so bad input is refused in one line with the fix before any work.
+
+- ``number(...)`` / ``integer(...)``: argparse ``type=`` callables for finite numbers in a range
+  (NaN, inf and out-of-range values are refused at parse time).
+- ``output_file(suffix, stdout)``: an output path that can be written (not a folder, its folder
+  exists and is writable), checked at parse time, so before a measured command runs.
+- ``write_output(path, text)``: write a result; if the write still fails (disk full, permission changed),
+  the result is kept in a temporary file whose path the error names.
+- ``require_device(device)``: a torch device that exists on this machine, before anything loads.
+- ``one_line_errors(parser)``: argparse errors as ``wattprint CMD: error: ...`` plus a fix line, no usage dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import shutil
+import sys
+import tempfile
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+from wattprint.core.errors import ConfigError, WattprintError
+
+CUDA_MISSING = "CUDA is not available on this machine"
+CUDA_FIX = "use --device cpu or install a CUDA build of torch"
+
+
+# ---- numbers ------------------------------------------------------------------------------------
+def _bounds(minimum: float | None, maximum: float | None, above: float | None) -> str:
+    parts = []
+    if above is not None:
+        parts.append(f"> {above:g}")
+    if minimum is not None:
+        parts.append(f">= {minimum:g}")
+    if maximum is not None:
+        parts.append(f"<= {maximum:g}")
+    return " and ".join(parts)
+
+
+def _in_range(value: float, minimum: float | None, maximum: float | None, above: float | None) -> bool:
+    return ((minimum is None or value >= minimum) and (maximum is None or value <= maximum)
+            and (above is None or value > above))
+
+
+def number(*, minimum: float | None = None, maximum: float | None = None, above: float | None = None,
+           example: str = "1.5") -> Callable[[str], float]:
+    """A ``type=`` for a finite float in range: ``number(minimum=0)``, ``number(above=0)``..."""
+    wanted = "a finite number" + (f" {_bounds(minimum, maximum, above)}" if (minimum, maximum, above) != (None,) * 3
+                                  else "")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or not _in_range(value, minimum, maximum, above):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}\n  fix: pass e.g. {example}")
+        return value
+
+    parse.__name__ = "number"  # argparse names the type in some messages
+    return parse
+
+
+def integer(*, minimum: int | None = None, maximum: int | None = None, example: str = "1",
+            also: tuple[str, ...] = ()) -> Callable[[str], int | str]:
+    """A ``type=`` for a whole number in range; words in ``also`` (e.g. "auto") pass through as they are."""
+    wanted = "a whole number" + (f" {_bounds(minimum, maximum, None)}" if (minimum, maximum) != (None, None) else "")
+    if also:
+        wanted += " or " + " or ".join(repr(w) for w in also)
+
+    def parse(text: str) -> int | str:
+        if text in also:
+            return text
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not _in_range(value, minimum, maximum, None):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}\n  fix: pass e.g. {example}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def finite(value: float, what: str, *, minimum: float | None = None, above: float | None = None) -> float:
+    """``value`` as a float when it is a finite number in range, else ConfigError naming ``what``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not _in_range(float(value), minimum, None, above):
+        raise ConfigError(f"{what} must be a finite number {_bounds(minimum, None, above)}, got {value!r}".rstrip())
+    return float(value)
+
+
+# ---- output paths -------------------------------------------------------------------------------
+def _can_write(path: Path) -> bool:
+    if os.access in os.supports_effective_ids:
+        return os.access(path, os.W_OK, effective_ids=True)
+    return os.access(path, os.W_OK)
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def check_output(text: str, suffix: str = ".json") -> Path:
+    """The path ``text`` when a file can be written there; ConfigError (one line and a fix) otherwise.
+    ``suffix`` only shapes the example in the fix."""
+    if not text.strip():
+        raise ConfigError("the output path is empty", f"pass a file name, e.g. out{suffix}")
+    path = Path(text)
+    if path.is_dir():
+        raise ConfigError(f"{text} is a folder, not a file", f"name a file in it, e.g. {path / ('out' + suffix)}")
+    folder = path.parent
+    if not folder.exists():
+        raise ConfigError(f"the folder {folder} does not exist", f"create it (mkdir -p {folder}) or pick another path")
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder", "pick a path inside a folder")
+    target = path if path.exists() else folder  # an existing file is overwritten; a new one is created
+    if not _can_write(target):
+        why = "is on a read-only file system" if _read_only_fs(target) else "is not writable by this user"
+        raise ConfigError(f"cannot write {text}: {target} {why}", "pick a path in a folder you can write to")
+    return path
+
+
+def output_file(suffix: str = ".json", stdout: bool = False) -> Callable[[str], str]:
+    """A ``type=`` for a file to write, checked at parse time; with ``stdout``, '-' (standard output) too."""
+
+    def parse(text: str) -> str:
+        if text == "-":
+            if stdout:
+                return text
+            raise argparse.ArgumentTypeError("'-' (standard output) is not accepted here\n  fix: pass a file path")
+        try:
+            check_output(text, suffix)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return text
+
+    parse.__name__ = "output file"
+    return parse
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when both paths name one existing file (an output must never overwrite the store it reads)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+class OutputError(WattprintError):
+    """A result that could not be written where asked; ``kept`` is where it was saved instead (or None)."""
+
+    def __init__(self, message: str, fix: str | None, kept: str | None) -> None:
+        super().__init__(message, fix)
+        self.kept = kept
+
+
+def _replace_into(target: Path, write: Callable[[Path], None]) -> None:
+    """Write through a sibling temporary file renamed over ``target``, so a failed write leaves any old file
+    whole; devices and pipes (``/dev/stdout``), and files in a folder this user cannot add to, are written
+    directly."""
+    if target.exists() and not target.is_file() or not _can_write(target.parent):
+        write(target)
+        return
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        if target.exists():
+            shutil.copymode(target, tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def write_output(path: str | os.PathLike[str], write: Callable[[Path], None] | str, *, what: str = "result",
+                 suffix: str = "") -> Path:
+    """Write ``what`` to ``path`` with ``write(path)`` (or the text ``write``).
+
+    If that fails (disk full, permission changed since the check), the result is written to a temporary file
+    instead and :class:`OutputError` says where; if even that fails and ``write`` is text, the text goes to
+    standard error so it is not lost.
+    """
+    writer = _text_writer(write) if isinstance(write, str) else write
+    target = Path(path)
+    try:
+        _replace_into(target, writer)
+        return target
+    except OSError as e:
+        reason = e.strerror or str(e)
+    kept = _keep(writer, target.suffix or suffix)
+    if kept is not None:
+        raise OutputError(f"cannot write {path} ({reason}); the {what} was kept in {kept}",
+                          f"free space or fix permissions, or move {kept} where you want it", kept)
+    if isinstance(write, str):
+        sys.stderr.write(write if write.endswith("\n") else write + "\n")
+        raise OutputError(f"cannot write {path} ({reason}) nor a temporary file; the {what} is printed above",
+                          "free space or fix permissions, then run again", None)
+    raise OutputError(f"cannot write {path} ({reason}) nor a temporary file", "free space or fix permissions", None)
+
+
+def _text_writer(text: str) -> Callable[[Path], None]:
+    def write(p: Path) -> None:
+        with open(p, "w", encoding="utf-8") as f:
+            f.write(text)
+    return write
+
+
+def _keep(write: Callable[[Path], None], suffix: str) -> str | None:
+    fd, name = tempfile.mkstemp(prefix="wattprint-", suffix=suffix)
+    os.close(fd)
+    try:
+        write(Path(name))
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        return None
+    return name
+
+
+# ---- devices ------------------------------------------------------------------------------------
+def require_device(device: str | None) -> None:
+    """ConfigError when ``device`` (cuda, cuda:N, mps) does not exist here; imports torch only for those."""
+    if not device or device in ("auto", "cpu"):
+        return
+    try:
+        import torch
+    except ImportError:
+        raise ConfigError(f"--device {device} needs torch, which is not installed",
+                          "pip install 'wattprint[bench]'") from None
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(CUDA_MISSING, CUDA_FIX)
+        index = int(device.partition(":")[2] or 0)
+        count = torch.cuda.device_count()
+        if index >= count:
+            raise ConfigError(f"--device {device}: this machine has {count} CUDA device(s)",
+                              f"use --device cuda:0 .. cuda:{count - 1}")
+    elif device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("MPS (Apple GPU) is not available on this machine", "use --device cpu")
+
+
+# ---- argparse errors ----------------------------------------------------------------------------
+def _error(self: argparse.ArgumentParser, message: str) -> NoReturn:
+    text, _, fix = message.partition("\n  fix: ")
+    self.exit(2, f"{self.prog}: error: {text}\n  fix: {fix or f'see {self.prog} --help'}\n")
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Make ``parser`` report a bad flag as one error line and a fix line, without the usage dump."""
+    parser.error = types.MethodType(_error, parser)  # type: ignore[method-assign]
