@@ -188,3 +188,19 @@ def test_measure_passes_the_environment_to_its_command_unchanged(tmp_path, monke
     code = (f"import os; open({str(out)!r}, 'w').write(os.environ.get('TRANSFORMERS_VERBOSITY', '<unset>'))")
     assert main(["measure", "--gpus", "none", "--", sys.executable, "-c", code]) == 0
     assert out.read_text() == "<unset>"
+
+
+def test_a_logged_exception_keeps_its_traceback(monkeypatch, capsys):
+    import wattprint.cli.tasks as tasks
+
+    def run(args):
+        try:
+            raise RuntimeError("meter broke")
+        except RuntimeError:
+            logging.getLogger("wattprint.serve").exception("wattprint: meter interval failed")
+        return 0
+
+    monkeypatch.setattr(tasks, "run", run)
+    assert main(["tasks"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("wattprint: error: meter interval failed\nTraceback") and "RuntimeError: meter broke" in err

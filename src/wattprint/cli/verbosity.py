@@ -40,7 +40,9 @@ class _Formatter(logging.Formatter):
     """``wattprint: text`` for notes, ``wattprint: warning: text`` for warnings and above."""
 
     def format(self, record: logging.LogRecord) -> str:
-        text = record.getMessage()
+        text = record.getMessage().removeprefix("wattprint: ")
+        if record.exc_info:  # log.exception: a failure nobody planned for keeps its traceback
+            text += "\n" + self.formatException(record.exc_info)
         if record.levelno >= logging.WARNING:
             return f"wattprint: {record.levelname.lower()}: {text}"
         return f"wattprint: {text}"
