@@ -107,7 +107,7 @@ def test_parameters_are_what_the_kept_architecture_builds(entry):
 
     auto_class = get_task(entry.task).model_class(entry)
     if entry.name in UNBUILDABLE:
-        with pytest.raises((ValueError, KeyError, ImportError, AttributeError)):
+        with pytest.raises(ConfigError):
             meta_parameter_counts(entry.config, auto_class)
         assert entry.parameters == entry.study_parameters and "not buildable" in entry.parameters_source
         return
@@ -228,3 +228,20 @@ def test_the_codecarbon_importer_maps_the_study_project_names_to_their_entries(p
     info = catalog_resolver(ImportOptions(inferences_per_run=1))(project_name)
     entry = lookup(project_name)
     assert info.name == entry.name and info.task == entry.task and info.kind == entry.kind == "task-specific"
+
+
+def test_a_preset_can_select_the_study_models_of_a_task():
+    from wattprint.bench.plan import _select
+
+    assert len(_select("image-generation", "study")) == 10
+    assert set(_select("summarization", "study")) == {e.name for e in entries("summarization", study=True)}
+    assert "sentence-similarity" not in {t for t in task_names() if any(e.study for e in entries(t))}
+
+
+def test_an_unbuildable_entry_says_why_in_one_line():
+    from wattprint.models.build import meta_parameter_counts
+
+    entry = get_entry("deta-swin-large")
+    with pytest.raises(ConfigError) as err:
+        meta_parameter_counts(entry.config, get_task(entry.task).model_class(entry))
+    assert "removed from transformers 5" in str(err.value)

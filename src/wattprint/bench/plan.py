@@ -71,6 +71,8 @@ def _select(task: str, selection: str) -> list[str]:
     found = list(entries(task))
     if selection in ("task-specific", "general-purpose"):
         found = [e for e in found if e.kind == selection]
+    elif selection == "study":  # the Power Hungry Processing study's models of the task
+        found = [e for e in found if e.study]
     if not found:
         raise ConfigError(f"the catalog has no {selection} model for task {task!r}", fix="name one with --model")
     return [e.name for e in found]
