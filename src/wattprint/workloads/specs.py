@@ -260,6 +260,7 @@ STUDY_DATASETS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "image-captioning": ("coco", "redcaps", "visual_genome"),
     "image-generation": ("diffusiondb", "imagereward", "sd_prompts"),
 })
+STUDY_GENERAL_TASKS = ("text-classification", "question-answering", "summarization")
 STUDY_READING: MappingProxyType[str, str] = MappingProxyType({
     "sst2": "the test split (unlabelled)",
     "rotten_tomatoes": "the validation split",
