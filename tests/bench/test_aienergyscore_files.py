@@ -118,6 +118,7 @@ def test_master_results_csv_columns_and_figures():
     assert float(row["gpu_energy_wh"]) == pytest.approx(gpu_wh, abs=1e-4)
     assert float(row["wh_per_1000_queries"]) == pytest.approx(gpu_wh, abs=1e-4)  # 1,000 queries
     assert (row["model_class"], row["task"], row["total_completion_tokens"]) == ("A", "text_gen", "10000")
+    assert row["model_name"] == "distilbert/distilgpt2"  # the leaderboard names models by hub id
 
 
 def test_submission_folder_and_provenance(tmp_path):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from wattprint.store.record import RunRecord
 from wattprint.cli.main import main
+from wattprint.store.record import RunRecord
 
 
 def make_record(task: str, model: str, energy_j: float, inferences: int = 100, repeat: int = 0, **kw) -> RunRecord:

@@ -125,3 +125,11 @@ def test_breakeven_json_is_always_strict_json_and_exact(tk, ik, rate):
         assert doc["days"] == (pytest.approx(days) if math.isfinite(days) else None)
     else:
         assert doc["never"] is True and doc["inferences"] is None
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "0,x", ",", "1.5"])
+def test_measure_gpu_list_is_checked_before_running(cli, tmp_path, value):
+    marker = tmp_path / "ran"
+    code, _, err = cli("measure", "--gpus", value, "--", sys.executable, "-c", f"open({str(marker)!r}, 'w')")
+    assert_one_error(code, err, "argument --gpus", "--gpus 0,1")
+    assert not marker.exists()

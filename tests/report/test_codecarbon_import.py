@@ -16,6 +16,7 @@ from wattprint.tasks.names import resolve_task
 
 SDXL = "study/emissions_base_e38f7eae-bcc9-498e-ab0e-c6100e9dc9b3.csv"
 DISTILGPT2 = "study/emissions_base_0d768dae-1ba1-49af-9967-a3cb52a7db8f.csv"
+SD15 = "study/emissions_base_d490ecdf-a7d4-4136-9e55-bd947f6a8840.csv"  # project_name runwayml/stable-diffusion-v1-5
 DISTILGPT2_WHOLE_RUN = "study/textgen_wikitext_distilgpt2.csv"
 J_PER_KWH = 3.6e6
 
@@ -53,6 +54,14 @@ def test_study_task_logs_count_only_the_query_rows(fixtures_dir):
     # what the old reading (every row a run of 1,000) gave: the mean of the rows, 3.82 kWh and 8.2 Wh
     rows_mean = sum(float(r["energy_consumed"]) for r in _rows(fixtures_dir / SDXL)) / 3
     assert rows_mean * 1e6 / 1000 == pytest.approx(3820.4, rel=1e-3) != pytest.approx(sdxl.wh_per_1000)
+
+
+def test_a_hub_id_that_moved_is_its_catalog_entry(fixtures_dir):
+    (sd,) = read_records([fixtures_dir / SD15], ImportOptions(inferences_per_run=1000))
+    assert (sd.model, sd.task, sd.model_kind) == ("sd-1.5", "image-generation", "task-specific")
+    assert sd.wh_per_1000 == pytest.approx(1366.112836164036)  # the query row: 1.366 kWh per 1,000 images
+    assert sd.load_energy_j == pytest.approx((0.001210493852614209 + 0.0036657581022835695) * J_PER_KWH)
+    assert sd.model_source == "codecarbon:runwayml/stable-diffusion-v1-5"
 
 
 def test_study_import_into_the_store_and_the_report(tmp_path, fixtures_dir, capsys):

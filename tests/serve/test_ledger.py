@@ -300,3 +300,39 @@ def test_one_long_request_holds_back_nobody():
     assert sum(per_request.values()) + tot["idle_unamortised_j"] + tot["unattributed_j"] == pytest.approx(
         measured, rel=1e-9)
     assert per_request["long"] > 0.2 * measured  # in flight all along, a token in every interval
+
+
+def test_usage_that_is_not_a_count_is_ignored():
+    """An upstream reporting negative, fractional, boolean or absurd usage cannot make a share negative."""
+    led = Ledger(LedgerConfig(policy=IdlePolicy.NONE))
+    got = {}
+    led._on_settled = lambda tr: got.__setitem__(tr.id, (sum(tr.final_dynamic_j.values()), tr.tokens()))
+    led.open(Track("A", 0.0, 10, "given"))
+    led.open(Track("B", 0.0, 10, "given"))
+    led.close("A", 0.1, {"prompt_tokens": -1000, "completion_tokens": 2.5, "total_tokens": True}, True)
+    led.close("B", 0.1, {"prompt_tokens": 10**15, "completion_tokens": 0}, True)
+    led.add_interval(iv(0.0, 0.1, 10.0), now=0.1)
+    assert got["A"][0] == pytest.approx(5.0) and got["B"][0] == pytest.approx(5.0)
+    assert got["A"][1] == (10, 0) and got["B"][1] == (10, 0)  # the estimates stand
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_token_counts_must_be_finite_and_not_negative(bad):
+    from wattprint.serve.accountant import Accountant
+    from wattprint.serve.attribution import Interval as I
+
+    class Source:
+        clock = None
+
+        def start(self):
+            return 0.0
+
+        def cut(self):
+            return I(0.0, 0.1, {})
+
+    acct = Accountant(Source()).start(thread=False)
+    with pytest.raises(ValueError):
+        acct.open("chat", prompt_tokens=bad)
+    h = acct.open("chat")
+    with pytest.raises(ValueError):
+        h.add_tokens(bad)

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from wattprint.meter.sim.traces import Constant
-from wattprint.serve.testing import running_proxy, sim_gpu_meter
+from wattprint.serve.testing import sim_gpu_meter
 from wattprint.serve.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
 
 

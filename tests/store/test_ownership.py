@@ -1,6 +1,7 @@
 """Stores that belong to others: wattprint writes only to files it created or marked, and reads without writing."""
 
 import csv
+import math
 import os
 import shlex
 import shutil
@@ -11,9 +12,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wattprint.cli.main import main
 from wattprint.core.errors import ConfigError
+from wattprint.store.checks import invalid_reason
 from wattprint.store.ownership import APPLICATION_ID, inspect
 from wattprint.store.record import RunRecord
 from wattprint.store.sqlite import Store
@@ -233,3 +237,15 @@ def test_a_store_that_cannot_be_created_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot create store" in err and "Traceback" not in err
     assert blocker.read_text() == "x"
+
+
+@settings(max_examples=80, deadline=None)
+@given(value=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10, 10)),
+       name=st.sampled_from(["energy_j", "duration_s", "gpu_energy_j", "wh_per_1000", "gco2e", "load_energy_j"]))
+def test_a_finished_record_is_reportable_exactly_when_its_quantities_are_finite_and_not_negative(value, name):
+    record = _record()
+    setattr(record, name, value)
+    ok = math.isfinite(value) and value >= 0
+    assert (invalid_reason(record) is None) == ok
+    if not ok:
+        assert invalid_reason(record).startswith(f"{name} ")

@@ -27,7 +27,6 @@ from typing import Any
 from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_score, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
-from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings, resolve_device, settings_with
 from wattprint.bench.stats import percentile
 from wattprint.bench.windows import BatchWindows, MeterPhases, OpenWindow, device_sync
@@ -42,6 +41,7 @@ from wattprint.bench.workflow import (
 )
 from wattprint.core.errors import WattprintError
 from wattprint.core.signals import Interrupted
+from wattprint.store.record import RunRecord
 
 
 def _default_meter(**kwargs: Any) -> Any:
@@ -139,7 +139,11 @@ def _summary(records: list[RunRecord]) -> str:
     values = [r.wh_per_1000 for r in records if r.wh_per_1000 is not None]
     if not values:
         return "no energy recorded"
-    return f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+    line = f"{sum(values) / len(values):.4g} Wh per 1,000 inferences ({len(values)} repeat(s))"
+    scores = [r.score_wh_per_1000 for r in records if r.score_wh_per_1000 is not None]
+    if scores and records[0].settings.get("score") == "gpu":
+        line += f"; score {sum(scores) / len(scores):.4g} Wh per 1,000 ({records[0].score_basis.split(',')[0]})"
+    return line
 
 
 def new_record(ctx: JobContext, repeat: int, key: str) -> RunRecord:
@@ -178,7 +182,8 @@ def _interrupted(ctx: JobContext, record: RunRecord, e: KeyboardInterrupt) -> No
         _end(ctx, record, record.status, record.error)
     else:
         terminated = isinstance(e, Interrupted) and e.signum != signal.SIGINT
-        _end(ctx, record, "aborted", f"aborted: {e.reason if terminated else 'interrupted (KeyboardInterrupt)'}")
+        why = e.reason if isinstance(e, Interrupted) and terminated else "interrupted (KeyboardInterrupt)"
+        _end(ctx, record, "aborted", f"aborted: {why}")
 
 
 def _describe(e: BaseException) -> str:

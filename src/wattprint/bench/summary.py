@@ -84,7 +84,9 @@ def rows(records: Sequence[RunRecord]) -> list[ResultRow]:
             task=task, model=model, dataset=dataset, status="finished" if done else bad[0].status,
             repeats=len(done),
             wh_per_1000=_summary(r.wh_per_1000 for r in done),
-            gpu_wh_per_1000=_summary(r.gpu_wh_per_1000 for r in done),
+            # a GPU score is the protocol's sum (aienergyscore: preprocess + inference window), when recorded
+            gpu_wh_per_1000=_summary(r.gpu_wh_per_1000 if r.score_wh_per_1000 is None else r.score_wh_per_1000
+                                     for r in done),
             gco2e_per_1000=_mean(r.gco2e_per_1000 for r in done),
             phone_charges_per_1000=_mean(phone_charges(r) for r in done),
             latency_p50_s=_mean(r.latency_p50_s for r in done),

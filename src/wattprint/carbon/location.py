@@ -120,7 +120,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({e})", f"fix the line it names in {path}") from e
     section = data.get("carbon", {})
     if not isinstance(section, dict):
-        raise ConfigError(f"{path}: [carbon] must be a table")
+        raise ConfigError(f"{path}: [carbon] must be a table",
+                          fix='write it as [carbon] followed by lines such as country = "FR"')
     for key in section:
         if key not in CONFIG_KEYS:
             raise UnknownNameError("config key in [carbon]", key, CONFIG_KEYS, fix=f"edit {path}")
@@ -133,14 +134,15 @@ def _parse_bool(text: str, where: str) -> bool:
         return True
     if low in ("0", "false", "no", "off", ""):
         return False
-    raise ConfigError(f"{where}: expected true/false, got {text!r}")
+    raise ConfigError(f"{where}: expected true/false, got {text!r}", fix="use true or false (also 1/0, yes/no, on/off)")
 
 
 def _parse_float(value: Any, where: str) -> float:
     try:
         return float(value)
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where}: expected a number, got {value!r}") from e
+        raise ConfigError(f"{where}: expected a number, got {value!r}",
+                          fix="e.g. 1.2 for a PUE, 56 for gCO2e/kWh") from e
 
 
 def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str, str]):
@@ -152,7 +154,8 @@ def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str
         path = Path(env["WATTPRINT_CONFIG"])
     if path is not None:
         if not path.exists():
-            raise ConfigError(f"config file {path} does not exist")
+            raise ConfigError(f"config file {path} does not exist",
+                              fix="pass the path of a TOML file with a [carbon] table, or drop --carbon-config")
         file_settings, file_name = read_config_file(path), f"file {path}"
     else:
         for candidate in default_config_paths(env):

@@ -100,7 +100,8 @@ def _window(args: argparse.Namespace):
     from wattprint.carbon.live import parse_time
 
     if (args.start is None) != (args.end is None):
-        raise ConfigError("--start and --end go together")
+        raise ConfigError("--start and --end go together",
+                          fix="pass both, e.g. --start 2026-01-31T14:00Z --end 2026-01-31T15:00Z")
     if args.start is None:
         return None, None
     try:

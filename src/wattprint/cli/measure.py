@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 from wattprint.cli.args import OutputError, number, one_line_errors, output_file, write_output
+from wattprint.core.errors import ConfigError
 from wattprint.core.units import format_energy
 
 HELP = "run a command and report the energy it used (GPU, CPU, RAM)"
@@ -29,7 +30,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write the measurement as JSON to FILE (checked before the command runs)")
     p.add_argument("--idle-seconds", type=number(minimum=0, example="--idle-seconds 5"), default=0.0, metavar="N",
                    help="measure idle power for N seconds first; report energy above idle beside the total")
-    p.add_argument("--gpus", default="visible",
+    p.add_argument("--gpus", default="visible", type=_gpus_flag,
                    help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, "
                         "comma-separated")
     p.add_argument("--cpu-scope", choices=("process", "machine"), default="process",
@@ -82,11 +83,25 @@ def _emissions_lines(e: Any) -> list[str]:
 
 
 def parse_gpus(value: str) -> Any:
+    """"visible", None for "none", or a list of NVML indices and GPU-/MIG- UUIDs; ConfigError for anything else."""
     if value in ("visible", ""):
         return "visible"
     if value.lower() in ("none", "no", "0-none"):
         return None
-    return [int(v) if v.isdigit() else v for v in value.split(",") if v]
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    bad = [v for v in items if not (v.isdigit() or v.startswith(("GPU-", "MIG-")))]
+    if bad or not items:
+        what = f"{', '.join(map(repr, bad))} is not a GPU index or UUID" if bad else f"no GPU named in {value!r}"
+        raise ConfigError(what, "use 'visible', 'none', or indices / GPU-UUIDs, comma-separated, e.g. --gpus 0,1")
+    return [int(v) if v.isdigit() else v for v in items]
+
+
+def _gpus_flag(text: str) -> str:
+    try:
+        parse_gpus(text)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def render_summary(m: Any, exit_code: int | None = None, interrupted: bool = False) -> str:

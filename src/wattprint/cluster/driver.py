@@ -24,12 +24,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.cluster.failures import Failure, describe
 from wattprint.cluster.gpus import GPU_JOB_ENV
 from wattprint.cluster.plan import SweepJob
 from wattprint.cluster.progress import NullDisplay, SweepCounts
 from wattprint.cluster.worker import JobPayload, job_events
+from wattprint.store.record import RunRecord
 
 WAIT_TIMEOUT_S = 0.5  # how often the display refreshes (and Ctrl-C is noticed) while no job reports
 

@@ -146,7 +146,7 @@ def read_plan_file(path: str | Path) -> dict[str, Any]:
         try:
             import tomllib
         except ImportError:  # Python 3.10
-            import tomli as tomllib
+            import tomli as tomllib  # type: ignore[no-redef]
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -283,7 +283,7 @@ def expand_plan(plan: SweepPlan, expand: ExpandFn | None = None, keys: KeysFn | 
     expand = expand or runner_api.expand_jobs
     keys = keys or runner_api.job_plan_keys
     jobs: list[SweepJob] = []
-    seen: set[tuple[str, ...]] = set()
+    seen: set[tuple[tuple[int, str], ...]] = set()
     for preset in plan.presets:
         for overrides in plan.combinations():
             for job in expand(preset, list(plan.tasks), list(plan.models), dict(overrides)):

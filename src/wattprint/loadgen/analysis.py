@@ -40,7 +40,8 @@ def _dist(values: Sequence[float]) -> dict[str, float | None]:
 
 
 def _tokens_in(r: RequestResult, a: float, b: float) -> float:
-    return sum(1 for t in r.token_times if a <= t <= b) * r.chunk_weight()
+    # (a, b]: adjacent windows never share a token
+    return sum(1 for t in r.token_times if a < t <= b) * r.chunk_weight()
 
 
 def latency(results: Sequence[RequestResult]) -> dict[str, Any]:
@@ -56,7 +57,8 @@ def latency(results: Sequence[RequestResult]) -> dict[str, Any]:
 
 def work(results: Sequence[RequestResult], a: float, b: float) -> dict[str, float]:
     out_tok = sum(_tokens_in(r, a, b) for r in results)
-    in_tok = sum(float(r.prompt_tokens or 0) for r in results if r.first_token is not None and a <= r.first_token <= b)
+    in_tok = sum(float(r.prompt_tokens or 0) for r in results
+                 if r.first_token is not None and a < r.first_token <= b)
     req_eq = sum(_tokens_in(r, a, b) / r.output_tokens for r in results if r.output_tokens)
     return {"output_tokens": out_tok, "input_tokens": in_tok, "requests": req_eq}
 

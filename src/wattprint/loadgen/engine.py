@@ -79,7 +79,11 @@ class Engine:
                               fix="check the --launch command line") from e
         finally:
             log.close()
-        self._wait_ready(time.perf_counter())
+        try:
+            self._wait_ready(time.perf_counter())
+        except BaseException:  # Ctrl-C or an error while waiting: no engine is left behind
+            self.stop()
+            raise
         return self
 
     def _wait_ready(self, t0: float) -> None:

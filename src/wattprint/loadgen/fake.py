@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +98,14 @@ class FakeEngine:
         await send({"type": "http.response.body", "body": tail})
 
 
+ENV = "WATTPRINT_FAKE_ENGINE"
+
+
+def app_from_env() -> FakeEngine:
+    """The app for uvicorn's worker processes (``--workers``), configured by a JSON environment variable."""
+    return FakeEngine(FakeConfig(**json.loads(os.environ.get(ENV, "{}"))))
+
+
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
@@ -105,9 +114,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--token-s", type=float, default=0.0)
     p.add_argument("--ignore-length", action="store_true")
     p.add_argument("--fail-every", type=int, default=0)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (to outpace one client core)")
     a = p.parse_args(argv)
-    app = FakeEngine(FakeConfig(token_s=a.token_s, ignore_length=a.ignore_length, fail_every=a.fail_every))
-    uvicorn.run(app, host="127.0.0.1", port=a.port, log_level="warning", access_log=False)
+    os.environ[ENV] = json.dumps({"token_s": a.token_s, "ignore_length": a.ignore_length, "fail_every": a.fail_every})
+    uvicorn.run("wattprint.loadgen.fake:app_from_env", factory=True, host="127.0.0.1", port=a.port,
+                workers=a.workers, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

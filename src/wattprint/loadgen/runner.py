@@ -75,16 +75,22 @@ class LevelRun:
         """Requests still in flight when the level stopped early become failures ("interrupted")."""
         now = time.perf_counter()
         for i, start in sorted(self.in_flight.items()):
-            self.results.append(RequestResult(i, start, 0, error="interrupted (Ctrl-C) before it finished",
-                                              stopped=now))
+            self.results.append(RequestResult(i, start, 0, error=INTERRUPTED, stopped=now))
         self.in_flight.clear()
         self.t_end = self.t_end or now
 
 
+INTERRUPTED = "interrupted (Ctrl-C) before it finished"
+
+
 async def _tracked(run: LevelRun, client: Any, target: Target, workload: Workload, i: int) -> None:
-    run.in_flight[i] = time.perf_counter()
+    start = run.in_flight[i] = time.perf_counter()
+    spec = workload.request(i)
     try:
-        res = await send(client, target, workload.request(i), i)
+        res = await send(client, target, spec, i)
+    except asyncio.CancelledError:  # Ctrl-C: the request is cut, and counted as a failure
+        run.results.append(RequestResult(i, start, spec.output_tokens, error=INTERRUPTED, stopped=time.perf_counter()))
+        raise
     finally:
         run.in_flight.pop(i, None)
     run.results.append(res)

@@ -36,12 +36,13 @@ class SweepState:
     served_models: list[str] = field(default_factory=list)
 
 
-def _client(target: Target, max_connections: int) -> Any:
+def _client(target: Target) -> Any:
+    """No pool limit: a request waiting for a pooled connection would add client queueing to its latency."""
     try:
         import httpx
     except ImportError as e:  # pragma: no cover - the serve extra
         raise ConfigError("the serving benchmark needs httpx", fix="pip install 'wattprint[loadtest]'") from e
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     return httpx.AsyncClient(timeout=httpx.Timeout(target.timeout_s, connect=10.0), limits=limits)
 
 
@@ -101,7 +102,7 @@ async def _sweep(target: Target, workload: Workload, levels: Sequence[Level], se
                  energy: EnergySource, warmup: int, state: SweepState,
                  on_level: Callable[[dict[str, Any]], None]) -> None:
     width = max(int(lv.value) if lv.mode == "concurrency" else 8 for lv in levels)
-    async with _client(target, max(width, 8) * 2) as client:
+    async with _client(target) as client:
         await preflight(client, target, state)
         counter = itertools.count()
         await warm_up(client, target, workload, warmup, min(width, warmup), counter)

@@ -200,7 +200,7 @@ def aggregate(records: Iterable[RunRecord]) -> Aggregated:
     groups: dict[tuple, list[RunRecord]] = defaultdict(list)
     skipped: list[RunRecord] = []
     for r in records:
-        if r.status != "finished":
+        if r.status != "finished" or r.serving:  # serve-bench levels: `wattprint serve-bench --from-store --report`
             continue
         if kwh_per_1000(r) is None:
             skipped.append(r)

@@ -155,6 +155,18 @@ def score_j(r: RunRecord) -> float:
     return (r.preprocess_gpu_energy_j or 0.0) + r.gpu_energy_j
 
 
+def hub_id(name: str) -> str:
+    """The model's hub id, as the leaderboard names models (a catalog name is mapped; anything else kept)."""
+    from wattprint.core.errors import WattprintError
+    from wattprint.models.catalog import get_entry
+
+    try:
+        entry = get_entry(name)
+    except WattprintError:
+        return name
+    return entry.hub_id or name
+
+
 def model_class(r: RunRecord) -> str:
     if r.task != "text-generation" or not r.parameters:
         return ""
@@ -171,7 +183,8 @@ def csv_row(job: Job) -> dict[str, Any]:
     prefill_s = fmean(x.phase_durations.get("prefill", 0.0) for x in runs)
     gco2 = [x.gco2e for x in runs if x.gco2e is not None]
     return {
-        "model_name": r.model, "model_class": model_class(r), "task": TASK_NAMES.get(r.task, r.task.replace("-", "_")),
+        "model_name": hub_id(r.model), "model_class": model_class(r),
+        "task": TASK_NAMES.get(r.task, r.task.replace("-", "_")),
         "reasoning_state": "", "total_prompts": r.samples, "successful_prompts": n, "failed_prompts": 0,
         "total_duration_seconds": f"{duration:.2f}", "avg_total_time": f"{duration / n:.4f}" if n else "0.0000",
         "avg_time_to_first_token": f"{prefill_s / n:.4f}" if n else "0.0000",

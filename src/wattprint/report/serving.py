@@ -98,7 +98,9 @@ def latency_chart(summaries: Sequence[dict[str, Any]], slo: pareto.LatencyTarget
         body.append(svg.marker(ax_x(x), ax_y(y), 5, color, "dot", f"{s['level']['label']}: {y:.3g} J/token, "
                                f"{metric} {x:.3g} s"))
         body.append(svg.text(ax_x(x) + 7, ax_y(y) - 6, s["level"]["label"], size=10, fill="#334155"))
+    body.append(svg.text(W - R - 200, T + 4, "- - Pareto frontier", fill=FRONT, size=11))
     if slo is not None:
+        body.append(svg.text(W - R - 90, T + 4, f"| {slo}", fill=PICK, size=11))
         body.append(svg.line(ax_x(slo.seconds), T, ax_x(slo.seconds), H - B, PICK, 1.5, "4 3"))
         chosen = pareto.pick(summaries, slo)
         if chosen is not None and chosen in by_i:

@@ -180,6 +180,8 @@ class Accountant:
 
     # ---- requests -------------------------------------------------------------------------------
     def open(self, route: str = "", prompt_tokens: float = 0.0, prompt_source: str = "given") -> RequestHandle:
+        if not 0 <= prompt_tokens < math.inf:
+            raise ValueError(f"prompt_tokens must be a finite number >= 0, got {prompt_tokens!r}")
         rid = "wp-" + secrets.token_urlsafe(12)  # unguessable: a receipt is read by whoever holds its id
         with self._lock:
             self._ledger.open(Track(rid, self.clock.monotonic(), float(prompt_tokens), prompt_source, route))
@@ -198,6 +200,8 @@ class Accountant:
                 handle.finish(completed=completed)
 
     def _tokens(self, rid: str, n: float) -> None:
+        if not 0 <= n < math.inf:
+            raise ValueError(f"a token count must be a finite number >= 0, got {n!r}")
         with self._lock:
             self._ledger.tokens(rid, self.clock.monotonic(), float(n))
 

@@ -67,7 +67,7 @@ class Exchange:
             self.handle = acct.open(self.info.route, self.info.prompt_tokens, self.info.prompt_source)
         self._sse = SseScanner(take_receipts=self.handle is not None)
         self.receipt: Receipt | None = None
-        self.upstream_receipt: dict[str, Any] | None = None
+        self.upstream_receipt: Any = None
 
     @property
     def accounted(self) -> bool:
@@ -132,7 +132,7 @@ class Exchange:
         assert self.handle is not None
         if self.receipt is None:
             receipt = self.handle.finish(usage, completed)
-            upstream = self.upstream_receipt or self._sse.upstream_receipt
+            upstream = self.upstream_receipt if self.upstream_receipt is not None else self._sse.upstream_receipt
             self.receipt = receipt if upstream is None else replace(receipt, upstream=upstream)
         return self.receipt
 

@@ -72,9 +72,9 @@ class Track:
 
     def tokens(self) -> tuple[int, int]:
         """(prompt, completion) tokens as best known: usage when reported, else counted or estimated."""
-        if self.usage:
-            return int(self.usage.get("prompt_tokens", 0)), int(self.usage.get("completion_tokens", 0))
-        return round(self.prompt_tokens), round(self.generated)
+        usage = self.usage or {}
+        return (int(usage.get("prompt_tokens", round(self.prompt_tokens))),
+                int(usage.get("completion_tokens", round(self.generated))))
 
     def open_segment(self, now: float) -> Segment | None:
         """The stretch since the last event, with a provisional token count (None once ended)."""
@@ -124,6 +124,7 @@ class Totals:
 # generations (whose tokens are known only at their end) to end first; short enough that final receipts
 # and metrics follow live traffic, and that the requests held meanwhile take little memory.
 MAX_LAG_S = 10.0
+_MAX_TOKENS = 10**12  # a usage count above this is not a count
 _TRIM_AT = 64  # a running request's segments before its cursor are dropped in batches of this many
 
 
@@ -190,6 +191,9 @@ class Ledger:
         """End a request at ``t``. ``usage`` (OpenAI's prompt/completion tokens) corrects the counts."""
         tr = self.tracks[rid]
         t = max(t, tr.last_t)
+        if usage:  # counts only: an upstream's negative, fractional or absurd values are left out
+            usage = {k: int(v) for k, v in usage.items()
+                     if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < _MAX_TOKENS}
         completion = float(usage.get("completion_tokens", 0)) if usage else 0.0
         if tr.prompt_pending:  # never streamed: all work spread over the whole request
             tr.segments.append(Segment(tr.start, t, prompt=tr.prompt_tokens, generated=completion))
@@ -198,7 +202,7 @@ class Ledger:
         elif t > tr.last_t:
             tr.segments.append(Segment(tr.last_t, t))
         if usage:
-            tr.usage = {k: int(v) for k, v in usage.items() if isinstance(v, (int, float))}
+            tr.usage = usage
             if "prompt_tokens" in usage and tr.prompt_tokens > 0:
                 tr.prompt_scale = usage["prompt_tokens"] / tr.prompt_tokens
             if "completion_tokens" in usage and tr.generated > 0:
@@ -293,7 +297,6 @@ class Ledger:
         if only is not None:
             return self._shares_of(intervals, now, only)
         lo, hi = intervals[0].t0, intervals[-1].t1
-        w = self.config.prefill_weight
         works: dict[str, list[float]] = {}
         flights: dict[str, list[float]] = {}
         spans: list[tuple[float, float]] = []
@@ -301,11 +304,7 @@ class Ledger:
             end = tr.end if tr.end is not None else (now if now is not None else hi)
             if tr.start >= hi or (end < lo) or (end == lo and tr.start < lo):
                 continue
-            ws = works_over(tr.segments, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
-            open_seg = tr.open_segment(now) if now is not None else None
-            if open_seg is not None:
-                ws = [a + b for a, b in zip(ws, works_over([open_seg], 0, intervals, w, 1.0))]
-            works[tr.id] = ws
+            works[tr.id] = self._works(tr, intervals, now)
             flights[tr.id] = [max(0.0, min(iv.t1, end) - max(iv.t0, tr.start)) for iv in intervals]
             spans.append((tr.start, end))
         out = []
@@ -321,12 +320,7 @@ class Ledger:
         floats) from running totals per interval instead of everyone's work and time in dicts; a receipt
         is issued with this on every request."""
         lo, hi = intervals[0].t0, intervals[-1].t1
-        w = self.config.prefill_weight
         m = len(intervals)
-        one = m == 1
-        a = b = 0.0
-        if one:
-            a, b = lo, hi
         total_work = [0.0] * m
         total_time = [0.0] * m
         mine_work = [0.0] * m
@@ -337,31 +331,14 @@ class Ledger:
             start = tr.start
             if start >= hi or (end < lo) or (end == lo and start < lo):
                 continue
-            if one:
-                # An ended request's work and time inside [a, b) are the same for every b past its end
-                # (all its segments lie before b): computed once per a, for all the receipts that follow.
-                cache = tr.tail_cache if tr.end is not None and end < b else None
-                if cache is not None and cache[0] == a:
-                    work, flight = cache[1], cache[2]
-                else:
-                    work = work_in_one(tr.segments, tr.cursor, a, b, tr.prompt_scale * w, tr.gen_scale)
-                    open_seg = tr.open_segment(now) if now is not None else None
-                    if open_seg is not None:
-                        work = work + work_in_one((open_seg,), 0, a, b, w, 1.0)
-                    flight = (b if b < end else end) - (a if a > start else start)  # max(0, min(b, end) - max(a, start))
-                    if not flight > 0.0:
-                        flight = 0.0
-                    if tr.end is not None and end < b:
-                        tr.tail_cache = (a, work, flight)
+            if m == 1:
+                work, flight = self._in_one(tr, lo, hi, end, now)
                 total_work[0] += work
                 total_time[0] += flight
                 if tr.id == rid:
                     mine_work[0], mine_time[0] = work, flight
             else:
-                open_seg = tr.open_segment(now) if now is not None else None
-                ws = works_over(tr.segments, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
-                if open_seg is not None:
-                    ws = [x + y for x, y in zip(ws, works_over([open_seg], 0, intervals, w, 1.0))]
+                ws = self._works(tr, intervals, now)
                 mine = tr.id == rid
                 for j, iv in enumerate(intervals):
                     flight = max(0.0, min(iv.t1, end) - max(iv.t0, start))
@@ -374,3 +351,33 @@ class Ledger:
         return [Split({rid: share_from_totals(iv, mine_work[j], total_work[j], mine_time[j], total_time[j], policy,
                                               busy_seconds(spans, iv.t0, iv.t1))}, {}, {})
                 for j, iv in enumerate(intervals)]
+
+    def _works(self, tr: Track, intervals: list[Interval], now: float | None) -> list[float]:
+        """A request's work in each of ``intervals``, its open part counted as of ``now``."""
+        w = self.config.prefill_weight
+        ws = works_over(tr.segments, tr.cursor, intervals, tr.prompt_scale * w, tr.gen_scale)
+        open_seg = tr.open_segment(now) if now is not None else None
+        if open_seg is not None:
+            ws = [x + y for x, y in zip(ws, works_over([open_seg], 0, intervals, w, 1.0))]
+        return ws
+
+    def _in_one(self, tr: Track, a: float, b: float, end: float, now: float | None) -> tuple[float, float]:
+        """A request's (work, time in flight) inside one interval ``[a, b)``.
+
+        An ended request's figures inside ``[a, b)`` are the same for every ``b`` past its end (all its
+        segments lie before ``b``): computed once per ``a``, for all the receipts that follow."""
+        cache = tr.tail_cache if tr.end is not None and end < b else None
+        if cache is not None and cache[0] == a:
+            return cache[1], cache[2]
+        w = self.config.prefill_weight
+        work = work_in_one(tr.segments, tr.cursor, a, b, tr.prompt_scale * w, tr.gen_scale)
+        open_seg = tr.open_segment(now) if now is not None else None
+        if open_seg is not None:
+            work = work + work_in_one((open_seg,), 0, a, b, w, 1.0)
+        start = tr.start
+        flight = (b if b < end else end) - (a if a > start else start)  # max(0, min(b, end) - max(a, start))
+        if not flight > 0.0:
+            flight = 0.0
+        if tr.end is not None and end < b:
+            tr.tail_cache = (a, work, flight)
+        return work, flight

@@ -49,7 +49,7 @@ class Receipt:
     gco2e: float | None = None
     carbon: dict[str, Any] | None = None
     warnings: tuple[str, ...] = field(default_factory=tuple)
-    upstream: dict[str, Any] | None = None  # the receipt an upstream wattprint proxy gave (chained proxies)
+    upstream: Any = None  # the receipt an upstream wattprint proxy gave (chained proxies), as it came
 
     @property
     def energy_wh(self) -> float:
@@ -108,7 +108,7 @@ def parse_sse_comment(line: bytes | str) -> dict[str, Any] | None:
     return json.loads(raw[len(SSE_COMMENT_PREFIX):].strip())
 
 
-def take_json_member(body: bytes) -> tuple[bytes, dict[str, Any] | None]:
+def take_json_member(body: bytes) -> tuple[bytes, Any]:
     """``body`` without its top-level ``"wattprint"`` member (an upstream proxy's receipt), and that member.
 
     The usual case, the member last (as :func:`splice_json` puts it), is cut out of the bytes, leaving the
@@ -120,7 +120,7 @@ def take_json_member(body: bytes) -> tuple[bytes, dict[str, Any] | None]:
         obj = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return body, None
-    if not isinstance(obj, dict) or not isinstance(obj.get("wattprint"), dict):
+    if not isinstance(obj, dict) or "wattprint" not in obj:
         return body, None
     theirs = obj.pop("wattprint")
     stripped = body.rstrip()
