@@ -248,11 +248,12 @@ def test_an_unbuildable_entry_says_why_in_one_line():
 
 
 def test_study_entries_of_a_task_share_the_study_datasets():
+    from wattprint.workloads.specs import entry_study_datasets as of
+
     for task in ("token-classification", "image-generation"):
-        sets = {e.study_datasets for e in entries(task, study=True)}
-        assert len(sets) == 1
-    assert get_entry("wikineural-multilingual-ner").study_datasets == ("conll2003", "wikiann", "record")
-    flan = get_entry("flan-t5-xxl").study_datasets  # zero-shot on classification, QA and summarization only
+        assert len({of(e) for e in entries(task, study=True)}) == 1
+    assert of(get_entry("wikineural-multilingual-ner")) == ("conll2003", "wikiann", "record")
+    flan = of(get_entry("flan-t5-xxl"))  # zero-shot on classification, QA and summarization only
     assert set(flan) == {"imdb", "sst2", "rotten_tomatoes", "squad", "squad_v2", "sciq", "cnn_dailymail", "xsum",
                          "samsum"}
-    assert get_entry("whisper-tiny").study_datasets == ()
+    assert of(get_entry("whisper-tiny")) == ()

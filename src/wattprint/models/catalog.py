@@ -71,17 +71,6 @@ class ModelEntry:
 
         return read_config(self.config_name)
 
-    @property
-    def study_datasets(self) -> tuple[str, ...]:
-        """The datasets the study ran this model on (names in ``wattprint.workloads.specs``): its task's three,
-        or, for a general-purpose model, those of the tasks the study asked it to do zero-shot."""
-        if not self.study:
-            return ()
-        from wattprint.workloads.specs import STUDY_DATASETS, STUDY_GENERAL_TASKS
-
-        tasks = self.tasks if self.kind == "task-specific" else [t for t in self.tasks if t in STUDY_GENERAL_TASKS]
-        return tuple(n for t in tasks for n in STUDY_DATASETS.get(t, ()))
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -98,7 +87,6 @@ class ModelEntry:
             "study": self.study,
             "aliases": list(self.aliases),
             "safety_checker": self.safety_checker,
-            "study_datasets": list(self.study_datasets),
             "dataset": self.dataset,
             "quick": self.quick,
             "config": f"configs/{self.config_name}.json" if self.config_name else None,

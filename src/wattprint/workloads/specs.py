@@ -317,3 +317,13 @@ def specs(*names: str) -> tuple[DatasetSpec, ...]:
 def study_datasets(task: str) -> tuple[DatasetSpec, ...]:
     """The study's three datasets of ``task`` (none for a task the study did not run)."""
     return specs(*STUDY_DATASETS.get(task, ()))
+
+
+def entry_study_datasets(entry: Any) -> tuple[str, ...]:
+    """The datasets the study ran a catalog entry on (``wattprint.models.catalog.ModelEntry``): its task's
+    three, or, for a general-purpose model, those of the tasks the study asked it to do zero-shot; none for a
+    model outside the study."""
+    if not getattr(entry, "study", False):
+        return ()
+    tasks = [t for t in entry.tasks if entry.kind == "task-specific" or t in STUDY_GENERAL_TASKS]
+    return tuple(n for t in tasks for n in STUDY_DATASETS.get(t, ()))
