@@ -235,6 +235,9 @@ def test_a_preset_can_select_the_study_models_of_a_task():
 
     assert len(_select("image-generation", "study")) == 10
     assert set(_select("summarization", "study")) == {e.name for e in entries("summarization", study=True)}
+    assert len(_select("summarization", "study")) == 16  # 8 fine-tuned, Flan-T5 and BLOOMZ zero-shot
+    gen = _select("text-generation", "study")  # the study ran no multi-purpose model on text generation
+    assert len(gen) == 8 and "bloomz-560m" not in gen and "flan-t5-base" not in gen
     assert "sentence-similarity" not in {t for t in task_names() if any(e.study for e in entries(t))}
 
 

@@ -323,7 +323,12 @@ def entry_study_datasets(entry: Any) -> tuple[str, ...]:
     """The datasets the study ran a catalog entry on (``wattprint.models.catalog.ModelEntry``): its task's
     three, or, for a general-purpose model, those of the tasks the study asked it to do zero-shot; none for a
     model outside the study."""
-    if not getattr(entry, "study", False):
-        return ()
-    tasks = [t for t in entry.tasks if entry.kind == "task-specific" or t in STUDY_GENERAL_TASKS]
+    tasks = [t for t in entry.tasks if study_ran(entry, t)]
     return tuple(n for t in tasks for n in STUDY_DATASETS.get(t, ()))
+
+
+def study_ran(entry: Any, task: str) -> bool:
+    """Whether the study ran this catalog entry on ``task`` (general-purpose models: zero-shot on text
+    classification, question answering and summarization only)."""
+    return (bool(getattr(entry, "study", False)) and task in entry.tasks
+            and (entry.kind == "task-specific" or task in STUDY_GENERAL_TASKS))
