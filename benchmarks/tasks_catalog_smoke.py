@@ -1,6 +1,6 @@
 """Run every catalog model (real size, random weights from its kept config) through its task once.
 
-On the H100 this checks that each of the 93 catalog architectures loads, fits and runs at its real
+On a GPU this checks that each of the 127 catalog architectures loads, fits and runs at its real
 size, prints load and batch times and peak GPU memory, and that generative phases fire. On a CPU, run it
 with --max-params to keep to small models. It prints one line per model and a failure list at the end. A
 failure (out of memory, an architecture that does not build) is reported with its reason and the run goes on.
@@ -8,6 +8,10 @@ failure (out of memory, an architecture that does not build) is reported with it
     python benchmarks/tasks_catalog_smoke.py --device cuda --dtype bfloat16           # H100, all models
     python benchmarks/tasks_catalog_smoke.py --device cpu --max-params 30e6           # here, degraded
     python benchmarks/tasks_catalog_smoke.py --task image-generation --device cuda --steps 30
+    python benchmarks/tasks_catalog_smoke.py --study --device cuda --dtype-all --dtype float32 \
+        --safety-checker --steps 50                                                    # the study's 90, fp32
+
+--safety-checker builds and runs the SD 1.x safety checker as the paper preset does (phase safety_check).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ def run_one(task_name: str, entry, args) -> str:
     overrides = {}
     params = {"max_new_tokens": 10, "min_new_tokens": 10} if task.generative else {}
     if task_name == "image-generation":
-        overrides = {"num_inference_steps": args.steps}
+        overrides = {"num_inference_steps": args.steps, "safety_checker": args.safety_checker}
         params = {}
         if args.size:
             overrides["size"] = args.size
@@ -86,12 +90,14 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--steps", type=int, default=2, help="denoising steps for image generation")
     ap.add_argument("--size", type=int, default=None, help="image size for image generation (default: model's)")
+    ap.add_argument("--study", action="store_true", help="only the Power Hungry Processing study's models")
+    ap.add_argument("--safety-checker", action="store_true", help="run SD 1.x safety checkers (as paper does)")
     args = ap.parse_args()
     import torch
 
     failures = []
     for task_name in args.task or task_names():
-        for entry in entries(task_name):
+        for entry in entries(task_name, study=True if args.study else None):
             if args.max_params and entry.parameters > args.max_params:
                 continue
             try:

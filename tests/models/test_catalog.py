@@ -107,7 +107,7 @@ def test_parameters_are_what_the_kept_architecture_builds(entry):
 
     auto_class = get_task(entry.task).model_class(entry)
     if entry.name in UNBUILDABLE:
-        with pytest.raises((ValueError, KeyError, ImportError, AttributeError)):
+        with pytest.raises(ConfigError):
             meta_parameter_counts(entry.config, auto_class)
         assert entry.parameters == entry.study_parameters and "not buildable" in entry.parameters_source
         return
@@ -228,3 +228,35 @@ def test_the_codecarbon_importer_maps_the_study_project_names_to_their_entries(p
     info = catalog_resolver(ImportOptions(inferences_per_run=1))(project_name)
     entry = lookup(project_name)
     assert info.name == entry.name and info.task == entry.task and info.kind == entry.kind == "task-specific"
+
+
+def test_a_preset_can_select_the_study_models_of_a_task():
+    from wattprint.bench.plan import _select
+
+    assert len(_select("image-generation", "study")) == 10
+    assert set(_select("summarization", "study")) == {e.name for e in entries("summarization", study=True)}
+    assert len(_select("summarization", "study")) == 16  # 8 fine-tuned, Flan-T5 and BLOOMZ zero-shot
+    gen = _select("text-generation", "study")  # the study ran no multi-purpose model on text generation
+    assert len(gen) == 8 and "bloomz-560m" not in gen and "flan-t5-base" not in gen
+    assert "sentence-similarity" not in {t for t in task_names() if any(e.study for e in entries(t))}
+
+
+def test_an_unbuildable_entry_says_why_in_one_line():
+    from wattprint.models.build import meta_parameter_counts
+
+    entry = get_entry("deta-swin-large")
+    with pytest.raises(ConfigError) as err:
+        meta_parameter_counts(entry.config, get_task(entry.task).model_class(entry))
+    assert "removed from transformers 5" in str(err.value)
+
+
+def test_study_entries_of_a_task_share_the_study_datasets():
+    from wattprint.workloads.specs import entry_study_datasets as of
+
+    for task in ("token-classification", "image-generation"):
+        assert len({of(e) for e in entries(task, study=True)}) == 1
+    assert of(get_entry("wikineural-multilingual-ner")) == ("conll2003", "wikiann", "record")
+    flan = of(get_entry("flan-t5-xxl"))  # zero-shot on classification, QA and summarization only
+    assert set(flan) == {"imdb", "sst2", "rotten_tomatoes", "squad", "squad_v2", "sciq", "cnn_dailymail", "xsum",
+                         "samsum"}
+    assert of(get_entry("whisper-tiny")) == ()

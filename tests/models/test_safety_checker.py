@@ -94,8 +94,8 @@ def test_paper_preset_asks_for_the_checker_and_quick_does_not():
 
 
 def test_record_says_whether_the_checker_ran():
-    from wattprint.store.record import RunRecord
     from wattprint.bench.workflow import JobContext
+    from wattprint.store.record import RunRecord
 
     task, loaded = _load("sd-1.5", safety_checker=True)
     ctx = JobContext.__new__(JobContext)

@@ -71,6 +71,10 @@ def _select(task: str, selection: str) -> list[str]:
     found = list(entries(task))
     if selection in ("task-specific", "general-purpose"):
         found = [e for e in found if e.kind == selection]
+    elif selection == "study":  # the models the Power Hungry Processing study ran on this task
+        from wattprint.workloads.specs import study_ran
+
+        found = [e for e in found if study_ran(e, task)]
     if not found:
         raise ConfigError(f"the catalog has no {selection} model for task {task!r}", fix="name one with --model")
     return [e.name for e in found]

@@ -16,7 +16,7 @@ from wattprint.core.errors import ConfigError, UnknownNameError
 DTYPES = ("float32", "bfloat16", "float16")
 WEIGHTS = ("pretrained", "random", "auto")
 WORKLOADS = ("dataset", "synthetic", "auto")
-MODEL_SELECTIONS = ("smallest", "all", "task-specific", "general-purpose")
+MODEL_SELECTIONS = ("smallest", "all", "task-specific", "general-purpose", "study")
 COMPONENTS = ("gpu", "cpu", "ram")
 SCORES = ("total", "gpu")
 PREPROCESS = ("inline", "phase")

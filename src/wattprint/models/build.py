@@ -56,6 +56,11 @@ def build_transformers(config: dict[str, Any], auto_class: str, *, seed: int = 0
     import torch
     import transformers
 
+    if "_not_buildable" in config:
+        from wattprint.core.errors import ConfigError
+
+        raise ConfigError(f"this architecture cannot be built here: {config['_not_buildable']}",
+                          "run it with --weights pretrained on a transformers version that has it")
     torch.manual_seed(seed)
     cfg = transformers_config(config)
     cls = getattr(transformers, auto_class)

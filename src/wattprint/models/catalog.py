@@ -87,6 +87,8 @@ class ModelEntry:
             "study": self.study,
             "aliases": list(self.aliases),
             "safety_checker": self.safety_checker,
+            "dataset": self.dataset,
+            "quick": self.quick,
             "config": f"configs/{self.config_name}.json" if self.config_name else None,
             "config_source": self.config_source,
             "package": self.package,

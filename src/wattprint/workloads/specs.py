@@ -279,6 +279,7 @@ STUDY_DATASETS: MappingProxyType[str, tuple[str, ...]] = MappingProxyType({
     "image-captioning": ("coco", "redcaps", "visual_genome"),
     "image-generation": ("diffusiondb", "imagereward", "sd_prompts"),
 })
+STUDY_GENERAL_TASKS = ("text-classification", "question-answering", "summarization")
 STUDY_READING: MappingProxyType[str, str] = MappingProxyType({
     "sst2": "the test split (unlabelled)",
     "rotten_tomatoes": "the validation split",
@@ -316,3 +317,18 @@ def specs(*names: str) -> tuple[DatasetSpec, ...]:
 def study_datasets(task: str) -> tuple[DatasetSpec, ...]:
     """The study's three datasets of ``task`` (none for a task the study did not run)."""
     return specs(*STUDY_DATASETS.get(task, ()))
+
+
+def entry_study_datasets(entry: Any) -> tuple[str, ...]:
+    """The datasets the study ran a catalog entry on (``wattprint.models.catalog.ModelEntry``): its task's
+    three, or, for a general-purpose model, those of the tasks the study asked it to do zero-shot; none for a
+    model outside the study."""
+    tasks = [t for t in entry.tasks if study_ran(entry, t)]
+    return tuple(n for t in tasks for n in STUDY_DATASETS.get(t, ()))
+
+
+def study_ran(entry: Any, task: str) -> bool:
+    """Whether the study ran this catalog entry on ``task`` (general-purpose models: zero-shot on text
+    classification, question answering and summarization only)."""
+    return (bool(getattr(entry, "study", False)) and task in entry.tasks
+            and (entry.kind == "task-specific" or task in STUDY_GENERAL_TASKS))
