@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from typing import Any
 
 from wattprint.core.errors import ConfigError
@@ -121,8 +118,3 @@ def run(args: argparse.Namespace) -> int:
     location = location_from_args(args)
     return serve_bench_run.sweep(args, target, workload, levels, settings, slo, location)
 
-
-def write_json(path: str, summaries: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"written_at": time.time(), "levels": summaries}, f, indent=1, default=str)
-    print(f"wrote {path}", file=sys.stderr)
