@@ -18,6 +18,7 @@ they are installed from it into /tmp/loadsite (docs/serving-benchmark.md says ho
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -66,7 +67,8 @@ def engine_command(model_dir: Path, port: int, smoke: bool) -> list[str]:
     helptext = subprocess.run([*base, "--help"], capture_output=True, text=True, timeout=120).stdout
     options = [("--continuous-batching", None), ("--host", "127.0.0.1"), ("--port", str(port)),
                ("--log-level", "warning"), ("--device", "cpu" if smoke else "cuda:0")]
-    options += [] if smoke else [("--dtype", "bfloat16")]
+    # on CPU a small KV cache: left to itself, continuous batching sizes it from the machine's free memory
+    options += [("--cb-num-blocks", "64"), ("--cb-block-size", "32")] if smoke else [("--dtype", "bfloat16")]
     cmd = [*base, str(model_dir)]
     for flag, value in options:
         if flag in helptext:
@@ -77,11 +79,30 @@ def engine_command(model_dir: Path, port: int, smoke: bool) -> list[str]:
 
 
 def check(summary: dict) -> dict:
-    """Meter against counter over the steady window's slices (GPU part of the meter)."""
+    """Meter against counter over the steady window's slices (GPU part of the meter); with --proxy, the
+    proxy's receipts per output token against the meter's GPU energy per output token in the same window."""
     e = summary["energy"] or {}
     gpu, raw = e.get("by_kind_j", {}).get("gpu"), e.get("edge_probe_j")
-    return {"meter_gpu_j": gpu, "counter_j": raw,
-            "meter_vs_counter": (gpu / raw - 1.0) if gpu is not None and raw else None}
+    out = {"meter_gpu_j": gpu, "counter_j": raw,
+           "meter_vs_counter": (gpu / raw - 1.0) if gpu is not None and raw else None}
+    rec = summary.get("receipts")
+    tokens = summary["tokens"]["output"]
+    if rec and rec.get("j_per_output_token") and gpu and tokens:
+        out["receipts_j_per_token"] = rec["j_per_output_token"]
+        out["receipts_vs_meter"] = rec["j_per_output_token"] / (gpu / tokens) - 1.0
+    return out
+
+
+def proxy(upstream: str, smoke: bool, out: Path, name: str):
+    """`wattprint proxy` in front of the engine (GPU only, idle shared among requests), as an Engine to stop."""
+    from wattprint.loadgen.engine import Engine
+    from wattprint.serve.testing import free_port
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "wattprint", "proxy", "--upstream", upstream, "--listen", f"127.0.0.1:{port}",
+           "--gpu", "none" if smoke else "0", "--no-ram", "--idle-seconds", "3", "--idle-policy", "even"]
+    cmd += [] if smoke else ["--no-cpu"]
+    return Engine(cmd, f"http://127.0.0.1:{port}", ready_timeout_s=120, log_path=str(out / f"proxy-{name}.log"))
 
 
 def sweep_model(name: str, a: argparse.Namespace, out: Path) -> list[dict]:
@@ -108,8 +129,12 @@ def sweep_model(name: str, a: argparse.Namespace, out: Path) -> list[dict]:
     eng = Engine(engine_command(model_dir, port, a.smoke), url, ready_timeout_s=400,
                  log_path=str(out / f"engine-{name}.log"))
     summaries: list[dict] = []
-    with eng:
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(eng)
         print(f"{name}: engine ready after {eng.ready_after_s:.0f} s", flush=True)
+        if a.proxy:
+            url = stack.enter_context(proxy(url, a.smoke, out, name)).url
+            print(f"{name}: requests go through wattprint proxy at {url}", flush=True)
         meter = session.build_meter(None if a.smoke else [0], eng.pid, a.counter_reads)
         probe = None if a.smoke else counter_probe(0)
         try:
@@ -148,8 +173,9 @@ def table(results: dict[str, list[dict]]) -> None:
     print("\nmodel                     " + session.table([session.HEADER]) + "  meter/counter")
     for name, levels in results.items():
         for s in levels:
-            d = s["check"]["meter_vs_counter"]
-            print(f"{name:<26}" + session.table([session.row(s)]) + ("" if d is None else f"  {d:+.1%}"))
+            d, r = s["check"]["meter_vs_counter"], s["check"].get("receipts_vs_meter")
+            print(f"{name:<26}" + session.table([session.row(s)]) + ("" if d is None else f"  {d:+.1%}")
+                  + ("" if r is None else f"  receipts/meter {r:+.1%}"))
         j = [s["per"]["j_per_output_token"] for s in levels if s["per"]["j_per_output_token"]]
         if j:
             print(f"{name}: J per output token falls {j[0] / min(j):.1f}x from {levels[0]['level']['label']} "
@@ -169,6 +195,8 @@ def main() -> None:
     p.add_argument("--counter-reads", type=float, default=10.0, help="meter's GPU counter reads per second")
     p.add_argument("--workdir", default="/tmp/serve-models")
     p.add_argument("--smoke", action="store_true", help="CPU, tiny model, two short levels")
+    p.add_argument("--proxy", action="store_true", help="send requests through `wattprint proxy` and compare its "
+                   "receipts with the meter")
     a = p.parse_args()
     if a.smoke:
         a.models, a.concurrency, a.duration, a.idle, a.warmup, a.workload = (

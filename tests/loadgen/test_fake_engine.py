@@ -154,3 +154,11 @@ def test_remote_engine_priced_from_the_proxys_receipts() -> None:
     assert rec["j_per_output_token"] == pytest.approx(rec["energy_j"] / (12 * rec["requests"]))
     # two requests share a 200 W card: each receipt is at most the card's energy over its own duration
     assert rec["j_per_request"] <= 200.0 * s["latency"]["e2e_s"]["p99"] * 1.1
+
+
+def test_connections_cut_mid_stream_are_counted_with_their_error() -> None:
+    with serve_in_thread(FakeEngine(FakeConfig(token_s=0.002, drop_every=4))) as url:
+        got, _ = _sweep(url, [Level("concurrency", 2)])
+    f, r = got[0]["failures"], got[0]["requests"]
+    assert f["failed"] > 0 and r["sent"] == r["ok"] + f["failed"]
+    assert all("RemoteProtocolError" in e or "ReadError" in e for e in f["errors"]), f["errors"]

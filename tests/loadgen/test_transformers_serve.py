@@ -38,7 +38,7 @@ def test_transformers_serve_swept_at_two_levels(tmp_path, monkeypatch, capsys) -
     assert json.loads((model / "wattprint.json").read_text())["weights"] == "random"
     port = free_port()
     launch = (f"{_transformers_cli()} serve {model} --continuous-batching --device cpu --host 127.0.0.1 "
-              f"--port {port} --log-level warning")
+              f"--port {port} --log-level warning --cb-num-blocks 64 --cb-block-size 32")  # a small KV cache on CPU
     db, out = tmp_path / "r.db", tmp_path / "r.json"
     code = main(["serve-bench", "--launch", launch, "--url", f"http://127.0.0.1:{port}", "--model", str(model),
                  "--concurrency", "1,2", "--duration", "2", "--slice", "0.25", "--workload", "fixed:8:12",

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
-import time
 from typing import Any
 
 from wattprint.core.errors import ConfigError
@@ -50,7 +47,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="lmsys-chat (default), sharegpt, fixed:IN:OUT, or a JSONL file")
     w.add_argument("--max-input", type=int, metavar="N", help="clip drawn prompt lengths to N tokens")
     w.add_argument("--max-output", type=int, metavar="N", help="clip drawn output lengths to N tokens")
-    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--seed", type=int, default=0, help="seed of the drawn lengths and prompts (default 0)")
     g = p.add_argument_group("load")
     g.add_argument("--concurrency", metavar="LIST", help="closed-loop levels (default 1,2,4,8)")
     g.add_argument("--rate", metavar="LIST", help="open-loop Poisson request rates per second")
@@ -124,8 +121,3 @@ def run(args: argparse.Namespace) -> int:
     location = location_from_args(args)
     return serve_bench_run.sweep(args, target, workload, levels, settings, slo, location)
 
-
-def write_json(path: str, summaries: list[dict[str, Any]]) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"written_at": time.time(), "levels": summaries}, f, indent=1, default=str)
-    print(f"wrote {path}", file=sys.stderr)

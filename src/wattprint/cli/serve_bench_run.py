@@ -119,8 +119,15 @@ def sweep(args: argparse.Namespace, target: Any, workload: Any, levels: list[Any
     return code
 
 
+def write_json(path: str, summaries: list[dict[str, Any]]) -> None:
+    import json
+
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"written_at": time.time(), "levels": summaries}, f, indent=1, default=str)
+    print(f"wrote {path}", file=sys.stderr)
+
+
 def _finish(args: argparse.Namespace, summaries: list[dict[str, Any]], slo: Any, state: Any) -> None:
-    from wattprint.cli.serve_bench import write_json
     from wattprint.report.serving import pick_line, write_report
 
     for w in state.warnings:
