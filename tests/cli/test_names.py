@@ -9,6 +9,8 @@ import json
 
 import pytest
 from cli_helpers import assert_one_error, make_record
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wattprint.store.sqlite import Store
 
@@ -169,3 +171,20 @@ def test_plain_numbers_are_not_escaped():
 
     assert [safe_cell(v) for v in ("-1.5", "-3", "+2e-3", -4.0, 7)] == ["-1.5", "-3", "+2e-3", -4.0, 7]
     assert safe_cell("-1+2") == "'-1+2"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(max_size=12), min_size=1, max_size=4), min_size=1, max_size=5))
+def test_escaped_csv_reads_back_as_the_safe_cells(rows):
+    from wattprint.store.export import escape_csv_text, safe_cell
+
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)  # as the report writes: "\n", "\r" maybe unquoted
+    out = escape_csv_text(buf.getvalue())
+    back = list(csv.reader(io.StringIO(out, newline="")))
+    want = [[safe_cell(c) for c in row] for row in rows]
+    assert back == want
+    if all(safe_cell(c) == c and "\r" not in c for row in rows for c in row):
+        assert out == buf.getvalue()  # nothing to escape: the text is unchanged, byte for byte
+    for cell in (c for row in back for c in row):
+        assert not cell.startswith(("=", "+", "@", "\t", "\r")) or cell.startswith("'")

@@ -65,18 +65,15 @@ def safe_cell(value: Any) -> Any:
 
 
 def escape_csv_text(text: str) -> str:
-    """CSV text (rows ending in "\\n") with every formula-like cell escaped by :func:`safe_cell`; unchanged when
-    none is. A carriage return inside a field may have been written unquoted: it is held aside while parsing,
-    and the rewritten field is quoted."""
+    """CSV text (rows ending in "\\n") rewritten with every formula-like cell escaped by :func:`safe_cell`, and
+    any field holding a carriage return quoted (a writer whose rows end in "\\n" leaves it bare, and readers
+    then split the row there). Other fields come out as they went in."""
     hold = next(c for c in ("\ue000", "\ue001", "\ufdd0", "\ufdd1") if c not in text)
     rows = list(csv.reader(io.StringIO(text.replace("\r", hold), newline="")))
-    rows = [[c.replace(hold, "\r") for c in row] for row in rows]
-    if all(safe_cell(c) == c for row in rows for c in row):
-        return text
     out = []
     for row in rows:  # "\r\n" as the writer's terminator quotes any field holding \r or \n; rows end in "\n"
         buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerow([safe_cell(c) for c in row])
+        csv.writer(buf, lineterminator="\r\n").writerow([safe_cell(c.replace(hold, "\r")) for c in row])
         out.append(buf.getvalue()[:-2] + "\n")
     return "".join(out)
 
