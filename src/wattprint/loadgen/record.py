@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_WH
+from wattprint.store.record import RunRecord
 
 TASK = "serving"
 PRESET = "serve-bench"
