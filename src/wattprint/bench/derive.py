@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.bench.stats import percentile
 from wattprint.core.units import J_PER_WH
+from wattprint.store.record import RunRecord
 
 
 @dataclass
@@ -123,12 +123,11 @@ def _as_dict(obj: Any) -> dict[str, Any]:
 def fill_carbon(record: RunRecord, location: Any, carbon: Any, live: Any = None) -> None:
     """Emissions of the repeat's energy at ``location`` and equivalents per 1,000 inferences.
 
-    ``carbon`` is the :mod:`wattprint.carbon` module, or None when it is not available, in which case
-    the carbon fields stay None and a warning says why.
+    ``carbon`` is the :mod:`wattprint.carbon` module (a parameter, so that tests can pass a stand-in); no
+    ``location`` means none was configured: the world average, marked "defaulted".
     """
-    if carbon is None or location is None:
-        record.warnings.append("carbon: not computed (wattprint.carbon is not available)")
-        return
+    if location is None:
+        location = carbon.resolve_location()
     em = carbon.emissions_for(record.energy_j, location, start=record.started_at, end=record.finished_at, live=live)
     record.gco2e = em.gco2e
     record.emissions = _as_dict(em)

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import wattprint.carbon as carbon
 from wattprint.bench.derive import RepeatWork, fill_carbon, fill_energy, fill_score, fill_work
 from wattprint.bench.plan import Job, plan_key, repeat_range
 from wattprint.bench.progress import NullProgress, Progress
@@ -70,19 +71,8 @@ def meter_options(settings: BenchSettings) -> dict[str, Any]:
     return options
 
 
-def _carbon_module() -> Any:
-    import wattprint.carbon as carbon
-
-    try:
-        for name in ("resolve_location", "emissions_for", "equivalents"):
-            getattr(carbon, name)
-    except (ImportError, AttributeError):  # carbon accounting not in this build: fields stay None, with a warning
-        return None
-    return carbon
-
-
-def _location(carbon: Any, location: Any) -> Any:
-    if location is not None or carbon is None:
+def _location(location: Any) -> Any:
+    if location is not None:
         return location
     return carbon.resolve_location()  # nothing configured: the world average, marked "defaulted"
 
@@ -118,9 +108,8 @@ def run_job(
         from wattprint.bench.environment import snapshot
 
         environment = snapshot()
-    carbon = _carbon_module()
     ctx = JobContext(job=job, settings=settings, store=store, on_record=on_record, progress=progress,
-                     carbon=carbon, location=_location(carbon, location), environment=environment,
+                     carbon=carbon, location=_location(location), environment=environment,
                      sync=device_sync(settings.device), live=live)
     factory = meter_factory or _default_meter
     progress.job_started(job.label(), len(todo))

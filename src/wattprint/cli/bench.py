@@ -38,10 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="allow a hub model's own code to run (off by default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or lines")
     _add_settings(p.add_argument_group("settings (each overrides the preset)"))
-    try:
-        from wattprint.carbon.cli_args import add_location_arguments
-    except ImportError:
-        return
+    from wattprint.carbon.cli_args import add_location_arguments
+
     add_location_arguments(p)
 
 
@@ -87,10 +85,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def _location(args: argparse.Namespace) -> tuple[Any, Any]:
     """The carbon Location the flags describe, and a live-intensity client when --live asked for one."""
-    try:
-        from wattprint.carbon.cli_args import live_client_from_args, location_from_args
-    except ImportError:
-        return None, None
+    from wattprint.carbon.cli_args import live_client_from_args, location_from_args
+
     location = location_from_args(args)
     return location, live_client_from_args(location)
 

@@ -43,11 +43,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_extra_arguments(p: argparse.ArgumentParser) -> None:
-    """Location flags for emissions (wattprint.carbon.cli_args), when that module exists."""
-    try:
-        from wattprint.carbon import cli_args
-    except ImportError:
-        return
+    """Location flags for emissions (wattprint.carbon.cli_args)."""
+    from wattprint.carbon import cli_args
+
     cli_args.add_location_arguments(p)
 
 
@@ -66,11 +64,9 @@ def attach_emissions(args: argparse.Namespace, m: Any) -> Any:
 
 
 def resolve_carbon(args: argparse.Namespace) -> Any:
-    """(Location, live client) from flags/env/config, or None when the carbon package is absent."""
-    try:
-        from wattprint.carbon import cli_args
-    except ImportError:
-        return None
+    """(Location, live client) from flags, environment or config file."""
+    from wattprint.carbon import cli_args
+
     return cli_args.measurement_carbon(args)
 
 
