@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from wattprint.serve.attribution import (
@@ -60,7 +60,7 @@ class Track:
     final_idle_j: dict[str, float] = field(default_factory=dict)
     forced: bool = False
     prefilled: bool = False  # the prefill ended (first token, or the end of a request never streamed)
-    # (a, work, time in flight) of this ended request inside any [a, b) with b > end (Ledger._shares_of)
+    # (a, work, time in flight) of this ended request inside any [a, b) with b > end (Ledger._contributions)
     tail_cache: tuple[float, float, float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -290,21 +290,18 @@ class Ledger:
 
     def split_many(self, intervals: list[Interval], now: float | None, only: str | None = None) -> list[Split]:
         """Split consecutive intervals; open requests count their open part provisionally as of ``now``
-        (not at all when ``now`` is None). With ``only``, each Split holds that request's share alone."""
+        (not at all when ``now`` is None). With ``only``, each Split holds that request's share alone,
+        computed from everyone's totals instead of everyone's shares (a receipt is issued with it on every
+        request): the same contributions in the same order, so the same floats as the full split."""
         if not intervals:
             return []
         if only is not None:
             return self._shares_of(intervals, now, only)
-        lo, hi = intervals[0].t0, intervals[-1].t1
         works: dict[str, list[float]] = {}
         flights: dict[str, list[float]] = {}
         spans: list[tuple[float, float]] = []
-        for tr in self.candidates(lo, hi):
-            end = tr.end if tr.end is not None else (now if now is not None else hi)
-            if tr.start >= hi or (end < lo) or (end == lo and tr.start < lo):
-                continue
-            works[tr.id] = self._works(tr, intervals, now)
-            flights[tr.id] = [max(0.0, min(iv.t1, end) - max(iv.t0, tr.start)) for iv in intervals]
+        for tr, end, ws, fs in self._contributions(intervals, now):
+            works[tr.id], flights[tr.id] = ws, fs
             spans.append((tr.start, end))
         out = []
         for j, iv in enumerate(intervals):
@@ -315,45 +312,44 @@ class Ledger:
         return out
 
     def _shares_of(self, intervals: list[Interval], now: float | None, rid: str) -> list[Split]:
-        """:meth:`split_many` with ``only``: the same figures (the same sums in the same order, so the same
-        floats) from running totals per interval instead of everyone's work and time in dicts; a receipt
-        is issued with this on every request."""
-        lo, hi = intervals[0].t0, intervals[-1].t1
         m = len(intervals)
         total_work = [0.0] * m
         total_time = [0.0] * m
         mine_work = [0.0] * m
         mine_time = [0.0] * m
         spans: list[tuple[float, float]] = []
+        for tr, end, ws, fs in self._contributions(intervals, now):
+            for j in range(m):
+                total_work[j] += ws[j]
+                total_time[j] += fs[j]
+            if tr.id == rid:
+                mine_work, mine_time = ws, fs
+            spans.append((tr.start, end))
+        policy = self.config.policy
+        return [Split({rid: share_from_totals(iv, mine_work[j], total_work[j], mine_time[j], total_time[j], policy,
+                                              busy_seconds(spans, iv.t0, iv.t1))}, {}, {})
+                for j, iv in enumerate(intervals)]
+
+    def _contributions(self, intervals: list[Interval],
+                       now: float | None) -> Iterator[tuple[Track, float, list[float], list[float]]]:
+        """(request, its end as of ``now``, its work and its time in flight in each interval) for every request
+        overlapping ``intervals``, in the order of :meth:`candidates`."""
+        lo, hi = intervals[0].t0, intervals[-1].t1
         for tr in self.candidates(lo, hi):
             end = tr.end if tr.end is not None else (now if now is not None else hi)
             start = tr.start
             if start >= hi or (end < lo) or (end == lo and start < lo):
                 continue
-            if m == 1:  # the usual case, inlined (this loop runs for every request overlapping a receipt)
+            if len(intervals) == 1:  # the usual case (a receipt's own last interval), from the tail cache
                 cache = tr.tail_cache if tr.end is not None and end < hi else None
                 if cache is not None and cache[0] == lo:
                     work, flight = cache[1], cache[2]
                 else:
                     work, flight = self._in_one(tr, lo, hi, end, now)
-                total_work[0] += work
-                total_time[0] += flight
-                if tr.id == rid:
-                    mine_work[0], mine_time[0] = work, flight
+                yield tr, end, [work], [flight]
             else:
-                ws = self._works(tr, intervals, now)
-                mine = tr.id == rid
-                for j, iv in enumerate(intervals):
-                    flight = max(0.0, min(iv.t1, end) - max(iv.t0, start))
-                    total_work[j] += ws[j]
-                    total_time[j] += flight
-                    if mine:
-                        mine_work[j], mine_time[j] = ws[j], flight
-            spans.append((start, end))
-        policy = self.config.policy
-        return [Split({rid: share_from_totals(iv, mine_work[j], total_work[j], mine_time[j], total_time[j], policy,
-                                              busy_seconds(spans, iv.t0, iv.t1))}, {}, {})
-                for j, iv in enumerate(intervals)]
+                yield tr, end, self._works(tr, intervals, now), [max(0.0, min(iv.t1, end) - max(iv.t0, start))
+                                                                  for iv in intervals]
 
     def _works(self, tr: Track, intervals: list[Interval], now: float | None) -> list[float]:
         """A request's work in each of ``intervals``, its open part counted as of ``now``."""
