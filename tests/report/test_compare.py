@@ -1,7 +1,8 @@
 import pytest
 
+from wattprint.bench.compare import CompareRequest
 from wattprint.core.errors import ConfigError
-from wattprint.report.compare import CompareRequest, comparison_from_records
+from wattprint.report.compare import comparison_from_records
 from wattprint.report.compare_view import to_html, to_text
 
 

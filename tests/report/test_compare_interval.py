@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from wattprint.bench.compare import CompareRequest, run_jobs
 from wattprint.bench.stats import t_quantile
-from wattprint.report.compare import CompareRequest, comparison_from_records, ratio_interval, run_compare
+from wattprint.report.compare import comparison_from_records, ratio_interval
 from wattprint.report.compare_view import to_html, to_text
 
 
@@ -122,7 +123,7 @@ def test_run_compare_shows_progress_and_repeats_three_times_by_default(tmp_path)
     progress = RecordingProgress()
     req = CompareRequest("text-classification", (a,), (b,), "quick",
                          {"samples": 4, "weights": "random", "workload": "synthetic", "idle_seconds": 0})
-    c = run_compare(req, meter_factory=cpu_meter, progress=progress)
+    c = comparison_from_records(req, run_jobs(req, meter_factory=cpu_meter, progress=progress))
     assert progress.events[0] == ("plan", 2) and progress.events[-1] == ("close",)
     assert [e for e in progress.events if e[0] == "job"] == [("job", a, 3), ("job", b, 3)]
     assert [e[1] for e in progress.events if e[0] == "repeat"] == [0, 1, 2, 0, 1, 2]

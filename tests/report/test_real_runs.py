@@ -6,7 +6,8 @@ import statistics
 
 import pytest
 
-from wattprint.report.compare import CompareRequest, comparison_from_records, run_compare
+from wattprint.bench.compare import CompareRequest, run_jobs
+from wattprint.report.compare import comparison_from_records
 from wattprint.report.compare_view import to_html, to_text
 from wattprint.report.formats import ReportOptions, render
 from wattprint.store.codecarbon_import import ImportOptions, import_files
@@ -23,7 +24,7 @@ def real_store(tmp_path_factory):
     path = tmp_path_factory.mktemp("real") / "wattprint.db"
     req = CompareRequest("text-classification", ("distilbert-sst2",), ("flan-t5-small",), "quick", SMALL)
     with Store(path) as store:
-        comparison = run_compare(req, store=store)
+        comparison = comparison_from_records(req, run_jobs(req, store=store))
     return path, req, comparison
 
 

@@ -19,7 +19,7 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from wattprint.report.compare import COMPARE_TASKS
+    from wattprint.bench.compare import COMPARE_TASKS
 
     one_line_errors(parser)
     count = integer(minimum=1, example="--repeats 3")
@@ -70,8 +70,9 @@ def _check_stored_models(req: Any, records: list[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wattprint.bench.compare import CompareRequest, run_jobs
     from wattprint.bench.progress import make_progress
-    from wattprint.report.compare import CompareRequest, comparison_from_records, run_compare
+    from wattprint.report.compare import comparison_from_records
     from wattprint.report.compare_view import to_html, to_text
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             result = comparison_from_records(req, records)
         else:
             progress = make_progress(not args.quiet, title="wattprint compare")  # which model and repeat, on stderr
-            result = run_compare(req, store=store, progress=progress)
+            result = comparison_from_records(req, run_jobs(req, store=store, progress=progress))
     print(json.dumps(result.to_dict(), indent=2, default=str) if args.json else to_text(result), end="")
     if args.output:
         write_output(args.output, to_html(result), what="HTML page", suffix=".html")

@@ -1,10 +1,9 @@
 """Task-specific against general-purpose: the same task, the same protocol, measured the same way.
 
-Each model runs as a benchmark job through :func:`wattprint.bench.runner.run_job` (the same meter,
-windows, warm-up and store as ``wattprint bench``). The zero-shot prompting of a general-purpose model
-lives in the task itself (``wattprint.tasks.text_classification.PROMPT``, and the QA and summarization
-tasks' prompts), so a benchmark run and a comparison prompt a model identically; this module chooses the
-jobs, runs them, and compares energy and quality.
+Each model runs as a benchmark job (:func:`wattprint.bench.compare.run_jobs`: the same meter, windows, warm-up
+and store as ``wattprint bench``). The zero-shot prompting of a general-purpose model lives in the task itself
+(``wattprint.tasks.text_classification.PROMPT``, and the QA and summarization tasks' prompts), so a benchmark
+run and a comparison prompt a model identically; this module compares the runs' energy and quality.
 
 Inputs: with ``workload="dataset"`` both models see the same rows (same dataset, split and seed). With
 synthetic inputs each model gets texts drawn with the same seed and matched to the same length
@@ -15,38 +14,20 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from wattprint.bench.compare import CompareRequest
 from wattprint.bench.stats import t_quantile
 from wattprint.core.errors import ConfigError
 from wattprint.report.aggregate import kwh_per_1000
 from wattprint.store.record import RunRecord
 
-COMPARE_TASKS = ("text-classification", "question-answering", "summarization")
 # the score each task reports, best first (the first one a record has is shown)
 METRICS = ("accuracy", "f1", "exact_match", "rougeL", "rouge1", "rouge2")
 CONFIDENCE = 0.95  # of the energy ratio's interval
-MIN_REPEATS = 3  # what a comparison runs when neither the preset nor --repeats asks for more: a ratio's interval
 DEFAULT_METRIC = {"text-classification": "accuracy", "question-answering": "f1", "summarization": "rougeL"}
-
-
-@dataclass(frozen=True)
-class CompareRequest:
-    task: str
-    specific: tuple[str, ...]
-    general: tuple[str, ...]
-    preset: str = "quick"
-    overrides: dict[str, Any] = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        if self.task not in COMPARE_TASKS:
-            raise ConfigError(f"compare runs {', '.join(COMPARE_TASKS)}; not {self.task!r}",
-                              "pick one of those tasks: general-purpose models are prompted zero-shot for them")
-        if not self.specific or not self.general:
-            raise ConfigError("compare needs at least one --specific and one --general model",
-                              "e.g. --specific distilbert-sst2 --general flan-t5-small")
 
 
 @dataclass(frozen=True)
@@ -152,30 +133,3 @@ def comparison_from_records(req: CompareRequest, records: Sequence[RunRecord]) -
     same = "identical rows (same dataset, split and seed)" if workloads == {"dataset"} else \
         "same length distribution and seed, drawn in each model's tokenizer (synthetic)"
     return Comparison(req.task, tuple(rows), same)
-
-
-def run_compare(req: CompareRequest, *, store: Any = None, meter_factory: Callable[..., Any] | None = None,
-                location: Any = None, progress: Any = None) -> Comparison:
-    """Run every model of the request as a benchmark job (stored when ``store`` is given) and compare.
-
-    Without ``repeats`` in the request's overrides each model runs at least ``MIN_REPEATS`` times, so that the
-    ratio comes with an interval. ``progress`` (a :class:`wattprint.bench.progress.Progress`) shows which model
-    and repeat is running.
-    """
-    from wattprint.bench.plan import expand
-    from wattprint.bench.runner import run_job
-
-    models = list(req.specific) + list(req.general)
-    jobs = expand(req.preset, [req.task], models, req.overrides)
-    if "repeats" not in req.overrides and any(j.settings.get("repeats", 0) < MIN_REPEATS for j in jobs):
-        jobs = expand(req.preset, [req.task], models, {**req.overrides, "repeats": MIN_REPEATS})
-    records: list[RunRecord] = []
-    if progress is not None:
-        progress.plan(len(jobs))
-    try:
-        for job in jobs:
-            records += run_job(job, store=store, meter_factory=meter_factory, location=location, progress=progress)
-    finally:
-        if progress is not None:
-            progress.close()
-    return comparison_from_records(req, records)
