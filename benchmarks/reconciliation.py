@@ -79,7 +79,7 @@ def study_rows(results: list[dict], tasks: list[dict], models: list[dict]) -> li
             for key, col in (("gpu", "gpu_wh_per_1000"), ("total", "total_wh_per_1000"),
                              ("accounting", "study_accounting_wh_per_1000")):
                 vals = [_kwh(r[col]) for r in mine]
-                row[key] = statistics.fmean(vals) if all(v is not None for v in vals) else None
+                row[key] = statistics.fmean(v for v in vals if v is not None) if None not in vals else None
             row["left"] = row["study_same"] / row["accounting"] if row.get("accounting") else None
         out.append(row)
     return out
@@ -112,9 +112,12 @@ def leaderboard_rows(results: list[dict], board: list[dict], phases: dict[str, d
     out = []
     for b in board:
         try:
-            name = get_entry(b["hub_id"]).name
+            entry = get_entry(b["hub_id"])
         except WattprintError:
             continue
+        if not entry.in_catalog:  # a hub id outside the catalog resolves to an ad-hoc entry
+            continue
+        name = entry.name
         mine = next((r for r in results if r["preset"] == "aienergyscore" and r["model"] == name
                      and r["task"] == b["task"]), None)
         row = {"model": name, "task": b["task"], "board": float(b["kwh_per_1000"]), "source": b["source"],
