@@ -116,6 +116,8 @@ def merge(args: argparse.Namespace) -> None:
         have = {r.run_id for r in out.runs(status=None)}
         taken: set[tuple[str, str, str]] = set()
         for path in args.merge:
+            if path.endswith((".csv", ".csv.gz")):  # an archived export (e.g. the earlier h200-runs.csv.gz)
+                path = load_export_store(path)
             with Store(path, recover=False) as src:
                 runs = src.runs(status=None)
             jobs = {(r.task, r.model, r.preset) for r in runs}
@@ -279,7 +281,7 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--job-cap", type=float, default=120.0, help="no repeat of a job starts after this many seconds")
     p.add_argument("--budget", type=float, default=500.0, help="seconds after which no new job starts")
     p.add_argument("--smoke", action="store_true", help="CPU, two tiny jobs, short repeats: exercises everything")
-    p.add_argument("--merge", nargs="+", help="merge these stores into --store (no run)")
+    p.add_argument("--merge", nargs="+", help="merge these stores (or .csv.gz exports) into --store (no run)")
     p.add_argument("--newest-first", action="store_true",
                    help="with --merge: stores listed newest first; a job's runs come from the first store that has it")
     p.add_argument("--table-only", action="store_true")
