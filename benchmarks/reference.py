@@ -81,6 +81,7 @@ def selected(args: argparse.Namespace) -> list:
     return rp.select(jobs, args.part, args.only, rp.done_keys(args.skip_done), args.decoder_only)
 
 
+
 def run(args: argparse.Namespace) -> int:
     from wattprint.bench.plan import expand
     from wattprint.store.sqlite import Store
@@ -94,16 +95,33 @@ def run(args: argparse.Namespace) -> int:
                 skipped.append(pj.label)
                 continue
             for job in expand(pj.preset, [pj.task], [pj.model], overrides(pj.task, args.device, args.repeat_seconds)):
-                log = rr.run_adaptive(job, store, cap_s=args.job_cap, max_repeats=args.max_repeats, commit=commit)
-                rr.save_log(args.store + ".jobs.json", log)
-                rel = "n/a" if log.rel_ci95 is None else f"{log.rel_ci95:.1%}"
-                shared = "SHARED GPU " if (log.others_before or log.others_after) else ""
-                print(f"[{log.seconds:6.1f}s] {pj.preset:13s} {pj.task:22s} {pj.model:28s} {log.repeats:2d} repeats, "
-                      f"CI95 {rel} ({log.basis}), stop: {log.stop} {shared}", flush=True)
+                _one(job, store, args, commit)
     if skipped:
         print(f"not run (time budget {args.budget:.0f} s): {', '.join(skipped)}", flush=True)
     Path(args.store + ".skipped.json").write_text(json.dumps(skipped))
     return 0
+
+
+def _one(job, store, args: argparse.Namespace, commit: str) -> None:
+    """One job through the adaptive rule; an unexpected error is logged with the job and the part goes on (one
+    model's bug should not cost the rest of a GPU call); GPU memory freed before the next job."""
+    import gc
+
+    try:
+        log = rr.run_adaptive(job, store, cap_s=args.job_cap, max_repeats=args.max_repeats, commit=commit)
+    except Exception as e:  # noqa: BLE001 - recorded in the sidecar and printed, never silent
+        log = rr.JobLog(job.preset, job.task, job.model, stop=f"error: {type(e).__name__}: {str(e)[:200]}",
+                        commit=commit)
+    rr.save_log(args.store + ".jobs.json", log)
+    rel = "n/a" if log.rel_ci95 is None else f"{log.rel_ci95:.1%}"
+    shared = "SHARED GPU " if (log.others_before or log.others_after) else ""
+    print(f"[{log.seconds:6.1f}s] {job.preset:13s} {job.task:22s} {job.model:28s} {log.repeats:2d} repeats, "
+          f"CI95 {rel} ({log.basis}), stop: {log.stop} {shared}", flush=True)
+    gc.collect()
+    if args.device.startswith("cuda"):
+        import torch
+
+        torch.cuda.empty_cache()
 
 
 def merge(args: argparse.Namespace) -> None:
@@ -267,7 +285,11 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--part", help="K/N: run the K-th (1-based) of N parts of about equal estimated time")
     p.add_argument("--only", action="append", help="TASK/MODEL (or MODEL): only these jobs")
     p.add_argument("--task", action="append", help="only these tasks")
-    p.add_argument("--decoder-only", action="store_true", help="only decoder-only text generation models")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--decoder-only", dest="decoder_only", action="store_const", const=True,
+                   help="only decoder-only text generation (study models and modern LLMs)")
+    g.add_argument("--no-decoders", dest="decoder_only", action="store_const", const=False,
+                   help="every job but decoder-only text generation")
     p.add_argument("--skip-done", help="a results CSV (this script's --name.csv): leave out the jobs it holds")
     p.add_argument("--store", default="reference.db")
     p.add_argument("--out", default=None, help="write the CSV, HTML and tables here")
@@ -309,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
             run(args)
         if args.out:
             table(args)
+        if args.smoke and args.out:  # the page builder too, on the smoke rows
+            import reconciliation
+
+            reconciliation.main(["--results", str(Path(args.out) / f"{args.name}.csv"), "--runs", "",
+                                 "--out", str(Path(args.out) / "reconciliation.md")])
     except WattprintError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -201,14 +201,19 @@ def parts_needed(jobs: list[PlannedJob], seconds: float) -> int:
     return n
 
 
-def select(jobs: list[PlannedJob], part: str | None = None, only: list[str] | None = None,
-           done: set[tuple[str, str, str]] | None = None, decoder_only: bool = False) -> list[PlannedJob]:
-    """The jobs named by ``only`` (TASK/MODEL or MODEL), of decoder-only text generation if asked, then the
-    ``part`` ("K/N", 1-based) of those, less the jobs in ``done`` (a part keeps its jobs when some are done)."""
-    if decoder_only:
-        from wattprint.models.catalog import get_entry
+def is_decoder_job(job: PlannedJob) -> bool:
+    from wattprint.models.catalog import get_entry
 
-        jobs = [j for j in jobs if j.task == "text-generation" and is_decoder_only(get_entry(j.model))]
+    return job.task == "text-generation" and is_decoder_only(get_entry(job.model))
+
+
+def select(jobs: list[PlannedJob], part: str | None = None, only: list[str] | None = None,
+           done: set[tuple[str, str, str]] | None = None, decoder_only: bool | None = None) -> list[PlannedJob]:
+    """The jobs named by ``only`` (TASK/MODEL or MODEL); only decoder-only text generation (``decoder_only``
+    True) or everything else (False); then the ``part`` ("K/N", 1-based) of those, less the jobs in ``done``
+    (a part keeps its jobs when some are done)."""
+    if decoder_only is not None:
+        jobs = [j for j in jobs if is_decoder_job(j) == decoder_only]
     if only:
         names = set(only)
         jobs = [j for j in jobs if j.label in names or j.model in names]

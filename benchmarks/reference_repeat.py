@@ -107,7 +107,7 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int =
     log = JobLog(job.preset, job.task, job.model, cap_s=cap_s, commit=commit)
     log.others_before = gpu_processes(gpu_index)
     t0 = time.monotonic()
-    values = _earlier_values(store, job)  # repeats an earlier call already stored count toward the rule
+    values = _earlier_values(store, job, max_repeats)  # repeats an earlier call stored count toward the rule
     last = [t0]
 
     def on_record(r) -> None:
@@ -134,10 +134,14 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int =
     return log
 
 
-def _earlier_values(store, job) -> list[float]:
-    runs = [r for r in store.runs(task=job.task, model=job.model) if r.preset == job.preset and r.status == "finished"]
-    return [r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000 for r in runs
-            if (r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000) is not None]
+def _earlier_values(store, job, max_repeats: int) -> list[float]:
+    """Figures of this job's repeats already in ``store`` with the same settings (the same plan keys)."""
+    from wattprint.bench.plan import plan_key
+
+    keys = {plan_key(job, i) for i in range(max_repeats)}
+    runs = [r for r in store.runs(task=job.task, model=job.model) if r.status == "finished" and r.plan_key in keys]
+    values = [r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000 for r in runs]
+    return [v for v in values if v is not None]
 
 
 def save_log(path: str | Path, log: JobLog) -> None:

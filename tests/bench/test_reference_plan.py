@@ -99,6 +99,8 @@ def test_select_part_only_done_and_decoder_only():
     assert p1 + p2 == dec and p1 and p2
     only = rp.select(jobs, only=["text-generation/distilgpt2", "resnet-18"])
     assert [j.label for j in only] == ["text-generation/distilgpt2", "image-classification/resnet-18"]
+    rest = rp.select(jobs, decoder_only=False)
+    assert len(rest) == len(jobs) - 20 and not set(rest) & set(dec)
     done = {("aienergyscore", "text-generation", "distilgpt2")}
     assert rp.select(jobs, "1/2", done=done, decoder_only=True) == p1[1:]  # a part keeps its other jobs
 

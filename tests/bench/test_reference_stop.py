@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import reference_repeat as rr  # noqa: E402
 import reference_table as rt  # noqa: E402
-from wattprint.bench.plan import Job  # noqa: E402
+from wattprint.bench.plan import Job, plan_key  # noqa: E402
 
 
 def test_relative_half_width_is_student_t():
@@ -49,8 +49,8 @@ class FakeStore:
         return set()
 
 
-def _rec(v, status="finished"):
-    return SimpleNamespace(gpu_wh_per_1000=v, wh_per_1000=v * 1.1, status=status, preset="paper")
+def _rec(v, status="finished", key=""):
+    return SimpleNamespace(gpu_wh_per_1000=v, wh_per_1000=v * 1.1, status=status, preset="paper", plan_key=key)
 
 
 def test_run_adaptive_stops_through_on_record_once_tight(monkeypatch):
@@ -85,7 +85,9 @@ def test_run_adaptive_counts_earlier_repeats_of_the_store(monkeypatch):
     monkeypatch.setattr(runner, "run_job", lambda job, **k: calls.append(k["on_record"](_rec(1.0))))
     monkeypatch.setattr(rr, "gpu_processes", lambda index=0: None)
     job = Job("t", "m", "paper", "ds", {}, 3)
-    log = rr.run_adaptive(job, FakeStore([_rec(1.0), _rec(1.01)]), cap_s=100, max_repeats=12)
+    other = Job("t", "m", "paper", "ds", {"samples": 5}, 3)  # other settings: other plan keys, not counted
+    stored = [_rec(1.0, key=plan_key(job, 0)), _rec(1.01, key=plan_key(job, 1)), _rec(9.0, key=plan_key(other, 2))]
+    log = rr.run_adaptive(job, FakeStore(stored), cap_s=100, max_repeats=12)
     assert log.repeats == 3 and log.stop == "tight"  # two stored + one new
 
 
