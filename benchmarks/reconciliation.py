@@ -227,11 +227,14 @@ def render(study: list[dict], board: list[dict], found: list[tuple[str, str]], r
            "its RAM at 430.8 W; wattprint measures one card and this process's share. \"study accounting\" adds "
            "the node's idle GPUs and that RAM back (`wattprint.report.accounting`). \"Left\" is the study's figure "
            "for the same models over wattprint's study-accounting figure.", "",
+           "The study's figures are recomputed from its released per-run logs (`benchmarks/data/README.md`): the mean "
+           "of its task-specific models, and the mean of those wattprint measured.", "",
            "| task | study, all its models | study, same models | wattprint `paper` GPU | GPU+CPU+RAM "
            "| in the study's accounting | left | models | attributed to |", "|---|---|---|---|---|---|---|---|---|"]
     for r in study:
         same = r.get("study_same")
-        out.append(f"| {r['task']} | {fmt(r['study_all'])} ({r['study_models']} models) | {fmt(same)} "
+        out.append(f"| {r['task']} | {fmt(r['study_all'])} ({r['study_models']} models) "
+                   f"| {fmt(same) if same is not None else 'n/a'} "
                    f"| {fmt(r.get('gpu'))} | {fmt(r.get('total'))} | {fmt(r.get('accounting'))} "
                    f"| {ratio_text(r.get('left'))} | {', '.join(r['models']) or 'none of its models yet'} "
                    f"| {ATTRIBUTION if r.get('left') else 'not measured yet'} |")
