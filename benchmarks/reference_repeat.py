@@ -115,6 +115,9 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int =
         log.basis = "gpu" if r.gpu_wh_per_1000 is not None else "total (no GPU measured)"
         if r.status == "finished" and v is not None:
             values.append(v)
+        elif r.status == "failed":
+            log.stop = f"failed: {(r.error or '')[:200]}"
+            return
         now = time.monotonic()
         repeat_s, last[0] = now - last[0], now
         d = decide(values, now - t0, repeat_s, cap_s, max_repeats)
@@ -130,7 +133,7 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int =
     log.seconds = time.monotonic() - t0
     log.repeats, log.rel_ci95 = len(values), relative_half_width(values)
     if not log.stop:
-        log.stop = "failed" if not values else "max repeats"
+        log.stop = "no repeat ran (already done)" if not values else "max repeats"
     return log
 
 

@@ -138,3 +138,16 @@ def test_split_rows_and_markdown_leave_flagged_rows_out():
            "| NVIDIA H200, 580.159.04, abc1234 | within 10% |" in md
     assert "| paper | fill-mask | bert-base-cased | shared GPU (other processes 9 on the card) |" in md
     assert md.count("bert-base-cased") == 1
+
+
+def test_run_adaptive_records_a_failed_job(monkeypatch):
+    import wattprint.bench.runner as runner
+
+    def fake(job, *, store, on_record, skip_keys):
+        on_record(SimpleNamespace(gpu_wh_per_1000=None, wh_per_1000=None, status="failed",
+                                  error="cannot run the model: OutOfMemoryError"))
+
+    monkeypatch.setattr(runner, "run_job", fake)
+    monkeypatch.setattr(rr, "gpu_processes", lambda index=0: None)
+    log = rr.run_adaptive(Job("t", "m", "paper", "ds", {}, 3), FakeStore(), cap_s=100, max_repeats=12)
+    assert log.stop == "failed: cannot run the model: OutOfMemoryError" and log.repeats == 0
