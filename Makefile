@@ -18,7 +18,7 @@ $(VENV)/.created:
 
 $(VENV)/.installed-bench: $(VENV)/.created pyproject.toml
 	$(PIP) install -q "$(TORCH)"
-	$(PIP) install -q -e ".[bench,report,parquet]"
+	$(PIP) install -q -e ".[bench,parquet]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.created pyproject.toml

@@ -223,10 +223,8 @@ def test_study_filter_and_json_fields():
 def test_the_codecarbon_importer_maps_the_study_project_names_to_their_entries(project_name):
     """The importer's resolver goes through the catalog lookup, so a study log's project name (an id that has
     moved since) lands on its entry, its task and its kind."""
-    from types import SimpleNamespace
+    from wattprint.store.codecarbon_records import ImportOptions, catalog_resolver
 
-    from wattprint.store.codecarbon import catalog_resolver
-
-    info = catalog_resolver(SimpleNamespace(task=None))(project_name)
+    info = catalog_resolver(ImportOptions(inferences_per_run=1))(project_name)
     entry = lookup(project_name)
     assert info.name == entry.name and info.task == entry.task and info.kind == entry.kind == "task-specific"

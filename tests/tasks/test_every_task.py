@@ -137,7 +137,7 @@ class RecordingPhases:
                                        ("question-answering", "AutoModelForQuestionAnswering")])
 def test_zero_shot_tasks_load_general_purpose_entries_as_language_models(name, head):
     from wattprint.models.catalog import entries
-    from wattprint.tasks._generate import lm_class
+    from wattprint.tasks._text import lm_class
 
     task = get_task(name)
     general = [e for e in entries() if e.kind == "general-purpose" and e.config is not None]

@@ -86,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
     folder = args.format in DIRECTORY_FORMATS
+    if not folder and args.output not in (None, "-"):
+        check_output(args.output, ".html")  # a folder or a missing one: say so before the suffix is read
     fmt = args.format if folder else format_for_output(args.output, args.format)
     path = args.store or DEFAULT_PATH
     if not Path(path).exists():

@@ -138,10 +138,8 @@ def smallest(task: str) -> ModelEntry:
     are left out, so that adding a smaller model does not change what the quick preset runs."""
     found = [e for e in entries(task) if e.parameters and e.quick]
     candidates = [e for e in found if e.kind == "task-specific"] or found
-    if not candidates:
-        from wattprint.tasks.registry import task_names
-
-        raise UnknownNameError("task", task, task_names())
+    if not candidates:  # the close matches come from the catalog's own tasks (every task has entries)
+        raise UnknownNameError("task", task, sorted({t for e in _read_catalog() for t in e.tasks}))
     return min(candidates, key=lambda e: e.parameters or 0)
 
 

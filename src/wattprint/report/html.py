@@ -214,6 +214,14 @@ def _params_section(report: Report) -> str:
     return f'<div class="grid">{panels}</div>' if panels else '<p class="lead">No parameter counts stored.</p>'
 
 
+def _cells(shown: list[str], numbers: list[float | None], first: int) -> list[Cell]:
+    """Text cells up to ``first``, then numeric ones (right-aligned, sorted by value) where there is a value."""
+    out = [Cell.text(c) for c in shown[:first]]
+    for text, v in zip(shown[first:], numbers):
+        out.append(Cell.num(text, v) if v is not None else Cell.text(text))
+    return out
+
+
 def _study(report: Report) -> str:
     lines = study_lines(report)
     head = "<h2>In the study's accounting</h2>"
@@ -226,13 +234,14 @@ def _study(report: Report) -> str:
         mine = [ln for ln in lines if ln.summary.protocol == p]
         if mine:
             out.append(f'<p class="lead"><b>{esc(p.label())}</b></p>')
-            out.append(table(study_view.HEADERS, [[Cell.text(c) for c in study_view.cells(ln)] for ln in mine],
-                             tid=f"study-{slug(p.label())}"))
+            out.append(table(study_view.HEADERS, [_cells(study_view.cells(ln), study_view.values(ln), 2)
+                                                  for ln in mine], tid=f"study-{slug(p.label())}"))
     sentence = study_view.ratio_sentence(lines)
     notes = [sentence] if sentence else []
     notes += study_view.idle_sources(report)
     out.append('<ul class="notes">' + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
-    per_row = [[Cell.text(c) for c in study_view.row_cells(r)] for r in report.rows if r.study is not None]
+    per_row = [_cells(study_view.row_cells(r), study_view.row_values(r), 3) for r in report.rows
+               if r.study is not None]
     out.append("<details><summary>Every configuration in the study's accounting</summary>"
                + table(study_view.ROW_HEADERS, per_row, tid="study-rows") + "</details>")
     return "".join(out)

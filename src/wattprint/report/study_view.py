@@ -92,6 +92,20 @@ def cells(line: StudyLine) -> list[str]:
             "n/a" if line.ratio is None else f"×{line.ratio:.1f}"]
 
 
+def values(line: StudyLine) -> list[float | None]:
+    """The numbers behind :func:`cells` from the third column on (for sorting)."""
+    return [line.single, line.other_gpus, line.study_ram, line.measured_ram, line.study, line.ratio]
+
+
+def row_values(r: ModelRow) -> list[float | None]:
+    """The numbers behind :func:`row_cells` from the fourth column on (None where a cell is not a number)."""
+    s = r.study
+    if s is None:
+        return []
+    return [r.kwh, None, s.other_gpus_kwh, s.study_ram_kwh, s.measured_ram_kwh, s.kwh,
+            s.kwh / r.kwh if r.kwh > 0 else None]
+
+
 def row_cells(r: ModelRow) -> list[str]:
     s = r.study
     if s is None:

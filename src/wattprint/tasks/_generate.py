@@ -90,23 +90,6 @@ def count_generated(tokens: Any, eos_id: int | None, exact: bool) -> int:
     return total
 
 
-def is_seq2seq(config: dict[str, Any]) -> bool:
-    return config.get("model_type") in ("t5", "bart", "pegasus", "mt5", "mbart", "whisper") or bool(
-        config.get("is_encoder_decoder")
-    )
-
-
-def lm_class(entry: Any) -> str:
-    """AutoModelForSeq2SeqLM or AutoModelForCausalLM for a general-purpose (or generative) entry."""
-    cfg = entry.config
-    if cfg is None:
-        from transformers import AutoConfig
-
-        c = AutoConfig.from_pretrained(entry.local_path or entry.hub_id)
-        return "AutoModelForSeq2SeqLM" if getattr(c, "is_encoder_decoder", False) else "AutoModelForCausalLM"
-    return "AutoModelForSeq2SeqLM" if is_seq2seq(cfg) else "AutoModelForCausalLM"
-
-
 def tokenize_prompts(loaded: LoadedModel, prompts: list[str], max_new_tokens: int) -> Any:
     """Prompts tokenized on the CPU (left-padded for decoder-only, leaving room for the new tokens)."""
     from wattprint.tasks._text import text_limit

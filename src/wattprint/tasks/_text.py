@@ -23,17 +23,32 @@ def load_text_model(entry: Any, settings: LoadSettings, auto_class: str) -> Load
     )
 
 
+def is_seq2seq(config: dict[str, Any]) -> bool:
+    return config.get("model_type") in ("t5", "bart", "pegasus", "mt5", "mbart", "whisper") or bool(
+        config.get("is_encoder_decoder")
+    )
+
+
+def lm_class(entry: Any) -> str:
+    """AutoModelForSeq2SeqLM or AutoModelForCausalLM for a general-purpose (or generative) entry."""
+    cfg = entry.config
+    if cfg is None:
+        from transformers import AutoConfig
+
+        c = AutoConfig.from_pretrained(entry.local_path or entry.hub_id)
+        return "AutoModelForSeq2SeqLM" if getattr(c, "is_encoder_decoder", False) else "AutoModelForCausalLM"
+    return "AutoModelForSeq2SeqLM" if is_seq2seq(cfg) else "AutoModelForCausalLM"
+
+
 class ZeroShotText:
     """Mixin for a text task whose general-purpose entries (Flan-T5, BLOOMZ) answer zero-shot by generating:
-    those load as a language model (``_generate.lm_class``), every other entry as ``head_class``; the
+    those load as a language model (:func:`lm_class`), every other entry as ``head_class``; the
     loaded model's ``extra["zero_shot"]`` says which path ``run_batch`` takes."""
 
     head_class: ClassVar[str]  # e.g. "AutoModelForSequenceClassification"
 
     def model_class(self, entry: Any) -> str:
         if entry.kind == "general-purpose":
-            from wattprint.tasks._generate import lm_class  # _generate imports this module
-
             return lm_class(entry)
         return self.head_class
 

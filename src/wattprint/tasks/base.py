@@ -15,6 +15,8 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from wattprint.workloads.specs import DatasetSpec
+
 
 class Phases(Protocol):
     """Phase edges inside one batch. The runner opens meter windows on them; a null version ignores them."""
@@ -32,24 +34,6 @@ class NullPhases:
 
     def end(self, name: str) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """A standard dataset of a task and the statistics its synthetic stand-in must match.
-
-    Lengths are in tokens of the model's tokenizer (approximately, words x 1.3 where only word counts
-    are published); ``source`` cites where each statistic comes from.
-    """
-
-    name: str  # short name: "imdb"
-    hub_id: str  # "stanfordnlp/imdb"
-    split: str = "test"
-    config: str | None = None
-    fields: dict[str, str] = field(default_factory=dict)  # role -> column: {"text": "text", "label": "label"}
-    stats: dict[str, Any] = field(default_factory=dict)  # {"tokens_mean": 300, "tokens_std": 220, ...}
-    source: str = ""  # where the statistics come from
-    license: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,7 +142,7 @@ class Task(abc.ABC):
         outside measured windows). Returns (flops, "counted"), or (None, reason) where counting fails."""
         from wattprint.tasks.flops import count_batch_flops
 
-        return count_batch_flops(self, loaded, batch, params)
+        return count_batch_flops(self, loaded, batch, params, NullPhases())
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         """Accuracy, F1, ROUGE... where references exist and weights are real; None otherwise."""

@@ -13,12 +13,12 @@ def analytic(parameters: int, tokens: int) -> tuple[float, str]:
     return 2.0 * parameters * tokens, ANALYTIC
 
 
-def count_batch_flops(task: Any, loaded: Any, batch: list[Any], params: dict[str, Any]) -> tuple[float | None, str]:
-    """Run ``task.run_batch`` once under FlopCounterMode (with null phases) and return the FLOPs counted."""
+def count_batch_flops(task: Any, loaded: Any, batch: list[Any], params: dict[str, Any],
+                      phases: Any) -> tuple[float | None, str]:
+    """Run ``task.run_batch`` once under FlopCounterMode with ``phases`` (null phases: nothing measured) and
+    return the FLOPs counted."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
-
-    from wattprint.tasks.base import NullPhases
 
     counter = FlopCounterMode(display=False)
     # The counter's module tracker hooks autograd on parameters that require grad, which inference mode
@@ -28,7 +28,7 @@ def count_batch_flops(task: Any, loaded: Any, batch: list[Any], params: dict[str
         p.requires_grad_(False)
     try:
         with counter, torch.inference_mode():
-            task.run_batch(loaded, batch, NullPhases(), params)
+            task.run_batch(loaded, batch, phases, params)
     except (RuntimeError, NotImplementedError, TypeError, AttributeError) as e:
         return None, f"not counted: {type(e).__name__}: {str(e)[:120]}"
     finally:

@@ -32,7 +32,7 @@ class Summarization(Task):
         return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False}
 
     def model_class(self, entry: Any) -> str:
-        return _generate.lm_class(entry)
+        return _text.lm_class(entry)
 
     def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
         loaded = _text.load_text_model(entry, settings, self.model_class(entry))

@@ -29,7 +29,7 @@ class TextGeneration(Task):
         return {"max_new_tokens": 10, "exact_new_tokens": True, "prompt_words": None}
 
     def model_class(self, entry: Any) -> str:
-        return _generate.lm_class(entry)
+        return _text.lm_class(entry)
 
     def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
         return _text.load_text_model(entry, settings, self.model_class(entry))

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from wattprint.core.errors import ConfigError
-from wattprint.tasks.base import DatasetSpec
+from wattprint.workloads.specs import DatasetSpec
 
 WORKLOADS = ("dataset", "synthetic", "auto")
 

@@ -8,9 +8,28 @@ choice where no source publishes one; the synthetic description repeats it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from wattprint.tasks.base import DatasetSpec
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A standard dataset of a task and the statistics its synthetic stand-in must match.
+
+    Lengths are in tokens of the model's tokenizer (approximately, words x 1.3 where only word counts
+    are published); ``source`` cites where each statistic comes from.
+    """
+
+    name: str  # short name: "imdb"
+    hub_id: str  # "stanfordnlp/imdb"
+    split: str = "test"
+    config: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)  # role -> column: {"text": "text", "label": "label"}
+    stats: dict[str, Any] = field(default_factory=dict)  # {"tokens_mean": 300, "tokens_std": 220, ...}
+    source: str = ""  # where the statistics come from
+    license: str = ""
+
 
 W2T = 1.3  # tokens per English word (approximation named in the module docstring)
 
