@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The GPU runs behind the figures in docs/ (benchmark harness, serving proxy, sweep, H100 reference), as
-# they were launched on the lent H100 machine (no network there: wheels and model folders travel with the
+# The GPU runs behind the figures in docs/ (benchmark harness, serving proxy, sweep, the reference), as
+# they were launched on the lent GPU machines (no network there: wheels and model folders travel with the
 # working tree in git-ignored folders, see docs/benchmarks/README.md).
 #
 #   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
-#   bash benchmarks/device_run.sh reference # every GPU: the reference jobs from one shared queue (carry .devsite);
-#       REF_ARGS passes filters, e.g. REF_ARGS="--skip-done docs/results/h200.csv --exclude-model sdxl-base-1.0"
+#   bash benchmarks/device_run.sh reference # 1 GPU: one part of the reference (carry .devsite), REF_ARGS selects it:
+#       REF_ARGS="--set study --decoder-only --part 1/2" REF_COMMIT=abc1234 bash benchmarks/device_run.sh reference
+#       (benchmarks/reference.py --list --parts N shows the parts; docs/results/h200.md lists the calls)
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
@@ -56,7 +57,7 @@ checks_steps() {  # the meter's and the proxy's GPU checks (carry .whl .servewhl
 case "${1:-singles}" in
 singles)
   budget=${BUDGET:-430}
-  CUDA_VISIBLE_DEVICES=1 timeout $((budget + 90)) python3 benchmarks/h100_reference.py --part 1/2 --budget "$budget" \
+  CUDA_VISIBLE_DEVICES=1 timeout $((budget + 90)) python3 benchmarks/reference.py --part 2/2 --budget "$budget" \
     --store "$OUT/ref1.db" >"$OUT/ref1.log" 2>&1 &
   ref1=$!
   start=$(date +%s)
@@ -70,31 +71,28 @@ singles)
   echo "proxy_overhead rc=$?"
   left=$((budget - ($(date +%s) - start)))
   if [ "$left" -gt 30 ]; then
-    CUDA_VISIBLE_DEVICES=0 timeout $((left + 90)) python3 benchmarks/h100_reference.py --part 0/2 --budget "$left" \
+    CUDA_VISIBLE_DEVICES=0 timeout $((left + 90)) python3 benchmarks/reference.py --part 1/2 --budget "$left" \
       --store "$OUT/ref0.db" >"$OUT/ref0.log" 2>&1
     echo "reference part 0 rc=$?"
   fi
   wait $ref1
   echo "reference part 1 rc=$?"
-  python3 benchmarks/h100_reference.py --merge "$store"/ref*.db --store "$OUT/h100.db" --out "$OUT" 2>&1 | tail -80
+  python3 benchmarks/reference.py --merge "$OUT"/ref*.db --store "$OUT/h100.db" --out "$OUT" --archive "$OUT" \
+    --name h100 2>&1 | tail -80
   tail -5 "$OUT"/harness_overhead.log "$OUT"/proxy_gpu_check.log "$OUT"/proxy_overhead.log
   ;;
 reference)
-  budget=${BUDGET:-440}
-  # STORE_DIR outside $OUT (e.g. /tmp/refstore) lets a second call on the same warm machine resume the stores
-  store=${STORE_DIR:-$OUT}
+  # one part on GPU 0: each job's repeats until its 95% CI is within 10% (benchmarks/reference_repeat.py); no new
+  # job after BUDGET s. The store stays outside $OUT (STORE_DIR) so a second call on a warm machine resumes it.
+  budget=${BUDGET:-380}
+  store=${STORE_DIR:-/tmp/refstore}
   mkdir -p "$store"
-  [ "${PROBE:-1}" = 1 ] && timeout 60 python3 benchmarks/nvml_call_cost.py --json "$OUT/nvml_call_cost.json" 2>&1 | tee "$OUT/nvml_call_cost.log"
-  n=$(nvidia-smi -L | wc -l)
-  for i in $(seq 0 $((n - 1))); do
-    CUDA_VISIBLE_DEVICES=$i timeout $((budget + 70)) python3 benchmarks/h100_reference.py --claim "$OUT/claims" \
-      --budget "$budget" --store "$store/ref$i.db" ${REF_ARGS:-} >"$OUT/ref$i.log" 2>&1 &
-  done
-  wait
-  rm -rf "$OUT/claims"
-  python3 benchmarks/h100_reference.py --merge "$store"/ref*.db --store "$OUT/${NAME:-h100}.db" --out "$OUT" \
-    --archive "$OUT" --name "${NAME:-h100}" 2>&1 | tail -70
-  grep -h "error\|not run" "$OUT"/ref*.log | cut -c1-300
+  export REF_COMMIT=${REF_COMMIT:-}
+  CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
+    --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
+  cp "$store"/ref.db* "$OUT"/ 2>/dev/null
+  python3 benchmarks/reference.py --table-only --store "$store/ref.db" --out "$OUT" --archive "$OUT" \
+    --name "${NAME:-h200}" 2>&1 | tail -40
   ;;
 final)
   # one step after another on GPU 0, each cut to what is left of ${TOTAL:-470} s (raise TOTAL for all of it)
@@ -102,7 +100,7 @@ final)
   # in order of need: what is cut for time comes last
   # benchmark v2 (docs/benchmarks/meter_vs_peers.md): ~250 s on an H200, stops itself at --max-seconds
   step meter_vs_peers 285 python3 meter_vs_peers.py --max-seconds 255
-  step reference_short 100 python3 h100_reference.py --budget 70 --store "$OUT/short.db" ${SHORT_MODELS:-}
+  step reference_short 100 python3 reference.py --budget 70 --store "$OUT/short.db" ${SHORT_MODELS:---part 1/8}
   checks_steps
   tail -n 60 "$OUT"/meter_vs_peers.log; grep -h "^\[" "$OUT"/reference_short.log | cut -c1-120
   ;;

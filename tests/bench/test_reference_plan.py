@@ -1,0 +1,119 @@
+"""benchmarks/reference_plan.py: which jobs the reference runs, their order, estimates and parts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import reference_plan as rp  # noqa: E402
+from wattprint.models.catalog import entries, get_entry  # noqa: E402
+
+
+def test_study_set_is_every_study_model_on_its_study_tasks_plus_modern_llms():
+    jobs = rp.study_set()
+    keys = {(j.task, j.model) for j in jobs}
+    assert {j.preset for j in jobs} == {"aienergyscore"}
+    want = {(t, e.name) for t in rp.STUDY_TASKS for e in entries(t) if e.study}
+    assert want <= keys
+    modern = {"llama-3.2-1b-instruct", "llama-3.2-3b-instruct", "llama-3.1-8b-instruct", "qwen2.5-0.5b-instruct",
+              "qwen2.5-1.5b-instruct", "qwen2.5-7b-instruct", "qwen3-0.6b", "qwen3-8b"}
+    assert {("text-generation", m) for m in modern} <= keys
+    assert keys == want | {("text-generation", m) for m in modern}  # nothing else: no gpt2-large, t5-small, ...
+    assert ("text-generation", "gpt2-large") not in keys and ("summarization", "t5-small") not in keys
+    assert len(jobs) == len(keys) == 122
+
+
+def test_order_puts_decoder_only_text_generation_first_smallest_first():
+    jobs = rp.study_set()
+    tg = [j for j in jobs if j.task == "text-generation"]
+    assert jobs[: len(tg)] == tg
+    decoders = [j for j in tg if rp.is_decoder_only(get_entry(j.model))]
+    assert tg[: len(decoders)] == decoders and len(decoders) == 20
+    assert [j.parameters for j in decoders] == sorted(j.parameters for j in decoders)
+    assert decoders[0].model == "distilgpt2" and decoders[-1].model == "qwen3-8b"
+
+
+def test_paper_set_by_parameters_least_median_most_and_size_classes():
+    jobs = rp.paper_set()
+    by: dict[str, list] = {}
+    for j in jobs:
+        by.setdefault(j.task, []).append(j)
+    assert set(by) == set(rp.STUDY_TASKS)
+    fm = {j.model: j.why for j in by["fill-mask"]}
+    assert fm == {"albert-base-v2": "least task-specific, by parameter count (fewer than 3 aienergyscore figures)",
+                  "roberta-base": "median task-specific, by parameter count (fewer than 3 aienergyscore figures)",
+                  "xlm-roberta-base": "most task-specific, by parameter count (fewer than 3 aienergyscore figures)"}
+    tg = {j.model for j in by["text-generation"]}
+    assert {"bloomz-560m", "bloomz-1b7", "bloomz-3b", "bloomz-7b1"} <= tg  # for the break-even
+    assert {"flan-t5-base", "flan-t5-xxl"} <= tg  # general-purpose, smallest and largest
+    sizes = [get_entry(m).parameters for m in tg if rp.is_decoder_only(get_entry(m))]
+    for lo, hi, _ in rp.SIZE_CLASSES:  # a decoder-only model of every size class
+        assert any(lo <= p < hi for p in sizes)
+    assert {j.preset for j in jobs} == {"paper"}
+
+
+def test_paper_set_ranks_by_given_figures_when_three_are_known():
+    figures = {("fill-mask", "bert-base-cased"): 5.0, ("fill-mask", "roberta-base"): 0.5,
+               ("fill-mask", "xlm-roberta-base"): 2.0}
+    fm = {j.model: j.why for j in rp.paper_set(figures) if j.task == "fill-mask"}
+    assert set(fm) == {"roberta-base", "xlm-roberta-base", "bert-base-cased"}
+    assert fm["roberta-base"].startswith("least task-specific, by aienergyscore GPU Wh / 1,000 (3 of 8 measured)")
+    assert fm["bert-base-cased"].startswith("most")
+    assert fm["xlm-roberta-base"].startswith("median")
+
+
+def test_read_figures_takes_aienergyscore_rows_of_a_results_csv(tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text("task,model,preset,gpu_wh_per_1000\nfill-mask,roberta-base,aienergyscore,0.5\n"
+                 "fill-mask,roberta-base,paper,9\nfill-mask,albert-base-v2,aienergyscore,\n")
+    assert rp.read_figures(str(p)) == {("fill-mask", "roberta-base"): 0.5}
+    assert rp.read_figures(str(tmp_path / "missing.csv")) == {}
+
+
+def test_estimate_grows_with_parameters_and_image_generation_costs_more():
+    small = rp.PlannedJob("aienergyscore", "text-classification", "distilbert-sst2", 66_955_010)
+    assert rp.estimate_seconds(small) == pytest.approx(4.0 + 6 * 0.067 + 4 * (0.01 + 0.02 * 0.067) + 4 * 2.5, 1e-3)
+    big = rp.PlannedJob("aienergyscore", "image-generation", "sdxl-base-1.0", 3_468_837_867)
+    per = 0.8 + 1.4 * 3.468837867
+    assert rp.estimate_seconds(big) == pytest.approx(4 + 6 * 3.468837867 + 4 * per + 4 * 3 * per, 1e-6)
+
+
+def test_split_is_contiguous_balanced_and_covers_every_job_once():
+    jobs = rp.study_set()
+    parts = rp.split(jobs, 8)
+    assert [j for p in parts for j in p] == jobs
+    n = rp.parts_needed(jobs, 480.0)
+    assert max(sum(rp.estimate_seconds(j) for j in p) for p in rp.split(jobs, n)) <= 480.0
+    assert n == 1 or max(sum(rp.estimate_seconds(j) for j in p) for p in rp.split(jobs, n - 1)) > 480.0
+
+
+def test_select_part_only_done_and_decoder_only():
+    jobs = rp.study_set()
+    dec = rp.select(jobs, decoder_only=True)
+    assert len(dec) == 20 and all(j.task == "text-generation" for j in dec)
+    p1, p2 = rp.select(jobs, "1/2", decoder_only=True), rp.select(jobs, "2/2", decoder_only=True)
+    assert p1 + p2 == dec and p1 and p2
+    only = rp.select(jobs, only=["text-generation/distilgpt2", "resnet-18"])
+    assert [j.label for j in only] == ["text-generation/distilgpt2", "image-classification/resnet-18"]
+    rest = rp.select(jobs, decoder_only=False)
+    assert len(rest) == len(jobs) - 20 and not set(rest) & set(dec)
+    done = {("aienergyscore", "text-generation", "distilgpt2")}
+    assert rp.select(jobs, "1/2", done=done, decoder_only=True) == p1[1:]  # a part keeps its other jobs
+
+
+def test_done_keys_and_listing(tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text("task,model,preset\ntext-generation,distilgpt2,aienergyscore\n")
+    assert rp.done_keys(str(p)) == {("aienergyscore", "text-generation", "distilgpt2")}
+    text = rp.listing(rp.select(rp.study_set(), decoder_only=True), 2)
+    assert text.startswith("part 1/2: ") and "part 2/2: " in text
+    assert text.splitlines()[-1].startswith("20 jobs, ~")
+
+
+def test_unknown_set_is_an_error():
+    with pytest.raises(ValueError, match="unknown set 'papr'"):
+        rp.plan("papr")

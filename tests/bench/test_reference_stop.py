@@ -1,0 +1,153 @@
+"""benchmarks/reference_repeat.py and reference_table.py: the stopping rule, repeats through run_job, row flags."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import reference_repeat as rr  # noqa: E402
+import reference_table as rt  # noqa: E402
+from wattprint.bench.plan import Job, plan_key  # noqa: E402
+
+
+def test_relative_half_width_is_student_t():
+    # mean 2, s = 1, t(0.975, 2) = 4.3027: half-width 4.3027 / sqrt(3) = 2.4842, over the mean 1.2421
+    assert rr.relative_half_width([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / math.sqrt(3) / 2, rel=1e-5)
+    assert rr.relative_half_width([5.0]) is None
+    assert rr.relative_half_width([0.0, 0.0]) is None
+
+
+def test_decide_tight_limit_cap_and_at_least_three():
+    tight = [1.0, 1.01, 0.99]  # s = 0.01, half-width 0.0248: 2.5% of the mean
+    assert rr.decide(tight, 10, 2.5, 100, 12) == rr.Decision(True, "tight")
+    assert rr.decide([1.0, 1.01], 10, 2.5, 100, 12).stop is False  # two repeats never stop, however tight
+    wide = [1.0, 1.5, 0.7]
+    assert rr.decide(wide, 10, 2.5, 100, 12) == rr.Decision(False, "")
+    assert rr.decide(wide, 98, 2.5, 100, 12) == rr.Decision(True, "time cap")  # the next would end past 100 s
+    assert rr.decide([1.0, 1.5], 500, 2.5, 100, 12).stop is False  # the cap never cuts below 3 repeats
+    assert rr.decide([1.0, 2.0] * 6, 10, 2.5, 100, 12).reason == "max repeats"
+    four = [1.0, 1.05, 0.97, 1.02]  # mean 1.01, s 0.0337, t(0.975, 3) 3.182: half-width 5.3% of the mean
+    assert rr.relative_half_width(four) == pytest.approx(0.05305, rel=1e-3)
+    assert rr.decide(four, 10, 2.5, 100, 12).reason == "tight"
+
+
+class FakeStore:
+    def __init__(self, earlier=()):
+        self.earlier = list(earlier)
+
+    def runs(self, task=None, model=None):
+        return self.earlier
+
+    def done_keys(self):
+        return set()
+
+
+def _rec(v, status="finished", key=""):
+    return SimpleNamespace(gpu_wh_per_1000=v, wh_per_1000=v * 1.1, status=status, preset="paper", plan_key=key)
+
+
+def test_run_adaptive_stops_through_on_record_once_tight(monkeypatch):
+    import wattprint.bench.runner as runner
+
+    seen = {}
+
+    def fake_run_job(job, *, store, on_record, skip_keys):
+        seen["repeats"] = job.repeats
+        for i, v in enumerate([1.0, 1.4, 0.8, 1.0, 1.02, 0.99, 1.01, 1.0, 1.0, 1.0, 1.0, 1.0]):
+            seen["ran"] = i + 1
+            on_record(_rec(v))
+        return []
+
+    monkeypatch.setattr(runner, "run_job", fake_run_job)
+    monkeypatch.setattr(rr, "gpu_processes", lambda index=0: [])
+    job = Job("fill-mask", "roberta-base", "paper", "ds", {}, 3)
+    log = rr.run_adaptive(job, FakeStore(), cap_s=1e9, max_repeats=12, commit="abc")
+    assert seen["repeats"] == 12  # asked for the limit, stopped early
+    # after 3 the CI is ±~47%; the rule stops at the first n whose CI is within 10%
+    assert log.stop == "tight" and seen["ran"] == log.repeats
+    vals = [1.0, 1.4, 0.8, 1.0, 1.02, 0.99, 1.01, 1.0, 1.0, 1.0, 1.0, 1.0][: log.repeats]
+    last, before = rr.relative_half_width(vals), rr.relative_half_width(vals[:-1])
+    assert last is not None and before is not None and last <= 0.10 < before
+    assert log.commit == "abc" and log.others_before == [] and log.basis == "gpu"
+
+
+def test_run_adaptive_counts_earlier_repeats_of_the_store(monkeypatch):
+    import wattprint.bench.runner as runner
+
+    calls = []
+    monkeypatch.setattr(runner, "run_job", lambda job, **k: calls.append(k["on_record"](_rec(1.0))))
+    monkeypatch.setattr(rr, "gpu_processes", lambda index=0: None)
+    job = Job("t", "m", "paper", "ds", {}, 3)
+    other = Job("t", "m", "paper", "ds", {"samples": 5}, 3)  # other settings: other plan keys, not counted
+    stored = [_rec(1.0, key=plan_key(job, 0)), _rec(1.01, key=plan_key(job, 1)), _rec(9.0, key=plan_key(other, 2))]
+    log = rr.run_adaptive(job, FakeStore(stored), cap_s=100, max_repeats=12)
+    assert log.repeats == 3 and log.stop == "tight"  # two stored + one new
+
+
+def test_sidecar_logs_round_trip(tmp_path):
+    path = tmp_path / "s.db.jobs.json"
+    rr.save_log(path, rr.JobLog("paper", "t", "m", repeats=3, stop="tight", others_before=[{"pid": 7}]))
+    rr.save_log(path, rr.JobLog("paper", "t", "m", repeats=5, stop="time cap"))
+    logs = rr.load_logs(path, tmp_path / "absent.json")
+    assert [e["repeats"] for e in logs[("paper", "t", "m")]] == [3, 5]
+    assert json.loads(path.read_text())[0]["others_before"] == [{"pid": 7}]
+
+
+def _row(**kw):
+    row = {"gpu_wh_per_1000": 1.0, "gpu_counter_share": 1.0, "gpu_ci95_rel": 0.05, "repeats": 4, "stop": "tight"}
+    row.update(kw)
+    return row
+
+
+def test_flags_counter_share_and_shared_gpu():
+    assert rt.flags(_row(), []) == []
+    assert rt.flags(_row(gpu_counter_share=2 / 3), []) == ["not counter-resolved (67% of repeats on the counter)"]
+    assert rt.flags(_row(gpu_wh_per_1000=None, gpu_counter_share=0.0), [])[0].startswith("not counter-resolved")
+    logs = [{"others_before": [{"pid": 41}], "others_after": [{"pid": 41}, {"pid": 9}]}]
+    assert rt.flags(_row(), logs) == ["shared GPU (other processes 9, 41 on the card)"]
+
+
+def test_ci_note_says_why_an_interval_is_wide():
+    assert rt.ci_note(_row(), []) == ""
+    assert rt.ci_note(_row(gpu_ci95_rel=0.23, repeats=3), []) == \
+        "95% CI ±23% of the mean: an earlier run of 3 fixed repeats (before the adaptive rule)"
+    logs = [{"stop": "time cap", "cap_s": 120.0}]
+    assert rt.ci_note(_row(gpu_ci95_rel=0.14, repeats=5, stop="time cap"), logs) == \
+        "95% CI ±14% of the mean after 5 repeats: the job's time cap (120 s) ended it"
+    assert rt.ci_note(_row(gpu_wh_per_1000=None, gpu_ci95_rel=None), logs) == "no GPU figure"
+
+
+def test_split_rows_and_markdown_leave_flagged_rows_out():
+    base = {"task": "fill-mask", "model": "roberta-base", "model_kind": "task-specific", "preset": "paper",
+            "parameters": 124_697_433, "dtype": "float32", "samples": 200, "samples_range": "200", "repeats": 4,
+            "gpu_wh_per_1000": 0.5, "gpu_wh_per_1000_ci95": 0.02, "gpu_ci95_rel": 0.04, "total_wh_per_1000": 0.6,
+            "gpu_counter_share": 1.0, "gpu": "NVIDIA H200", "driver": "580.159.04", "commit": "abc1234",
+            "ci_note": "", "flags": ""}
+    bad = dict(base, model="bert-base-cased", flags="shared GPU (other processes 9 on the card)")
+    kept, left = rt.split_rows([base, bad])
+    assert kept == [base] and left == [bad]
+    md = rt.markdown(kept, left)
+    assert "| fill-mask | roberta-base | task-specific | 125 M | float32 | 200 x 4 | 0.5 ± 0.02 (±4%) | 0.6 | 100% " \
+           "| NVIDIA H200, 580.159.04, abc1234 | within 10% |" in md
+    assert "| paper | fill-mask | bert-base-cased | shared GPU (other processes 9 on the card) |" in md
+    assert md.count("bert-base-cased") == 1
+
+
+def test_run_adaptive_records_a_failed_job(monkeypatch):
+    import wattprint.bench.runner as runner
+
+    def fake(job, *, store, on_record, skip_keys):
+        on_record(SimpleNamespace(gpu_wh_per_1000=None, wh_per_1000=None, status="failed",
+                                  error="cannot run the model: OutOfMemoryError"))
+
+    monkeypatch.setattr(runner, "run_job", fake)
+    monkeypatch.setattr(rr, "gpu_processes", lambda index=0: None)
+    log = rr.run_adaptive(Job("t", "m", "paper", "ds", {}, 3), FakeStore(), cap_s=100, max_repeats=12)
+    assert log.stop == "failed: cannot run the model: OutOfMemoryError" and log.repeats == 0
