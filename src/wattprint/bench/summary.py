@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wattprint.bench.stats import Summary, summarize
+from wattprint.core.table import aligned
 from wattprint.store.record import RunRecord
 
 PHONE_KEYS = ("smartphone", "phone")
@@ -155,12 +156,8 @@ def plain_table(result_rows: Sequence[ResultRow]) -> str:
     lines: list[str] = []
     for task, task_rows in by_task(result_rows).items():
         cells = [list(HEADERS)] + [table_cells(r) for r in task_rows]
-        widths = [max(len(c[i]) for c in cells) for i in range(len(HEADERS))]
         lines.append(f"\n{task}")
-        for i, row in enumerate(cells):
-            lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-            if i == 0:
-                lines.append("  " + "  ".join("-" * w for w in widths))
+        lines += aligned(cells, indent="  ", rule=True)
     if any(r.shrunk for r in result_rows):
         lines += ["", SHRUNK_FOOTNOTE]
     return "\n".join(lines)

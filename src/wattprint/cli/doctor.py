@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from wattprint.core.table import aligned
+
 HELP = "list every energy source on this machine: available or not, why, and how to fix it"
 
 
@@ -27,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
         state = "used" if p.used else ("available" if p.available else "unavailable")
         what = "; ".join(p.components) if p.available else p.reason
         rows.append((p.source, state, p.method, what))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+    print("\n".join(aligned(rows, free_last=True)))
     for p in found:
         if p.available and p.reason:
             print(f"\n{p.source}: {p.reason}")

@@ -19,6 +19,7 @@ from typing import Any
 
 from wattprint.cli.args import MAX_IDLE_S, OutputError, number, one_line_errors, output_file, write_output
 from wattprint.core.errors import ConfigError
+from wattprint.core.table import aligned
 from wattprint.core.units import format_energy
 
 HELP = "run a command and report the energy it used (GPU, CPU, RAM)"
@@ -109,13 +110,12 @@ def render_summary(m: Any, exit_code: int | None = None, interrupted: bool = Fal
         rows.append((f"{label} {c.name}"[:40], format_energy(c.energy_j), format_energy(c.uncertainty_j),
                      c.method.value, c.source))
     rows.append(("total", format_energy(m.total_energy_j), format_energy(m.total_uncertainty_j), "", ""))
-    w = [max(len(r[i]) for r in rows) for i in range(5)]
     head = f"wattprint: {m.name!r} ran {m.duration_s:.3f} s"
     if exit_code is not None:
         head += f", exit code {exit_code}"
     if interrupted:
         head += " (interrupted: partial measurement)"
-    lines = [head] + ["  " + "  ".join(c.ljust(x) for c, x in zip(r, w)).rstrip() for r in rows]
+    lines = [head] + aligned(rows, indent="  ")
     if m.energy_above_idle_j is not None:
         lines.append(f"  above idle: {format_energy(m.energy_above_idle_j)} (idle {m.idle_power_w:.1f} W, "
                      f"measured {m.idle_seconds:.1f} s)")

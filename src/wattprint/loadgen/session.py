@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from wattprint.core.errors import ConfigError
+from wattprint.core.table import aligned
 from wattprint.loadgen.energy import EnergySource, MeterEnergy, NoEnergy
 
 ENERGY_MODES = ("auto", "meter", "receipts", "none")
@@ -87,5 +88,4 @@ WIDTHS = (12, 8, 7, 9, 9, 10, 5, 5, 11, 10, 9, 6, 0)
 
 def table(rows: list[tuple[str, ...]]) -> str:
     """Rows aligned on fixed widths (levels print one at a time, as they finish)."""
-    widths = [max([w, *(len(r[i]) for r in rows)]) for i, w in enumerate(WIDTHS)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join(aligned(rows, min_widths=WIDTHS))
