@@ -62,8 +62,10 @@ def is_outside_model(name: str) -> bool:
     return "/" in name or Path(name).exists()
 
 
-def _select(task: str, selection: str) -> list[str]:
-    """Catalog models of ``task`` picked by a preset's ``models`` rule."""
+def _select(task: str, selection: str, required: bool = True) -> list[str]:
+    """Catalog models of ``task`` picked by a preset's ``models`` rule; none is an error when ``required`` (the
+    task was asked for by name), else the task is left out (``paper`` over every task: the study did not run
+    sentence similarity or speech recognition)."""
     from wattprint.models.catalog import entries, smallest
 
     if selection == "smallest":
@@ -75,7 +77,7 @@ def _select(task: str, selection: str) -> list[str]:
         from wattprint.workloads.specs import study_ran
 
         found = [e for e in found if study_ran(e, task)]
-    if not found:
+    if not found and required:
         raise ConfigError(f"the catalog has no {selection} model for task {task!r}", fix="name one with --model")
     return [e.name for e in found]
 
@@ -145,7 +147,7 @@ def expand(
         pairs = []
         for t in tasks or task_names():
             selection = preset.settings_for(t, overrides).models
-            pairs += [(t, m) for m in _select(t, selection)]
+            pairs += [(t, m) for m in _select(t, selection, required=bool(tasks))]
     jobs = []
     for task, model in pairs:
         settings = preset.settings_for(task, overrides)
