@@ -36,7 +36,7 @@ def main() -> None:
 
     cores = sorted(os.sched_getaffinity(0))
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
     workers = max(1, min(8, len(cores) - 1))
     engine_cmd = [sys.executable, "-m", "wattprint.loadgen.fake", "--port", str(port), "--workers", str(workers)]
     if len(cores) > 1:

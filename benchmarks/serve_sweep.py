@@ -205,6 +205,11 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # `transformers serve` lists models from the hub cache and fails without one (a machine that never
+    # downloaded a model): give it an empty one beside the model folders
+    cache = Path(a.workdir) / "hf-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("HF_HUB_CACHE", str(cache))
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     results = {name: sweep_model(name, a, out) for name in a.models.split(",")}
