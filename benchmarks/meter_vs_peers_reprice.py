@@ -28,7 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from meter_common import table  # noqa: E402
 from meter_vs_peers import MODES  # noqa: E402
 from meter_vs_peers_pool import pool  # noqa: E402
-
 from wattprint.meter.timeline import Timeline  # noqa: E402
 
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.bench.stats import percentile
 from wattprint.core.units import J_PER_WH
+from wattprint.store.record import RunRecord
 
 
 @dataclass

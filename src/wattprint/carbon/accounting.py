@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from wattprint.carbon.live import SOURCE as LIVE_SOURCE
 from wattprint.carbon.live import API_KEY_ENV, ElectricityMapsClient, HourSlice, LiveIntensityError, hourly_slices
+from wattprint.carbon.live import SOURCE as LIVE_SOURCE
 from wattprint.carbon.location import Location
 from wattprint.core.errors import ConfigError
 from wattprint.core.units import J_PER_KWH
