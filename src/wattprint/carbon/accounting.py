@@ -89,6 +89,7 @@ def _live(energy_j: float, location: Location, pue: float, pue_source: str, clie
     zone = location.live_zone or (location.grid_zone.zone if location.grid_zone else location.zone)
     facility = energy_j * pue
     notes: list[str] = []
+    slices: tuple[HourSlice, ...]
     if window is None:
         point = client.latest(zone)
         slices = (HourSlice(point.start, point.start, facility, point.g_per_kwh, point.estimated),)
