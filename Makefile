@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make bench   installs wattprint with the benchmark stack and runs the quick preset
-#   make test    installs wattprint with everything the tests need and runs them
+#   make test    installs wattprint with everything the tests need, runs ruff and mypy, then the tests
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 TORCH ?= torch==2.13.0
 BENCH_ARGS ?=
 
-.PHONY: bench test install install-test doctor demo clean browser
+.PHONY: bench test lint install install-test doctor demo clean browser
 
 $(VENV)/.created:
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "chromium not installed: the browser test will be skipped"
 
-test: install-test browser
+# ruff (style, import order, complexity limit) and mypy (types of src/), as configured in pyproject.toml
+lint: install-test
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy
+
+test: install-test browser lint
 	$(PY) -m pytest -q
 
 clean:

@@ -149,7 +149,8 @@ def main() -> int:
     ap.add_argument("--model", default="auto", help="auto, tiny or gpt2-large")
     ap.add_argument("--requests", type=int, default=48)
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--max-seconds", type=float, default=75.0, help="start no new request after this long; those in flight then still finish (with gpt2-large "
+    ap.add_argument("--max-seconds", type=float, default=75.0,
+                    help="start no new request after this long; those in flight then still finish (with gpt2-large "
                     "on an H200 that tail and the start-up added ~35 s: wall 85 s for 50 s)")
     ap.add_argument("--idle-seconds", type=float, default=5.0)
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
@@ -166,23 +167,27 @@ def main() -> int:
     up_cmd = upstream_command("wattprint.serve.testing:model_app_from_env", up)
     px_cmd = proxy_command(upstream, px, "--gpu", "visible" if on_gpu else "none", "--idle-seconds",
                            str(args.idle_seconds), "--idle-policy", "even", "--interval", "0.1")
-    res: dict = {"model": model, "device": [f"{n} {u}" for n, u in zip(counter.names, counter.uuids)] if on_gpu else "cpu (no NVML: " + counter.error + ")",
-                 "requests_asked": args.requests, "clients": args.clients}
+    device = ([f"{n} {u}" for n, u in zip(counter.names, counter.uuids)] if on_gpu
+              else "cpu (no NVML: " + counter.error + ")")
+    res: dict = {"model": model, "device": device, "requests_asked": args.requests, "clients": args.clients}
     t_start = time.monotonic()
     say(f"{res['device']}; model {model}; starting the server on :{up} (loads the model; log in $TMPDIR)")
     with running_process(up_cmd, upstream + "/v1/models", env):
         say(f"server ready; starting the proxy on :{px}")
         with running_process(px_cmd, proxy + "/wattprint/totals"):
             say("proxy ready; warm-up request")
-            with httpx.Client(base_url=proxy, timeout=120, trust_env=False) as c:  # warm-up (CUDA kernels), not counted
-                c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "warm"}], "max_tokens": 8})
+            # warm-up (CUDA kernels), not counted
+            with httpx.Client(base_url=proxy, timeout=120, trust_env=False) as c:
+                warm = {"messages": [{"role": "user", "content": "warm"}], "max_tokens": 8}
+                c.post("/v1/chat/completions", json=warm)
                 time.sleep(1.0)
                 s0, c0, t0 = c.get("/wattprint/totals").json(), counter.read_j(), time.monotonic()
             say(f"load: {args.requests} requests, {args.clients} clients, new requests for at most "
                 f"{args.max_seconds:g} s (those in flight then still finish)")
             results = asyncio.run(load(proxy, args.requests, args.clients, time.monotonic() + args.max_seconds, 7))
             ids = [r["id"] for r in results if r["id"]]  # every accounted request, errors included
-            say(f"load done: {len(results)} requests in {time.monotonic() - t0:.1f} s; waiting for {len(ids)} final receipts")
+            say(f"load done: {len(results)} requests in {time.monotonic() - t0:.1f} s; "
+                f"waiting for {len(ids)} final receipts")
             finals = settle(proxy, ids)
             say(f"{len(finals)} of {len(ids)} receipts final")
             time.sleep(0.3)
@@ -227,8 +232,8 @@ def summarise(results, finals, s0, s1, c0, c1, window_s, on_gpu) -> dict:
 
 def print_table(res: dict, path: Path) -> None:
     print(f"\nwattprint proxy GPU check: {res['model']} on {res['device']}; {res['clients']} clients")
-    keys = ["requests_done", "ok", "with_receipt", "settled", "not_settled", "window_s", "scope", "counter_j", "ledger_measured_j",
-            "ledger_vs_counter_rel", "receipts_final_j", "fleet_idle_and_unattributed_j",
+    keys = ["requests_done", "ok", "with_receipt", "settled", "not_settled", "window_s", "scope", "counter_j",
+            "ledger_measured_j", "ledger_vs_counter_rel", "receipts_final_j", "fleet_idle_and_unattributed_j",
             "receipts_plus_fleet_vs_counter_rel", "conservation_rel_error", "receipts_provisional_j",
             "provisional_vs_final_rel", "j_per_token_mean", "edge_bound_rel", "wall_s"]
     for k in keys:

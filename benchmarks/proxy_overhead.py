@@ -58,7 +58,8 @@ def latencies(direct: str, proxy: str, n: int, stream: bool, pid: int) -> dict[s
     proc = psutil.Process(pid)
     with httpx.Client(timeout=30) as c:
         for i in range(n + 20):
-            for name, base in (("direct", direct), ("proxy", proxy)) if i % 2 else (("proxy", proxy), ("direct", direct)):
+            order = (("direct", direct), ("proxy", proxy)) if i % 2 else (("proxy", proxy), ("direct", direct))
+            for name, base in order:
                 t = time.perf_counter()
                 r = c.post(base + "/v1/chat/completions", json=body)
                 r.read()

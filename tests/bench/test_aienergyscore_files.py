@@ -14,8 +14,8 @@ import json
 
 import pytest
 
-from wattprint.store.record import RunRecord
 from wattprint.report import aienergyscore as aes
+from wattprint.store.record import RunRecord
 
 KWH = 3.6e6
 # a realistic energy_star report of a text-generation job, in the published shape (values invented)

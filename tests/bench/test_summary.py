@@ -2,8 +2,8 @@
 
 import pytest
 
-from wattprint.store.record import RunRecord
 from wattprint.bench.summary import plain_table, rows
+from wattprint.store.record import RunRecord
 
 
 def _rec(repeat, wh, status="finished", **kw):

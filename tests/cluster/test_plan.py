@@ -97,7 +97,8 @@ class _Job:
 
 
 def _fake_expand(preset, tasks, models, overrides):
-    return [_Job(t, f"{t}-model", preset, "d", {"device": "auto", **overrides}, overrides.get("repeats", 1)) for t in tasks]
+    return [_Job(t, f"{t}-model", preset, "d", {"device": "auto", **overrides}, overrides.get("repeats", 1))
+            for t in tasks]
 
 
 def _fake_keys(job):

@@ -14,7 +14,8 @@ def store_path(tmp_path, record):
     path = tmp_path / "w.db"
     with Store(path) as s:
         for i, e in enumerate([360.0, 396.0]):
-            s.add(record("text-classification", "distilbert-sst2", e, inferences=1000, repeat=i, model_kind="task-specific"))
+            s.add(record("text-classification", "distilbert-sst2", e, inferences=1000, repeat=i,
+                         model_kind="task-specific"))
         s.add(record("text-classification", "flan-t5-small", 3600.0, inferences=1000, model_kind="general-purpose"))
     return path
 

@@ -9,9 +9,12 @@ from wattprint.report.compare_view import to_html, to_text
 def test_scores_only_with_real_weights(record):
     req = CompareRequest("summarization", ("t5-small",), ("flan-t5-small", "bloomz-560m"))
     recs = [
-        record("summarization", "t5-small", 36.0, weights="pretrained", workload="dataset", scores={"rougeL": 0.30, "rouge1": 0.4}),
-        record("summarization", "t5-small", 44.0, repeat=1, weights="pretrained", workload="dataset", scores={"rougeL": 0.32}),
-        record("summarization", "flan-t5-small", 360.0, weights="pretrained", workload="dataset", scores={"rougeL": 0.25}),
+        record("summarization", "t5-small", 36.0, weights="pretrained", workload="dataset",
+               scores={"rougeL": 0.30, "rouge1": 0.4}),
+        record("summarization", "t5-small", 44.0, repeat=1, weights="pretrained", workload="dataset",
+               scores={"rougeL": 0.32}),
+        record("summarization", "flan-t5-small", 360.0, weights="pretrained", workload="dataset",
+               scores={"rougeL": 0.25}),
         record("summarization", "bloomz-560m", 3600.0, weights="random", workload="synthetic"),
     ]
     c = comparison_from_records(req, recs)

@@ -13,9 +13,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 
 @pytest.fixture
 def report_file(tmp_path, record):
-    specs = [("text-classification", "tiny-bert", 4e6, [36.0, 38.0]), ("text-classification", HOSTILE, 1e8, [900.0]),
+    specs = [("text-classification", "tiny-bert", 4e6, [36.0, 38.0]),
+             ("text-classification", HOSTILE, 1e8, [900.0]),
              ("text-classification", "mid-bert", 3e7, [200.0, 210.0, 190.0]),
-             ("image-generation", "tiny-unet", 2e7, [36000.0, 35000.0]), ("image-generation", "big-unet", 9e8, [720000.0])]
+             ("image-generation", "tiny-unet", 2e7, [36000.0, 35000.0]),
+             ("image-generation", "big-unet", 9e8, [720000.0])]
     recs = [record(t, m, e, repeat=i, parameters=int(p), model_kind="task-specific")
             for t, m, p, es in specs for i, e in enumerate(es)]
     path = tmp_path / "report.html"

@@ -51,9 +51,10 @@ def gpus(nvml: Any = None) -> dict[str, Any]:
     """
     if nvml is None:
         try:
-            import pynvml as nvml
+            import pynvml
         except ImportError as e:
             return {"gpus": [], "nvml": f"unavailable: {e}"}
+        nvml = pynvml
     try:
         nvml.nvmlInit()
     except nvml.NVMLError as e:

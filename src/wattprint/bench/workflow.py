@@ -14,10 +14,10 @@ from typing import Any
 
 from wattprint.bench.plan import Job
 from wattprint.bench.progress import Progress
-from wattprint.store.record import RunRecord
 from wattprint.bench.settings import BenchSettings
 from wattprint.bench.windows import OpenWindow, energy_by_kind
 from wattprint.core.errors import WattprintError
+from wattprint.store.record import RunRecord
 
 
 def failure_types() -> tuple[type[BaseException], ...]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from wattprint.carbon.live import SOURCE as LIVE_SOURCE
 from wattprint.carbon.live import API_KEY_ENV, ElectricityMapsClient, HourSlice, LiveIntensityError, hourly_slices
+from wattprint.carbon.live import SOURCE as LIVE_SOURCE
 from wattprint.carbon.location import Location
 from wattprint.core.errors import ConfigError
 from wattprint.core.units import J_PER_KWH
@@ -89,6 +89,7 @@ def _live(energy_j: float, location: Location, pue: float, pue_source: str, clie
     zone = location.live_zone or (location.grid_zone.zone if location.grid_zone else location.zone)
     facility = energy_j * pue
     notes: list[str] = []
+    slices: tuple[HourSlice, ...]
     if window is None:
         point = client.latest(zone)
         slices = (HourSlice(point.start, point.start, facility, point.g_per_kwh, point.estimated),)

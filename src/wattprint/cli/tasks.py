@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 HELP = "list the benchmark tasks"
 
@@ -16,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.models.catalog import entries, smallest
     from wattprint.tasks.registry import get_task, task_names
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in task_names():
         task = get_task(name)
         models = entries(name)
@@ -31,5 +32,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"{'task':30} {'ver':>3}  {'models':>6}  {'smallest':24} datasets")
     for r in rows:
-        print(f"{r['task']:30} {r['version']:>3}  {r['models']:>6}  {r['smallest'] or '-':24} {', '.join(r['datasets'])}")
+        datasets = ", ".join(r["datasets"])
+        print(f"{r['task']:30} {r['version']:>3}  {r['models']:>6}  {r['smallest'] or '-':24} {datasets}")
     return 0

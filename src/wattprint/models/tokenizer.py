@@ -33,7 +33,8 @@ class StandInTokenizer:
         if hasattr(ids, "remainder"):
             enc["input_ids"] = ids.remainder(self.vocab_size)
         else:
-            enc["input_ids"] = [[self._fold(i) for i in row] if isinstance(row, list) else self._fold(row) for row in ids]
+            enc["input_ids"] = [[self._fold(i) for i in row] if isinstance(row, list) else self._fold(row)
+                                for row in ids]
         return enc
 
     @property

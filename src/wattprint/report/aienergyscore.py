@@ -29,8 +29,8 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
-from wattprint.store.record import RunRecord
 from wattprint.core.units import J_PER_WH
+from wattprint.store.record import RunRecord
 
 J_PER_KWH = J_PER_WH * 1000.0
 KINDS = ("cpu", "ram", "gpu")

@@ -95,12 +95,13 @@ def store_kwh_per_inference(store: Any, model: str, task: str | None = None) -> 
     """
     from wattprint.report.aggregate import kwh_per_1000
 
-    runs = [r for r in store.runs(model=model, task=task) if kwh_per_1000(r) is not None]
+    measured = [(r, v) for r in store.runs(model=model, task=task) if (v := kwh_per_1000(r)) is not None]
+    runs = [r for r, _ in measured]
     if not runs:
         raise ConfigError(f"the store has no finished run of {model!r}" + (f" on {task}" if task else ""),
                           "run `wattprint bench` for it, or pass --wh-per-1000 / --kwh-per-inference")
     tasks = sorted({r.task for r in runs})
     if len(tasks) > 1:
         raise ConfigError(f"{model!r} ran on several tasks ({', '.join(tasks)})", "pass --task to choose one")
-    mean = statistics.fmean(kwh_per_1000(r) for r in runs) / 1000.0
+    mean = statistics.fmean(v for _, v in measured) / 1000.0
     return mean, f"store: mean of {len(runs)} run(s) of {model} on {tasks[0]}"

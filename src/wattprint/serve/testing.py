@@ -51,7 +51,8 @@ class TinyLM:
         self.torch = torch
         with torch.device(c.device):  # initialise the random weights where they will run
             model = GPT2LMHeadModel(hf)
-        self.model = model.to(dtype=getattr(torch, c.dtype)).eval()
+        # transformers wraps `to` in a decorator whose type stub mypy reads as needing `self` again
+        self.model = model.to(dtype=getattr(torch, c.dtype)).eval()  # type: ignore[call-arg]
         self.eos = eos
 
     @staticmethod

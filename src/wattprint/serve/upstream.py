@@ -134,44 +134,45 @@ class Response:
         conn = self._conn
         if self._done or conn is None:
             return
-        reader = conn.reader
-        timeout = self._pool.read_timeout_s
+        read_next = self._read_chunk if self._chunked else self._read_piece
         try:
-            if self._chunked:
-                while True:
-                    conn.arm(timeout)
-                    line = await reader.readuntil(_CRLF)
-                    try:
-                        size = int(line.split(b";", 1)[0].strip(), 16)
-                    except ValueError:
-                        raise UpstreamError(f"bad chunk size line {line[:40]!r}") from None
-                    if size == 0:
-                        while (await reader.readuntil(_CRLF)) != _CRLF:  # trailers: dropped
-                            pass
-                        break
-                    data = await reader.readexactly(size + 2)
-                    conn.busy = False  # the consumer's own pace does not count against the upstream
-                    yield data[:-2]
-            elif self._length is not None:
-                while self._length > 0:
-                    conn.arm(timeout)
-                    data = await reader.read(min(self._length, _READ_SIZE))
-                    if not data:
-                        raise asyncio.IncompleteReadError(b"", self._length)
-                    self._length -= len(data)
-                    conn.busy = False
-                    yield data
-            else:  # until the upstream closes the connection
-                while True:
-                    conn.arm(timeout)
-                    data = await reader.read(_READ_SIZE)
-                    if not data:
-                        break
-                    conn.busy = False
-                    yield data
+            while (data := await read_next(conn)) is not None:
+                conn.busy = False  # the consumer's own pace does not count against the upstream
+                yield data
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as e:
             raise self._pool._failure(conn, e, "reading the response body") from None
         self._done = True
+
+    async def _read_chunk(self, conn: _Conn) -> bytes | None:
+        """The next chunk of a chunked body; None after the last one (its trailers read and dropped)."""
+        reader = conn.reader
+        conn.arm(self._pool.read_timeout_s)
+        line = await reader.readuntil(_CRLF)
+        try:
+            size = int(line.split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            raise UpstreamError(f"bad chunk size line {line[:40]!r}") from None
+        if size == 0:
+            while (await reader.readuntil(_CRLF)) != _CRLF:  # trailers: dropped
+                pass
+            return None
+        data = await reader.readexactly(size + 2)
+        return data[:-2]
+
+    async def _read_piece(self, conn: _Conn) -> bytes | None:
+        """The next piece of a body of known length, or of one that ends with the connection; None at
+        its end."""
+        length = self._length
+        if length is not None and length <= 0:
+            return None
+        conn.arm(self._pool.read_timeout_s)
+        if length is None:  # until the upstream closes the connection
+            return await conn.reader.read(_READ_SIZE) or None
+        data = await conn.reader.read(min(length, _READ_SIZE))
+        if not data:
+            raise asyncio.IncompleteReadError(b"", length)
+        self._length = length - len(data)
+        return data
 
     async def aclose(self) -> None:
         """Give the connection back to the pool when the body was read whole, else close it."""
@@ -276,77 +277,95 @@ class UpstreamPool:
     async def _exchange(self, conn: _Conn, method: bytes, head: bytes,
                         body: bytes | AsyncIterator[bytes]) -> Response:
         """Write the request and read the response head; on failure the connection is closed."""
-        timeout = self.read_timeout_s
         stage = "sending the request"
         try:
-            conn.arm(timeout)
-            writer = conn.writer
-            if isinstance(body, bytes):
-                if len(body) <= _READ_SIZE:
-                    writer.write(head + body if body else head)
-                else:
-                    writer.write(head)
-                    writer.write(body)
-                if conn.transport.get_write_buffer_size() > _READ_SIZE:
-                    await writer.drain()
-            else:
-                writer.write(head)
-                async for piece in body:
-                    conn.arm(timeout)
-                    writer.write(piece)
-                    await writer.drain()
+            await self._send(conn, head, body)
             stage = "waiting for the response"
-            reader = conn.reader
-            while True:
-                conn.arm(timeout)
-                raw = await reader.readuntil(b"\r\n\r\n")
-                status, version, fields = _parse_head(raw)
-                if status >= 200 or status == 101:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as e:
-            conn.close()
-            if conn.reused and not conn.timed_out and not getattr(e, "partial", b""):
-                raise _Stale(type(e).__name__) from None
-            raise self._failure(conn, e, stage) from None
-        except (asyncio.LimitOverrunError, ValueError) as e:
-            conn.close()
-            raise UpstreamError(f"malformed response head ({type(e).__name__}: {e})") from None
-        except UpstreamError:
-            conn.close()
-            raise
+            status, version, fields = await self._read_head(conn)
+            length, chunked, keep = _framing(method, status, version, fields)
         except BaseException as e:
             conn.close()
-            if isinstance(e, (OSError, _ssl.SSLError)):
-                raise self._failure(conn, e, stage) from None
-            raise  # cancelled (the client left): the connection is not reused
+            error = self._exchange_error(conn, e, stage)
+            if error is None:
+                raise  # cancelled (the client left), or already an UpstreamError: the connection is not reused
+            raise error from None
         conn.busy = False
-
-        length: int | None = None
-        chunked = False
-        keep = version == b"HTTP/1.1"
-        for k, v in fields:
-            if k == b"content-length":
-                if not v.isdigit():
-                    conn.close()
-                    raise UpstreamError(f"bad content-length {v[:40]!r}")
-                length = int(v)
-            elif k == b"transfer-encoding":
-                chunked = v.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
-            elif k == b"connection":
-                tokens = v.lower()
-                if b"close" in tokens:
-                    keep = False
-                elif b"keep-alive" in tokens:
-                    keep = True
-        if status == 101:  # switched protocols: the connection is no longer HTTP/1.1 (never pooled)
-            length, chunked, keep = 0, False, False
-        elif method == b"HEAD" or status in _NO_BODY_STATUS:
-            length, chunked = 0, False
-        elif chunked:
-            length = None
-        elif length is None:
-            keep = False  # the body ends with the connection
         return Response(self, conn, status, fields, length, chunked, keep)
+
+    async def _send(self, conn: _Conn, head: bytes, body: bytes | AsyncIterator[bytes]) -> None:
+        timeout = self.read_timeout_s
+        conn.arm(timeout)
+        writer = conn.writer
+        if isinstance(body, bytes):
+            if len(body) <= _READ_SIZE:
+                writer.write(head + body if body else head)
+            else:
+                writer.write(head)
+                writer.write(body)
+            if conn.transport.get_write_buffer_size() > _READ_SIZE:
+                await writer.drain()
+            return
+        writer.write(head)
+        async for piece in body:
+            conn.arm(timeout)
+            writer.write(piece)
+            await writer.drain()
+
+    async def _read_head(self, conn: _Conn) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The final response head (interim 1xx responses other than 101 skipped)."""
+        reader = conn.reader
+        while True:
+            conn.arm(self.read_timeout_s)
+            status, version, fields = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+            if status >= 200 or status == 101:
+                return status, version, fields
+
+    def _exchange_error(self, conn: _Conn, e: BaseException, stage: str) -> BaseException | None:
+        """What a failed exchange raises instead of ``e``; None: ``e`` itself (cancelled, or already ours)."""
+        if isinstance(e, (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError)):
+            if conn.reused and not conn.timed_out and not getattr(e, "partial", b""):
+                return _Stale(type(e).__name__)
+            return self._failure(conn, e, stage)
+        if isinstance(e, (asyncio.LimitOverrunError, ValueError)):
+            return UpstreamError(f"malformed response head ({type(e).__name__}: {e})")
+        if isinstance(e, (OSError, _ssl.SSLError)):
+            return self._failure(conn, e, stage)
+        return None
+
+
+def _framing(method: bytes, status: int, version: bytes,
+             fields: list[tuple[bytes, bytes]]) -> tuple[int | None, bool, bool]:
+    """(length, chunked, keep-alive) of a response body from its request method and response head."""
+    length, chunked, keep = _header_framing(fields, keep=version == b"HTTP/1.1")
+    if status == 101:  # switched protocols: the connection is no longer HTTP/1.1 (never pooled)
+        return 0, False, False
+    if method == b"HEAD" or status in _NO_BODY_STATUS:
+        return 0, False, keep
+    if chunked:
+        return None, True, keep
+    if length is None:
+        keep = False  # the body ends with the connection
+    return length, False, keep
+
+
+def _header_framing(fields: list[tuple[bytes, bytes]], keep: bool) -> tuple[int | None, bool, bool]:
+    """(content-length, chunked, keep-alive) as the response's header fields state them."""
+    length: int | None = None
+    chunked = False
+    for k, v in fields:
+        if k == b"content-length":
+            if not v.isdigit():
+                raise UpstreamError(f"bad content-length {v[:40]!r}")
+            length = int(v)
+        elif k == b"transfer-encoding":
+            chunked = v.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
+        elif k == b"connection":
+            tokens = v.lower()
+            if b"close" in tokens:
+                keep = False
+            elif b"keep-alive" in tokens:
+                keep = True
+    return length, chunked, keep
 
 
 def _parse_head(raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:

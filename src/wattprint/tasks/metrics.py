@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 
@@ -75,7 +75,7 @@ def rouge(predictions: list[str], references: list[str]) -> dict[str, float]:
     except ModuleNotFoundError:
         return _own_rouge(predictions, references)
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    tot = Counter()
+    tot: defaultdict[str, float] = defaultdict(float)
     for p, r in zip(predictions, references):
         for k, v in scorer.score(r, p).items():
             tot[k] += v.fmeasure
@@ -108,7 +108,7 @@ def _lcs(a: list[str], b: list[str]) -> int:
 
 
 def _own_rouge(predictions: list[str], references: list[str]) -> dict[str, float]:
-    tot = Counter()
+    tot: defaultdict[str, float] = defaultdict(float)
     for pred, ref in zip(predictions, references):
         p, r = _words(pred), _words(ref)
         tot["rouge1"] += _ngram_f(p, r, 1)
