@@ -143,6 +143,9 @@ def _random_model(entry: ModelEntry, auto_class: str, settings: Any):
         # on the host it takes minutes and several times its size in host memory.
         with torch.device(settings.device):
             return build_transformers(config, auto_class, seed=settings.seed, dtype=settings.dtype)
+    if entry.local_path is None:
+        raise ConfigError(f"{entry.name} has no kept architecture config and no local folder to read one from",
+                          "pass a model folder (--model PATH), or use --weights pretrained where the hub is reachable")
     cfg = transformers.AutoConfig.from_pretrained(entry.local_path, trust_remote_code=bool(settings.trust_remote_code))
     torch.manual_seed(settings.seed)
     return getattr(transformers, auto_class).from_config(cfg, dtype=torch_dtype(settings.dtype))
