@@ -113,3 +113,23 @@ def test_preset_from_a_file(tmp_path):
     assert p.name == "mine"
     assert p.settings_for("text-classification").samples == 7
     assert p.settings_for("fill-mask").repeats == 4
+
+
+@pytest.mark.parametrize("name", ["time_budget_s", "idle_seconds", "guidance_scale"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_settings_refuse_numbers_that_are_not_finite(name, value):
+    from wattprint.bench.settings import BenchSettings
+    from wattprint.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{name} = .* is not a finite number"):
+        BenchSettings(**{name: value})
+
+
+def test_a_preset_file_saying_nan_is_one_clear_error(tmp_path):
+    from wattprint.bench.presets import load_preset
+    from wattprint.core.errors import ConfigError
+
+    path = tmp_path / "mine.toml"
+    path.write_text('[preset]\nname = "mine"\n\n[defaults]\nidle_seconds = nan\n')
+    with pytest.raises(ConfigError, match="idle_seconds = nan is not a finite number"):
+        load_preset(str(path)).settings_for("text-classification", {})

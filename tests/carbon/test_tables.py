@@ -119,3 +119,11 @@ def test_iso_table_and_cloud_map_are_complete():
         assert sum(1 for k in t.clouds if k.startswith(provider + ":")) >= 25
     for c in t.clouds.values():
         assert c.grid_zone in t.grid
+
+
+@pytest.mark.parametrize("energy, pue", [(float("nan"), None), (float("inf"), None), (1.0, float("nan"))])
+def test_emissions_refuse_numbers_that_are_not_finite(energy, pue):
+    from wattprint.carbon import emissions_for, resolve_location
+
+    with pytest.raises(ValueError, match="finite"):
+        emissions_for(energy, resolve_location(country="FR"), pue=pue)

@@ -6,6 +6,7 @@ Resolution order, lowest first: the dataclass defaults < the preset's ``[default
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -83,6 +84,10 @@ class BenchSettings:
         self._check_counts()
 
     def _check_counts(self) -> None:
+        for f in fields(self):  # a preset or plan file can say nan or inf: every number must be finite
+            v = getattr(self, f.name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(f"{f.name} = {v} is not a finite number", fix=f"set {f.name} to a number")
         counts = ("repeats", "batch_size", "datasets", "min_samples", "max_samples", "samples", "max_new_tokens",
                   "min_new_tokens", "num_inference_steps", "height", "width")
         for name in counts:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -134,12 +135,12 @@ def emissions_for(energy_j: float, location: Location, pue: float | None = None,
     ``warnings``. A user-supplied intensity is never replaced. Raises ConfigError when live is asked
     for and no API key is set.
     """
-    if energy_j < 0:
-        raise ValueError(f"energy must be >= 0 J, got {energy_j}")
+    if not (math.isfinite(energy_j) and energy_j >= 0):
+        raise ValueError(f"energy must be a finite number >= 0 J, got {energy_j}")
     use_pue = location.pue if pue is None else float(pue)
     pue_source = location.pue_source if pue is None else "user (argument pue=)"
-    if use_pue < 1.0:
-        raise ValueError(f"PUE must be >= 1.0, got {use_pue}")
+    if not (math.isfinite(use_pue) and use_pue >= 1.0):
+        raise ValueError(f"PUE must be a finite number >= 1.0, got {use_pue}")
     notes: list[str] = []
     live = _live_client(live, location)
     if live is not None and location.method != "user":

@@ -156,4 +156,6 @@ class Task(abc.ABC):
         for d in self.datasets:
             if d.name == name or d.hub_id == name:
                 return d
-        raise UnknownNameError(f"dataset for {self.name}", name, [d.name for d in self.datasets])
+        known = [d.name for d in self.datasets]
+        raise UnknownNameError(f"dataset for {self.name}", name, known,
+                               fix=f"{self.name} takes: {', '.join(known)} (`wattprint tasks` lists them)")
