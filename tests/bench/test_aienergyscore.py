@@ -97,7 +97,7 @@ def test_inline_runs_and_cpu_only_scores(models):
     with no GPU measured is left empty, with the reason."""
     from wattprint.meter.meter import Meter
 
-    (job,) = expand("paper", ["text-classification"], [models["bert"]], {**SMALL, "repeats": 1, "datasets": 1})
+    (job,) = expand("paper", ["text-classification"], [models["bert"]], {**SMALL, "repeats": 1, "dataset": ["imdb"]})
     (r,) = run_job(job, meter_factory=lambda **kw: Meter(**{**kw, "gpus": None}))
     assert r.settings["preprocess"] == "inline" and r.preprocess_energy_j is None
     assert r.score_wh_per_1000 == pytest.approx(r.wh_per_1000)
