@@ -87,7 +87,7 @@ reference)
   budget=${BUDGET:-380}
   store=${STORE_DIR:-/tmp/refstore}
   mkdir -p "$store"
-  export REF_COMMIT=${REF_COMMIT:-}
+  export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null

@@ -62,11 +62,13 @@ def overrides(task: str, device: str, repeat_s: float) -> dict:
 
 
 def _commit() -> str:
-    """The code's commit: REF_COMMIT (the GPU machine's copy has no .git), else git, else empty."""
+    """The code's commit: REF_COMMIT or WATTPRINT_COMMIT (the GPU machine's copy has no .git of its own), else
+    git, else empty."""
     import subprocess
 
-    if os.environ.get("REF_COMMIT"):
-        return os.environ["REF_COMMIT"]
+    for name in ("REF_COMMIT", "WATTPRINT_COMMIT"):
+        if os.environ.get(name):
+            return os.environ[name]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE,
                               timeout=5).stdout.strip()

@@ -49,3 +49,13 @@ def test_percentile_interpolates():
     assert percentile([7.0], 95) == 7.0
     with pytest.raises(ValueError):
         percentile([], 50)
+
+
+def test_a_commit_given_by_the_environment_is_recorded_as_such(monkeypatch):
+    from wattprint.bench.environment import git_revision
+
+    monkeypatch.setenv("WATTPRINT_COMMIT", "a174b35")
+    assert git_revision() == {"commit": "a174b35", "dirty": None, "source": "WATTPRINT_COMMIT"}
+    monkeypatch.delenv("WATTPRINT_COMMIT")
+    found = git_revision()
+    assert found is None or ("source" not in found and len(found["commit"]) == 40)

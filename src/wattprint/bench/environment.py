@@ -92,7 +92,13 @@ def libraries() -> dict[str, str | None]:
 
 
 def git_revision(start: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
-    """The git commit (and whether the tree has changes) of the checkout holding wattprint, if any."""
+    """The git commit (and whether the tree has changes) of the checkout holding wattprint, if any.
+
+    ``WATTPRINT_COMMIT`` names it instead, for a copy of the code whose ``.git`` is missing or not the code's own
+    (a tree exported to a machine without network); the record then says where the commit came from."""
+    given = os.environ.get("WATTPRINT_COMMIT", "").strip()
+    if given:
+        return {"commit": given, "dirty": None, "source": "WATTPRINT_COMMIT"}
     where = Path(start) if start else Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5)
