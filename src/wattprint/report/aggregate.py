@@ -102,6 +102,11 @@ class ModelRow:
     rating_class: str = ""  # the band group the stars were computed in ("all", "<= 20B"...)
     shrunk: str = ""  # why the preset shrank the work per inference; "" for full-size runs
     study: StudyRow | None = None  # the study-accounting view (never mixed into ``energy``)
+    safety_checker: bool | None = None  # whether an SD 1.x safety checker ran (None: the task has none)
+    # the preset's score (aienergyscore: GPU energy of preprocess + inference), Wh per 1,000, mean over runs
+    score_wh_per_1000: float | None = None
+    score_basis: str = ""
+    preprocess_gpu_wh_per_1000: float | None = None  # GPU energy of the preprocess phase alone, Wh per 1,000
 
     @property
     def kwh(self) -> float:
@@ -114,6 +119,18 @@ class ModelRow:
     @property
     def origin(self) -> str:
         return ", ".join(self.origins)
+
+    def details(self) -> list[str]:
+        """What the records say beyond the total: safety checker, preprocess-phase GPU energy, preset score."""
+        out = []
+        if self.safety_checker is not None:
+            out.append("safety checker " + ("ran" if self.safety_checker else "not run"))
+        if self.preprocess_gpu_wh_per_1000 is not None:
+            out.append(f"preprocess GPU {self.preprocess_gpu_wh_per_1000:.4g} Wh / 1,000")
+        if self.score_wh_per_1000 is not None:
+            basis = self.score_basis.split(",")[0]
+            out.append(f"score {self.score_wh_per_1000:.4g} Wh / 1,000" + (f" ({basis})" if basis else ""))
+        return out
 
     def key(self) -> tuple[str | bool, ...]:
         return (*(getattr(self, f) for f in GROUP_FIELDS), bool(self.shrunk))
@@ -129,6 +146,8 @@ class ModelRow:
             date=self.date, scores=self.scores, inferences_per_run=self.inferences, stars=self.stars,
             rating_class=self.rating_class, warnings=self.warnings, shrunk=self.shrunk,
             study_accounting=self.study.to_dict() if self.study else None,
+            safety_checker=self.safety_checker, score_wh_per_1000=self.score_wh_per_1000,
+            score_basis=self.score_basis, preprocess_gpu_wh_per_1000=self.preprocess_gpu_wh_per_1000,
         )
         return d
 
@@ -166,6 +185,28 @@ def _scores(records: list[RunRecord]) -> dict[str, float]:
     return {k: statistics.fmean(v) for k, v in acc.items()}
 
 
+def _mean(values: Iterable[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return statistics.fmean(vals) if vals else None
+
+
+def _preprocess_gpu_wh(r: RunRecord) -> float | None:
+    if r.preprocess_gpu_energy_j is None or not r.inferences:
+        return None
+    return r.preprocess_gpu_energy_j / 3600.0 / r.inferences * 1000
+
+
+def _phase_fields(records: list[RunRecord]) -> dict[str, Any]:
+    """Safety checker, preset score and preprocess-phase GPU energy, as the records hold them."""
+    checkers = {r.safety_checker for r in records if r.safety_checker is not None}
+    return dict(
+        safety_checker=(True in checkers) if checkers else None,
+        score_wh_per_1000=_mean(r.score_wh_per_1000 for r in records),
+        score_basis=next((r.score_basis for r in records if r.score_basis), ""),
+        preprocess_gpu_wh_per_1000=_mean(_preprocess_gpu_wh(r) for r in records),
+    )
+
+
 def _row(records: list[RunRecord], idle: IdleLookup) -> ModelRow:
     first = records[0]
     energies = [kwh_per_1000(r) for r in records]
@@ -184,6 +225,7 @@ def _row(records: list[RunRecord], idle: IdleLookup) -> ModelRow:
         date=_date(records), scores=_scores(records),
         inferences=max(r.inferences for r in records), warnings=warnings, shrunk=shrunk_reason(first),
         study=study_row([a for a in (study_account(r, idle) for r in records) if a is not None]),
+        **_phase_fields(records),
     )
 
 

@@ -157,7 +157,8 @@ def _leader_row(r: ModelRow) -> list[Cell]:
         _tag(o, "cc" if o == "codecarbon" else "") for o in r.origins)
     setup = (_tag(f"{r.weights} weights", "rnd" if r.weights == "random" else "")
              + _tag(f"{r.workload} inputs") + "<br>" + esc(r.preset)
-             + (f" · {esc(r.dataset)}" if r.dataset else ""))
+             + (f" · {esc(r.dataset)}" if r.dataset else "")
+             + "".join(f'<br><span class="muted small">{esc(d)}</span>' for d in r.details()))
     scores = ", ".join(f"{k} {v:.3f}" for k, v in sorted(r.scores.items())) or "n/a"
     return [
         Cell(f'<span class="stars" title="{r.stars} of 5">{esc(stars(r.stars))}</span>', r.stars, True),

@@ -21,6 +21,7 @@ CSV_FIELDS = (
     # the study-accounting view: its own columns, never the single-card figure above
     "study_accounting_kwh_per_1000_mean", "study_accounting_other_gpus", "study_accounting_idle_w_per_gpu",
     "study_accounting_idle_source",
+    "safety_checker", "score_wh_per_1000", "score_basis", "preprocess_gpu_wh_per_1000",
 )
 
 
@@ -93,11 +94,11 @@ def _md_leaderboards(report: Report) -> list[str]:
                 lines += [f"Median {KIND_TITLES[t.primary]} model ≈ {eq} per 1,000 inferences.", ""]
             lines += _md_table(
                 ["Stars", "Class", "Model", "Kind", "kWh/1,000", "± 95% CI", "Runs", "gCO2e/1,000", "Params",
-                 "Hardware", "Weights", "Inputs", "Protocol", "Date", "Origin"],
+                 "Hardware", "Weights", "Inputs", "Protocol", "Details", "Date", "Origin"],
                 [[stars(r.stars), r.rating_class, r.model, r.model_kind,
                   plain(r.kwh) + (" (shrunk)" if r.shrunk else ""), plain(r.energy.ci_half_width), r.runs,
                   plain(r.gco2e_per_1000), params_short(r.parameters), r.hardware, r.weights, r.workload,
-                  r.preset + (" (shrunk)" if r.shrunk else ""), r.date, r.origin]
+                  r.preset + (" (shrunk)" if r.shrunk else ""), "; ".join(r.details()), r.date, r.origin]
                  for r in sorted(t.rows, key=lambda r: (r.rating_class, r.kwh))])
             lines.append("")
     return lines
