@@ -133,3 +133,18 @@ def test_a_preset_file_saying_nan_is_one_clear_error(tmp_path):
     path.write_text('[preset]\nname = "mine"\n\n[defaults]\nidle_seconds = nan\n')
     with pytest.raises(ConfigError, match="idle_seconds = nan is not a finite number"):
         load_preset(str(path)).settings_for("text-classification", {})
+
+
+def test_paper_inputs_follow_the_study_and_quick_keeps_the_task_defaults():
+    """code/zeroshot/*, code/fillmask/*, code/tti/* of sashavor/co2_inference, as task params of paper only."""
+    p = load_preset("paper")
+    assert p.settings_for("text-classification").task_params() == {
+        "prompt": "study", "decoder_max_new_tokens": 1, "seed": 0}
+    assert p.settings_for("question-answering").task_params()["prompt"] == "study"
+    assert p.settings_for("summarization").task_params()["prompt"] == "study"
+    assert p.settings_for("fill-mask").task_params()["mask_position"] == "end"
+    assert p.settings_for("image-generation").task_params()["prompt_words"] == 50
+    quick = load_preset("quick")
+    keys = ("prompt", "decoder_max_new_tokens", "mask_position", "prompt_words")
+    for task in ("text-classification", "question-answering", "summarization", "fill-mask", "image-generation"):
+        assert not set(keys) & set(quick.settings_for(task).task_params())

@@ -151,6 +151,7 @@ def make_inputs(ctx: JobContext) -> None:
     n = s.samples if s.samples is not None else s.max_samples
     spec = ctx.task.dataset(ctx.job.dataset or None)
     ctx.progress.stage(f"building {n} inputs ({s.workload})")
+    ctx.loaded.extra["task_params"] = s.task_params()  # for tasks whose inputs depend on a param (fill-mask)
     ctx.inputs = ctx.task.make_inputs(ctx.loaded, spec, s.workload, n, seed=s.seed)
     ctx.batches = _batches(ctx.inputs.items, s.batch_size)
 

@@ -1,7 +1,9 @@
 """Fill-mask: predict the one masked word of a text (WikiText, BookCorpus, OSCAR).
 
-One word per text is replaced by the tokenizer's mask token (seeded choice); the reference is the word
-taken out, so top-1 accuracy is known whenever the weights are real.
+One word per text is replaced by the tokenizer's mask token, a seeded choice or (param mask_position = "end")
+the last word, where the study put its mask (sashavor/co2_inference, code/fillmask/fillmask_*.py: the last of
+the first 20 words for C4 and OSCAR, appended to the line for BookCorpus); the reference is the word taken out,
+so top-1 accuracy is known whenever the weights are real.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class FillMask(Task):
     modality = "text"
     datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
+    def default_params(self) -> dict[str, Any]:
+        # mask_position: "random" (seeded word) or "end" (the last word, as the study masked)
+        return {"mask_position": "random"}
+
     def model_class(self, entry: Any) -> str:
         return "AutoModelForMaskedLM"
 
@@ -39,10 +45,12 @@ class FillMask(Task):
             texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 4)
             workload_used = "synthetic"
         rng = random.Random(seed)
-        items, refs = zip(*(_mask_one(t, rng) for t in texts)) if texts else ((), ())
+        at_end = {**self.default_params(), **loaded.extra.get("task_params", {})}["mask_position"] == "end"
+        items, refs = zip(*(_mask_one(t, rng, at_end) for t in texts)) if texts else ((), ())
         has_refs = workload_used == "dataset"
         return Inputs(list(items), list(refs) if has_refs else None, dataset.name, workload_used,
-                      desc + "; one word per text masked (seeded)", stats)
+                      desc + ("; the last word of each text masked" if at_end else
+                              "; one word per text masked (seeded)"), stats)
 
     separable_preprocess = True
 
@@ -80,11 +88,11 @@ class FillMask(Task):
         return {"top1_accuracy": accuracy([str(o).lower() for o in outputs], [str(r).lower() for r in references])}
 
 
-def _mask_one(text: str, rng: random.Random) -> tuple[str, str]:
+def _mask_one(text: str, rng: random.Random, at_end: bool = False) -> tuple[str, str]:
     words = text.split()
     if not words:
         return MASK, ""
-    i = rng.randrange(len(words))
+    i = len(words) - 1 if at_end else rng.randrange(len(words))
     ref = words[i]
     words[i] = MASK
     return " ".join(words), ref

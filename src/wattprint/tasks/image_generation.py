@@ -29,7 +29,9 @@ class ImageGeneration(Task):
     datasets = specs("diffusiondb", "parti_prompts", "coco_prompts", "imagereward", "sd_prompts")
 
     def default_params(self) -> dict[str, Any]:
-        return {"guidance_scale": 7.5}  # steps and size: the model's defaults unless set
+        # steps and size: the model's defaults unless set; prompt_words: keep only the first N words of each
+        # prompt (the study kept 50: sashavor/co2_inference, code/tti/tti_*.py), None keeps all
+        return {"guidance_scale": 7.5, "prompt_words": None}
 
     def model_class(self, entry: Any) -> str:
         return "DiffusionPipeline"
@@ -53,7 +55,9 @@ class ImageGeneration(Task):
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         p = {**self.default_params(), **loaded.extra["defaults"], **params}
-        images = _diffusion.generate_images(loaded, list(batch), phases, p)
+        words = p.pop("prompt_words", None)
+        prompts = [" ".join(str(t).split()[: int(words)]) for t in batch] if words else list(batch)
+        images = _diffusion.generate_images(loaded, prompts, phases, p)
         units = {"inferences": len(batch), "images": len(images),
                  "denoising_steps": int(p["num_inference_steps"]) * len(batch)}
         return BatchResult(images, units)

@@ -14,6 +14,9 @@ from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, 
 from wattprint.workloads.specs import specs
 
 PROMPT = "Answer the question from the context.\nContext: {context}\nQuestion: {question}\nAnswer:"
+# the study's zero-shot prompt for Flan-T5 and BLOOMZ, "?" appended to the question as there
+# (sashavor/co2_inference, code/zeroshot/zeroshot_qa_*.py)
+STUDY_PROMPT = '{question}? Find the answer to the question in the following text: "{context}". Answer:'
 
 
 class QuestionAnswering(_text.ZeroShotText, Task):
@@ -25,7 +28,8 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     head_class = "AutoModelForQuestionAnswering"
 
     def default_params(self) -> dict[str, Any]:
-        return {"max_answer_tokens": 30, "max_new_tokens": 10}
+        # prompt "study": general-purpose models are asked with the study's prompt instead of PROMPT
+        return {"max_answer_tokens": 30, "max_new_tokens": 10, "prompt": "own"}
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":
@@ -47,7 +51,8 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         p = {**self.default_params(), **params}
         if loaded.extra.get("zero_shot"):
-            prompts = [PROMPT.format(**item) for item in batch]
+            template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
+            prompts = [template.format(**item) for item in batch]
             return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
         contexts = [it["context"] for it in batch]
         enc = loaded.processor([it["question"] for it in batch], contexts, padding=True, truncation="only_second",

@@ -15,6 +15,9 @@ from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, 
 from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
+# the study's zero-shot prompt for Flan-T5 and BLOOMZ (sashavor/co2_inference, code/zeroshot/zeroshot_summarize_*.py)
+STUDY_PROMPT = "summarize the following text: {text}"
+
 
 class Summarization(Task):
     name = "summarization"
@@ -29,13 +32,15 @@ class Summarization(Task):
         # forward_only: one forward pass of encoder and decoder (the decoder fed the article shifted right, as
         # BART-style models build it), no generation: what AI Energy Score measures for a summarization model;
         # T5-family models generate even then (that protocol runs them as text2text generation)
-        return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False}
+        # prompt "study": general-purpose models (Flan-T5, BLOOMZ) get STUDY_PROMPT instead of their prefix/suffix
+        return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False, "prompt": "own"}
 
     def model_class(self, entry: Any) -> str:
         return _text.lm_class(entry)
 
     def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
         loaded = _text.load_text_model(entry, settings, self.model_class(entry))
+        loaded.extra["general_purpose"] = getattr(entry, "kind", "") == "general-purpose"
         cfg = loaded.model.config
         if getattr(cfg, "model_type", "") == "t5":
             loaded.extra["prefix"] = "summarize: "
@@ -54,7 +59,10 @@ class Summarization(Task):
 
     def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         p = {**self.default_params(), **params}
-        prompts = [loaded.extra.get("prefix", "") + t + loaded.extra.get("suffix", "") for t in batch]
+        if p["prompt"] == "study" and loaded.extra.get("general_purpose"):
+            prompts = [STUDY_PROMPT.format(text=t) for t in batch]
+        else:
+            prompts = [loaded.extra.get("prefix", "") + t + loaded.extra.get("suffix", "") for t in batch]
         tok = loaded.processor
         seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
         tok.padding_side = "right" if seq2seq else "left"

@@ -14,6 +14,8 @@ from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, 
 from wattprint.workloads.specs import specs
 
 PROMPT = "{text}\nIs the sentiment of this text positive or negative?"
+# the study's zero-shot prompt for Flan-T5 and BLOOMZ (sashavor/co2_inference, code/zeroshot/zeroshot_sentiment_*.py)
+STUDY_PROMPT = "what is the binary sentiment of the following sentence? {text}"
 
 
 class TextClassification(_text.ZeroShotText, Task):
@@ -25,7 +27,9 @@ class TextClassification(_text.ZeroShotText, Task):
     head_class = "AutoModelForSequenceClassification"
 
     def default_params(self) -> dict[str, Any]:
-        return {"max_new_tokens": 3}  # general-purpose models only: the answer word
+        # general-purpose models only: max_new_tokens for the answer word; prompt "study" asks as the study did;
+        # decoder_max_new_tokens (None: max_new_tokens) for decoder-only models (the study gave BLOOMZ 1)
+        return {"max_new_tokens": 3, "prompt": "own", "decoder_max_new_tokens": None}
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":
@@ -40,14 +44,15 @@ class TextClassification(_text.ZeroShotText, Task):
     def prepare(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> Any:
         if loaded.extra.get("zero_shot"):
             p = {**self.default_params(), **params}
-            prompts = [PROMPT.format(text=t) for t in batch]
-            return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
+            template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
+            prompts = [template.format(text=t) for t in batch]
+            return _generate.tokenize_prompts(loaded, prompts, _new_tokens(loaded, p))
         return _text.tokenize(loaded, batch)
 
     def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         if loaded.extra.get("zero_shot"):
             p = {**self.default_params(), **params}
-            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, int(p["max_new_tokens"]))
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, _new_tokens(loaded, p))
             return _text.generated_result(loaded, outputs, units)
         import torch
 
@@ -68,3 +73,11 @@ class TextClassification(_text.ZeroShotText, Task):
             return None
         return {"accuracy": accuracy([normalize_sentiment(o) for o in outputs],
                                      [normalize_sentiment(r) for r in references])}
+
+
+def _new_tokens(loaded: LoadedModel, p: dict[str, Any]) -> int:
+    """max_new_tokens, or decoder_max_new_tokens for a decoder-only model where that is set."""
+    decoder_only = not getattr(loaded.model.config, "is_encoder_decoder", False)
+    if decoder_only and p.get("decoder_max_new_tokens") is not None:
+        return int(p["decoder_max_new_tokens"])
+    return int(p["max_new_tokens"])
