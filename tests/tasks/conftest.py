@@ -54,6 +54,12 @@ class RecordingPhases:
 
 
 @pytest.fixture
+def recording_phases():
+    """The RecordingPhases class: each call gives fresh phases."""
+    return RecordingPhases
+
+
+@pytest.fixture
 def tiny():
     """task name -> (catalog entry name, LoadSettings overrides, run params)."""
     return TINY

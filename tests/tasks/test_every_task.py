@@ -107,7 +107,7 @@ BLOOMZ = {"config": {"hidden_size": 32, "n_layer": 1, "n_head": 2}}
 @pytest.mark.parametrize("name,model,overrides", [
     ("text-classification", "flan-t5-small", FLAN), ("question-answering", "flan-t5-small", FLAN),
     ("summarization", "bloomz-560m", BLOOMZ), ("text-classification", "bloomz-560m", BLOOMZ)])
-def test_general_purpose_models_answer_zero_shot_with_phases(name, model, overrides):
+def test_general_purpose_models_answer_zero_shot_with_phases(name, model, overrides, recording_phases):
     from wattprint.models.catalog import get_entry
     from wattprint.tasks.base import LoadSettings
 
@@ -116,21 +116,12 @@ def test_general_purpose_models_answer_zero_shot_with_phases(name, model, overri
     assert entry.kind == "general-purpose"
     loaded = task.load(entry, LoadSettings(weights="random", overrides=overrides))
     inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", 2, seed=0)
-    phases = RecordingPhases()
+    phases = recording_phases()
     result = task.run_batch(loaded, inputs.items, phases, {"max_new_tokens": 3, "min_new_tokens": 3})
     assert phases.events == [("begin", "prefill"), ("end", "prefill"), ("begin", "decode"), ("end", "decode")]
     assert result.units["generated_tokens"] == 6 and all(isinstance(o, str) for o in result.outputs)
 
 
-class RecordingPhases:
-    def __init__(self):
-        self.events = []
-
-    def begin(self, name):
-        self.events.append(("begin", name))
-
-    def end(self, name):
-        self.events.append(("end", name))
 
 
 @pytest.mark.parametrize("name,head", [("text-classification", "AutoModelForSequenceClassification"),

@@ -9,17 +9,6 @@ from wattprint.tasks.registry import task_names
 SEPARABLE = sorted(t for t in task_names() if t != "image-generation")  # a diffusers call takes the prompts
 
 
-class RecordingPhases:
-    def __init__(self):
-        self.events = []
-
-    def begin(self, name):
-        self.events.append(("begin", name))
-
-    def end(self, name):
-        self.events.append(("end", name))
-
-
 def _tensors(obj):
     if hasattr(obj, "device") and hasattr(obj, "shape"):
         yield obj
@@ -33,7 +22,7 @@ def _tensors(obj):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SEPARABLE)
-def test_prepared_run_equals_run_batch(name, tiny):
+def test_prepared_run_equals_run_batch(name, tiny, recording_phases):
     from wattprint.models.catalog import get_entry
     from wattprint.tasks.base import LoadSettings
     from wattprint.tasks.registry import get_task
@@ -43,10 +32,10 @@ def test_prepared_run_equals_run_batch(name, tiny):
     entry_name, overrides, params = tiny[name]
     loaded = task.load(get_entry(entry_name), LoadSettings(weights="random", overrides=overrides, seed=1))
     batch = task.make_inputs(loaded, task.datasets[0], "synthetic", 2, seed=3).items
-    direct = task.run_batch(loaded, batch, RecordingPhases(), params)
+    direct = task.run_batch(loaded, batch, recording_phases(), params)
     prepared = task.prepare(loaded, batch, params)
     assert all(str(t.device) == "cpu" for t in _tensors(prepared))
-    phases = RecordingPhases()
+    phases = recording_phases()
     again = task.run_prepared(loaded, prepared, phases, params)
     assert again.units == direct.units and again.outputs == direct.outputs
     if task.generative:
