@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 from huggingface_hub import ModelCard
-
 from tests.cli.cli_helpers import assert_one_error, run_cli
+
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.report import card_edit
 from wattprint.report.card import write_card
@@ -196,7 +196,8 @@ def test_cli_card_from_store_then_training(tmp_path, store, capsys):
                            str(tmp_path / "train.json"), "--training-type", "fine-tuning")
     assert code == 0 and "co2_eq_emissions set" in err
     text = (d / "README.md").read_text()
-    assert text.count("## Energy") == 1 and "| text-classification | quick |" in text and "Training (fine-tuning)" in text
+    assert text.count("## Energy") == 1 and "| text-classification | quick |" in text
+    assert "Training (fine-tuning)" in text
 
 
 def test_cli_bad_input_is_one_line(tmp_path, store, capsys):
