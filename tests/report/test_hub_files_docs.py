@@ -104,3 +104,36 @@ def test_a_live_measurement_goes_on_the_card(here):
         sum(range(200000))
     write_card("distilbert-sst2", measurement=m.result, inferences=10)
     assert "Wh per 1,000 inferences" in (here / "distilbert-sst2" / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_real_runs_make_a_card_and_valid_boamps_reports(tmp_path, monkeypatch, capsys):
+    """The page's bench line, shrunk to two inputs on this CPU, then its card and BoAmps commands."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from tests.report.test_boamps import BASE, DATA
+
+    monkeypatch.chdir(tmp_path)
+    bench = next(shlex.split(line) for b in blocks("sh") for line in b.splitlines() if "bench --preset quick" in line)
+    code, _, err = run_cli(capsys, *bench[1:], "--samples", "2", "--repeats", "2", "--idle-seconds", "0",
+                           "--device", "cpu", "--country", "FR")
+    assert code == 0, err
+    (tmp_path / "distilbert-sst2").mkdir()
+    assert run_cli(capsys, "card", "./distilbert-sst2", "--store", "runs.db")[0] == 0
+    text = (tmp_path / "distilbert-sst2" / "README.md").read_text()
+    assert "| text-classification | quick (shrunk" in text or "| text-classification | quick |" in text
+    assert "cpu estimated" in text or "cpu counter" in text
+    assert run_cli(capsys, "report", "--store", "runs.db", "--format", "boamps", "-o", "boamps")[0] == 0
+    schemas = {n: json.loads((DATA / f"{n}_schema.json").read_text())
+               for n in ("report", "algorithm", "dataset", "measure", "hardware")}
+    registry = Registry().with_resources([(BASE + f"{n}_schema.json", Resource.from_contents(s))
+                                          for n, s in schemas.items() if n != "report"])
+    validator = Draft202012Validator(schemas["report"], registry=registry)
+    docs = [json.loads(p.read_text()) for p in (tmp_path / "boamps").iterdir()]
+    assert len(docs) == 2 and all(not list(validator.iter_errors(d)) for d in docs)
+    with Store(tmp_path / "runs.db", readonly=True) as s:
+        energy = {r.run_id: r.energy_j for r in s.runs()}
+    for d in docs:
+        run_id = d["header"]["reportId"].replace("-", "")
+        assert d["measures"][0]["powerConsumption"] == pytest.approx(energy[run_id] / 3.6e6)
+        assert d["environment"]["country"] == "FR"
