@@ -216,3 +216,11 @@ def test_cli_bad_input_is_one_line(tmp_path, store, capsys):
     code, _, err = run_cli(capsys, "card", str(d), "--measurement", str(tmp_path / "bad.json"), "--inferences", "5")
     assert_one_error(code, err, "is not JSON")
     assert not (d / "README.md").exists()
+
+
+def test_without_huggingface_hub_the_extra_is_named(tmp_path, runs, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "huggingface_hub", None)  # as if not installed
+    d = folder(tmp_path)
+    with pytest.raises(ConfigError, match=r"pip install 'wattprint\[hub\]'"):
+        write_card(d, runs)
+    assert not (d / "README.md").exists()
