@@ -83,7 +83,7 @@ def test_a_bad_variable_is_one_line_naming_it_with_the_fix(tmp_path, monkeypatch
     ({"WATTPRINT_PROXY_LISTEN": "h:70000"}, "port from 1 to 65535"),
     ({"WATTPRINT_PROXY_UPSTREAM": "localhost:8000"}, "WATTPRINT_PROXY_UPSTREAM: expected an http:// or https:// URL"),
     ({"WATTPRINT_PROXY_IDLE_POLICY": "fair"}, "expected one of none, even, proportional"),
-    ({"WATTPRINT_PROXY_METRICS_PATH": "metrics"}, "expected a path starting with /"),
+    ({"WATTPRINT_PROXY_METRICS_PATH": "metrics?x"}, "expected a URL path without spaces, query or fragment"),
 ])
 def test_bad_proxy_variables(tmp_path, monkeypatch, env, text):
     monkeypatch.chdir(tmp_path)

@@ -127,10 +127,11 @@ def _text(value: Any) -> str:
 
 
 def _path(value: Any) -> str:
+    """A URL path; its leading slash is added when it lacks one."""
     text = _text(value)
-    if not text.startswith("/"):
-        raise ValueError("expected a path starting with /")
-    return text
+    if any(c in text for c in "?# "):
+        raise ValueError("expected a URL path without spaces, query or fragment")
+    return "/" + text.lstrip("/")
 
 
 @dataclass(frozen=True)
