@@ -187,3 +187,35 @@ def test_track_measures_the_idle_baseline_once():
     assert f.wattprint.idle is not None and f.wattprint.idle.idle_power_w == pytest.approx(80.0, rel=0.05)
     assert f.wattprint.last.idle_power_w == pytest.approx(80.0, rel=0.05)
     f.wattprint.close()
+
+
+def test_a_fallback_is_logged_on_the_wattprint_logger(monkeypatch, caplog):
+    import wattprint.meter.api as api
+
+    class FellBack(Meter):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.warnings.append("CPU estimated, RAPL unreadable: permission denied")
+
+    monkeypatch.setattr(api, "Meter", FellBack)
+    _, meter_kwargs = _sim()
+    with caplog.at_level("INFO", logger="wattprint"):
+        with measure(settle=False, **meter_kwargs) as m:
+            pass
+    assert "CPU estimated, RAPL unreadable: permission denied" in m.result.warnings
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("wattprint.meter", "INFO", "CPU estimated, RAPL unreadable: permission denied")]
+
+
+def test_live_intensity_falling_back_to_the_tables_is_logged(monkeypatch, caplog):
+    from wattprint.carbon.live import API_KEY_ENV, BASE_URL_ENV
+
+    monkeypatch.setenv("WATTPRINT_COUNTRY", "FR")
+    monkeypatch.setenv("WATTPRINT_LIVE", "true")
+    monkeypatch.setenv(API_KEY_ENV, "test-key")
+    monkeypatch.setenv(BASE_URL_ENV, "http://127.0.0.1:1")  # nothing listens there: refused at once
+    with caplog.at_level("INFO", logger="wattprint"):
+        m = _measured()
+    assert m.emissions.method == "table" and m.emissions.zone == "FR"
+    assert any("live intensity unavailable" in w and "table value used" in w for w in m.emissions.warnings)
+    assert any(r.name == "wattprint.meter" and "live intensity unavailable" in r.getMessage() for r in caplog.records)

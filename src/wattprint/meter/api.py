@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from wattprint.core.config import resolve
 from wattprint.core.errors import ConfigError
 from wattprint.meter.meter import Meter
-from wattprint.meter.place import Carbon
+from wattprint.meter.place import Carbon, log_fallbacks
 from wattprint.meter.result import Measurement
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -79,7 +79,11 @@ class measure:  # noqa: N801 - used as a function: `with measure(): ...`
         return self.carbon.note
 
     def __enter__(self) -> measure:
-        self.meter = self._given or Meter(**self._kwargs)
+        if self._given is None:
+            self.meter = Meter(**self._kwargs)
+            log_fallbacks(self.meter)
+        else:
+            self.meter = self._given
         try:
             if self.idle_seconds > 0:
                 self.idle = self.meter.idle(self.idle_seconds)

@@ -1,9 +1,14 @@
 """The place emissions are computed for, as ``measure()`` and ``@track`` resolve it: arguments, then the
-``WATTPRINT_*`` variables and the config file's ``[carbon]`` table (:mod:`wattprint.carbon.location`)."""
+``WATTPRINT_*`` variables and the config file's ``[carbon]`` table (:mod:`wattprint.carbon.location`).
+
+The fallbacks these two take (an estimate standing in for a counter, the tables for live intensity) are also
+logged at INFO on the ``wattprint.meter`` logger, for a library user who watches logs rather than each
+result's ``warnings``."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from wattprint.meter.result import Measurement
 
@@ -38,3 +43,9 @@ class Carbon:
     @property
     def note(self) -> str | None:
         return NO_PLACE if self.location is None else None
+
+
+def log_fallbacks(meter: Any) -> None:
+    """Log what a new meter fell back to (also written into each of its Measurements' warnings)."""
+    for warning in meter.warnings:
+        log.info("%s", warning)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from wattprint.meter.meter import Meter
-from wattprint.meter.place import Carbon
+from wattprint.meter.place import Carbon, log_fallbacks
 from wattprint.meter.result import Measurement
 
 
@@ -107,6 +107,7 @@ class Tracker:
     def _ensure_meter(self) -> Meter:
         if self._meter is None:
             meter = Meter(**self._meter_kwargs)
+            log_fallbacks(meter)
             if self.idle_seconds > 0:
                 self.idle = meter.idle(self.idle_seconds)
             self._meter = meter
