@@ -82,3 +82,12 @@ def test_proxy_with_a_bad_file_value_names_the_file_and_key(tmp_path, monkeypatc
     code, seen, err = _proxy(monkeypatch, capsys)
     assert code == 2 and not seen
     assert "wattprint.toml: [proxy] interval: expected a finite number > 0, got 0" in err
+
+
+def test_carbon_config_names_the_file_the_meter_settings_come_from_too(tmp_path):
+    (tmp_path / "wattprint.toml").write_text('[meter]\ncpu_scope = "machine"\n')
+    other = tmp_path / "site.toml"
+    other.write_text('[carbon]\ncountry = "FR"\n[meter]\nram = false\n')
+    code, doc = _measure(tmp_path, "--carbon-config", str(other))
+    assert code == 0 and doc["meter"]["cpu_scope"] == "process" and doc["meter"]["ram"] is False
+    assert doc["emissions"]["intensity"]["zone"] == "FR"

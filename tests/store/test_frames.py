@@ -10,7 +10,7 @@ import pytest
 
 from wattprint.core.errors import ConfigError
 from wattprint.meter.result import ComponentEnergy, Kind, Measurement, Method
-from wattprint.store.frames import runs_frame, summary, sweep_frame
+from wattprint.store.frames import runs_frame, store_summary, sweep_frame
 from wattprint.store.record import RunRecord
 from wattprint.store.sqlite import Store
 
@@ -65,7 +65,7 @@ def test_sweep_frame_keeps_the_sweeps_runs_and_their_nodes(store):
 
 
 def test_the_summary_averages_like_with_like_and_its_html_is_escaped(store):
-    s = summary(store)
+    s = store_summary(store)
     assert s.counts == {"finished": 5, "failed": 1}
     df = s.to_dataframe()
     tiny = df[df["model"] == "tiny"].iloc[0]

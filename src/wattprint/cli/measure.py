@@ -148,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.meter.meter import Meter
 
     s = resolve("meter", {"idle_seconds": args.idle_seconds, "gpus": args.gpus, "cpu_scope": args.cpu_scope,
-                          "cpu": False if args.no_cpu else None, "ram": False if args.no_ram else None})
+                          "cpu": False if args.no_cpu else None, "ram": False if args.no_ram else None},
+                path=getattr(args, "carbon_config", None))  # --carbon-config names the one config file
     args.idle_seconds = s["idle_seconds"]
     meter = Meter(gpus=s["gpus"], cpu=s["cpu"], ram=s["ram"], cpu_scope=s["cpu_scope"],
                   counter_reads_per_s=s["counter_reads_per_s"])

@@ -123,7 +123,8 @@ def _settings(args: argparse.Namespace) -> Any:
     first, for the meter."""
     from wattprint.core.config import resolve
 
-    settings = resolve("proxy")
+    path = getattr(args, "carbon_config", None)  # --carbon-config names the one config file
+    settings = resolve("proxy", path=path)
     for key in _SETTINGS:
         if getattr(args, key, None) is None:
             setattr(args, key, settings[key])
@@ -133,7 +134,7 @@ def _settings(args: argparse.Namespace) -> Any:
                           "in wattprint.toml")
     flags = {"cpu": False if args.no_cpu else None, "ram": False if args.no_ram else None}
     gpus = None if args.gpu is None else _gpus(args.gpu)
-    meter = resolve("meter", flags)
+    meter = resolve("meter", flags, path=path)
     return {**meter.values, "gpus": meter["gpus"] if args.gpu is None else gpus}
 
 

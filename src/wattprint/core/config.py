@@ -277,5 +277,14 @@ def resolve(section: str, flags: Mapping[str, Any] | None = None, *, env: Mappin
 
 def table_rows() -> list[tuple[str, str, str, str, str]]:
     """(file key, variable, default, example, what) for every setting: the docs' table is made from these."""
-    return [(f"[{s}] {name}", k.env, "-" if k.default is None else str(k.default), k.example, k.help)
+    return [(f"[{s}] {name}", k.env, show(k.default), k.example, k.help)
             for s, keys in SECTIONS.items() for name, k in keys.items()]
+
+
+def show(value: Any) -> str:
+    """A default as a user would write it in the file: true, 0.5, visible; "-" for none."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)

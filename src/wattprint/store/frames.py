@@ -1,8 +1,8 @@
 """The store in a notebook: its runs, a sweep's runs and a summary as pandas DataFrames, and an HTML summary.
 
-    from wattprint.store.frames import runs_frame, sweep_frame, summary
+    from wattprint.store.frames import runs_frame, store_summary, sweep_frame
     df = runs_frame("wattprint.db", task="text-classification")   # one row per finished run
-    summary("wattprint.db")                                       # shown as a table in Jupyter
+    store_summary("wattprint.db")                                 # shown as a table in Jupyter
 
 A run's row holds its record's scalar fields as they are (units in the column names: ``_j`` joules, ``_s``
 seconds, ``wh_`` watt-hours), its flat mappings spread into ``<field>.<key>`` columns (``phases.decode``,
@@ -116,7 +116,7 @@ class StoreSummary:
                 f"{table(SUMMARY_COLUMNS, self.groups)}{notes(lines)}</div>")
 
 
-def summary(store: StoreLike) -> StoreSummary:
+def store_summary(store: StoreLike) -> StoreSummary:
     """A :class:`StoreSummary` of ``store`` (a :class:`Store` or a path, opened read-only)."""
     if isinstance(store, Store):
         return _summarise(store)
