@@ -74,9 +74,10 @@ def test_every_snippet_runs_as_written_and_gives_real_figures(tmp_path):
     (line,) = [x for x in p.stdout.splitlines() if x.startswith("REPORT ")]
     got = json.loads(line.removeprefix("REPORT "))
     fr = CarbonTables.load().grid["FR"].g_per_kwh
-    assert got["energy_j"] > 0 and "estimated" in got["methods"]  # the CPU at least, estimated on a VM
+    assert got["energy_j"] > 0 and got["methods"] and set(got["methods"]) <= {"counter", "sampled", "estimated"}
     assert (got["zone"], got["g_per_kwh"], got["set_by"]) == ("FR", fr, "argument country")
-    assert got["gco2e"] == pytest.approx(got["energy_j"] / 3.6e6 * fr) and got["kg"] == pytest.approx(got["gco2e"] / 1e3)
+    assert got["gco2e"] == pytest.approx(got["energy_j"] / 3.6e6 * fr)
+    assert got["kg"] == pytest.approx(got["gco2e"] / 1e3)
     assert got["unplaced"] is None and got["note"].startswith("no emissions: no place set")
     assert got["calls"] == 3 and got["total_j"] > 0 and got["mean_j"] == pytest.approx(got["total_j"] / 3)
     assert got["total_kg"] == pytest.approx(got["total_j"] / 3.6e6 * fr / 1e3)
