@@ -114,6 +114,8 @@ def test_track_reuses_one_meter_and_accumulates_its_calls():
     assert t.total_gco2e == pytest.approx(t.total_energy_j / J_PER_KWH * fr)
     assert t.total_kg_co2e == pytest.approx(t.total_gco2e / 1000)
     assert t.to_dict()["calls"] == 4 and "4 calls" in repr(t)
+    page = t._repr_html_()  # the qualified name's <locals> is escaped
+    assert "&lt;locals&gt;.step" in page and "<locals>" not in page and f"{t.total_energy_j:.4g}" in page
     assert meter.open_windows() == []
     t.close()
 

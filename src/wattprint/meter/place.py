@@ -23,10 +23,12 @@ class Carbon:
 
     def __init__(self, country: str | None, region: str | None, cloud: str | None) -> None:
         from wattprint.carbon.cli_args import live_client_from_args
-        from wattprint.carbon.location import resolve_location
+        from wattprint.carbon.location import LOCATION_KEYS, location_from_settings, resolve_settings
 
-        location = resolve_location(country, region, cloud)
-        self.location = None if location.set_by == "default" else location
+        settings = resolve_settings({"country": country, "region": region, "cloud": cloud}, flag_label="argument")
+        placed = any(getattr(settings, k) is not None for k in LOCATION_KEYS)
+        # the tables are read only when a place is set (a few ms; nothing set is the common case)
+        self.location = location_from_settings(settings) if placed else None
         self.live = live_client_from_args(self.location) if self.location is not None else None
 
     def attach(self, m: Measurement) -> Measurement:

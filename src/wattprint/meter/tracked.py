@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import atexit
 import functools
-import html
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from wattprint.core.notebook import esc, notes, table
 from wattprint.meter.meter import Meter
 from wattprint.meter.place import Carbon, log_fallbacks
 from wattprint.meter.result import Measurement
@@ -78,9 +78,8 @@ class Tracker:
         d = self.to_dict()
         rows = [(k, d[k]) for k in ("calls", "failed_calls", "overlapping_calls", "total_energy_j",
                                     "total_uncertainty_j", "mean_energy_j", "total_duration_s", "total_gco2e")]
-        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in rows)
-        note = f"<p>{html.escape(self.emissions_note)}</p>" if self.emissions_note else ""
-        return f"<div><strong>@track {html.escape(self.name)}</strong><table>{body}</table>{note}</div>"
+        lines = [self.emissions_note] if self.emissions_note else []
+        return f"<div><strong>@track {esc(self.name)}</strong>{table(('', 'value'), rows)}{notes(lines)}</div>"
 
     # ---- the calls ------------------------------------------------------------------------------
     def wrap(self, f: Callable[..., Any]) -> Any:
@@ -149,8 +148,3 @@ class Tracker:
                 self._meter = None
         atexit.unregister(self.close)
 
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return "-" if v is None else str(v)
