@@ -221,3 +221,27 @@ def test_live_intensity_falling_back_to_the_tables_is_logged(monkeypatch, caplog
     assert m.emissions.method == "table" and m.emissions.zone == "FR"
     assert any("live intensity unavailable" in w and "table value used" in w for w in m.emissions.warnings)
     assert any(r.name == "wattprint.meter" and "live intensity unavailable" in r.getMessage() for r in caplog.records)
+
+
+def test_track_measures_a_coroutine_until_it_finishes_and_refuses_a_generator():
+    import asyncio
+
+    clock, meter_kwargs = _sim(100.0)
+
+    @track(**meter_kwargs)
+    async def fetch():
+        await asyncio.sleep(0)
+        drive(fetch.wattprint.meter(), clock, 2.0)  # the work happens after the first await
+        return "done"
+
+    assert asyncio.run(fetch()) == "done"
+    t = fetch.wattprint
+    assert t.calls == 1 and t.total_duration_s >= 2.0
+    assert t.total_energy_j == pytest.approx(100.0 * t.total_duration_s, rel=0.02)
+    t.close()
+
+    def numbers():
+        yield 1
+
+    with pytest.raises(ConfigError, match="cannot measure the generator .*numbers: a call only creates it"):
+        track(numbers)

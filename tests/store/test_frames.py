@@ -130,3 +130,14 @@ def test_the_frames_module_does_not_import_pandas_until_asked():
             "print('pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_measurement_read_back_from_json_keeps_its_emissions_in_the_views():
+    from wattprint.carbon.accounting import attach_emissions
+    from wattprint.carbon.location import resolve_location
+
+    m = attach_emissions(_measurement(), resolve_location(country="DE", env={}))
+    back = Measurement.from_dict(m.to_dict())
+    assert isinstance(back.emissions, dict)
+    assert f"{m.emissions.gco2e:.4g} gCO2e" in repr(back)
+    assert ">DE<" in back._repr_html_() and f"{m.emissions.gco2e:.4g}" in back._repr_html_()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import atexit
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from wattprint.core.errors import ConfigError
 from wattprint.core.notebook import esc, notes, table
 from wattprint.meter.meter import Meter
 from wattprint.meter.place import Carbon, log_fallbacks
@@ -83,12 +85,35 @@ class Tracker:
 
     # ---- the calls ------------------------------------------------------------------------------
     def wrap(self, f: Callable[..., Any]) -> Any:
+        """``f`` measured at each call; a coroutine function is measured until its coroutine finishes."""
+        if inspect.isgeneratorfunction(f) or inspect.isasyncgenfunction(f):
+            raise ConfigError(f"@track cannot measure the generator {f.__qualname__}: a call only creates it",
+                              fix="track the function that consumes it, or use `with wattprint.measure(): ...`")
+        if inspect.iscoroutinefunction(f):
+            return self._wrap_async(f)
+
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             window = self._begin()
             failed = True
             try:
                 out = f(*args, **kwargs)
+                failed = False
+                return out
+            finally:
+                self._end(window, failed=failed, wrapper=wrapper)
+
+        wrapper.wattprint = self  # type: ignore[attr-defined]
+        wrapper.last_result = None  # type: ignore[attr-defined]
+        return wrapper
+
+    def _wrap_async(self, f: Callable[..., Any]) -> Any:
+        @functools.wraps(f)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            window = self._begin()
+            failed = True
+            try:
+                out = await f(*args, **kwargs)
                 failed = False
                 return out
             finally:

@@ -15,7 +15,9 @@ COLUMNS = ("measurement", "started_at", "duration_s", "component", "kind", "inde
 
 def short_repr(m: Any) -> str:
     parts = ", ".join(f"{c.key} {format_energy(c.energy_j)} {c.method.value}" for c in m.components)
-    carbon = f", {m.emissions.gco2e:.4g} gCO2e" if hasattr(m.emissions, "gco2e") else ""
+    e = m.emissions
+    gco2e = e.get("gco2e") if isinstance(e, dict) else getattr(e, "gco2e", None)  # a dict when read from JSON
+    carbon = f", {gco2e:.4g} gCO2e" if isinstance(gco2e, (int, float)) else ""
     return (f"<Measurement {m.name!r}: {format_energy(m.total_energy_j)} ± {format_energy(m.total_uncertainty_j)}"
             f" over {m.duration_s:.3f} s{carbon} [{parts or 'no components'}]>")
 
