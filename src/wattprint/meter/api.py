@@ -111,7 +111,7 @@ def track(fn: F | None = None, *, name: str | None = None, idle_seconds: float =
     """Decorator: every call is measured with one Meter, made at the first call and kept.
 
     ``@track`` or ``@track(name="step", gpus=None, country="FR")``. The return value is unchanged. What was
-    measured is ``fn.wattprint`` (a :class:`~wattprint.meter.tracker.Tracker`: calls, total and mean energy,
+    measured is ``fn.wattprint`` (a :class:`~wattprint.meter.tracked.Tracker`: calls, total and mean energy,
     emissions, the last Measurement; thread-safe); ``fn.last_result`` is the last Measurement too. An idle
     baseline (``idle_seconds``) is measured once, before the first call. Calls do not wait for the GPU counter at
     their end (``settle=False``: a tracked function may be called often) unless ``settle=True``.
