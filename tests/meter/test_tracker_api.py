@@ -245,3 +245,20 @@ def test_track_measures_a_coroutine_until_it_finishes_and_refuses_a_generator():
 
     with pytest.raises(ConfigError, match="cannot measure the generator .*numbers: a call only creates it"):
         track(numbers)
+
+
+def test_track_uses_a_given_meter_and_leaves_it_open():
+    clock, meter_kwargs = _sim(60.0)
+    mine = Meter(**meter_kwargs)
+
+    @track(meter=mine)
+    def f():
+        drive(mine, clock, 1.0)
+
+    f()
+    f()
+    assert f.wattprint.meter() is mine and f.wattprint.calls == 2
+    assert f.wattprint.total_energy_j == pytest.approx(60.0 * f.wattprint.total_duration_s, rel=0.02)
+    f.wattprint.close()
+    mine.begin("still-open")  # the caller's meter was not closed
+    mine.close()

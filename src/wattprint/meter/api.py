@@ -107,14 +107,15 @@ class measure:  # noqa: N801 - used as a function: `with measure(): ...`
 
 def track(fn: F | None = None, *, name: str | None = None, idle_seconds: float = _UNSET, settle: bool = False,
           country: str | None = None, region: str | None = None, cloud: str | None = None,
-          **meter_kwargs: Any) -> Any:
+          meter: Meter | None = None, **meter_kwargs: Any) -> Any:
     """Decorator: every call is measured with one Meter, made at the first call and kept.
 
     ``@track`` or ``@track(name="step", gpus=None, country="FR")``. The return value is unchanged. What was
     measured is ``fn.wattprint`` (a :class:`~wattprint.meter.tracked.Tracker`: calls, total and mean energy,
     emissions, the last Measurement; thread-safe); ``fn.last_result`` is the last Measurement too. An idle
     baseline (``idle_seconds``) is measured once, before the first call. Calls do not wait for the GPU counter at
-    their end (``settle=False``: a tracked function may be called often) unless ``settle=True``.
+    their end (``settle=False``: a tracked function may be called often) unless ``settle=True``. ``meter=`` uses
+    your Meter instead (never closed by the tracker); other keyword arguments go to :class:`Meter`.
     """
     from wattprint.meter.tracked import Tracker
 
@@ -122,7 +123,7 @@ def track(fn: F | None = None, *, name: str | None = None, idle_seconds: float =
 
     def wrap(f: F) -> F:
         tracker = Tracker(name or f.__qualname__, kwargs, idle_seconds=idle, settle=settle,
-                          place=(country, region, cloud))
+                          place=(country, region, cloud), meter=meter)
         return tracker.wrap(f)
 
     return wrap(fn) if fn is not None else wrap

@@ -28,8 +28,10 @@ class Tracker:
     tracked function. Read it as ``fn.wattprint``; :meth:`close` stops its meter (also done at exit)."""
 
     def __init__(self, name: str, meter_kwargs: dict[str, Any], *, idle_seconds: float = 0.0,
-                 settle: bool = False, place: tuple[str | None, str | None, str | None] = (None, None, None)) -> None:
+                 settle: bool = False, place: tuple[str | None, str | None, str | None] = (None, None, None),
+                 meter: Meter | None = None) -> None:
         self.name = name
+        self._given = meter  # the caller's meter: used, never closed here
         self.settle = settle
         self.idle_seconds = idle_seconds
         self.carbon = Carbon(*place)  # resolved now: a typo in the place fails at decoration, not mid-run
@@ -130,12 +132,14 @@ class Tracker:
 
     def _ensure_meter(self) -> Meter:
         if self._meter is None:
-            meter = Meter(**self._meter_kwargs)
-            log_fallbacks(meter)
+            meter = self._given
+            if meter is None:
+                meter = Meter(**self._meter_kwargs)
+                log_fallbacks(meter)
+                atexit.register(self.close)
             if self.idle_seconds > 0:
                 self.idle = meter.idle(self.idle_seconds)
             self._meter = meter
-            atexit.register(self.close)
         return self._meter
 
     def _begin(self) -> str:
@@ -166,10 +170,10 @@ class Tracker:
             wrapper.last_result = m
 
     def close(self) -> None:
-        """Stop the meter's sampler; a later call makes a new meter (the totals are kept)."""
+        """Stop the meter's sampler (unless it was given); a later call makes a new meter (the totals are kept)."""
         with self._lock:
-            if self._meter is not None:
+            if self._meter is not None and self._meter is not self._given:
                 self._meter.close()
-                self._meter = None
+            self._meter = None
         atexit.unregister(self.close)
 
