@@ -262,3 +262,24 @@ def test_track_uses_a_given_meter_and_leaves_it_open():
     f.wattprint.close()
     mine.begin("still-open")  # the caller's meter was not closed
     mine.close()
+
+
+def test_window_hooks_see_the_functions_name_for_calls_one_after_another():
+    clock, meter_kwargs = _sim()
+    seen = []
+
+    @track(name="step", **meter_kwargs)
+    def step(inner=False):
+        drive(step.wattprint.meter(), clock, 0.5)
+        if inner:
+            step()  # a call inside a call overlaps it: its window gets its own name
+
+    original = step.wattprint.meter().end
+    step.wattprint.meter().end = lambda name, settle=False: seen.append(name) or original(name, settle=settle)
+    step()
+    step()
+    step(inner=True)
+    assert seen == ["step", "step", "step#4", "step"]
+    assert step.wattprint.calls == 4 and step.wattprint.overlapping_calls == 1
+    assert step.wattprint.last.name == "step"
+    step.wattprint.close()

@@ -1,7 +1,8 @@
 """What ``@track`` keeps: one Meter for every call of a function, and the running totals of its calls.
 
-A call is one window on the shared meter, named ``<name>#<n>`` so that calls from several threads can overlap;
-the meter's edges and the totals are updated under one lock. With ``cpu_scope="process"`` overlapping calls each
+A call is one window on the shared meter, named after the function (``<name>#<n>`` for a call that starts while
+another is running, so that calls from several threads can overlap); the meter's edges and the totals are
+updated under one lock. With ``cpu_scope="process"`` overlapping calls each
 see the whole process's CPU time, so their CPU energy overlaps too (the GPU's does as well): totals of concurrent
 calls count shared energy more than once, which ``overlapping_calls`` makes visible.
 """
@@ -146,7 +147,9 @@ class Tracker:
         with self._lock:
             meter = self._ensure_meter()
             self._seq += 1
-            window = f"{self.name}#{self._seq}"
+            # the function's name, as window hooks (wattprint.meter.hooks) see it; a call overlapping another
+            # needs a window of its own
+            window = self.name if self.name not in meter.open_windows() else f"{self.name}#{self._seq}"
             self.overlapping_calls += self._running > 0
             self._running += 1
             meter.begin(window)
