@@ -119,6 +119,7 @@ def _validate(preset: Preset, path: Path) -> None:
         if task not in task_names():
             raise UnknownNameError(f"task section in {path}", task, task_names(),
                                    fix="name a section [tasks.<task>] after a task `wattprint tasks` lists")
+    for task in task_names():  # [defaults] params reach every task that declares them
         check_task_params(task, preset.settings_for(task))
 
 

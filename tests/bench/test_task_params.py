@@ -1,0 +1,140 @@
+"""Task parameters through presets, flags and sweep plans: a flag sets the parameter on each selected task that
+declares it, a parameter no selected task takes is an error, and old top-level keys move into ``params``."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from wattprint.bench.plan import expand
+from wattprint.bench.presets import load_preset
+from wattprint.core.errors import ConfigError, UnknownNameError
+
+
+def _params(jobs, task):
+    return next(j.settings["params"] for j in jobs if j.task == task)
+
+
+def test_a_flag_reaches_only_the_tasks_that_declare_it():
+    jobs = expand("quick", None, None, {"params": {"num_inference_steps": 3, "max_new_tokens": 12}})
+    assert _params(jobs, "image-generation") == {"num_inference_steps": 3, "height": 64, "width": 64}
+    assert _params(jobs, "text-generation") == {"max_new_tokens": 12}
+    assert _params(jobs, "summarization") == {"min_new_tokens": 10, "max_new_tokens": 12}  # the preset's min kept
+    assert _params(jobs, "text-classification") == {"max_new_tokens": 12}
+    assert _params(jobs, "token-classification") == {}
+    assert _params(jobs, "fill-mask") == {}
+
+
+def test_a_flag_that_breaks_a_task_bound_is_one_clear_error():
+    # quick's summarization asks for at least 10 new tokens: --max-new-tokens 7 cannot hold that
+    with pytest.raises(ConfigError, match="summarization parameter min_new_tokens = 10 exceeds max_new_tokens = 7"):
+        expand("quick", ["summarization"], None, {"params": {"max_new_tokens": 7}})
+
+
+def test_a_flag_no_selected_task_takes_is_an_error_naming_those_that_do():
+    with pytest.raises(ConfigError) as e:
+        expand("quick", ["text-classification", "fill-mask"], None, {"params": {"num_inference_steps": 2}})
+    assert e.value.message == ("the flags: num_inference_steps is not a parameter of fill-mask, "
+                               "text-classification")
+    assert e.value.fix.startswith("num_inference_steps is a parameter of image-generation: add --task image-generation")
+
+
+def test_an_unknown_parameter_gets_close_matches():
+    with pytest.raises(UnknownNameError, match="unknown task parameter 'prompt_wrds'; did you mean 'prompt_words'"):
+        expand("quick", ["text-generation"], None, {"params": {"prompt_wrds": 20}})
+
+
+def test_a_bad_value_is_refused_for_the_task_that_takes_it():
+    with pytest.raises(ConfigError, match="text-classification parameter prompt = 'mine' is not one of: own, study"):
+        expand("quick", ["text-classification"], None, {"params": {"prompt": "mine"}})
+
+
+def test_none_resets_a_preset_value_to_the_task_default():
+    (job, *_) = expand("paper", ["text-generation"], ["distilgpt2"], {"params": {"prompt_words": None}})
+    assert job.settings["params"] == {"max_new_tokens": 10, "exact_new_tokens": False}
+
+
+def test_old_top_level_keys_in_a_preset_move_into_params(tmp_path):
+    f = tmp_path / "old.toml"
+    f.write_text('[tasks.image-generation]\nnum_inference_steps = 3\nsafety_checker = true\n'
+                 '[tasks.summarization]\nmax_new_tokens = 20\nparams = {prompt = "study"}\n')
+    p = load_preset(str(f))
+    assert dict(p.settings_for("image-generation").params) == {"num_inference_steps": 3, "safety_checker": True}
+    assert dict(p.settings_for("summarization").params) == {"max_new_tokens": 20, "prompt": "study"}
+
+
+def test_a_preset_key_its_task_never_read_is_now_an_error(tmp_path):
+    f = tmp_path / "old.toml"
+    f.write_text("[tasks.fill-mask]\nmask_tokens = 1\n")  # fill-mask always masks one word; nothing read this
+    with pytest.raises(UnknownNameError, match="unknown parameter of task fill-mask 'mask_tokens'"):
+        load_preset(str(f))
+
+
+def test_a_task_parameter_written_as_a_setting_says_where_it_goes(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text("[tasks.text-generation]\nprompt_words = 20\n")
+    with pytest.raises(UnknownNameError) as e:
+        load_preset(str(f))
+    assert "unknown setting 'prompt_words'" in e.value.message
+    assert e.value.fix == ("prompt_words is a parameter of text-generation, image-generation: "
+                           "write params = {prompt_words = ...}")
+
+
+def test_defaults_params_apply_to_the_tasks_that_declare_them(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text("[defaults]\nparams = {max_new_tokens = 12}\n")
+    p = load_preset(str(f))
+    assert dict(p.settings_for("text-generation").params) == {"max_new_tokens": 12}
+    assert dict(p.settings_for("token-classification").params) == {}
+    f.write_text("[defaults]\nparams = {max_new_tokens = 5}\n")  # summarization's min_new_tokens is 10
+    with pytest.raises(ConfigError, match="summarization parameter min_new_tokens = 10 exceeds max_new_tokens = 5"):
+        load_preset(str(f))
+    f.write_text("[defaults]\nparams = {max_new_tokenz = 5}\n")
+    with pytest.raises(UnknownNameError, match="did you mean 'max_new_tokens'"):
+        load_preset(str(f))
+
+
+def test_an_unknown_task_section_is_an_error(tmp_path):
+    f = tmp_path / "mine.toml"
+    f.write_text("[tasks.text-generaton]\nrepeats = 2\n")
+    with pytest.raises(UnknownNameError, match="did you mean 'text-generation'"):
+        load_preset(str(f))
+
+
+def test_a_sweep_plan_with_old_keys_and_crossed_params():
+    from wattprint.cluster.plan import expand_plan, plan_from_dict
+
+    plan = plan_from_dict({"presets": ["quick"], "tasks": ["text-generation", "image-generation"],
+                           "settings": {"num_inference_steps": 3}, "cross": {"max_new_tokens": [4, 8]}})
+    jobs = expand_plan(plan)
+    assert sorted(j.label for j in jobs) == [
+        "image-generation/bk-sdm-tiny {'max_new_tokens': None}",
+        "text-generation/distilgpt2 {'max_new_tokens': 4}", "text-generation/distilgpt2 {'max_new_tokens': 8}"]
+    gen = [j.job for j in jobs if j.job.task == "image-generation"]
+    assert gen[0].settings["params"]["num_inference_steps"] == 3
+    plan = plan_from_dict({"presets": ["quick"], "tasks": ["fill-mask"], "settings": {"max_new_tokens": 3}})
+    with pytest.raises(ConfigError, match="the plan's settings: max_new_tokens is not a parameter of fill-mask"):
+        expand_plan(plan)
+
+
+def test_the_loader_gets_the_params_read_at_load_time(monkeypatch):
+    """Image size, steps and the safety checker reach ``task.load`` in ``LoadSettings.params``; the rest do not."""
+    from wattprint.bench.progress import make_progress
+    from wattprint.bench.workflow import JobContext, load_model
+    from wattprint.tasks.image_generation import ImageGeneration
+
+    seen = []
+    monkeypatch.setattr(ImageGeneration, "load", lambda self, entry, settings: seen.append(settings) or "loaded")
+    (job, *_) = expand("paper", ["image-generation"], ["sd-1.5"],
+                       {"params": {"height": 256, "width": 256, "guidance_scale": 5.0}})
+    from wattprint.meter.meter import Meter
+
+    with contextlib.closing(Meter(gpus=None)) as meter:
+        ctx = JobContext(job=job, settings=job.resolved, store=None, on_record=None, progress=make_progress(False),
+                         carbon=None, location=None, environment={}, sync=lambda: None, meter=meter)
+        load_model(ctx)
+    assert ctx.loaded == "loaded"
+    assert seen[0].params == {"height": 256, "width": 256, "safety_checker": True}
+    assert ctx.settings.task_params() == {"seed": 0, "height": 256, "width": 256, "guidance_scale": 5.0,
+                                          "safety_checker": True, "prompt_words": 50}
