@@ -113,6 +113,9 @@ def test_a_sweep_plan_with_old_keys_and_crossed_params():
         "text-generation/distilgpt2 {'max_new_tokens': 4}", "text-generation/distilgpt2 {'max_new_tokens': 8}"]
     gen = [j.job for j in jobs if j.job.task == "image-generation"]
     assert gen[0].settings["params"]["num_inference_steps"] == 3
+    plan = plan_from_dict({"presets": ["quick"], "tasks": ["text-generation"],
+                           "cross": {"params": [{"prompt_words": 10}, {"prompt_words": 20}]}})
+    assert sorted(j.job.settings["params"]["prompt_words"] for j in expand_plan(plan)) == [10, 20]
     plan = plan_from_dict({"presets": ["quick"], "tasks": ["fill-mask"], "settings": {"max_new_tokens": 3}})
     with pytest.raises(ConfigError, match="the plan's settings: max_new_tokens is not a parameter of fill-mask"):
         expand_plan(plan)
