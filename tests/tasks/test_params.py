@@ -95,3 +95,13 @@ def test_unknown_name_gets_close_matches_and_the_list():
 def test_a_declaration_needs_a_known_kind():
     with pytest.raises(ValueError, match="kind 'list'"):
         Param("x", "list", [], "a list")
+
+
+def test_a_per_dataset_param_takes_a_table_checked_entry_by_entry():
+    words = count("prompt_words", None, "first words", optional=True, per_dataset=True)
+    assert words.check("fill-mask", {"c4": 20, "oscar": 20.0}) == {"c4": 20, "oscar": 20}
+    assert words.check("fill-mask", 20) == 20
+    with pytest.raises(ConfigError, match="prompt_words = 0 is not a whole number >= 1, or none, or a table"):
+        words.check("fill-mask", {"c4": 0})
+    with pytest.raises(ConfigError, match="is not a whole number >= 1"):
+        SPECS[0].check("t", {"c4": 20})  # a plain parameter takes no table
