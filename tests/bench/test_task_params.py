@@ -35,14 +35,19 @@ def test_a_flag_that_breaks_a_task_bound_is_one_clear_error():
 def test_a_flag_no_selected_task_takes_is_an_error_naming_those_that_do():
     with pytest.raises(ConfigError) as e:
         expand("quick", ["text-classification", "fill-mask"], None, {"params": {"num_inference_steps": 2}})
-    assert e.value.message == ("the flags: num_inference_steps is not a parameter of fill-mask, "
+    assert e.value.message == ("num_inference_steps, set by the flags, is not a parameter of fill-mask, "
                                "text-classification")
     assert e.value.fix.startswith("num_inference_steps is a parameter of image-generation: add --task image-generation")
 
 
 def test_an_unknown_parameter_gets_close_matches():
-    with pytest.raises(UnknownNameError, match="unknown task parameter 'prompt_wrds'; did you mean 'prompt_words'"):
+    with pytest.raises(UnknownNameError, match="unknown task parameter 'prompt_wrds'; did you mean 'prompt_words'") \
+            as e:
         expand("quick", ["text-generation"], None, {"params": {"prompt_wrds": 20}})
+    assert e.value.fix == "parameters of text-generation: exact_new_tokens, max_new_tokens, prompt_words"
+    with pytest.raises(UnknownNameError) as e:
+        expand("quick", None, None, {"params": {"prompt_wrds": 20}})
+    assert e.value.fix == "`wattprint tasks --params` lists each task's"
 
 
 def test_a_bad_value_is_refused_for_the_task_that_takes_it():
@@ -117,7 +122,7 @@ def test_a_sweep_plan_with_old_keys_and_crossed_params():
                            "cross": {"params": [{"prompt_words": 10}, {"prompt_words": 20}]}})
     assert sorted(j.job.settings["params"]["prompt_words"] for j in expand_plan(plan)) == [10, 20]
     plan = plan_from_dict({"presets": ["quick"], "tasks": ["fill-mask"], "settings": {"max_new_tokens": 3}})
-    with pytest.raises(ConfigError, match="the plan's settings: max_new_tokens is not a parameter of fill-mask"):
+    with pytest.raises(ConfigError, match="max_new_tokens, set by the plan's settings, is not a parameter of fill"):
         expand_plan(plan)
 
 

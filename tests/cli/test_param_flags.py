@@ -40,7 +40,7 @@ def test_short_flags_and_param_become_task_params():
 def test_a_flag_no_selected_task_takes_is_one_line(cli, tmp_path):
     store = tmp_path / "w.db"
     code, _, err = cli("bench", "--task", "text-classification", "--steps", "2", "--store", str(store))
-    assert_one_error(code, err, "num_inference_steps is not a parameter of text-classification",
+    assert_one_error(code, err, "num_inference_steps, set by the flags, is not a parameter of text-classification",
                      "add --task image-generation")
     assert not store.exists()
 

@@ -58,8 +58,8 @@ def check_task_params(task: str, settings: BenchSettings) -> None:
 
 
 def check_unclaimed(params: Mapping[str, Any], tasks: Sequence[str], where: str) -> None:
-    """Each parameter in ``params`` (from ``where``: a flag, a preset's [defaults]) must be declared by one of
-    ``tasks``; one no task takes is an error naming those that do."""
+    """Each parameter in ``params`` (set by ``where``: the flags, a preset's [defaults]) must be declared by one
+    of ``tasks``; one no task takes is an error naming those that do."""
     from wattprint.tasks.registry import task_names
 
     for name in params:
@@ -67,11 +67,14 @@ def check_unclaimed(params: Mapping[str, Any], tasks: Sequence[str], where: str)
             continue
         takers = [t for t in task_names() if name in declared_params(t)]
         if takers:
-            raise ConfigError(f"{where}: {name} is not a parameter of {', '.join(tasks)}",
+            raise ConfigError(f"{name}, set by {where}, is not a parameter of {', '.join(tasks)}",
                               fix=f"{name} is a parameter of {', '.join(takers)}: add --task {takers[0]}, "
                                   f"or leave {name} out")
         known = sorted({n for t in task_names() for n in declared_params(t)})
-        raise UnknownNameError("task parameter", name, known, fix="`wattprint tasks --params` lists each task's")
+        mine = sorted({n for t in tasks for n in declared_params(t)})
+        listed = f"parameters of {', '.join(tasks)}: {', '.join(mine)}" if len(tasks) <= 3 and mine else \
+            "`wattprint tasks --params` lists each task's"
+        raise UnknownNameError("task parameter", name, known, fix=listed)
 
 
 def preset_names() -> list[str]:
