@@ -14,8 +14,8 @@ from typing import Any
 
 STATUSES = ("running", "finished", "failed", "aborted")
 
-# Settings that were top-level benchmark settings before each task declared its own parameters; a record, a
-# preset or a sweep plan that still has them at the top level has them moved into ``params`` on reading.
+# Task parameters that records, presets and sweep plans of the older format hold as top-level settings;
+# reading moves them into ``params``, where the task that declares them looks.
 LEGACY_PARAMS = ("max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width", "guidance_scale",
                  "mask_tokens", "safety_checker")
 
@@ -129,7 +129,7 @@ class RunRecord:
     gpu_uuids: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # records stored before task parameters moved into ``params`` read as if written today
+        # an older-format record's top-level task parameters (LEGACY_PARAMS) are read into ``params``
         self.settings = migrate_settings(self.settings)
 
     def to_dict(self) -> dict[str, Any]:
