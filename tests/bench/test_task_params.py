@@ -69,10 +69,24 @@ def test_old_top_level_keys_in_a_preset_move_into_params(tmp_path):
     assert dict(p.settings_for("summarization").params) == {"max_new_tokens": 20, "prompt": "study"}
 
 
-def test_a_preset_key_its_task_never_read_is_now_an_error(tmp_path):
-    f = tmp_path / "old.toml"
-    f.write_text("[tasks.fill-mask]\nmask_tokens = 1\n")  # fill-mask always masks one word; nothing read this
-    with pytest.raises(UnknownNameError, match="unknown parameter of task fill-mask 'mask_tokens'"):
+BAD_PRESETS = [
+    # fill-mask always masks one word; no task reads mask_tokens
+    ("[tasks.fill-mask]\nmask_tokens = 1\n", UnknownNameError, "unknown parameter of task fill-mask 'mask_tokens'"),
+    # [defaults] params reach summarization, whose min_new_tokens is 10
+    ("[defaults]\nparams = {max_new_tokens = 5}\n", ConfigError,
+     "summarization parameter min_new_tokens = 10 exceeds max_new_tokens = 5"),
+    ("[defaults]\nparams = {max_new_tokenz = 5}\n", UnknownNameError, "did you mean 'max_new_tokens'"),
+    ("[tasks.text-generaton]\nrepeats = 2\n", UnknownNameError, "did you mean 'text-generation'"),
+    ("[tasks.image-generation]\nparams = {height = 0}\n", ConfigError,
+     "image-generation parameter height = 0 is not a whole number >= 1, or none"),
+]
+
+
+@pytest.mark.parametrize("text,error,match", BAD_PRESETS, ids=[t.split("\n")[1] for t, _, _ in BAD_PRESETS])
+def test_a_bad_preset_file_is_refused_when_it_loads(tmp_path, text, error, match):
+    f = tmp_path / "mine.toml"
+    f.write_text(text)
+    with pytest.raises(error, match=match):
         load_preset(str(f))
 
 
@@ -92,19 +106,6 @@ def test_defaults_params_apply_to_the_tasks_that_declare_them(tmp_path):
     p = load_preset(str(f))
     assert dict(p.settings_for("text-generation").params) == {"max_new_tokens": 12}
     assert dict(p.settings_for("token-classification").params) == {}
-    f.write_text("[defaults]\nparams = {max_new_tokens = 5}\n")  # summarization's min_new_tokens is 10
-    with pytest.raises(ConfigError, match="summarization parameter min_new_tokens = 10 exceeds max_new_tokens = 5"):
-        load_preset(str(f))
-    f.write_text("[defaults]\nparams = {max_new_tokenz = 5}\n")
-    with pytest.raises(UnknownNameError, match="did you mean 'max_new_tokens'"):
-        load_preset(str(f))
-
-
-def test_an_unknown_task_section_is_an_error(tmp_path):
-    f = tmp_path / "mine.toml"
-    f.write_text("[tasks.text-generaton]\nrepeats = 2\n")
-    with pytest.raises(UnknownNameError, match="did you mean 'text-generation'"):
-        load_preset(str(f))
 
 
 def test_a_sweep_plan_with_old_keys_and_crossed_params():
