@@ -50,6 +50,11 @@ def test_an_unknown_parameter_gets_close_matches():
     assert e.value.fix == "`wattprint tasks --params` lists each task's"
 
 
+def test_a_setting_given_as_a_parameter_says_so():
+    with pytest.raises(ConfigError, match="seed, set by the flags as a task parameter, is a benchmark setting"):
+        expand("quick", ["text-generation"], None, {"params": {"seed": 3}})
+
+
 def test_a_bad_value_is_refused_for_the_task_that_takes_it():
     with pytest.raises(ConfigError, match="text-classification parameter prompt = 'mine' is not one of: own, study"):
         expand("quick", ["text-classification"], None, {"params": {"prompt": "mine"}})

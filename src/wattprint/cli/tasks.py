@@ -17,8 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _param_rows(task: Any) -> list[dict[str, Any]]:
-    return [{"name": p.name, "type": p.kind, "default": p.default, "allowed": p.describe(), "help": p.help,
-             "at_load": p.load} for p in task.param_specs]
+    return [{"name": p.name, "type": p.kind, "default": p.default, "help": p.help, "at_load": p.load,
+             "allowed": p.describe() + (f", at most {p.at_most}" if p.at_most else "")} for p in task.param_specs]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.settings import BenchSettings, resolve_settings
+from wattprint.bench.settings import SETTING_NAMES, BenchSettings, resolve_settings
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.core.files import read_text
 
@@ -70,6 +70,9 @@ def check_unclaimed(params: Mapping[str, Any], tasks: Sequence[str], where: str)
             raise ConfigError(f"{name}, set by {where}, is not a parameter of {', '.join(tasks)}",
                               fix=f"{name} is a parameter of {', '.join(takers)}: add --task {takers[0]}, "
                                   f"or leave {name} out")
+        if name in SETTING_NAMES:
+            raise ConfigError(f"{name}, set by {where} as a task parameter, is a benchmark setting",
+                              fix=f"set {name} with its own flag (`wattprint bench --help`) or outside params")
         known = sorted({n for t in task_names() for n in declared_params(t)})
         mine = sorted({n for t in tasks for n in declared_params(t)})
         listed = f"parameters of {', '.join(tasks)}: {', '.join(mine)}" if len(tasks) <= 3 and mine else \
