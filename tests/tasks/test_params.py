@@ -105,3 +105,12 @@ def test_a_per_dataset_param_takes_a_table_checked_entry_by_entry():
         words.check("fill-mask", {"c4": 0})
     with pytest.raises(ConfigError, match="is not a whole number >= 1"):
         SPECS[0].check("t", {"c4": 20})  # a plain parameter takes no table
+
+
+def test_a_size_is_a_width_and_a_height():
+    resize = Param("resize", "size", None, "images resized to [width, height]", optional=True)
+    assert resize.check("image-classification", (640, 480)) == [640, 480]
+    assert resize.check("image-classification", None) is None
+    for bad in ([640], [640, 0], [640.5, 480], "640x480", [True, 480]):
+        with pytest.raises(ConfigError, match=r"is not \[width, height\] in whole pixels >= 1, or none"):
+            resize.check("image-classification", bad)

@@ -14,7 +14,7 @@ from typing import Any
 
 from wattprint.core.errors import ConfigError, UnknownNameError
 
-KINDS = ("int", "float", "bool", "str")
+KINDS = ("int", "float", "bool", "str", "size")  # size: [width, height] in whole pixels
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Param:
             text = "a whole number" + (f" >= {self.minimum:g}" if self.minimum is not None else "")
         elif self.kind == "float":
             text = "a finite number" + (f" >= {self.minimum:g}" if self.minimum is not None else "")
+        elif self.kind == "size":
+            text = "[width, height] in whole pixels >= 1"
         else:
             text = "text"
         text += ", or none" if self.optional else ""
@@ -78,6 +80,10 @@ class Param:
         if self.kind == "float":
             ok = isinstance(value, (int, float)) and math.isfinite(value)
             return float(value) if ok else None
+        if self.kind == "size":
+            ok = isinstance(value, (list, tuple)) and len(value) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+            return [int(v) for v in value] if ok else None
         return value if isinstance(value, str) else None
 
     def _below_minimum(self, value: Any) -> bool:
