@@ -4,6 +4,8 @@ declares it, a parameter no selected task takes is an error, and old top-level k
 from __future__ import annotations
 
 import contextlib
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +154,13 @@ def test_the_loader_gets_the_params_read_at_load_time(monkeypatch):
     assert seen[0].params == {"height": 256, "width": 256, "safety_checker": True}
     assert ctx.settings.task_params() == {"seed": 0, "height": 256, "width": 256, "guidance_scale": 5.0,
                                           "safety_checker": True, "prompt_words": 50}
+
+
+@pytest.mark.parametrize("name", ["quick", "paper", "aienergyscore"])
+def test_shipped_presets_set_task_parameters_in_params(name):
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    from wattprint.store.record import LEGACY_PARAMS
+
+    data = tomllib.loads(Path(load_preset(name).path).read_text())
+    for section in [data.get("defaults", {}), *data.get("tasks", {}).values()]:
+        assert not set(LEGACY_PARAMS) & set(section), (name, section)
