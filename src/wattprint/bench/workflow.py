@@ -136,8 +136,9 @@ def load_model(ctx: JobContext) -> None:
     s = ctx.settings
     ctx.task = get_task(ctx.job.task)
     ctx.entry = _entry(ctx.job.model, ctx.job.task)
+    at_load = {p.name for p in ctx.task.param_specs if p.load}  # image size, steps, safety checker
     load = LoadSettings(device=s.device, dtype=s.dtype, weights=s.weights, trust_remote_code=s.trust_remote_code,
-                        seed=s.seed, overrides=s.load_overrides())
+                        seed=s.seed, params={k: v for k, v in s.params if k in at_load})
     ctx.progress.stage("loading the model")
     with OpenWindow(ctx.meter, "load", ctx.sync) as window:
         ctx.loaded = ctx.task.load(ctx.entry, load)
