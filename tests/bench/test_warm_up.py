@@ -96,3 +96,13 @@ def test_a_warm_pass_that_is_not_faster_keeps_the_size(monkeypatch: pytest.Monke
     workflow._fit_budget(ctx, 0.04)
     workflow._warm_pass(ctx, 0.04)
     assert len(ctx.batches) == 62 and len(ctx.notes) == 1
+
+
+def test_a_timed_pass_cut_at_the_budget_says_nothing_is_cold(monkeypatch: pytest.MonkeyPatch) -> None:
+    task = _Timed()
+    monkeypatch.setattr(workflow.time, "perf_counter", task.clock)
+    ctx = _budget_ctx(task, 200)
+    workflow._fit_budget(ctx, 1.0)  # 10 inputs of 0.4 s each: the timed pass stops at its 2.5 s budget
+    task.run_batch = lambda loaded, batch, phases, params: setattr(task, "now", task.now + 0.4)  # type: ignore[method-assign]
+    workflow._warm_pass(ctx, 1.0)
+    assert not any("cut short" in n for n in ctx.notes)

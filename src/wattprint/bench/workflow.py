@@ -216,19 +216,21 @@ def _warm_pass(ctx: JobContext, per_input_s: float) -> None:
     seen = len(ctx.batches)
     _pass(ctx, ctx.batches, t_end)  # every input seen once
     budget_end = min(t_end, time.perf_counter() + (ctx.settings.time_budget_s or 0.0))
-    warm_s = _pass(ctx, ctx.batches, budget_end)  # then timed warm
+    warm_s = _pass(ctx, ctx.batches, budget_end, timed=True)  # then timed warm, for at most the budget
     if warm_s is None or warm_s >= RESIZE_RATIO * per_input_s:
         return
     _fit_budget(ctx, warm_s, basis="a warm pass over the inputs")
     _pass(ctx, ctx.batches[seen:], t_end)
 
 
-def _pass(ctx: JobContext, batches: list[list[Any]], t_end: float) -> float | None:
-    """Run ``batches`` outside every window until ``t_end``; seconds per input, None when none ran."""
+def _pass(ctx: JobContext, batches: list[list[Any]], t_end: float, timed: bool = False) -> float | None:
+    """Run ``batches`` outside every window until ``t_end``; seconds per input, None when none ran. A
+    ``timed`` pass only times inputs already seen, so stopping it early leaves nothing cold."""
     done, t0 = 0, time.perf_counter()
     for batch in batches:
         if time.perf_counter() >= t_end:
-            ctx.notes.append("warm pass cut short by its time limit: later inputs are first seen in repeat 0")
+            if not timed:
+                ctx.notes.append("warm pass cut short by its time limit: later inputs are first seen in repeat 0")
             break
         _run_warm(ctx, batch)
         done += len(batch)
