@@ -17,6 +17,7 @@ from typing import Any
 
 from wattprint.core.clock import Clock, SystemClock
 from wattprint.core.errors import ConfigError
+from wattprint.meter import hooks
 from wattprint.meter.backends.base import Backend, Mark
 from wattprint.meter.result import ComponentEnergy, Measurement
 from wattprint.meter.sampler import Poller, Sampler
@@ -177,8 +178,10 @@ class Meter:
         if self._idle_w:
             comps = [replace(c, idle_power_w=self._idle_w.get(c.key)) for c in comps]
         warns.extend(f"sampler: {e}" for e in self._sampler.errors[:3])
-        return Measurement(name=w.name, started_at=w.wall0, duration_s=t1 - w.t0, components=tuple(comps),
-                           idle_seconds=self._idle_seconds, warnings=tuple(dict.fromkeys(warns)))
+        m = Measurement(name=w.name, started_at=w.wall0, duration_s=t1 - w.t0, components=tuple(comps),
+                        idle_seconds=self._idle_seconds, warnings=tuple(dict.fromkeys(warns)))
+        hooks.emit(m)  # trackers registered with wattprint.meter.hooks see every window resolved here
+        return m
 
     def wait_ready(self, timeout_s: float = 1.0) -> bool:
         """Wait (at most ``timeout_s``) until every backend has its first readings; True when they have.
