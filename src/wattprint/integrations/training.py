@@ -1,0 +1,117 @@
+"""Energy of a training run, shared by the Trainer and Lightning callbacks: one meter, one window open at a
+time (training steps or evaluation), the windows of each logging interval added up when the trainer logs, and
+the run written to a store at the end when one is given."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from wattprint.integrations.figures import combine, measurement_figures
+from wattprint.meter.result import Measurement
+
+PHASES = ("train", "eval")
+
+
+class TrainingEnergy:
+    """``meter``: a Meter to share (left open), else one built from ``meter_kwargs`` on first use and closed by
+    :meth:`finish`. ``store``: a Store or a path; :meth:`finish` writes the run there."""
+
+    def __init__(self, meter: Any = None, store: Any = None, prefix: str = "energy", framework: str = "",
+                 meter_kwargs: dict[str, Any] | None = None) -> None:
+        self.meter = meter
+        self._own_meter = meter is None
+        self._meter_kwargs = dict(meter_kwargs or {})
+        self.store = store
+        self.prefix = prefix
+        self.framework = framework
+        self.measurements: dict[str, list[Measurement]] = {p: [] for p in PHASES}
+        self._pending: dict[str, list[Measurement]] = {p: [] for p in PHASES}
+        self._open: str | None = None
+        self.started_at: float | None = None
+        self.record: Any = None
+
+    def _window(self, phase: str) -> str:
+        return f"{self.framework or 'training'}:{phase}:{id(self)}"  # never clashes with the user's own windows
+
+    def start(self, phase: str) -> None:
+        """Open ``phase``'s window (closing the other one first); nothing if it is already open."""
+        if self._open == phase:
+            return
+        self.stop()
+        if self.meter is None:
+            from wattprint.meter.meter import Meter
+
+            self.meter = Meter(**self._meter_kwargs)
+            self._own_meter = True
+        if self.started_at is None:
+            self.started_at = time.time()
+        self.meter.begin(self._window(phase))
+        self._open = phase
+
+    def stop(self) -> Measurement | None:
+        """Close the open window, if any, and keep its measurement for the next :meth:`take`."""
+        phase, self._open = self._open, None
+        if phase is None or self.meter is None:
+            return None
+        m = self.meter.end(self._window(phase))
+        self.measurements[phase].append(m)
+        self._pending[phase].append(m)
+        return m
+
+    @property
+    def open_phase(self) -> str | None:
+        return self._open
+
+    def take(self, phase: str) -> dict[str, float]:
+        """The figures of ``phase``'s windows since the last take, as one window named ``phase`` ({} if none)."""
+        pending, self._pending[phase] = self._pending[phase], []
+        return measurement_figures(combine(pending, phase), self.prefix) if pending else {}
+
+    def total(self, phase: str) -> Measurement | None:
+        """All of ``phase``'s windows so far as one measurement named ``<phase>_total``."""
+        ms = self.measurements[phase]
+        return combine(ms, f"{phase}_total") if ms else None
+
+    def totals(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for phase in PHASES:
+            m = self.total(phase)
+            if m is not None:
+                out.update(measurement_figures(m, self.prefix))
+        return out
+
+    def finish(self, model: str = "", steps: int = 0, *, write: bool = True) -> Any:
+        """Close the open window, write the run to the store (if given and ``write``) and close the meter built
+        here. Returns the stored RunRecord (None without a store)."""
+        self.stop()
+        if write and self.store is not None and any(self.measurements.values()):
+            self.record = self._write(model, steps)
+        if self._own_meter and self.meter is not None:
+            self.meter.close()
+            self.meter = None
+        return self.record
+
+    def _write(self, model: str, steps: int) -> Any:
+        from wattprint.bench.derive import fill_energy
+        from wattprint.store.record import RunRecord
+        from wattprint.store.sqlite import Store
+
+        both = combine([m for p in PHASES for m in self.measurements[p]], "training")
+        record = RunRecord(
+            task="training", model=model or "unknown", preset=self.framework or "training", repeat=0,
+            status="finished", started_at=self.started_at or both.started_at, finished_at=time.time(),
+            workload="user", workload_description=f"the user's own training run, measured by the {self.framework} "
+                                                  "callback (training steps and evaluation windows)",
+            phases={p: sum(m.total_energy_j for m in self.measurements[p]) for p in PHASES},
+            phase_durations={p: sum(m.duration_s for m in self.measurements[p]) for p in PHASES},
+            settings={"framework": self.framework, "optimizer_steps": steps, "windows": {
+                p: len(self.measurements[p]) for p in PHASES}})
+        fill_energy(record, both)
+        if isinstance(self.store, (str, os.PathLike)):
+            with Store(self.store) as s:
+                s.add(record)
+        else:
+            self.store.add(record)
+        return record

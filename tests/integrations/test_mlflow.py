@@ -1,0 +1,150 @@
+"""MLflow, used as docs/integrations.md shows it, against a real tracking server (SQLite backend) that the session
+starts; what is logged is read back with MlflowClient and compared with the measurement's and the store's
+numbers. Measurements: the real meter (CPU and RAM estimates on a CPU-only machine)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+
+from integration_helpers import run_inference, snippets  # noqa: E402
+
+from wattprint.integrations.base import read_unsent  # noqa: E402
+from wattprint.integrations.figures import measurement_figures  # noqa: E402
+from wattprint.store.record import RunRecord  # noqa: E402
+from wattprint.store.sqlite import Store  # noqa: E402
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture
+def tracking(mlflow_server, monkeypatch, tmp_path):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.chdir(tmp_path)
+    return mlflow.MlflowClient(mlflow_server)
+
+
+def _artifact(client, run_id: str, path: str, tmp: Path) -> dict:
+    local = client.download_artifacts(run_id, path, str(tmp))
+    return json.loads(Path(local).read_text())
+
+
+def test_every_window_and_one_measurement_as_the_page_shows(tracking, windows, tmp_path):
+    per_window, per_run = snippets("MLflow")[:2]
+    ns: dict = {"run_inference": run_inference}
+    exec(per_window, ns)
+    run_id = ns["run"].info.run_id
+    measured = [m for m in windows if m.name == "inference"]
+    assert len(measured) == 1 and measured[0].total_energy_j > 0
+    m = measured[0]
+    data = tracking.get_run(run_id).data
+    expected = measurement_figures(m)
+    assert {k: data.metrics[k] for k in expected} == pytest.approx(expected, rel=1e-12)
+    assert data.metrics["energy/inference/total_j"] == pytest.approx(m.total_energy_j, rel=1e-12)
+    assert data.metrics["energy/inference/uncertainty_j"] == pytest.approx(m.total_uncertainty_j, rel=1e-12)
+    for c in m.components:  # each component's method and source, as a tag
+        assert data.tags[f"energy/inference/method/{c.key.replace(':', '_')}"] == f"{c.method.value} ({c.source})"
+    assert _artifact(tracking, run_id, "wattprint/inference-0.json", tmp_path) == json.loads(m.to_json())
+
+    exec(per_run, ns)  # the same run: a second measurement, logged by hand
+    second = ns["m"].result
+    history = tracking.get_metric_history(run_id, "energy/inference/total_j")
+    assert [h.value for h in history] == pytest.approx([m.total_energy_j, second.total_energy_j], rel=1e-12)
+
+
+def _records() -> list[RunRecord]:
+    comps = [{"kind": "gpu", "name": "H100", "energy_j": 300.0, "method": "counter", "uncertainty_j": 0.5,
+              "source": "nvml", "uuid": "GPU-1a2b", "index": 0},
+             {"kind": "cpu", "name": "EPYC", "energy_j": 60.0, "method": "estimated", "uncertainty_j": 12.0,
+              "source": "cpu-estimate"}]
+    out = []
+    for i, energy in enumerate([360.0, 396.5]):
+        out.append(RunRecord(task="text-classification", model="distilbert-sst2", preset="quick", repeat=i,
+                             status="finished", inferences=1000, samples=1000, energy_j=energy,
+                             energy_uncertainty_j=12.5, gpu_energy_j=300.0, cpu_energy_j=energy - 300.0,
+                             wh_per_1000=energy / 3.6, gco2e=energy / 3.6e6 * 400, weights="random",
+                             workload="synthetic", dataset="sst2", components=comps, phases={"inference": energy},
+                             started_at=1_780_000_000.0 + i, finished_at=1_780_000_010.0 + i))
+    return out
+
+
+def test_a_store_as_the_page_shows(tracking, tmp_path):
+    records = _records()
+    with Store("wattprint.db") as s:
+        for r in records:
+            s.add(r)
+    (code,) = snippets("MLflow")[2:]
+    ns: dict = {"MlflowLogger": sys.modules["wattprint.integrations.mlflow"].MlflowLogger} \
+        if "wattprint.integrations.mlflow" in sys.modules else {}
+    exec("from wattprint.integrations.mlflow import MlflowLogger\n" + code, ns)
+    ids = ns["mlflow_run_ids"]
+    assert len(ids) == 2
+    for run_id, record in zip(ids, records):
+        run = tracking.get_run(run_id)
+        assert run.data.metrics["energy/energy_j"] == record.energy_j
+        assert run.data.metrics["energy/energy_uncertainty_j"] == record.energy_uncertainty_j
+        assert run.data.metrics["energy/wh_per_1000"] == pytest.approx(record.wh_per_1000, rel=1e-12)
+        assert run.data.metrics["energy/gco2e"] == pytest.approx(record.gco2e, rel=1e-12)
+        assert run.data.metrics["energy/gpu_GPU-1a2b_j"] == 300.0
+        assert run.data.metrics["energy/cpu_uncertainty_j"] == 12.0
+        assert run.data.metrics["energy/phase_inference_j"] == record.energy_j
+        assert run.data.params["model"] == "distilbert-sst2" and run.data.params["repeat"] == str(record.repeat)
+        assert run.data.params["method/gpu_GPU-1a2b"] == "counter (nvml)"
+        assert run.data.params["workload"] == "synthetic" and run.data.params["weights"] == "random"
+        assert run.info.status == "FINISHED"
+        assert _artifact(tracking, run_id, "wattprint/record.json", tmp_path)["energy_j"] == record.energy_j
+    exec("from wattprint.integrations.mlflow import MlflowLogger\n" + code, ns)  # again: nothing sent twice
+    assert ns["mlflow_run_ids"] == ids
+    exp = tracking.get_experiment_by_name("benchmark")
+    assert len(tracking.search_runs([exp.experiment_id])) == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # closed when the socket is: nothing listens there
+
+
+def test_server_unreachable_keeps_every_measurement(monkeypatch, tmp_path, caplog):
+    import wattprint
+    from wattprint.integrations.mlflow import MlflowLogger
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    fallback = tmp_path / "unsent.jsonl"
+    results = []
+    with caplog.at_level(logging.WARNING, logger="wattprint.integrations"):
+        with MlflowLogger(fallback=fallback) as logger:
+            for _ in range(2):
+                with wattprint.measure("inference") as m:
+                    run_inference()
+                results.append(m.result)
+    assert all(r is not None and r.total_energy_j > 0 for r in results)  # the caller still has its results
+    assert logger.sent == 0 and logger.kept == 2 and len(logger.failures) == 1
+    kept = read_unsent(fallback)
+    assert [k.to_dict() for k in kept] == [r.to_dict() for r in results]
+    lines = [r.getMessage() for r in caplog.records if r.name == "wattprint.integrations"]
+    assert len(lines) == 1 and str(fallback) in lines[0] and "mlflow logging failed" in lines[0]
+    assert "\n" not in lines[0]
+
+
+def test_store_to_an_unreachable_server_keeps_the_records(monkeypatch, tmp_path):
+    from wattprint.integrations.mlflow import MlflowLogger
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with Store(tmp_path / "w.db") as s:
+        for r in _records():
+            s.add(r)
+    logger = MlflowLogger(tracking_uri=f"http://127.0.0.1:{_closed_port()}", fallback=tmp_path / "unsent.jsonl")
+    assert logger.log_store(tmp_path / "w.db") == []
+    kept = [json.loads(line) for line in (tmp_path / "unsent.jsonl").read_text().splitlines()]
+    assert [k["record"]["energy_j"] for k in kept] == [360.0, 396.5]
+    assert logger.failures and all(k["error"] == logger.failures[0] for k in kept)
