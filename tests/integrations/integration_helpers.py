@@ -38,3 +38,47 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wandb_records(path: Path) -> list:
+    """The records of an offline W&B run file (``run-<id>.wandb``): a 7-byte header, then LevelDB-log blocks of
+    32 KiB whose chunks (checksum, length, type: full/first/middle/last) carry protobuf ``Record``s. wandb no
+    longer ships a reader, hence these few lines."""
+    import struct
+
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    data = path.read_bytes()
+    assert data[:4] == b":W&B", "not a W&B run file"
+    pos, block, out, parts = 7, 32768, [], b""
+    while pos + 7 <= len(data):
+        left = block - pos % block
+        if left < 7:  # a block's tail too short for a chunk header is padding
+            pos += left
+            continue
+        _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if kind == 0 and length == 0:
+            break
+        parts += data[pos + 7:pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):  # full, or the last chunk of a record
+            rec = pb.Record()
+            rec.ParseFromString(parts)
+            out.append(rec)
+            parts = b""
+    return out
+
+
+def wandb_logged(path: Path) -> tuple[list[dict], dict]:
+    """The history rows and the final summary of an offline W&B run file, values decoded from JSON."""
+    import json
+
+    history, summary = [], {}
+    for rec in wandb_records(path):
+        kind = rec.WhichOneof("record_type")
+        if kind == "history":
+            history.append({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in rec.history.item})
+        elif kind == "summary":
+            for i in rec.summary.update:
+                summary[i.key or "/".join(i.nested_key)] = json.loads(i.value_json)
+    return history, summary
