@@ -7,15 +7,17 @@ import socket
 import time
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "integrations.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "integrations.md"
+README = ROOT / "README.md"
 
 
-def snippets(heading: str) -> list[str]:
-    """The ```python blocks of docs/integrations.md under ``## heading`` or ``### heading`` (up to the next
-    heading of the same or a higher level), in page order."""
-    text = DOC.read_text()
+def snippets(heading: str, doc: Path = DOC) -> list[str]:
+    """The ```python blocks of ``doc`` (docs/integrations.md) under ``## heading`` or ``### heading`` (up to the
+    next heading of the same or a higher level), in page order."""
+    text = doc.read_text()
     m = re.search(rf"^(#+) {re.escape(heading)}\s*$", text, flags=re.M)
-    assert m, f"no heading {heading!r} in {DOC}"
+    assert m, f"no heading {heading!r} in {doc}"
     level = len(m.group(1))
     rest = text[m.end():]
     end = re.search(rf"^#{{1,{level}}} ", rest, flags=re.M)

@@ -14,7 +14,7 @@ import pytest
 
 mlflow = pytest.importorskip("mlflow")
 
-from integration_helpers import run_inference, snippets  # noqa: E402
+from integration_helpers import README, run_inference, snippets  # noqa: E402
 
 from wattprint.integrations.base import read_unsent  # noqa: E402
 from wattprint.integrations.figures import measurement_figures  # noqa: E402
@@ -57,6 +57,16 @@ def test_every_window_and_one_measurement_as_the_page_shows(tracking, windows, t
     second = ns["m"].result
     history = tracking.get_metric_history(run_id, "energy/inference/total_j")
     assert [h.value for h in history] == pytest.approx([m.total_energy_j, second.total_energy_j], rel=1e-12)
+
+
+def test_the_readme_snippet(tracking, windows):
+    (code,) = snippets("Experiment trackers and training", README)
+    ns: dict = {"run_inference": run_inference}
+    exec(code, ns)
+    (m,) = [w for w in windows if w.name == "inference"]
+    metrics = tracking.get_run(ns["run"].info.run_id).data.metrics
+    assert metrics["energy/inference/total_j"] == pytest.approx(m.total_energy_j, rel=1e-12)
+    assert metrics["energy/inference/uncertainty_j"] == pytest.approx(m.total_uncertainty_j, rel=1e-12)
 
 
 def _records() -> list[RunRecord]:
