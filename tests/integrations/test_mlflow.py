@@ -158,3 +158,13 @@ def test_store_to_an_unreachable_server_keeps_the_records(monkeypatch, tmp_path)
     kept = [json.loads(line) for line in (tmp_path / "unsent.jsonl").read_text().splitlines()]
     assert [k["record"]["energy_j"] for k in kept] == [360.0, 396.5]
     assert logger.failures and all(k["error"] == logger.failures[0] for k in kept)
+
+
+def test_a_store_that_is_not_there(tmp_path):
+    from wattprint.core.errors import ConfigError
+    from wattprint.integrations.mlflow import MlflowLogger
+
+    logger = MlflowLogger(tracking_uri=f"http://127.0.0.1:{_closed_port()}", fallback=tmp_path / "unsent.jsonl")
+    with pytest.raises(ConfigError, match="no store at"):
+        logger.log_store(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists() and not (tmp_path / "unsent.jsonl").exists()

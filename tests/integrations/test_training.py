@@ -135,3 +135,9 @@ def test_lightning_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     expected = [(s, f["energy/train/total_j"]) for s, f in callback.logged if "energy/train/total_j" in f]
     assert [s for s, _ in logged] == [s for s, _ in expected]
     assert all(math.isclose(a, b, rel_tol=1e-6) for (_, a), (_, b) in zip(logged, expected))
+
+    before = len(callback.logged)
+    trainer.validate(model, val_loader)  # outside fit: measured, sent, and the callback's meter closed after
+    (step, figures), = callback.logged[before:]
+    assert figures["energy/eval/total_j"] > 0 and step == trainer.global_step
+    assert callback.energy.meter is None

@@ -78,3 +78,24 @@ def test_tensorboard_through_a_writer_the_caller_has(tmp_path):
     events = _event_reader(tmp_path / "tb").Scalars("energy/step/total_j")
     assert [e.step for e in events] == [0, 1, 2]
     assert events[-1].value == pytest.approx(m.result.total_energy_j, rel=1e-6)
+
+
+def test_only_the_windows_asked_for(tmp_path):
+    pytest.importorskip("tensorboardX")
+    pytest.importorskip("tensorboard")
+    from wattprint.integrations.tensorboard import TensorBoardLogger
+    from wattprint.meter.meter import Meter
+
+    with TensorBoardLogger(tmp_path / "tb", windows=["decode"]) as logger, Meter(gpus=None) as meter:
+        for _ in range(2):
+            meter.begin("prefill")
+            meter.end("prefill")
+            meter.begin("decode")
+            run_inference()
+            decode = meter.end("decode")
+    assert logger.sent == 2
+    acc = _event_reader(tmp_path / "tb")
+    assert not [t for t in acc.Tags()["scalars"] if "prefill" in t]
+    events = acc.Scalars("energy/decode/total_j")
+    assert [e.step for e in events] == [0, 1]
+    assert events[1].value == pytest.approx(decode.total_energy_j, rel=1e-6)

@@ -41,6 +41,7 @@ class WattprintCallback(_Base):
         meter, store, prefix, kwargs = self._args
         self.energy = TrainingEnergy(meter, store, prefix, "lightning", kwargs)  # one run per fit()
         self._batches = 0
+        self.energy.prepare()
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self.energy.start("train")
@@ -57,6 +58,8 @@ class WattprintCallback(_Base):
     def on_validation_epoch_end(self, trainer: Any, pl_module: Any) -> None:
         self.energy.stop()
         self._send(trainer, self.energy.take("eval"))
+        if getattr(trainer.state.fn, "value", trainer.state.fn) != "fit":  # trainer.validate(): no fit to wait for
+            self.energy.finish(write=False)
 
     def on_train_end(self, trainer: Any, pl_module: Any) -> None:
         self.energy.stop()

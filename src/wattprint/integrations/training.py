@@ -35,19 +35,26 @@ class TrainingEnergy:
     def _window(self, phase: str) -> str:
         return f"{self.framework or 'training'}:{phase}:{id(self)}"  # never clashes with the user's own windows
 
-    def start(self, phase: str) -> None:
-        """Open ``phase``'s window (closing the other one first); nothing if it is already open."""
-        if self._open == phase:
-            return
-        self.stop()
+    def prepare(self) -> Any:
+        """The meter, built now if none was given (its start-up and first readings then fall outside any
+        window: call this before training starts)."""
         if self.meter is None:
             from wattprint.meter.meter import Meter
 
             self.meter = Meter(**self._meter_kwargs)
             self._own_meter = True
+            self.meter.wait_ready(1.0)
+        return self.meter
+
+    def start(self, phase: str) -> None:
+        """Open ``phase``'s window (closing the other one first); nothing if it is already open."""
+        if self._open == phase:
+            return
+        self.stop()
+        meter = self.prepare()
         if self.started_at is None:
             self.started_at = time.time()
-        self.meter.begin(self._window(phase))
+        meter.begin(self._window(phase))
         self._open = phase
 
     def stop(self) -> Measurement | None:

@@ -35,6 +35,7 @@ class WattprintCallback(_Base):
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self._training = True
+        self.energy.prepare()
 
     def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         self.energy.start("train")
