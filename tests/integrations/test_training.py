@@ -43,7 +43,7 @@ def test_trainer_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
                              eval_steps=3, per_device_train_batch_size=4, per_device_eval_batch_size=4,
                              save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True)
     ns = {"model": model, "args": args, "train_dataset": rows, "eval_dataset": rows[:8]}
-    (code,) = snippets("`transformers` Trainer")
+    code = snippets("`transformers` Trainer")[0]
     exec(code, ns)
     trainer = ns["trainer"]
     history = trainer.state.log_history
@@ -54,7 +54,7 @@ def test_trainer_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     assert all(h["energy/train/total_j"] > 0 and h["energy/train/uncertainty_j"] > 0 for h in train_logs)
     assert all(h["energy/eval/total_j"] > 0 for h in eval_logs)
 
-    measured = {p: [w for w in windows if f":{p}:" in w.name] for p in ("train", "eval")}
+    measured = {p: [w for w in windows if w.name == p] for p in ("train", "eval")}
     assert len(measured["eval"]) == 2  # one window per evaluation
     for phase, logs in (("train", train_logs + [final]), ("eval", eval_logs)):
         total = sum(w.total_energy_j for w in measured[phase])
@@ -74,6 +74,27 @@ def test_trainer_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     assert metrics["energy/eval/total_j"] > 0 and "eval_loss" in metrics
     (callback,) = [c for c in trainer.callback_handler.callbacks if type(c).__name__ == "WattprintCallback"]
     assert callback.energy.meter is None  # the callback's own meter is closed after each use
+
+
+def test_trainer_with_a_logger_in_the_run_it_reports_to(tmp_path, monkeypatch, windows, mlflow_server):
+    mlflow = pytest.importorskip("mlflow")
+    from transformers import TrainingArguments
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.chdir(tmp_path)
+    model, rows = _tiny_bert()
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=4, logging_steps=2, save_strategy="no",
+                             per_device_train_batch_size=4, report_to=["mlflow"], use_cpu=True, disable_tqdm=True)
+    ns = {"model": model, "args": args, "train_dataset": rows}
+    first, second = snippets("`transformers` Trainer")
+    exec(first.split("trainer = ")[0] + second, ns)  # the first snippet's imports, then the second
+    client = mlflow.MlflowClient(mlflow_server)
+    run_id = ns["run"].info.run_id
+    train = [w.total_energy_j for w in windows if w.name == "train"]
+    history = client.get_metric_history(run_id, "energy/train/total_j")
+    assert len(train) == 2 and [h.value for h in history] == pytest.approx(train, rel=1e-12)
+    assert [h.step for h in history] == [0, 1]
+    assert len(client.get_metric_history(run_id, "loss")) == 2  # the Trainer's own report, in the same run
 
 
 class _Tiny:
@@ -119,7 +140,7 @@ def test_lightning_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     (callback,) = [c for c in trainer.callbacks if type(c).__name__ == "WattprintCallback"]
     steps = [step for step, figures in callback.logged if "energy/train/total_j" in figures]
     assert steps[:4] == [2, 4, 6, 8]  # every log_every_n_steps batches, at the global step
-    measured = {p: [w for w in windows if f":{p}:" in w.name] for p in ("train", "eval")}
+    measured = {p: [w for w in windows if w.name == p] for p in ("train", "eval")}
     assert len(measured["eval"]) == 2  # the sanity check and the validation after the epoch
     for phase in ("train", "eval"):
         total = sum(w.total_energy_j for w in measured[phase])

@@ -32,9 +32,6 @@ class TrainingEnergy:
         self.started_at: float | None = None
         self.record: Any = None
 
-    def _window(self, phase: str) -> str:
-        return f"{self.framework or 'training'}:{phase}:{id(self)}"  # never clashes with the user's own windows
-
     def prepare(self) -> Any:
         """The meter, built now if none was given (its start-up and first readings then fall outside any
         window: call this before training starts)."""
@@ -54,7 +51,7 @@ class TrainingEnergy:
         meter = self.prepare()
         if self.started_at is None:
             self.started_at = time.time()
-        meter.begin(self._window(phase))
+        meter.begin(phase)  # named as the figures are: a logger attached to the hooks sees train and eval
         self._open = phase
 
     def stop(self) -> Measurement | None:
@@ -62,7 +59,7 @@ class TrainingEnergy:
         phase, self._open = self._open, None
         if phase is None or self.meter is None:
             return None
-        m = self.meter.end(self._window(phase))
+        m = self.meter.end(phase)
         self.measurements[phase].append(m)
         self._pending[phase].append(m)
         return m
