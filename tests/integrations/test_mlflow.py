@@ -168,3 +168,41 @@ def test_a_store_that_is_not_there(tmp_path):
     with pytest.raises(ConfigError, match="no store at"):
         logger.log_store(tmp_path / "missing.db")
     assert not (tmp_path / "missing.db").exists() and not (tmp_path / "unsent.jsonl").exists()
+
+
+def test_what_was_kept_is_sent_when_the_server_is_back(mlflow_server, monkeypatch, tmp_path):
+    import wattprint
+    from wattprint.integrations.mlflow import MlflowLogger
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    fallback = tmp_path / "unsent.jsonl"
+    down = MlflowLogger(tracking_uri=f"http://127.0.0.1:{_closed_port()}", experiment="resent", fallback=fallback)
+    results = []
+    with down:
+        for _ in range(2):
+            with wattprint.measure("inference") as m:
+                run_inference()
+            results.append(m.result)
+    with Store(tmp_path / "w.db") as s:
+        for r in _records():
+            s.add(r)
+    down.log_store(tmp_path / "w.db")
+    assert down.kept == 4 and len(fallback.read_text().splitlines()) == 4
+
+    up = MlflowLogger(tracking_uri=mlflow_server, experiment="resent")
+    assert up.resend(fallback) == 4 and not fallback.exists() and up.failures == []
+    up.close()
+    client = mlflow.MlflowClient(mlflow_server)
+    history = client.get_metric_history(up.run_id or _own_run(client), "energy/inference/total_j")
+    assert [h.value for h in history] == pytest.approx([r.total_energy_j for r in results], rel=1e-12)
+    assert [h.step for h in history] == [0, 1]  # the steps they were given when kept
+    exp = client.get_experiment_by_name("resent")
+    stored = client.search_runs([exp.experiment_id], filter_string="tags.`wattprint.source` = 'store'")
+    assert sorted(r.data.metrics["energy/energy_j"] for r in stored) == [360.0, 396.5]
+
+
+def _own_run(client) -> str:
+    exp = client.get_experiment_by_name("resent")
+    (run,) = client.search_runs([exp.experiment_id], filter_string="tags.`wattprint.source` = 'MlflowLogger'")
+    assert run.info.status == "FINISHED"  # ended by close()
+    return str(run.info.run_id)

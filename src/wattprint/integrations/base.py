@@ -88,12 +88,45 @@ class WindowLogger:
         self.close()
 
     # ---- failure ---------------------------------------------------------------------------------
-    def _failed(self, error: BaseException, entry: dict[str, Any]) -> None:
+    def _failed(self, error: BaseException, entry: dict[str, Any] | None) -> None:
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}".rstrip(": ")
         self.failures.append(reason)
-        self._keep(entry)
+        if entry is not None:
+            self._keep(entry)
         log.warning("%s logging failed (%s); measurement kept in %s, later ones go there too", self.tracker,
                     reason[:300], self.fallback.resolve())
+
+    def resend(self, path: str | os.PathLike[str] | None = None) -> int:
+        """Send what a logger kept in ``path`` (default: this logger's fallback file) now that the tracker is
+        back; returns how many were sent. What still cannot be sent stays in that file (rewritten whole, so a
+        crash halfway loses nothing); the file is removed once empty."""
+        path = Path(path if path is not None else self.fallback)
+        entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        left, sent = [], 0
+        for entry in entries:
+            if self.failures:
+                left.append(entry)
+                continue
+            try:
+                self._resend(entry)
+                sent += 1
+            except Exception as e:  # still unreachable: the entry stays where it was
+                self._failed(e, None)
+                left.append(entry)
+        if left:
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text("".join(json.dumps(e, default=str) + "\n" for e in left), encoding="utf-8")
+            os.replace(tmp, path)
+        else:
+            path.unlink()
+        return sent
+
+    def _resend(self, entry: dict[str, Any]) -> None:
+        if "measurement" not in entry:
+            raise ValueError(f"{self.tracker} cannot send a kept {sorted(entry)} entry")
+        m = Measurement.from_dict(entry["measurement"])
+        self._send(m, int(entry.get("step", 0)))
+        self.sent += 1
 
     def _keep(self, entry: dict[str, Any]) -> None:
         entry = {"tracker": self.tracker, "kept_at": time.time(),

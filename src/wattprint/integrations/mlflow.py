@@ -104,6 +104,14 @@ class MlflowLogger(WindowLogger):
         self.sent += 1
         return str(run.info.run_id)
 
+    def _resend(self, entry: dict[str, Any]) -> None:
+        if "record" in entry:
+            from wattprint.store.record import RunRecord
+
+            self._log_record(RunRecord.from_dict(entry["record"]))
+        else:
+            super()._resend(entry)
+
     def close(self) -> None:
         super().close()
         if self._own_run is not None and not self.failures:
