@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from integration_helpers import snippets
 
 from wattprint.core.errors import ConfigError
 from wattprint.meter import hooks
@@ -68,3 +69,17 @@ def test_register_twice_calls_once_and_unregister_says_whether_it_was_there():
 def test_a_callback_must_be_callable():
     with pytest.raises(ConfigError, match="must be callable"):
         hooks.register("print")  # type: ignore[arg-type]
+
+
+def test_the_page_hook_snippet(capsys):
+    code = snippets("Every window, or one measurement")[0]
+    before = hooks.registered()
+    exec(code, {})
+    (added,) = [h for h in hooks.registered() if h not in before]
+    try:
+        with Meter(gpus=None) as meter:
+            meter.begin("request")
+            m = meter.end("request")
+    finally:
+        hooks.unregister(added)
+    assert capsys.readouterr().out == f"request {m.total_energy_j} J\n"

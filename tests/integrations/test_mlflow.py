@@ -206,3 +206,22 @@ def _own_run(client) -> str:
     (run,) = client.search_runs([exp.experiment_id], filter_string="tags.`wattprint.source` = 'MlflowLogger'")
     assert run.info.status == "FINISHED"  # ended by close()
     return str(run.info.run_id)
+
+
+def test_the_page_resend_snippet(tracking, monkeypatch, windows):
+    import wattprint
+    from wattprint.integrations.mlflow import MlflowLogger
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with MlflowLogger(tracking_uri=f"http://127.0.0.1:{_closed_port()}"):  # default fallback file, in the cwd
+        with wattprint.measure("inference"):
+            run_inference()
+    assert Path("wattprint-unsent-mlflow.jsonl").exists()
+    (code,) = snippets("When the tracker cannot be reached")
+    ns: dict = {}
+    with mlflow.start_run() as run:  # the snippet's logger sends to the active run
+        exec("from wattprint.integrations.mlflow import MlflowLogger\n" + code, ns)
+    assert ns["sent"] == 1 and not Path("wattprint-unsent-mlflow.jsonl").exists()
+    (m,) = [w for w in windows if w.name == "inference"]
+    value = tracking.get_run(run.info.run_id).data.metrics["energy/inference/total_j"]
+    assert value == pytest.approx(m.total_energy_j, rel=1e-12)
