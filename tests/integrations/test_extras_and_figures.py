@@ -70,3 +70,14 @@ def test_names_every_tracker_takes():
     assert safe("gpu:GPU-1a2b") == "gpu_GPU-1a2b"
     assert safe("request 7/prefill") == "request_7_prefill"
     assert safe("::") == "window"
+
+
+def test_every_snippet_of_the_page_has_its_test():
+    """The page's snippets, by section, as the tests run them; a new snippet needs its test here too."""
+    from integration_helpers import DOC, snippets
+
+    tested = {"Every window, or one measurement": 2,  # test_hooks (register), test_mlflow (resend)
+              "MLflow": 3, "Weights & Biases": 1, "TensorBoard": 1,  # test_mlflow, test_wandb_tensorboard
+              "`transformers` Trainer": 2, "Lightning": 1}  # test_training
+    assert {h: len(snippets(h)) for h in tested} == tested
+    assert DOC.read_text().count("```python") == sum(tested.values())
