@@ -162,3 +162,21 @@ def test_lightning_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     (step, figures), = callback.logged[before:]
     assert figures["energy/eval/total_j"] > 0 and step == trainer.global_step
     assert callback.energy.meter is None
+
+
+def test_a_store_that_cannot_be_written_is_refused_before_training(tmp_path):
+    pytest.importorskip("lightning")
+    from wattprint.core.errors import ConfigError
+    from wattprint.integrations.lightning import WattprintCallback
+
+    other = tmp_path / "notes.db"
+    other.write_text("not a database")
+    with pytest.raises(ConfigError) as err:
+        WattprintCallback(store=other)
+    assert other.read_text() == "not a database"  # refused untouched
+    assert "fix:" in str(err.value)
+    with pytest.raises(ConfigError, match="not a folder this user can write to"):
+        WattprintCallback(store=tmp_path / "missing" / "train.db")
+    assert not (tmp_path / "missing").exists()
+    WattprintCallback(store=tmp_path / "new.db")  # a new file in a writable folder: fine, nothing written yet
+    assert not (tmp_path / "new.db").exists()

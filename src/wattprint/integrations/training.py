@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from wattprint.integrations.figures import combine, measurement_figures
@@ -14,12 +15,28 @@ from wattprint.meter.result import Measurement
 PHASES = ("train", "eval")
 
 
+def check_store(store: Any) -> None:
+    """Refuse, before training starts, a store path that could not be written at its end (writes nothing)."""
+    if not isinstance(store, (str, os.PathLike)):
+        return
+    from wattprint.core.errors import ConfigError
+    from wattprint.store.sqlite import Store
+
+    path = Path(store)
+    if path.exists():
+        Store(path, readonly=True).close()  # a file that is not a wattprint store is refused, with the fix
+    elif not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise ConfigError(f"cannot create the store {path}: {path.parent} is not a folder this user can write to",
+                          fix="pass store= a path in an existing, writable folder")
+
+
 class TrainingEnergy:
     """``meter``: a Meter to share (left open), else one built from ``meter_kwargs`` on first use and closed by
     :meth:`finish`. ``store``: a Store or a path; :meth:`finish` writes the run there."""
 
     def __init__(self, meter: Any = None, store: Any = None, prefix: str = "energy", framework: str = "",
                  meter_kwargs: dict[str, Any] | None = None) -> None:
+        check_store(store)
         self.meter = meter
         self._own_meter = meter is None
         self._meter_kwargs = dict(meter_kwargs or {})
