@@ -4,8 +4,10 @@ record as a JSON artifact, per window or per run; a store's runs as MLflow runs.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from wattprint.integrations._extras import require
 from wattprint.integrations.base import WindowLogger
@@ -19,6 +21,7 @@ from wattprint.integrations.figures import (
 from wattprint.meter.result import Measurement
 
 DEFAULT_EXPERIMENT = "wattprint"
+CONNECT_TIMEOUT_S = 5.0
 
 
 class MlflowLogger(WindowLogger):
@@ -34,6 +37,8 @@ class MlflowLogger(WindowLogger):
         super().__init__(prefix=prefix, windows=windows, fallback=fallback)
         self._mlflow = require("mlflow", "mlflow", "MLflow logging")
         self.client = self._mlflow.MlflowClient(tracking_uri)
+        self.tracking_uri = str(tracking_uri or self._mlflow.get_tracking_uri())
+        self._reached = False
         self.run_id = run_id
         self.experiment = experiment
         self.artifacts = artifacts
@@ -55,9 +60,23 @@ class MlflowLogger(WindowLogger):
             self._own_run = run.info.run_id
         return self._own_run
 
+    def _check_reachable(self) -> None:
+        """A server that refuses the connection fails at once, not after MLflow's retries (minutes)."""
+        if self._reached:
+            return
+        url = urlsplit(self.tracking_uri)
+        if url.scheme in ("http", "https") and url.hostname:
+            port = url.port or (443 if url.scheme == "https" else 80)
+            try:
+                socket.create_connection((url.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+            except OSError as e:
+                raise ConnectionError(f"MLflow server {self.tracking_uri} unreachable ({e})") from e
+        self._reached = True
+
     def _send(self, measurement: Measurement, step: int) -> None:
         from mlflow.entities import Metric, RunTag
 
+        self._check_reachable()
         run_id = self._target_run()
         ts = int((measurement.started_at + measurement.duration_s) * 1000)
         metrics = [Metric(k, v, ts, step) for k, v in measurement_figures(measurement, self.prefix).items()]
@@ -88,6 +107,7 @@ class MlflowLogger(WindowLogger):
 
         if self.failures:
             raise RuntimeError(self.failures[-1])
+        self._check_reachable()
         exp = self._experiment_id()
         done = self.client.search_runs([exp], filter_string=f"tags.`wattprint.run_id` = '{record.run_id}'")
         if done:
