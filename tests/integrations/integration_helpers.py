@@ -59,7 +59,7 @@ def wandb_records(path: Path) -> list:
             pos += left
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
-        if kind == 0 and length == 0:
+        if (kind == 0 and length == 0) or pos + 7 + length > len(data):  # the end, or a chunk still being written
             break
         parts += data[pos + 7:pos + 7 + length]
         pos += 7 + length
@@ -71,12 +71,20 @@ def wandb_records(path: Path) -> list:
     return out
 
 
-def wandb_logged(path: Path) -> tuple[list[dict], dict]:
-    """The history rows and the final summary of an offline W&B run file, values decoded from JSON."""
+def wandb_logged(path: Path, timeout_s: float = 60.0) -> tuple[list[dict], dict]:
+    """The history rows and the final summary of an offline W&B run file, values decoded from JSON. wandb's
+    service writes the file on its own after ``finish()`` returns: wait (at most ``timeout_s``) for its exit
+    record."""
     import json
 
+    deadline = time.monotonic() + timeout_s
+    records = wandb_records(path)
+    while not any(r.WhichOneof("record_type") == "exit" for r in records):
+        assert time.monotonic() < deadline, f"no exit record in {path} after {timeout_s} s"
+        time.sleep(0.2)
+        records = wandb_records(path)
     history, summary = [], {}
-    for rec in wandb_records(path):
+    for rec in records:
         kind = rec.WhichOneof("record_type")
         if kind == "history":
             history.append({i.key or "/".join(i.nested_key): json.loads(i.value_json) for i in rec.history.item})
