@@ -18,9 +18,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from integration_helpers import free_port  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mlflow_server(tmp_path_factory):
-    """``mlflow server`` with an SQLite backend on a free loopback port, for the whole session; its URI."""
+    """``mlflow server`` with an SQLite backend on a free loopback port, for one test module (stopped after it,
+    so that no process of ours outlives the module: other tests count this process's children); its URI."""
     pytest.importorskip("mlflow.server", reason="the MLflow server test needs full mlflow (the test extra)")
     root = tmp_path_factory.mktemp("mlflow")
     port = free_port()
@@ -34,13 +35,23 @@ def mlflow_server(tmp_path_factory):
         _wait_healthy(uri, proc, root / "server.log")
         yield uri
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and its uvicorn worker: the group this fixture started
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        _stop_group(proc)
         log.close()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    """End the server and its workers (the process group this fixture started): SIGTERM, then SIGKILL after 5 s."""
+    import psutil
+
+    if proc.poll() is not None:  # it ended on its own (the health check said why)
+        return
+    group = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, alive = psutil.wait_procs(group, timeout=5)
+    if alive:
+        os.killpg(proc.pid, signal.SIGKILL)
+        psutil.wait_procs(alive, timeout=5)
+    proc.wait()
 
 
 def _wait_healthy(uri: str, proc: subprocess.Popen, log: Path, timeout_s: float = 120.0) -> None:
@@ -65,3 +76,17 @@ def windows():
     got: list = []
     with hooks.hooked(got.append):
         yield got
+
+
+@pytest.fixture(scope="module", autouse=True)
+def no_process_left():
+    """Every process a module of these tests started (the MLflow server, wandb's service) has ended when the
+    module is done: later tests count this process's children."""
+    import psutil
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    yield
+    left = [p for p in me.children(recursive=True) if p.pid not in before]
+    _, alive = psutil.wait_procs(left, timeout=15)
+    assert not alive, "processes left running: " + ", ".join(f"{p.pid} {p.name()}" for p in alive)

@@ -92,3 +92,17 @@ def wandb_logged(path: Path, timeout_s: float = 60.0) -> tuple[list[dict], dict]
             for i in rec.summary.update:
                 summary[i.key or "/".join(i.nested_key)] = json.loads(i.value_json)
     return history, summary
+
+
+def tiny_bert():
+    """A 1-layer BERT classifier with random weights (seed 0) and 16 random rows of 8 tokens."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=16, num_labels=2)
+    model = BertForSequenceClassification(config)
+    rows = [{"input_ids": torch.randint(0, 64, (8,)), "attention_mask": torch.ones(8, dtype=torch.long),
+             "labels": torch.tensor(i % 2)} for i in range(16)]
+    return model, rows

@@ -15,7 +15,7 @@ import pytest
 
 mlflow = pytest.importorskip("mlflow")
 
-from integration_helpers import README, run_inference, snippets  # noqa: E402
+from integration_helpers import README, run_inference, snippets, tiny_bert  # noqa: E402
 
 from wattprint.integrations.base import read_unsent  # noqa: E402
 from wattprint.integrations.figures import measurement_figures  # noqa: E402
@@ -223,3 +223,25 @@ def test_the_page_resend_snippet(tracking, monkeypatch, windows):
     (m,) = [w for w in windows if w.name == "inference"]
     value = tracking.get_run(run.info.run_id).data.metrics["energy/inference/total_j"]
     assert value == pytest.approx(m.total_energy_j, rel=1e-12)
+
+
+def test_trainer_with_a_logger_in_the_run_it_reports_to(tmp_path, monkeypatch, windows, mlflow_server):
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    from transformers import TrainingArguments
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.chdir(tmp_path)
+    model, rows = tiny_bert()
+    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=4, logging_steps=2, save_strategy="no",
+                             per_device_train_batch_size=4, report_to=["mlflow"], use_cpu=True, disable_tqdm=True)
+    ns = {"model": model, "args": args, "train_dataset": rows}
+    first, second = snippets("`transformers` Trainer")
+    exec(first.split("trainer = ")[0] + second, ns)  # the first snippet's imports, then the second
+    client = mlflow.MlflowClient(mlflow_server)
+    run_id = ns["run"].info.run_id
+    train = [w.total_energy_j for w in windows if w.name == "train"]
+    history = client.get_metric_history(run_id, "energy/train/total_j")
+    assert len(train) == 2 and [h.value for h in history] == pytest.approx(train, rel=1e-12)
+    assert [h.step for h in history] == [0, 1]
+    assert len(client.get_metric_history(run_id, "loss")) == 2  # the Trainer's own report, in the same run

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from integration_helpers import snippets
+from integration_helpers import snippets, tiny_bert
 
 from wattprint.store.sqlite import Store
 
@@ -19,26 +19,13 @@ def _sum(rows, key):
     return sum(r[key] for r in rows if key in r)
 
 
-def _tiny_bert():
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=16, num_labels=2)
-    model = BertForSequenceClassification(config)
-    rows = [{"input_ids": torch.randint(0, 64, (8,)), "attention_mask": torch.ones(8, dtype=torch.long),
-             "labels": torch.tensor(i % 2)} for i in range(16)]
-    return model, rows
-
-
 def test_trainer_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     pytest.importorskip("transformers")
     pytest.importorskip("accelerate")
     from transformers import TrainingArguments
 
     monkeypatch.chdir(tmp_path)
-    model, rows = _tiny_bert()
+    model, rows = tiny_bert()
     args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=6, logging_steps=2, eval_strategy="steps",
                              eval_steps=3, per_device_train_batch_size=4, per_device_eval_batch_size=4,
                              save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True)
@@ -74,27 +61,6 @@ def test_trainer_callback_as_the_page_shows(tmp_path, monkeypatch, windows):
     assert metrics["energy/eval/total_j"] > 0 and "eval_loss" in metrics
     (callback,) = [c for c in trainer.callback_handler.callbacks if type(c).__name__ == "WattprintCallback"]
     assert callback.energy.meter is None  # the callback's own meter is closed after each use
-
-
-def test_trainer_with_a_logger_in_the_run_it_reports_to(tmp_path, monkeypatch, windows, mlflow_server):
-    mlflow = pytest.importorskip("mlflow")
-    from transformers import TrainingArguments
-
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    monkeypatch.chdir(tmp_path)
-    model, rows = _tiny_bert()
-    args = TrainingArguments(output_dir=str(tmp_path / "out"), max_steps=4, logging_steps=2, save_strategy="no",
-                             per_device_train_batch_size=4, report_to=["mlflow"], use_cpu=True, disable_tqdm=True)
-    ns = {"model": model, "args": args, "train_dataset": rows}
-    first, second = snippets("`transformers` Trainer")
-    exec(first.split("trainer = ")[0] + second, ns)  # the first snippet's imports, then the second
-    client = mlflow.MlflowClient(mlflow_server)
-    run_id = ns["run"].info.run_id
-    train = [w.total_energy_j for w in windows if w.name == "train"]
-    history = client.get_metric_history(run_id, "energy/train/total_j")
-    assert len(train) == 2 and [h.value for h in history] == pytest.approx(train, rel=1e-12)
-    assert [h.step for h in history] == [0, 1]
-    assert len(client.get_metric_history(run_id, "loss")) == 2  # the Trainer's own report, in the same run
 
 
 class _Tiny:

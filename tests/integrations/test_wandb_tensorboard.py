@@ -14,8 +14,15 @@ from wattprint.integrations.figures import measurement_figures
 pytestmark = pytest.mark.timeout(300)
 
 
-def test_wandb_offline_run_as_the_page_shows(monkeypatch, tmp_path, windows):
-    pytest.importorskip("wandb")
+@pytest.fixture
+def wandb_service():
+    """wandb's service process, shut down after the test (it would live as long as this process)."""
+    wandb = pytest.importorskip("wandb")
+    yield
+    wandb.teardown()
+
+
+def test_wandb_offline_run_as_the_page_shows(monkeypatch, tmp_path, windows, wandb_service):
     monkeypatch.chdir(tmp_path)
     for k, v in {"WANDB_MODE": "offline", "WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true",
                  "WANDB_CONSOLE": "off", "WANDB_DISABLE_GIT": "true", "WANDB_DISABLE_CODE": "true"}.items():
