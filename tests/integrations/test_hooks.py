@@ -83,3 +83,25 @@ def test_the_page_hook_snippet(capsys):
     finally:
         hooks.unregister(added)
     assert capsys.readouterr().out == f"request {m.total_energy_j} J\n"
+
+
+def test_hooks_see_measure_and_track_results_with_their_emissions():
+    import wattprint
+
+    got = []
+
+    @wattprint.track(name="step", gpus=None, country="FR")
+    def step():
+        return sum(range(1000))
+
+    try:
+        with hooks.hooked(got.append):
+            with wattprint.measure("block", gpus=None, country="FR") as m:
+                step()
+            step()
+    finally:
+        step.wattprint.close()  # its meter's sampler thread: later tests count threads
+    assert [g.name for g in got] == ["step", "block", "step"]  # each once, under the function's name
+    assert got[1] is m.result and got[2] is step.last_result
+    assert all(g.emissions is not None and g.emissions.zone == "FR" for g in got)
+    assert got[1].emissions.gco2e == m.result.emissions.gco2e
