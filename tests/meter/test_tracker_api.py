@@ -275,7 +275,7 @@ def test_window_hooks_see_the_functions_name_for_calls_one_after_another():
             step()  # a call inside a call overlaps it: its window gets its own name
 
     original = step.wattprint.meter().end
-    step.wattprint.meter().end = lambda name, settle=False: seen.append(name) or original(name, settle=settle)
+    step.wattprint.meter().end = lambda name, settle=False, **kw: seen.append(name) or original(name, settle, **kw)
     step()
     step()
     step(inner=True)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from wattprint.core.config import resolve
 from wattprint.core.errors import ConfigError
+from wattprint.meter import hooks
 from wattprint.meter.meter import Meter
 from wattprint.meter.place import Carbon, log_fallbacks
 from wattprint.meter.result import Measurement
@@ -96,7 +97,8 @@ class measure:  # noqa: N801 - used as a function: `with measure(): ...`
     def __exit__(self, *exc: object) -> None:
         try:
             assert self.meter is not None
-            self.result = self.carbon.attach(self.meter.end(self.name, settle=self.settle))
+            self.result = self.carbon.attach(self.meter.end(self.name, settle=self.settle, emit=False))
+            hooks.emit(self.result)  # the window hooks see the result with its emissions
         finally:
             self._close()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from wattprint.core.errors import ConfigError
 from wattprint.core.notebook import esc, notes, table
+from wattprint.meter import hooks
 from wattprint.meter.meter import Meter
 from wattprint.meter.place import Carbon, log_fallbacks
 from wattprint.meter.result import Measurement
@@ -160,7 +161,7 @@ class Tracker:
             self._running -= 1
             if self._meter is None:  # closed during the call: nothing left to measure it with
                 return
-            m = self._meter.end(window, settle=self.settle)
+            m = self._meter.end(window, settle=self.settle, emit=False)
             m = self.carbon.attach(replace(m, name=self.name))
             self.calls += 1
             self.failed_calls += failed
@@ -171,6 +172,7 @@ class Tracker:
                 self.total_gco2e += m.emissions.gco2e
             self.last = m
             wrapper.last_result = m
+        hooks.emit(m)  # outside the lock; the window hooks see the call under the function's name, with emissions
 
     def close(self) -> None:
         """Stop the meter's sampler (unless it was given); a later call makes a new meter (the totals are kept)."""
