@@ -21,6 +21,7 @@ MODEL_SELECTIONS = ("smallest", "all", "task-specific", "general-purpose", "stud
 COMPONENTS = ("gpu", "cpu", "ram")
 SCORES = ("total", "gpu")
 PREPROCESS = ("inline", "phase")
+DRIVERS = ("direct", "pipeline")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
@@ -66,6 +67,9 @@ class BenchSettings:
     # does; "phase": the whole job's inputs are processed first in a measured "preprocess" window, which
     # the score then adds to the inference window (the AI Energy Score protocol)
     preprocess: str = "inline"
+    # "direct": the task drives the model (tokenizer + forward/generate); "pipeline": each batch is one
+    # transformers pipeline call where one fits the task (wattprint.tasks._pipeline), else direct, recorded
+    driver: str = "direct"
     shrunk: str | None = None
     # task-specific protocol parameters, each declared by the task that reads it (``Task.default_params``):
     # e.g. {exact_new_tokens = false, prompt_words = 20} for text generation; checked against the task's
@@ -74,7 +78,7 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         choices = (("dtype", DTYPES), ("weights", WEIGHTS), ("workload", WORKLOADS), ("models", MODEL_SELECTIONS),
-                   ("score", SCORES), ("preprocess", PREPROCESS))
+                   ("score", SCORES), ("preprocess", PREPROCESS), ("driver", DRIVERS))
         for name, allowed in choices:
             _check_choice(name, getattr(self, name), allowed)
         for c in self.components:

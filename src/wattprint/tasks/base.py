@@ -137,6 +137,23 @@ class Task(abc.ABC):
         """Run one batch from what :meth:`prepare` returned (moved to the device here, as a pipeline would)."""
         return self.run_batch(loaded, prepared, phases, params)
 
+    # The pipeline driver (``driver = "pipeline"``, wattprint.tasks._pipeline): the transformers pipeline that
+    # does this task's work for a loaded model, built from its parts, and one batch run through it.
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        """(transformers pipeline task name, "") where one fits ``loaded``, else (None, why not)."""
+        return None, f"wattprint has no pipeline path for {self.name}"
+
+    def build_pipeline(self, loaded: LoadedModel, name: str) -> Any:
+        """The pipeline ``name`` around the loaded model and its tokenizer (image tasks pass their processor)."""
+        from wattprint.tasks import _pipeline
+
+        return _pipeline.build(loaded, name, **_pipeline.text_parts(loaded))
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        """One batch through ``pipe``: outputs shaped as :meth:`run_batch`'s, the same work units."""
+        raise NotImplementedError(f"{self.name} has no pipeline path")
+
     def count_flops(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> tuple[float | None, str]:
         """Forward FLOPs of one batch counted with ``torch.utils.flop_counter.FlopCounterMode`` (slow: call it
         outside measured windows). Returns (flops, "counted"), or (None, reason) where counting fails."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from wattprint.tasks import _text
+from wattprint.tasks import _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.workloads.specs import specs
 
@@ -80,6 +80,16 @@ class FillMask(Task):
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return "fill-mask", ""
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        texts = [t.replace(MASK, loaded.processor.mask_token) for t in batch]
+        out = _pipeline.call(pipe, texts, top_k=1, tokenizer_kwargs={"truncation": True,
+                                                                      "max_length": _text.text_limit(loaded)})
+        return _pipeline.encoder_result(loaded, pipe, [_best(r) for r in out])
+
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy
 
@@ -96,3 +106,10 @@ def _mask_one(text: str, rng: random.Random, at_end: bool = False) -> tuple[str,
     ref = words[i]
     words[i] = MASK
     return " ".join(words), ref
+
+
+def _best(result: Any) -> str:
+    """The fill-mask pipeline's top token for one text (a list per mask when a text holds several)."""
+    first = result[0] if isinstance(result, list) else result
+    first = first[0] if isinstance(first, list) else first
+    return str(first["token_str"]).strip()

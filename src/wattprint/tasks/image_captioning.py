@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text, _vision
+from wattprint.tasks import _generate, _pipeline, _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.workloads.specs import specs
 
@@ -70,6 +70,11 @@ class ImageCaptioning(Task):
         units = {"inferences": int(pv.shape[0]),
                  "generated_tokens": _generate.count_generated(gen, eos, exact=lo is not None and int(lo) == hi)}
         return BatchResult([s.strip() for s in tok.batch_decode(gen, skip_special_tokens=True)], units)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        # the study called pipeline("image-to-text") with the image alone (code/itt/itt_*.py)
+        return None, (f"{_pipeline.no_pipeline('image-to-text')}; its 'image-text-to-text' pipeline needs a text "
+                      "prompt with each image, a different call from the study's")
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)

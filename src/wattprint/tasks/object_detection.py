@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _text, _vision
+from wattprint.tasks import _pipeline, _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.workloads.specs import specs
 
@@ -69,6 +69,21 @@ class ObjectDetection(Task):
                      "box": [round(float(x), 1) for x in box]}
                     for s, lab, box in zip(f["scores"], f["labels"], f["boxes"])] for f in found]
         return BatchResult(outputs, {"inferences": len(sizes), "detections": sum(len(o) for o in outputs)})
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return "object-detection", ""
+
+    def build_pipeline(self, loaded: LoadedModel, name: str) -> Any:
+        return _pipeline.build(loaded, name, **_pipeline.image_parts(loaded))
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        found = _pipeline.call(pipe, list(batch), threshold=float(p["threshold"]))
+        outputs = [[{"label": d["label"], "score": round(float(d["score"]), 4),
+                     "box": [round(float(d["box"][k]), 1) for k in ("xmin", "ymin", "xmax", "ymax")]}
+                    for d in f] for f in found]
+        return BatchResult(outputs, {"inferences": len(batch), "detections": sum(len(o) for o in outputs)})
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
@@ -88,6 +88,22 @@ class Summarization(Task):
         units = {"inferences": int(enc["input_ids"].shape[0]), "input_tokens": int(enc["attention_mask"].sum().item()),
                  "generated_tokens": _generate.count_generated(gen, eos, exact=lo == hi)}
         return _text.generated_result(loaded, tok.batch_decode(gen, skip_special_tokens=True), units)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        if loaded.extra.get("general_purpose"):
+            return _pipeline.generation_task(loaded)
+        return None, _pipeline.no_pipeline("summarization")
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        if p["prompt"] == "study":
+            prompts = [STUDY_PROMPT.format(text=t) for t in batch]
+        else:
+            prompts = [loaded.extra.get("prefix", "") + t + loaded.extra.get("suffix", "") for t in batch]
+        lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
+        return _pipeline.generate_texts(loaded, pipe, prompts, phases, hi, exact=lo == hi,
+                                        **({"min_new_tokens": lo} if lo != hi else {}))
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import rouge

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
 from wattprint.workloads.specs import specs
 
@@ -65,6 +65,21 @@ class TextClassification(_text.ZeroShotText, Task):
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        if loaded.extra.get("zero_shot"):
+            return _pipeline.generation_task(loaded)
+        return "text-classification", ""
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        if loaded.extra.get("zero_shot"):
+            p = {**self.default_params(), **params}
+            template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
+            return _pipeline.generate_texts(loaded, pipe, [template.format(text=t) for t in batch], phases,
+                                            _new_tokens(loaded, p))
+        out = _pipeline.call(pipe, list(batch), truncation=True, max_length=_text.text_limit(loaded))
+        return _pipeline.encoder_result(loaded, pipe, [(r[0] if isinstance(r, list) else r)["label"] for r in out])
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy, normalize_sentiment
