@@ -111,7 +111,8 @@ def test_summarization_prompt(model, overrides, prompt, expected):
 def test_fill_mask_at_the_end():
     from wattprint.tasks.fill_mask import MASK, _mask_one
 
-    assert _mask_one("the cat sat", random.Random(0), at_end=True) == (f"the cat {MASK}", "sat")
+    assert _mask_one("the cat sat", random.Random(0), "end") == (f"the cat {MASK}", "sat")
+    assert _mask_one("He sat. She ran.", random.Random(0), "append") == (f"He sat She ran{MASK}", "")
     task = get_task("fill-mask")
     conf = {"config": {"dim": 32, "n_layers": 1, "n_heads": 2, "hidden_dim": 64}}
     loaded = _load(task, "distilbert-base-uncased", conf)
@@ -144,5 +145,5 @@ def test_task_defaults_keep_their_own_inputs():
     assert get_task("text-classification").default_params()["prompt"] == "own"
     assert get_task("question-answering").default_params()["prompt"] == "own"
     assert get_task("summarization").default_params()["prompt"] == "own"
-    assert get_task("fill-mask").default_params() == {"mask_position": "random"}
+    assert get_task("fill-mask").default_params() == {"mask_position": "random", "prompt_words": None}
     assert get_task("image-generation").default_params()["prompt_words"] is None

@@ -11,10 +11,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from wattprint.tasks import _pipeline, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.workloads.specs import specs
 
+POSITIONS = {"random": "; one word per text masked (seeded)", "end": "; the last word of each text masked",
+             "append": "; periods removed and the mask appended to each text"}
 MASK = "<wattprint-mask>"  # placeholder in items; replaced by the model's own mask token at run time
 
 
@@ -27,7 +29,10 @@ class FillMask(Task):
 
     def default_params(self) -> dict[str, Any]:
         # mask_position: "random" (seeded word) or "end" (the last word, as the study masked)
-        return {"mask_position": "random"}
+        # prompt_words: keep the first N words of each text (the study: 20 for C4 and OSCAR); mask_position
+        # "append" adds the mask after the text with its periods removed (the study's BookCorpus lines). Either
+        # may be a table by dataset name (_generate.for_dataset)
+        return {"mask_position": "random", "prompt_words": None}
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForMaskedLM"
@@ -45,12 +50,16 @@ class FillMask(Task):
             texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 4)
             workload_used = "synthetic"
         rng = random.Random(seed)
-        at_end = {**self.default_params(), **loaded.extra.get("task_params", {})}["mask_position"] == "end"
-        items, refs = zip(*(_mask_one(t, rng, at_end) for t in texts)) if texts else ((), ())
-        has_refs = workload_used == "dataset"
+        p = {**self.default_params(), **loaded.extra.get("task_params", {})}
+        words = _generate.for_dataset(p["prompt_words"], dataset.name)
+        position = _generate.for_dataset(p["mask_position"], dataset.name) or "random"
+        if words:
+            texts = [" ".join(str(t).split()[: int(words)]) for t in texts]
+            desc += f"; cut to the first {int(words)} words"
+        items, refs = zip(*(_mask_one(t, rng, position) for t in texts)) if texts else ((), ())
+        has_refs = workload_used == "dataset" and position != "append"  # an appended mask replaced no word
         return Inputs(list(items), list(refs) if has_refs else None, dataset.name, workload_used,
-                      desc + ("; the last word of each text masked" if at_end else
-                              "; one word per text masked (seeded)"), stats)
+                      desc + POSITIONS.get(position, POSITIONS["random"]), stats)
 
     separable_preprocess = True
 
@@ -98,11 +107,13 @@ class FillMask(Task):
         return {"top1_accuracy": accuracy([str(o).lower() for o in outputs], [str(r).lower() for r in references])}
 
 
-def _mask_one(text: str, rng: random.Random, at_end: bool = False) -> tuple[str, str]:
+def _mask_one(text: str, rng: random.Random, position: str = "random") -> tuple[str, str]:
+    if position == "append":  # as the study built its BookCorpus inputs: periods removed, the mask appended
+        return text.replace(".", "") + MASK, ""
     words = text.split()
     if not words:
         return MASK, ""
-    i = len(words) - 1 if at_end else rng.randrange(len(words))
+    i = len(words) - 1 if position == "end" else rng.randrange(len(words))
     ref = words[i]
     words[i] = MASK
     return " ".join(words), ref

@@ -28,10 +28,12 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     head_class = "AutoModelForQuestionAnswering"
 
     def default_params(self) -> dict[str, Any]:
-        # prompt "study": general-purpose models are asked with the study's prompt instead of PROMPT
-        return {"max_answer_tokens": 30, "max_new_tokens": 10, "prompt": "own"}
+        # prompt "study": general-purpose models are asked with the study's prompt instead of PROMPT; their
+        # answer's length per model kind and dataset as _generate.zero_shot_length reads it
+        return {"max_answer_tokens": 30, "max_new_tokens": 10, "prompt": "own", **_generate.ZERO_SHOT_PARAMS}
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             return _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r))
         limit = _text.text_limit(loaded) - 40
@@ -53,7 +55,7 @@ class QuestionAnswering(_text.ZeroShotText, Task):
         if loaded.extra.get("zero_shot"):
             template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
             prompts = [template.format(**item) for item in batch]
-            return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
+            return _generate.tokenize_prompts(loaded, prompts, _generate.zero_shot_length(loaded, p)[0])
         contexts = [it["context"] for it in batch]
         enc = loaded.processor([it["question"] for it in batch], contexts, padding=True, truncation="only_second",
                                max_length=_text.text_limit(loaded), return_offsets_mapping=True,
@@ -66,7 +68,8 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         p = {**self.default_params(), **params}
         if loaded.extra.get("zero_shot"):
-            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, int(p["max_new_tokens"]))
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases,
+                                                          *_generate.zero_shot_length(loaded, p))
             return _text.generated_result(loaded, outputs, units)
         import torch
 
@@ -92,7 +95,7 @@ class QuestionAnswering(_text.ZeroShotText, Task):
         p = {**self.default_params(), **params}
         template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
         return _pipeline.generate_texts(loaded, pipe, [template.format(**item) for item in batch], phases,
-                                        int(p["max_new_tokens"]))
+                                        *_generate.zero_shot_length(loaded, p))
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import qa_scores

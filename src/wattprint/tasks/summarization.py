@@ -32,8 +32,10 @@ class Summarization(Task):
         # forward_only: one forward pass of encoder and decoder (the decoder fed the article shifted right, as
         # BART-style models build it), no generation: what AI Energy Score measures for a summarization model;
         # T5-family models generate even then (that protocol runs them as text2text generation)
-        # prompt "study": general-purpose models (Flan-T5, BLOOMZ) get STUDY_PROMPT instead of their prefix/suffix
-        return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False, "prompt": "own"}
+        # prompt "study": general-purpose models (Flan-T5, BLOOMZ) get STUDY_PROMPT instead of their prefix/suffix;
+        # a general-purpose model given a length for its kind (_generate.zero_shot_length) gets no minimum
+        return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False, "prompt": "own",
+                **_generate.ZERO_SHOT_PARAMS}
 
     def model_class(self, entry: Any) -> str:
         return _text.lm_class(entry)
@@ -49,6 +51,7 @@ class Summarization(Task):
         return loaded
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             t, s = dataset.fields["text"], dataset.fields["summary"]
             return _text.dataset_inputs(dataset, n, seed, lambda r: (r[t], r[s]))
@@ -66,7 +69,7 @@ class Summarization(Task):
         tok = loaded.processor
         seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
         tok.padding_side = "right" if seq2seq else "left"
-        limit = _text.text_limit(loaded, 1024) - (0 if seq2seq else int(p["max_new_tokens"]))
+        limit = _text.text_limit(loaded, 1024) - (0 if seq2seq else _lengths(loaded, p)[1])
         return tok(prompts, padding=True, truncation=True, max_length=limit, return_tensors="pt",
                    add_special_tokens=seq2seq)
 
@@ -79,14 +82,14 @@ class Summarization(Task):
         inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
         if p["forward_only"] and _forward_only(loaded):
             return _forward(loaded, inputs)
-        lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
+        lo, hi, exact = _lengths(loaded, p)
         tok = loaded.processor
-        out, _ = _generate.generate(loaded, inputs, phases, max_new_tokens=hi, min_new_tokens=lo if lo != hi else hi)
+        out, _ = _generate.generate(loaded, inputs, phases, max_new_tokens=hi, min_new_tokens=hi if exact else lo)
         gen = _generate.new_tokens(loaded, out, enc["input_ids"].shape[1])
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
         units = {"inferences": int(enc["input_ids"].shape[0]), "input_tokens": int(enc["attention_mask"].sum().item()),
-                 "generated_tokens": _generate.count_generated(gen, eos, exact=lo == hi)}
+                 "generated_tokens": _generate.count_generated(gen, eos, exact=exact)}
         return _text.generated_result(loaded, tok.batch_decode(gen, skip_special_tokens=True), units)
 
     def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
@@ -101,9 +104,9 @@ class Summarization(Task):
             prompts = [STUDY_PROMPT.format(text=t) for t in batch]
         else:
             prompts = [loaded.extra.get("prefix", "") + t + loaded.extra.get("suffix", "") for t in batch]
-        lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
-        return _pipeline.generate_texts(loaded, pipe, prompts, phases, hi, exact=lo == hi,
-                                        **({"min_new_tokens": lo} if lo != hi else {}))
+        lo, hi, exact = _lengths(loaded, p)
+        return _pipeline.generate_texts(loaded, pipe, prompts, phases, hi, exact=exact,
+                                        **({"min_new_tokens": lo} if lo and not exact else {}))
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import rouge
@@ -111,6 +114,18 @@ class Summarization(Task):
         if not references or any(o is None for o in outputs):  # forward-only passes write no summary
             return None
         return rouge(outputs, references)
+
+
+def _lengths(loaded: LoadedModel, p: dict[str, Any]) -> tuple[int | None, int, bool]:
+    """(min, max new tokens, exact) of a summary: a general-purpose model given a length for its kind gets that
+    length and no minimum (the study gave Flan-T5 and BLOOMZ none); every other model min..max_new_tokens."""
+    seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
+    own = p.get("encoder_decoder_max_new_tokens" if seq2seq else "decoder_max_new_tokens")
+    if loaded.extra.get("general_purpose") and _generate.for_dataset(own, loaded.extra.get("dataset")) is not None:
+        hi, exact = _generate.zero_shot_length(loaded, p)
+        return None, hi, exact
+    lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
+    return lo, hi, lo == hi
 
 
 def _forward_only(loaded: LoadedModel) -> bool:

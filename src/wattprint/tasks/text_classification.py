@@ -28,10 +28,11 @@ class TextClassification(_text.ZeroShotText, Task):
 
     def default_params(self) -> dict[str, Any]:
         # general-purpose models only: max_new_tokens for the answer word; prompt "study" asks as the study did;
-        # decoder_max_new_tokens (None: max_new_tokens) for decoder-only models (the study gave BLOOMZ 1)
-        return {"max_new_tokens": 3, "prompt": "own", "decoder_max_new_tokens": None}
+        # per model kind and dataset, lengths and exactness as _generate.zero_shot_length reads them
+        return {"max_new_tokens": 3, "prompt": "own", **_generate.ZERO_SHOT_PARAMS}
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             names = dataset.stats.get("label_names")
             t, lab = dataset.fields["text"], dataset.fields["label"]
@@ -46,13 +47,14 @@ class TextClassification(_text.ZeroShotText, Task):
             p = {**self.default_params(), **params}
             template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
             prompts = [template.format(text=t) for t in batch]
-            return _generate.tokenize_prompts(loaded, prompts, _new_tokens(loaded, p))
+            return _generate.tokenize_prompts(loaded, prompts, _generate.zero_shot_length(loaded, p)[0])
         return _text.tokenize(loaded, batch)
 
     def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         if loaded.extra.get("zero_shot"):
             p = {**self.default_params(), **params}
-            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, _new_tokens(loaded, p))
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases,
+                                                          *_generate.zero_shot_length(loaded, p))
             return _text.generated_result(loaded, outputs, units)
         import torch
 
@@ -77,7 +79,7 @@ class TextClassification(_text.ZeroShotText, Task):
             p = {**self.default_params(), **params}
             template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
             return _pipeline.generate_texts(loaded, pipe, [template.format(text=t) for t in batch], phases,
-                                            _new_tokens(loaded, p))
+                                            *_generate.zero_shot_length(loaded, p))
         out = _pipeline.call(pipe, list(batch), truncation=True, max_length=_text.text_limit(loaded))
         return _pipeline.encoder_result(loaded, pipe, [(r[0] if isinstance(r, list) else r)["label"] for r in out])
 
@@ -89,10 +91,3 @@ class TextClassification(_text.ZeroShotText, Task):
         return {"accuracy": accuracy([normalize_sentiment(o) for o in outputs],
                                      [normalize_sentiment(r) for r in references])}
 
-
-def _new_tokens(loaded: LoadedModel, p: dict[str, Any]) -> int:
-    """max_new_tokens, or decoder_max_new_tokens for a decoder-only model where that is set."""
-    decoder_only = not getattr(loaded.model.config, "is_encoder_decoder", False)
-    if decoder_only and p.get("decoder_max_new_tokens") is not None:
-        return int(p["decoder_max_new_tokens"])
-    return int(p["max_new_tokens"])
