@@ -147,3 +147,76 @@ def test_task_defaults_keep_their_own_inputs():
     assert get_task("summarization").default_params()["prompt"] == "own"
     assert get_task("fill-mask").default_params() == {"mask_position": "random", "prompt_words": None}
     assert get_task("image-generation").default_params()["prompt_words"] is None
+
+
+def _lm(seq2seq, dataset):
+    return SimpleNamespace(model=SimpleNamespace(config=SimpleNamespace(is_encoder_decoder=seq2seq)),
+                           extra={"dataset": dataset})
+
+
+# the paper preset's QA params (code/zeroshot/zeroshot_qa_squad.py:61, _squad2.py:61, _sciq.py:56)
+QA = {"max_new_tokens": 10, "decoder_max_new_tokens": {"squad": 65, "squad_v2": 65, "sciq": 1},
+      "decoder_exact_new_tokens": {"squad": True}, "encoder_decoder_max_new_tokens": 19, "exact_new_tokens": False}
+
+
+@pytest.mark.parametrize("seq2seq,dataset,expected", [
+    (False, "squad", (65, True)),  # BLOOMZ on SQuAD: eos_token_id=-1, always 65 new tokens
+    (False, "squad_v2", (65, False)),
+    (False, "sciq", (1, False)),
+    (True, "squad", (19, False)),  # Flan-T5: the pipeline default, free to stop at EOS
+    (True, "sciq", (19, False))])
+def test_zero_shot_lengths_by_model_kind_and_dataset(seq2seq, dataset, expected):
+    from wattprint.tasks._generate import zero_shot_length
+
+    assert zero_shot_length(_lm(seq2seq, dataset), QA) == expected
+
+
+def test_zero_shot_lengths_default_to_the_task_own():
+    from wattprint.tasks._generate import ZERO_SHOT_PARAMS, zero_shot_length
+
+    p = {"max_new_tokens": 3, **ZERO_SHOT_PARAMS}
+    assert zero_shot_length(_lm(False, "imdb"), p) == (3, True)
+    assert zero_shot_length(_lm(True, "imdb"), p) == (3, True)
+    # a table that leaves the dataset out falls back to max_new_tokens
+    assert zero_shot_length(_lm(False, "other"), {**p, "decoder_max_new_tokens": {"squad": 65}}) == (3, True)
+
+
+def test_summary_lengths_for_general_purpose_and_task_specific_models():
+    from wattprint.tasks.summarization import _lengths
+
+    p = {"min_new_tokens": 9, "max_new_tokens": 14, "decoder_max_new_tokens": {"cnn_dailymail": 15, "xsum": 65},
+         "encoder_decoder_max_new_tokens": 19, "exact_new_tokens": False, "decoder_exact_new_tokens": None}
+    bloomz, flan, bart = _lm(False, "xsum"), _lm(True, "xsum"), _lm(True, "xsum")
+    bloomz.extra["general_purpose"] = flan.extra["general_purpose"] = True
+    assert _lengths(bloomz, p) == (None, 65, False)  # code/zeroshot/zeroshot_summarize_xlsum.py:61
+    assert _lengths(flan, p) == (None, 19, False)
+    assert _lengths(bart, p) == (9, 14, False)  # code/summarize/summarize_xsum.py:47: min_length=10, max_length=15
+
+
+@pytest.mark.slow
+def test_flan_t5_summary_has_no_minimum_and_stops_at_eos():
+    task = get_task("summarization")
+    loaded = _load(task, "flan-t5-small", FLAN)
+    loaded.extra["dataset"] = "xsum"
+    p = {"prompt": "study", "encoder_decoder_max_new_tokens": 4, "exact_new_tokens": False}
+    result = task.run_batch(loaded, ["An article about a film."], Phases(), p)
+    assert 1 <= result.units["generated_tokens"] <= 4
+
+
+@pytest.mark.parametrize("dataset,expected_end", [("c4", "end"), ("oscar", "end"), ("bookcorpus", "append")])
+def test_fill_mask_inputs_per_dataset_as_the_study_built_them(dataset, expected_end):
+    from wattprint.tasks.fill_mask import MASK
+
+    task = get_task("fill-mask")
+    conf = {"config": {"dim": 32, "n_layers": 1, "n_heads": 2, "hidden_dim": 64}}
+    loaded = _load(task, "distilbert-base-uncased", conf)
+    loaded.extra["task_params"] = {"prompt_words": {"c4": 20, "oscar": 20},
+                                   "mask_position": {"bookcorpus": "append", "c4": "end", "oscar": "end"}}
+    inputs = task.make_inputs(loaded, task.dataset(dataset), "synthetic", 4, seed=1)
+    for item in inputs.items:
+        assert item.count(MASK) == 1 and item.endswith(MASK)
+        if expected_end == "end":
+            assert len(item.split()) <= 20 and item.split()[-1] == MASK
+        else:
+            assert "." not in item and not item.endswith(" " + MASK)
+    assert ("cut to the first 20 words" in inputs.description) == (dataset != "bookcorpus")

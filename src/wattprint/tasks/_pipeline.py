@@ -81,10 +81,11 @@ def image_parts(loaded: LoadedModel) -> dict[str, Any]:
     return {"image_processor": getattr(proc, "image_processor", proc)}
 
 
-def call(pipe: Any, inputs: list[Any], **kw: Any) -> list[Any]:
-    """One pipeline call on a batch (the pipeline batches it as given); a list of per-input results."""
+def call(pipe: Any, inputs: list[Any], batch_size: int | None = None, **kw: Any) -> list[Any]:
+    """One pipeline call on a batch, batched as given (``batch_size`` None: the whole batch in one forward
+    pass); a list of per-input results."""
     pipe.wattprint_seen.clear()
-    out = pipe(inputs, batch_size=len(inputs), **kw)
+    out = pipe(inputs, batch_size=batch_size or len(inputs), **kw)
     _generate.sync(str(pipe.device))
     return list(out)
 

@@ -79,7 +79,9 @@ class ObjectDetection(Task):
     def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
                      params: dict[str, Any]) -> BatchResult:
         p = {**self.default_params(), **params}
-        found = _pipeline.call(pipe, list(batch), threshold=float(p["threshold"]))
+        # the pipeline stacks images without padding them: images of different sizes go through one at a time
+        same = len({im.size for im in batch}) == 1
+        found = _pipeline.call(pipe, list(batch), batch_size=None if same else 1, threshold=float(p["threshold"]))
         outputs = [[{"label": d["label"], "score": round(float(d["score"]), 4),
                      "box": [round(float(d["box"][k]), 1) for k in ("xmin", "ymin", "xmax", "ymax")]}
                     for d in f] for f in found]
