@@ -220,3 +220,17 @@ def test_fill_mask_inputs_per_dataset_as_the_study_built_them(dataset, expected_
         else:
             assert "." not in item and not item.endswith(" " + MASK)
     assert ("cut to the first 20 words" in inputs.description) == (dataset != "bookcorpus")
+
+
+@pytest.mark.parametrize("name", ["image-classification", "object-detection", "image-captioning"])
+def test_images_resized_to_640x480_as_the_study_did(name, tiny):
+    """code/image_class/*.py, code/obj_detect/*.py, code/itt/*.py: row['image'].resize((640, 480), resample=0)."""
+    task = get_task(name)
+    loaded = _load(task, *tiny[name][:2])
+    loaded.extra["task_params"] = {"resize": [640, 480]}
+    inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", 3, seed=0)
+    assert [im.size for im in inputs.items] == [(640, 480)] * 3
+    assert "resized to 640x480" in inputs.description
+    loaded.extra["task_params"] = {}
+    own = task.make_inputs(loaded, task.datasets[0], "synthetic", 3, seed=0)
+    assert any(im.size != (640, 480) for im in own.items)  # without the param: the dataset's own sizes

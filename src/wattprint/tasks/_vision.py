@@ -54,7 +54,25 @@ def stand_in_processor(config: Any, settings: LoadSettings):
 
 def make_image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int,
                       reference: str | None = "label") -> Inputs:
-    """Images from the hub dataset (with the ``reference`` field) or synthetic ones of the dataset's sizes."""
+    """Images from the hub dataset (with the ``reference`` field) or synthetic ones of the dataset's sizes,
+    resized to the ``resize`` task param [width, height] where one is given."""
+    return resized(loaded, _image_inputs(loaded, dataset, workload, n, seed, reference))
+
+
+def resized(loaded: LoadedModel, inputs: Inputs) -> Inputs:
+    """``inputs`` with each image resized to the ``resize`` task param [width, height]; as they are without it."""
+    size = loaded.extra.get("task_params", {}).get("resize")
+    if not size:
+        return inputs
+    w, h = int(size[0]), int(size[1])
+    # nearest-neighbour, as the study resized (PIL resample=0)
+    items = [im.resize((w, h), resample=0).convert("RGB") for im in inputs.items]
+    return Inputs(items, inputs.references, inputs.dataset, inputs.workload,
+                  inputs.description + f"; each image resized to {w}x{h} (nearest neighbour)", inputs.stats)
+
+
+def _image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int,
+                  reference: str | None) -> Inputs:
     from wattprint.workloads import synthetic
 
     if _text.choose_workload(workload) == "dataset":

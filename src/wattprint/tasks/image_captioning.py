@@ -24,7 +24,8 @@ class ImageCaptioning(Task):
     datasets = specs("coco_captions", "flickr30k", "nocaps", "coco", "redcaps", "visual_genome")
 
     def default_params(self) -> dict[str, Any]:
-        return {"max_new_tokens": 20, "min_new_tokens": None}
+        # resize: every input image resized to [width, height] before the measured calls (the study: 640x480)
+        return {"max_new_tokens": 20, "min_new_tokens": None, "resize": None}
 
     def model_class(self, entry: Any) -> str:
         cfg = entry.config or {}
@@ -48,7 +49,7 @@ class ImageCaptioning(Task):
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":
-            return _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r))
+            return _vision.resized(loaded, _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r)))
         return _vision.make_image_inputs(loaded, dataset, workload, n, seed, reference=None)
 
     separable_preprocess = True
