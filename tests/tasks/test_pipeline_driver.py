@@ -173,3 +173,21 @@ def test_runner_records_the_driver_and_a_fallback(tmp_path):
     assert q.status == "finished" and q.inferences == 2
     assert q.driver.startswith("direct (pipeline asked: transformers ") and "'question-answering'" in q.driver
     assert f"driver: {q.driver}" in q.warnings
+
+
+def test_driver_flag_overrides_the_preset():
+    import argparse
+
+    from wattprint.bench.plan import expand
+    from wattprint.cli.bench import add_arguments, overrides_from_args
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    direct = overrides_from_args(p.parse_args(["--preset", "paper", "--driver", "direct"]))
+    assert direct["driver"] == "direct"
+    assert "driver" not in overrides_from_args(p.parse_args(["--preset", "paper"]))
+    jobs = expand("paper", ["fill-mask"], ["distilbert-base-uncased"], {})
+    assert {j.settings["driver"] for j in jobs} == {"pipeline"}
+    jobs = expand("paper", ["fill-mask"], ["distilbert-base-uncased"], direct)
+    assert {j.settings["driver"] for j in jobs} == {"direct"}
+    assert {j.settings["driver"] for j in expand("quick", ["fill-mask"], None, {})} == {"direct"}
