@@ -65,6 +65,10 @@ def test_pipeline_generation_stops_at_eos_or_runs_exact(tiny):
     free = {"max_new_tokens": 7, "exact_new_tokens": False}
     assert driven.run_batch(loaded, items, _Null(), free).units == task.run_batch(loaded, items, _Null(), free).units
     assert driven.run_batch(loaded, items, _Null(), {"max_new_tokens": 5}).units["generated_tokens"] == 5
+    pair = task.make_inputs(loaded, task.datasets[0], "synthetic", 2, seed=5).items
+    loaded.processor.padding_side = "right"  # the pipeline path pads prompts on the left itself
+    piped = driven.run_batch(loaded, pair, _Null(), {"max_new_tokens": 4})
+    assert piped.outputs == task.run_batch(loaded, pair, _Null(), {"max_new_tokens": 4}).outputs
 
 
 class _Null:

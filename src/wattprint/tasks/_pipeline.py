@@ -123,6 +123,7 @@ def generate_texts(loaded: LoadedModel, pipe: Any, prompts: list[str], phases: P
                           "logits_processor": LogitsProcessorList([marker]), **gen}
     if exact:
         kw["min_new_tokens"] = max_new_tokens
+    loaded.processor.padding_side = "left"  # a batch of prompts padded before them, as the direct path pads
     gc = loaded.model.generation_config
     pad = _generate.pad_id(loaded)
     if gc.pad_token_id is None and pad is not None:
