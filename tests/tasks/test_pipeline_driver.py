@@ -126,16 +126,20 @@ def test_image_generation_already_is_a_diffusers_pipeline():
     assert driven is task and ran.startswith("pipeline: diffusers")
 
 
-def test_a_pipeline_that_refuses_the_model_falls_back():
+def test_a_pipeline_that_refuses_the_model_falls_back(monkeypatch):
     from types import SimpleNamespace
 
     class Task:
         def pipeline_task(self, loaded):
             return "text-classification", ""
 
-        def build_pipeline(self, loaded, name):
-            raise ValueError("Unrecognized configuration class\nmore")
+        def pipeline_parts(self, loaded):
+            return {}
 
+    def refuse(loaded, name, **parts):
+        raise ValueError("Unrecognized configuration class\nmore")
+
+    monkeypatch.setattr(_pipeline, "build", refuse)
     task = Task()
     driven, ran = _pipeline.drive(task, SimpleNamespace(), "pipeline")
     assert driven is task

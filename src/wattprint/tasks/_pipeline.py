@@ -72,10 +72,6 @@ def build(loaded: LoadedModel, task: str, **parts: Any) -> Any:
     return pipe
 
 
-def text_parts(loaded: LoadedModel) -> dict[str, Any]:
-    return {"tokenizer": loaded.processor}
-
-
 def image_parts(loaded: LoadedModel) -> dict[str, Any]:
     proc = loaded.processor
     return {"image_processor": getattr(proc, "image_processor", proc)}
@@ -185,7 +181,7 @@ def drive(task: Any, loaded: LoadedModel, driver: str) -> tuple[Any, str]:
     if name is None or why:
         return task, f"direct (pipeline asked: {why})"
     try:
-        pipe = task.build_pipeline(loaded, name)
+        pipe = build(loaded, name, **task.pipeline_parts(loaded))
     except (ValueError, KeyError) as e:  # the pipeline refuses this model class or its processor
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         return task, f"direct (pipeline asked: transformers' {name!r} pipeline refused this model: {first})"

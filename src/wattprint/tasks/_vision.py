@@ -61,7 +61,7 @@ def make_image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, 
 
 def resized(loaded: LoadedModel, inputs: Inputs) -> Inputs:
     """``inputs`` with each image resized to the ``resize`` task param [width, height]; as they are without it."""
-    size = loaded.extra.get("task_params", {}).get("resize")
+    size = (getattr(loaded, "extra", None) or {}).get("task_params", {}).get("resize")
     if not size:
         return inputs
     w, h = int(size[0]), int(size[1])

@@ -143,11 +143,9 @@ class Task(abc.ABC):
         """(transformers pipeline task name, "") where one fits ``loaded``, else (None, why not)."""
         return None, f"wattprint has no pipeline path for {self.name}"
 
-    def build_pipeline(self, loaded: LoadedModel, name: str) -> Any:
-        """The pipeline ``name`` around the loaded model and its tokenizer (image tasks pass their processor)."""
-        from wattprint.tasks import _pipeline
-
-        return _pipeline.build(loaded, name, **_pipeline.text_parts(loaded))
+    def pipeline_parts(self, loaded: LoadedModel) -> dict[str, Any]:
+        """What the pipeline is built with besides the model: the tokenizer (image tasks: their image processor)."""
+        return {"tokenizer": loaded.processor}
 
     def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
                      params: dict[str, Any]) -> BatchResult:

@@ -57,8 +57,8 @@ class ImageClassification(Task):
     def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
         return "image-classification", ""
 
-    def build_pipeline(self, loaded: LoadedModel, name: str) -> Any:
-        return _pipeline.build(loaded, name, **_pipeline.image_parts(loaded))
+    def pipeline_parts(self, loaded: LoadedModel) -> dict[str, Any]:
+        return _pipeline.image_parts(loaded)
 
     def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
                      params: dict[str, Any]) -> BatchResult:
