@@ -199,3 +199,17 @@ def test_driver_flag_overrides_the_preset():
     jobs = expand("paper", ["fill-mask"], ["distilbert-base-uncased"], direct)
     assert {j.settings["driver"] for j in jobs} == {"direct"}
     assert {j.settings["driver"] for j in expand("quick", ["fill-mask"], None, {})} == {"direct"}
+
+
+@pytest.mark.slow
+def test_fill_mask_pipeline_gives_none_where_truncation_cut_the_mask(tiny):
+    from wattprint.tasks.fill_mask import MASK
+
+    task, loaded = _load("fill-mask", *tiny["fill-mask"][:2])
+    batch = [" ".join(["word"] * 700) + " " + MASK, "a short " + MASK]
+    direct = task.run_batch(loaded, batch, _Null(), {})
+    driven, _ = _pipeline.drive(task, loaded, "pipeline")
+    piped = driven.run_batch(loaded, batch, _Null(), {})
+    assert piped.outputs[0] is None and direct.outputs[0] is None
+    assert piped.outputs[1] == direct.outputs[1] and piped.units["inferences"] == 2
+    assert 0 < piped.units["input_tokens"] < direct.units["input_tokens"]  # the cut text never reached the model

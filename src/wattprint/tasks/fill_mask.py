@@ -13,6 +13,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.flops import analytic
 from wattprint.workloads.specs import specs
 
 POSITIONS = {"random": "; one word per text masked (seeded)", "end": "; the last word of each text masked",
@@ -94,10 +95,30 @@ class FillMask(Task):
 
     def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
                      params: dict[str, Any]) -> BatchResult:
+        from transformers.pipelines.base import PipelineException
+
         texts = [t.replace(MASK, loaded.processor.mask_token) for t in batch]
-        out = _pipeline.call(pipe, texts, top_k=1, tokenizer_kwargs={"truncation": True,
-                                                                      "max_length": _text.text_limit(loaded)})
+        limit = _text.text_limit(loaded)
+        kw: dict[str, Any] = {"top_k": 1, "tokenizer_kwargs": {"truncation": True, "max_length": limit}}
+        try:
+            out = _pipeline.call(pipe, texts, **kw)
+        except PipelineException:  # a mask cut off by truncation: each text alone, None where it was (as direct)
+            return self._one_by_one(loaded, pipe, texts, kw)
         return _pipeline.encoder_result(loaded, pipe, [_best(r) for r in out])
+
+    def _one_by_one(self, loaded: LoadedModel, pipe: Any, texts: list[str], kw: dict[str, Any]) -> BatchResult:
+        from transformers.pipelines.base import PipelineException
+
+        outputs: list[str | None] = []
+        tokens = 0
+        for text in texts:
+            try:
+                outputs.append(_best(_pipeline.call(pipe, [text], **kw)[0]))
+            except PipelineException:
+                outputs.append(None)
+            tokens += _pipeline.input_tokens(pipe)
+        flops, how = analytic(loaded.parameters, tokens)
+        return BatchResult(outputs, {"inferences": len(texts), "input_tokens": tokens}, flops, how)
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy
