@@ -1,88 +1,419 @@
-"""Does the aienergyscore preset now land where the AI Energy Score leaderboard does? (GPU machine)
+"""Where does wattprint's ``aienergyscore`` figure part from the AI Energy Score leaderboard's? (GPU machine)
 
-    python benchmarks/aienergyscore_gap.py [--samples 1000] [--repeats 3] [--with-sdxl] [--store gap.db]
+Each part measures apart one phase of what the protocol does (optimum-benchmark, branch energy_star_dev,
+``optimum_benchmark/scenarios/energy_star/``; docs/benchmark.md lists the code read, file and line) and writes
+its figures as JSON; ``table`` prints them beside the leaderboard's H100 figures:
 
-Runs ``wattprint bench --preset aienergyscore`` for ResNet-18 (image classification) and distilgpt2 (text
-generation), and SDXL with ``--with-sdxl`` (20 images x 2 repeats), on ``cuda``, and prints for each job:
-the preprocess window's GPU energy, the inference window's (what the preset measured before it had a
-preprocess phase), the preset's score (their sum), per 1,000 inputs, and the leaderboard's H100 figure where
-one is known. For distilgpt2 it also prints the time per generated token and runs fp32 beside the preset's
-fp16, since a step of an 82M model is bound by the generation loop, not arithmetic.
+    python benchmarks/aienergyscore_gap.py image --json image.json      # ResNet-18, the protocol's data path
+    python benchmarks/aienergyscore_gap.py text --json text-444.json    # distilgpt2 with the transformers on the path
+    python benchmarks/aienergyscore_gap.py preset --samples 500 --json preset.json   # wattprint's own preset
+    python benchmarks/aienergyscore_gap.py table image.json text-*.json preset.json
 
-Leaderboard figures (NVIDIA H100, GPU energy per 1,000 queries, February 2025 leaderboard, as reported by
-aiworld.eu, "How output length shapes AI's energy footprint": "resnet-18 by Microsoft uses just 0.0026 kWh per
-1,000 queries", "distilgpt2 ... consumes only 0.00131 kWh per 1,000 queries").
-The GPU machine has no model hub: weights are random and inputs synthetic (the records say so); compute and
-input sizes are the real models'.
+``image`` (needs ``datasets``): 1,000 JPEG images sized like the protocol's dataset, stored as a ``datasets``
+Arrow dataset; the protocol's preprocessing (``filter``, ``select``, ``map`` with the image processor,
+``writer_batch_size=50``, to an Arrow cache on disk, ``with_format("torch")``) as its own phase; then the
+forward pass at batch 1 read the protocol's way (a torch ``DataLoader`` over the Arrow cache, inside the
+window) and wattprint's way (tensors in memory), and the Arrow reads alone without the model.
+``text``: distilgpt2 fp16, batch 1, the protocol's prefill pass (1 new token) and generate pass (exactly 10),
+with whichever transformers is importable (the leaderboard's image pins 4.44.0), prompts from memory or,
+with ``--rows arrow`` and ``datasets``, through the DataLoader as the protocol reads them.
+
+GPU energy is the NVML total-energy counter of GPU 0, the counter the protocol's tracker reads (CodeCarbon
+2.5.1, ``codecarbon/core/gpu.py`` ``_get_total_energy_consumption``, GPU ids from ``backend.device_ids: 0``).
+Weights are random (built from the configs in src/wattprint/models/configs, as the protocol's own
+``backend.no_weights: true`` examples do) and inputs synthetic; each JSON says so.
+
+On the GPU machine (Python 3.12, no ``datasets``, no network) the protocol's stack travels as wheels in the
+git-ignored folder ``.gapwhl`` (54 MB); prepare it on a machine with PyPI access:
+
+    pip download --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 --no-deps -d .gapwhl \
+      datasets==2.20.0 pyarrow==17.0.0 pyarrow_hotfix dill==0.3.8 multiprocess==0.70.16 xxhash==3.4.1 \
+      fsspec==2024.5.0 huggingface_hub==0.24.5 transformers==4.44.0 tokenizers==0.19.1 \
+      requests urllib3 idna certifi charset_normalizer nvidia-ml-py psutil
+
+``GAP_SMOKE=1`` runs any part on the CPU with a few inputs (a check of the path, no figures). Then
+``bash benchmarks/device_run.sh gap`` (carry ``.gapwhl``) installs them with ``pip install --no-index
+--target`` and runs every part in under 500 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
+import tempfile
 import time
+from contextlib import contextmanager
+from statistics import fmean
 
+# GPU Wh per 1,000 queries on an NVIDIA H100 80GB (benchmarks/data/aienergyscore_leaderboard.csv, with sources)
 LEADERBOARD_WH_PER_1000 = {"resnet-18": 2.6, "distilgpt2": 1.31}
+# the protocol dataset's images come from ImageNet, Food-101 (longest side 512) and beans (500x500)
+# (AIEnergyScore index.md, Table 1); one size of each in turn
+IMAGE_SIZES = ((500, 375), (512, 512), (500, 500))
+# text_generation dataset: 369,139 input tokens over 1,000 prompts (AIEnergyScore index.md, Table 1)
+PROMPT_MEAN_TOKENS = 369
+NEW_TOKENS = 10  # examples/energy_star/text_generation.yaml: min_new_tokens = max_new_tokens = 10
 
 
-def _jobs(args: argparse.Namespace) -> list[tuple[str, str, dict]]:
-    base = {"device": args.device, "samples": args.samples, "repeats": args.repeats}
-    jobs = [("image-classification", "resnet-18", base),
-            ("text-generation", "distilgpt2", base),
-            ("text-generation", "distilgpt2", {**base, "dtype": "float32"})]
-    if args.with_sdxl:
-        jobs.append(("image-generation", "sdxl-base-1.0", {**base, "samples": 20, "repeats": 2}))
-    return jobs
+class GpuCounter:
+    """GPU 0's cumulative energy (NVML, joules); None on a machine without an NVIDIA GPU."""
+
+    def __init__(self) -> None:
+        self.handle = None
+        self.name = "none"
+        try:
+            import pynvml
+
+            pynvml.nvmlInit()
+            self.handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+            self.name = str(pynvml.nvmlDeviceGetName(self.handle))
+            self._read = pynvml.nvmlDeviceGetTotalEnergyConsumption
+        except Exception as exc:  # no driver, no GPU, no pynvml: time only
+            self.name = f"no GPU counter ({type(exc).__name__})"
+
+    def joules(self) -> float | None:
+        return None if self.handle is None else self._read(self.handle) / 1000.0
 
 
-def _per_1000(joules: float | None, n: int) -> float | None:
-    return None if joules is None or not n else joules / 3600.0 / n * 1000.0
+class Phases:
+    """Measured windows, each synchronised with the device before and after, as the protocol's tracker does."""
+
+    def __init__(self, device: str) -> None:
+        self.device, self.counter = device, GpuCounter()
+        self.rows: list[dict] = []
+
+    def sync(self) -> None:
+        if self.device.startswith("cuda"):
+            import torch
+
+            torch.cuda.synchronize()
+
+    @contextmanager
+    def measure(self, name: str, inputs: int, **extra):
+        self.sync()
+        e0, t0 = self.counter.joules(), time.perf_counter()
+        yield
+        self.sync()
+        e1, t1 = self.counter.joules(), time.perf_counter()
+        row = {"phase": name, "inputs": inputs, "seconds": t1 - t0,
+               "gpu_j": None if e0 is None or e1 is None else e1 - e0, **extra}
+        self.rows.append(row)
+        print(f"  {name}: {inputs} inputs, {row['seconds']:.2f} s"
+              + (f", GPU {row['gpu_j']:.1f} J" if row["gpu_j"] is not None else ""), flush=True)
 
 
-def _line(records: list, model: str) -> str:
-    from statistics import fmean
+def _versions() -> dict:
+    import importlib
 
-    done = [r for r in records if r.status == "finished"]
-    if not done:
-        return f"{model}: {records[0].status if records else 'no record'}: {records[0].error if records else ''}"
-    r = done[0]
-    pre = _per_1000(r.preprocess_gpu_energy_j, r.inferences)
-    if r.gpu_wh_per_1000 is None or r.score_wh_per_1000 is None:
-        return f"{model}: {r.score_basis}"
-    window = fmean(x.gpu_wh_per_1000 for x in done)
-    score = fmean(x.score_wh_per_1000 for x in done)
-    ref = LEADERBOARD_WH_PER_1000.get(model)
-    repeat_s = fmean(x.duration_s for x in done)
-    parts = [f"{model} ({r.dtype}, {r.inferences} inputs x {len(done)})",
-             f"preprocess {pre:.4g}" if pre is not None else "preprocess inline",
-             f"inference window {window:.4g}", f"score {score:.4g} Wh/1k GPU",
-             f"preprocess took {r.preprocess_duration_s or 0:.3g} s, a repeat {repeat_s:.3g} s"]
-    if r.generated_tokens:
-        parts.append(f"{repeat_s / r.generated_tokens * 1000:.3g} ms per generated token")
-    if ref:
-        parts.append(f"leaderboard (H100) {ref:g}: score/leaderboard {score / ref:.2f}, "
-                     f"inference window/leaderboard {window / ref:.2f}")
-    return "; ".join(parts)
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for mod in ("torch", "transformers", "datasets", "pyarrow", "tokenizers", "huggingface_hub"):
+        try:
+            out[mod] = importlib.import_module(mod).__version__
+        except Exception:
+            out[mod] = None
+    return out
 
 
-def main() -> None:
+def _write(args: argparse.Namespace, part: str, phases: Phases, **extra) -> None:
+    doc = {"part": part, "device": phases.device, "gpu": phases.counter.name, "versions": _versions(),
+           "weights": "random", "inputs": "synthetic", "phases": phases.rows, **extra}
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1)
+
+
+def _idle(phases: Phases, seconds: float) -> None:
+    with phases.measure("idle", 0):
+        time.sleep(seconds)
+
+
+# ---- image classification: the protocol's data path ----
+
+def synthetic_jpegs(n: int, seed: int = 0) -> list[bytes]:
+    """Photo-like JPEGs (smooth colour fields with grain, quality 90) cycling through IMAGE_SIZES."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        w, h = IMAGE_SIZES[i % len(IMAGE_SIZES)]
+        coarse = Image.fromarray(rng.integers(0, 256, (h // 32 + 1, w // 32 + 1, 3), dtype=np.uint8))
+        img = np.asarray(coarse.resize((w, h), Image.Resampling.BICUBIC), dtype=np.int16)
+        img = np.clip(img + rng.integers(-12, 13, img.shape), 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+def protocol_image_preprocess(dataset, processor, num_samples: int):
+    """The protocol's image preprocessing, step for step (preprocessing_utils.py, image_preprocessing)."""
+    dataset = dataset.filter(lambda example: example["image"] != "")
+    dataset = dataset.select(range(num_samples))
+
+    def preprocess_function(example):
+        processed = processor(example["image"].convert("RGB"))
+        return {"pixel_values": processed["pixel_values"][0]}
+
+    return dataset.map(preprocess_function, remove_columns=dataset.features, desc="Running processor on dataset",
+                       writer_batch_size=50, batched=False).with_format("torch")
+
+
+def resnet18(device: str):
+    import torch
+    from transformers import ResNetConfig, ResNetForImageClassification
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "src", "wattprint", "models", "configs", "resnet-18.json")) as f:
+        cfg = json.load(f)
+    cfg.pop("model_type")
+    torch.manual_seed(0)
+    return ResNetForImageClassification(ResNetConfig(**cfg)).eval().to(device)
+
+
+def image_part(args: argparse.Namespace) -> None:
+    import torch
+    from datasets import Dataset, Features, Image, load_from_disk
+    from torch.utils.data import DataLoader
+    from transformers import ConvNextImageProcessor
+
+    phases = Phases(args.device)
+    if args.device.startswith("cuda"):
+        torch.zeros(1, device=args.device)  # the CUDA context exists in every window, as in wattprint's
+    folder = tempfile.mkdtemp(prefix="gap-image-")
+    t0 = time.perf_counter()
+    jpegs = synthetic_jpegs(args.samples)
+    rows = [{"bytes": b, "path": None} for b in jpegs]
+    Dataset.from_dict({"image": rows}, features=Features({"image": Image()})).save_to_disk(f"{folder}/src")
+    raw = load_from_disk(f"{folder}/src")  # memory-mapped Arrow, as load_dataset leaves a hub dataset
+    jpeg_mb = sum(len(b) for b in jpegs) / 1e6
+    print(f"image: {args.samples} JPEGs ({jpeg_mb:.0f} MB) built in {time.perf_counter() - t0:.1f} s", flush=True)
+    # ConvNeXt processor: the class microsoft/resnet-18 declares (shortest edge 224, crop 0.875, bicubic)
+    processor = ConvNextImageProcessor(size={"shortest_edge": 224}, crop_pct=0.875, resample=3)
+    _idle(phases, args.idle_seconds)
+    with phases.measure("preprocess", args.samples):
+        dataset = protocol_image_preprocess(raw, processor, args.samples)
+    model = resnet18(args.device)
+    sample = {"pixel_values": dataset[:1]["pixel_values"].to(args.device)}
+    with torch.inference_mode():
+        for _ in range(10):  # config.py: warmup_runs = 10
+            model(**sample)
+    n = min(args.forward_samples, args.samples)
+    subset = dataset.select(range(n))
+    for k in range(args.iterations):
+        with phases.measure("forward, DataLoader over the Arrow cache (protocol)", n, iteration=k):
+            for inputs in DataLoader(subset, batch_size=1):
+                inputs = {key: v.to(args.device) for key, v in inputs.items()}
+                with torch.inference_mode():
+                    model(**inputs)
+    with phases.measure("Arrow reads alone, no model", n):
+        in_memory = [b["pixel_values"] for b in DataLoader(subset, batch_size=1)]
+    for k in range(args.iterations):
+        with phases.measure("forward, tensors in memory (wattprint)", n, iteration=k):
+            for pixels in in_memory:
+                with torch.inference_mode():
+                    model(pixel_values=pixels.to(args.device))
+    _write(args, "image", phases, model="resnet-18", jpeg_mb=jpeg_mb, processor="ConvNextImageProcessor")
+
+
+# ---- text generation: the protocol's generation loop with this environment's transformers ----
+
+def prompt_lengths(n: int) -> list[int]:
+    """Deterministic lengths 40..698 tokens, mean PROMPT_MEAN_TOKENS (the dataset's spread is not published)."""
+    lo = 40
+    span = 2 * (PROMPT_MEAN_TOKENS - lo)
+    return [lo + (i * 7919) % (span + 1) for i in range(n)]
+
+
+def distilgpt2(device: str):
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "src", "wattprint", "models", "configs", "distilgpt2.json")) as f:
+        cfg = json.load(f)
+    cfg.pop("model_type")
+    torch.manual_seed(0)
+    dtype = torch.float16 if device.startswith("cuda") else torch.float32  # AIEnergyScore: fp16 for generation
+    model = GPT2LMHeadModel(GPT2Config(**cfg))
+    return model.to(device=device, dtype=dtype).eval()  # type: ignore[call-arg]
+
+
+def _prompt_rows(n: int, vocab: int, rows: str):
+    """Batch-1 inputs: a list of dicts of tensors, or a DataLoader over a torch-formatted Arrow dataset."""
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    ids = [torch.randint(0, vocab, (1, L), generator=g) for L in prompt_lengths(n)]
+    if rows == "memory":
+        return [{"input_ids": x, "attention_mask": torch.ones_like(x)} for x in ids]
+    from datasets import Dataset
+    from torch.utils.data import DataLoader
+
+    ds = Dataset.from_dict({"input_ids": [x[0].tolist() for x in ids],
+                            "attention_mask": [[1] * x.shape[1] for x in ids]}).with_format("torch")
+    return DataLoader(ds, batch_size=1)
+
+
+def text_part(args: argparse.Namespace) -> None:
+    import torch
+
+    phases = Phases(args.device)
+    model = distilgpt2(args.device)
+    # scenario.py TEXT_GENERATION_DEFAULT_KWARGS, overridden by text_generation.yaml's 10 new tokens
+    gen = {"num_return_sequences": 1, "temperature": 1.0, "do_sample": False, "use_cache": True, "num_beams": 1,
+           "max_new_tokens": NEW_TOKENS, "min_new_tokens": NEW_TOKENS}
+    rows = _prompt_rows(args.prompts, model.config.vocab_size, args.rows)
+    first = {k: v.to(args.device) for k, v in next(iter(rows)).items()}
+    with torch.inference_mode():
+        for _ in range(10):  # warmup_runs = 10, 2 new tokens each, then one with the full kwargs
+            model.generate(**first, **{**gen, "max_new_tokens": 2, "min_new_tokens": 2})
+        model.generate(**first, **gen)
+    _idle(phases, args.idle_seconds)
+    tag = f"transformers {_versions()['transformers']}, rows from {args.rows}"
+    for k in range(args.iterations):
+        for name, kw in (("prefill", {**gen, "max_new_tokens": 1, "min_new_tokens": 1}), ("generate", gen)):
+            with phases.measure(f"{name} ({tag})", args.prompts, iteration=k):
+                for inputs in rows:
+                    inputs = {key: v.to(args.device) for key, v in inputs.items()}
+                    with torch.inference_mode():
+                        model.generate(**inputs, **kw)
+    _write(args, "text", phases, model="distilgpt2", rows=args.rows, new_tokens=NEW_TOKENS,
+           prompt_tokens=sum(prompt_lengths(args.prompts)))
+
+
+# ---- wattprint's own aienergyscore preset ----
+
+def preset_part(args: argparse.Namespace) -> None:
     from wattprint.bench.plan import expand
     from wattprint.bench.runner import run_job
     from wattprint.store.sqlite import Store
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=1000)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--with-sdxl", action="store_true")
-    ap.add_argument("--store", default="aienergyscore_gap.db")
-    ap.add_argument("--device", default="cuda", help="cpu only to check the script (no GPU score then)")
-    args = ap.parse_args()
-    t0 = time.perf_counter()
+    out = []
+    base = {"device": args.device, "samples": args.samples, "repeats": args.repeats}
     with Store(args.store) as store:
-        for task, model, overrides in _jobs(args):
-            (job,) = expand("aienergyscore", [task], [model], overrides)
-            print(_line(run_job(job, store=store), model), flush=True)
-    print(f"elapsed {time.perf_counter() - t0:.0f} s; store {args.store} "
-          f"(wattprint report --store {args.store} --format aienergyscore -o submission)")
+        for task, model in (("image-classification", "resnet-18"), ("text-generation", "distilgpt2")):
+            (job,) = expand("aienergyscore", [task], [model], base)
+            done = [r for r in run_job(job, store=store) if r.status == "finished"]
+            if not done:
+                print(f"{model}: no finished repeat", flush=True)
+                continue
+            r = done[0]
+            row = {"model": model, "inputs": r.inferences, "repeats": len(done), "dtype": r.dtype,
+                   "preprocess_gpu_j": r.preprocess_gpu_energy_j, "preprocess_s": r.preprocess_duration_s,
+                   "window_gpu_j": fmean(x.gpu_energy_j for x in done if x.gpu_energy_j is not None)
+                   if any(x.gpu_energy_j is not None for x in done) else None,
+                   "window_s": fmean(x.duration_s for x in done), "generated_tokens": r.generated_tokens,
+                   "score_wh_per_1000": fmean(x.score_wh_per_1000 for x in done)
+                   if all(x.score_wh_per_1000 is not None for x in done) else None}
+            out.append(row)
+            print(f"  {model}: {row}", flush=True)
+            if args.json:  # after each model, so a part cut for time keeps what finished
+                with open(args.json, "w", encoding="utf-8") as f:
+                    json.dump({"part": "preset", "versions": _versions(), "rows": out}, f, indent=1)
+
+
+# ---- the table ----
+
+def wh_per_1000(joules: float | None, n: int) -> float | None:
+    return None if joules is None or not n else joules / 3600.0 / n * 1000.0
+
+
+def _fmt(x: float | None, spec: str = ".3g") -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def _phase_lines(doc: dict) -> list[str]:
+    """One line per phase name: Wh/1k (mean over iterations), time per input, mean GPU power."""
+    names: dict[str, list[dict]] = {}
+    for r in doc["phases"]:
+        names.setdefault(r["phase"], []).append(r)
+    lines = []
+    for name, rs in names.items():
+        n = rs[0]["inputs"]
+        s = fmean(r["seconds"] for r in rs)
+        joules = [r["gpu_j"] for r in rs if r["gpu_j"] is not None]
+        j = fmean(joules) if joules else None
+        watts = j / s if j is not None and s > 0 else None
+        per = f"{s / n * 1000:.3g} ms/input" if n else f"{s:.3g} s"
+        if doc["part"] == "text" and name.startswith("generate") and n:
+            per += f", {s / (n * doc['new_tokens']) * 1000:.3g} ms/new token"
+        lines.append(f"| {doc.get('model', '')} | {name} | {n} x {len(rs)} | {_fmt(wh_per_1000(j, n))} | {per} "
+                     f"| {_fmt(watts, '.0f')} |")
+    return lines
+
+
+def _preset_line(r: dict) -> str:
+    ref = LEADERBOARD_WH_PER_1000.get(r["model"])
+    score = r["score_wh_per_1000"]
+    pre, win = wh_per_1000(r["preprocess_gpu_j"], r["inputs"]), wh_per_1000(r["window_gpu_j"], r["inputs"])
+    ratio = f", score/leaderboard {score / ref:.2f}" if ref and score else ""
+    per = f"{r['window_s'] / r['inputs'] * 1000:.3g} ms/input"
+    if r.get("generated_tokens"):
+        per += f", {r['window_s'] / r['generated_tokens'] * 1000:.3g} ms/new token"
+    return (f"| {r['model']} | wattprint preset ({r['dtype']}): preprocess {_fmt(pre)} + window {_fmt(win)} = score"
+            f"{ratio} | {r['inputs']} x {r['repeats']} | {_fmt(score)} | {per} | |")
+
+
+def table(paths: list[str]) -> str:
+    out = ["| model | phase | inputs x runs | GPU Wh/1k | time | GPU W |", "|---|---|---|---|---|---|"]
+    notes = []
+    for p in paths:
+        if not os.path.exists(p):
+            notes.append(f"{os.path.basename(p)}: not written (the part failed or was cut for time)")
+            continue
+        with open(p, encoding="utf-8") as f:
+            doc = json.load(f)
+        if doc["part"] == "preset":
+            out.extend(_preset_line(r) for r in doc["rows"])
+            continue
+        out.extend(_phase_lines(doc))
+        v = doc["versions"]
+        notes.append(f"{os.path.basename(p)}: {doc['gpu']}, python {v['python']}, torch {v['torch']}, "
+                     f"transformers {v['transformers']}, datasets {v['datasets']}, pyarrow {v['pyarrow']}")
+    out.append("")
+    out.append("leaderboard (H100, GPU Wh/1k): " + ", ".join(f"{k} {v:g}" for k, v in LEADERBOARD_WH_PER_1000.items()))
+    return "\n".join(out + notes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="part", required=True)
+    for name in ("image", "text", "preset"):
+        p = sub.add_parser(name)
+        p.add_argument("--device", default="cuda", help="cpu only to check the script (no GPU energy then)")
+        p.add_argument("--json", default=None, help="write the figures here")
+        p.add_argument("--idle-seconds", type=float, default=5.0)
+        p.add_argument("--iterations", type=int, default=2, help="passes over the inputs (the protocol: 10)")
+    img = sub.choices["image"]
+    img.add_argument("--samples", type=int, default=1000)
+    img.add_argument("--forward-samples", type=int, default=1000, help="inputs per forward pass")
+    txt = sub.choices["text"]
+    txt.add_argument("--prompts", type=int, default=300)
+    txt.add_argument("--rows", choices=("memory", "arrow"), default="memory")
+    pre = sub.choices["preset"]
+    pre.add_argument("--samples", type=int, default=500)
+    pre.add_argument("--repeats", type=int, default=2)
+    pre.add_argument("--store", default="aienergyscore_gap.db")
+    tab = sub.add_parser("table")
+    tab.add_argument("paths", nargs="+")
+    args = ap.parse_args(argv)
+    if os.environ.get("GAP_SMOKE") and args.part != "table":
+        # a check of the whole path on a CPU machine: few inputs, no GPU figures
+        args.device, args.idle_seconds, args.iterations = "cpu", 0.5, 1
+        for name, value in (("samples", 30), ("forward_samples", 10), ("prompts", 3), ("repeats", 1)):
+            if hasattr(args, name):
+                setattr(args, name, value if name != "samples" or args.part == "image" else 3)
+    if args.part == "table":
+        print(table(args.paths))
+        return
+    print(f"{args.part}: {_versions()}", flush=True)
+    {"image": image_part, "text": text_part, "preset": preset_part}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 #       (benchmarks/reference.py --list --parts N shows the parts; docs/results/h200.md lists the calls)
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
+#   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -114,6 +115,28 @@ peers)
   export OUT
   (cd benchmarks && timeout 285 python3 meter_vs_peers.py --max-seconds 255) 2>&1 | grep -v -i "warn\|amd" \
     | tee "$OUT/meter_vs_peers.log"
+  ;;
+gap)
+  # benchmarks/aienergyscore_gap.py: the protocol's stack (.gapwhl: transformers 4.44, datasets) beside the
+  # machine's own transformers; each part cut to what is left of ${TOTAL:-470} s, the table printed last
+  export OUT
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapsite .gapwhl/*.whl \
+    >"$OUT/gap_pip.log" 2>&1 || { echo "gap wheel install failed"; tail -5 "$OUT/gap_pip.log"; exit 1; }
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
+    .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
+  old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")   # the leaderboard image's transformers 4.44 and datasets
+  new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")   # this machine's transformers
+  step gap_image 200 "${old[@]}" python3 aienergyscore_gap.py image --json "$OUT/image.json"
+  step gap_text_new 120 "${new[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-new.json"
+  step gap_text_old 100 "${old[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-old.json"
+  step gap_preset 150 "${new[@]}" python3 aienergyscore_gap.py preset --samples 300 --store "$OUT/preset.db" \
+    --json "$OUT/preset.json"
+  step gap_text_old_arrow 70 "${old[@]}" python3 aienergyscore_gap.py text --rows arrow --iterations 1 \
+    --json "$OUT/text-old-arrow.json"
+  (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/image.json "$OUT"/text-new.json \
+    "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json) >"$OUT/table.md" 2>&1
+  tar -C "$RES" -czf "$FINAL/results-gap.tar.gz" . && trap - EXIT
+  cat "$OUT/table.md"
   ;;
 sweep)
   timeout 280 python3 benchmarks/sweep_gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/sweep_gpu_check.log" | tail -30

@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks._text import sync
 from wattprint.tasks.base import LoadedModel, Phases
+from wattprint.tasks.params import Param, count, defaults, flag
 
 
 def _marker_class():
@@ -146,5 +147,14 @@ def zero_shot_length(loaded: LoadedModel, p: dict[str, Any]) -> tuple[int, bool]
 
 
 # the params :func:`zero_shot_length` reads, with the defaults that keep a task's own behaviour
-ZERO_SHOT_PARAMS: dict[str, Any] = {"decoder_max_new_tokens": None, "encoder_decoder_max_new_tokens": None,
-                                    "exact_new_tokens": True, "decoder_exact_new_tokens": None}
+ZERO_SHOT_SPECS = (
+    count("decoder_max_new_tokens", None, "general-purpose decoder-only models' (BLOOMZ) answer length; none: "
+          "max_new_tokens", optional=True, per_dataset=True),
+    count("encoder_decoder_max_new_tokens", None, "general-purpose encoder-decoder models' (Flan-T5) answer "
+          "length; none: max_new_tokens", optional=True, per_dataset=True),
+    flag("exact_new_tokens", True, "general-purpose models' answers get exactly their length (EOS masked until "
+         "then); false: stop at EOS", per_dataset=True),
+    Param("decoder_exact_new_tokens", "bool", None, "the same for decoder-only models only; none: "
+          "exact_new_tokens", optional=True, per_dataset=True),
+)
+ZERO_SHOT_PARAMS: dict[str, Any] = defaults(ZERO_SHOT_SPECS)

@@ -7,6 +7,11 @@ from typing import Any
 
 from wattprint.tasks import _text
 from wattprint.tasks.base import DatasetSpec, Inputs, LoadedModel, LoadSettings
+from wattprint.tasks.params import Param
+
+# the image tasks' resize parameter (the study resized every image to 640x480 before its pipeline calls)
+RESIZE = Param("resize", "size", None, "every input image resized to [width, height] before the measured calls "
+               "(the study: [640, 480]); none: the dataset's own sizes", optional=True)
 
 # ImageNet channel statistics (the torchvision / timm constants used by ResNet, ViT, ConvNeXt processors)
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]

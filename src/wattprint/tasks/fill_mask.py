@@ -14,6 +14,7 @@ from typing import Any
 from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.flops import analytic
+from wattprint.tasks.params import Param, count
 from wattprint.workloads.specs import specs
 
 POSITIONS = {"random": "; one word per text masked (seeded)", "end": "; the last word of each text masked",
@@ -28,12 +29,13 @@ class FillMask(Task):
     modality = "text"
     datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
-    def default_params(self) -> dict[str, Any]:
-        # mask_position: "random" (seeded word) or "end" (the last word, as the study masked)
-        # prompt_words: keep the first N words of each text (the study: 20 for C4 and OSCAR); mask_position
-        # "append" adds the mask after the text with its periods removed (the study's BookCorpus lines). Either
-        # may be a table by dataset name (_generate.for_dataset)
-        return {"mask_position": "random", "prompt_words": None}
+    param_specs = (
+        Param("mask_position", "str", "random", "which word is masked: a seeded one, the last (as the study masked "
+              "C4 and OSCAR), or none, the mask appended after the text with its periods removed (its BookCorpus)",
+              choices=("random", "end", "append"), per_dataset=True),
+        count("prompt_words", None, "keep the first N words of each text (the study: 20 for C4 and OSCAR); "
+              "none: all", optional=True, per_dataset=True),
+    )
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForMaskedLM"

@@ -20,9 +20,7 @@ class ImageClassification(Task):
     modality = "image"
     datasets = specs("imagenet-1k", "cifar10", "cifar100")
 
-    def default_params(self) -> dict[str, Any]:
-        # resize: every input image resized to [width, height] before the measured calls (the study: 640x480)
-        return {"resize": None}
+    param_specs = (_vision.RESIZE,)
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForImageClassification"

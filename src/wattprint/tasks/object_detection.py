@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _pipeline, _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import Param
 from wattprint.workloads.specs import specs
 
 PROCESSORS = {"detr": "DetrImageProcessor", "deformable_detr": "DeformableDetrImageProcessor",
@@ -24,9 +25,8 @@ class ObjectDetection(Task):
     modality = "image"
     datasets = specs("coco", "voc2007", "lvis", "cppe5", "visual_genome")
 
-    def default_params(self) -> dict[str, Any]:
-        # resize: every input image resized to [width, height] before the measured calls (the study: 640x480)
-        return {"threshold": 0.5, "resize": None}
+    param_specs = (Param("threshold", "float", 0.5, "lowest score of a detection kept", minimum=0.0),
+                   _vision.RESIZE)
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForObjectDetection"

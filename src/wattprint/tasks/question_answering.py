@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
+from wattprint.tasks.params import choice, count
 from wattprint.workloads.specs import specs
 
 PROMPT = "Answer the question from the context.\nContext: {context}\nQuestion: {question}\nAnswer:"
@@ -27,10 +28,13 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     datasets = specs("squad", "squad_v2", "sciq")
     head_class = "AutoModelForQuestionAnswering"
 
-    def default_params(self) -> dict[str, Any]:
-        # prompt "study": general-purpose models are asked with the study's prompt instead of PROMPT; their
-        # answer's length per model kind and dataset as _generate.zero_shot_length reads it
-        return {"max_answer_tokens": 30, "max_new_tokens": 10, "prompt": "own", **_generate.ZERO_SHOT_PARAMS}
+    # general-purpose models: the answer's length per model kind and dataset as _generate.zero_shot_length reads it
+    param_specs = (
+        count("max_answer_tokens", 30, "longest answer span, in tokens (extractive models)"),
+        count("max_new_tokens", 10, "general-purpose models: new tokens for the answer"),
+        choice("prompt", "own", ("own", "study"), "general-purpose models: wattprint's prompt or the study's"),
+        *_generate.ZERO_SHOT_SPECS,
+    )
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)

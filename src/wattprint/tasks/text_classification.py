@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
+from wattprint.tasks.params import choice, count
 from wattprint.workloads.specs import specs
 
 PROMPT = "{text}\nIs the sentiment of this text positive or negative?"
@@ -26,10 +27,12 @@ class TextClassification(_text.ZeroShotText, Task):
     datasets = specs("imdb", "rotten_tomatoes", "sst2")
     head_class = "AutoModelForSequenceClassification"
 
-    def default_params(self) -> dict[str, Any]:
-        # general-purpose models only: max_new_tokens for the answer word; prompt "study" asks as the study did;
-        # per model kind and dataset, lengths and exactness as _generate.zero_shot_length reads them
-        return {"max_new_tokens": 3, "prompt": "own", **_generate.ZERO_SHOT_PARAMS}
+    # general-purpose models: the answer's length per model kind and dataset as _generate.zero_shot_length reads it
+    param_specs = (
+        count("max_new_tokens", 3, "general-purpose models only: new tokens for the answer word"),
+        choice("prompt", "own", ("own", "study"), "general-purpose models: wattprint's prompt or the study's"),
+        *_generate.ZERO_SHOT_SPECS,
+    )
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
