@@ -234,3 +234,24 @@ def test_images_resized_to_640x480_as_the_study_did(name, tiny):
     loaded.extra["task_params"] = {}
     own = task.make_inputs(loaded, task.datasets[0], "synthetic", 3, seed=0)
     assert any(im.size != (640, 480) for im in own.items)  # without the param: the dataset's own sizes
+
+
+def test_a_table_by_dataset_names_only_the_task_datasets():
+    from wattprint.core.errors import UnknownNameError
+
+    task = get_task("question-answering")
+    ok = task.check_params({"decoder_max_new_tokens": {"squad": 65, "sciq": 1}})
+    assert ok["decoder_max_new_tokens"] == {"squad": 65, "sciq": 1}
+    with pytest.raises(UnknownNameError, match="did you mean 'squad'") as e:
+        task.check_params({"decoder_max_new_tokens": {"sqaud": 65}})
+    assert "squad, squad_v2, sciq" in e.value.fix
+
+
+def test_the_paper_preset_params_pass_their_declarations():
+    from wattprint.bench.presets import load_preset
+
+    paper = load_preset("paper")
+    for name in ("text-classification", "question-answering", "summarization", "fill-mask", "image-classification",
+                 "object-detection", "image-captioning", "text-generation"):
+        params = dict(paper.settings_for(name).params)
+        assert get_task(name).check_params(params) == params

@@ -131,7 +131,20 @@ class Task(abc.ABC):
 
     def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` validated against :attr:`param_specs` (ConfigError naming the task and the fix)."""
-        return check_params(self.name, self.param_specs, params)
+        checked = check_params(self.name, self.param_specs, params)
+        self._check_dataset_tables(checked)
+        return checked
+
+    def _check_dataset_tables(self, params: dict[str, Any]) -> None:
+        """A table by dataset name names only this task's datasets (a misspelt one would be silently unused)."""
+        from wattprint.core.errors import UnknownNameError
+
+        known = [d.name for d in self.datasets]
+        for name, value in params.items():
+            for key in value if isinstance(value, dict) else ():
+                if key not in known:
+                    raise UnknownNameError(f"dataset in {self.name} parameter {name}", key, known,
+                                           fix=f"{self.name} takes: {', '.join(known)}")
 
     # Preprocessing as its own phase (the AI Energy Score protocol tokenizes or image-processes the whole
     # dataset before the inference loop and measures that apart). A task whose ``run_batch`` is

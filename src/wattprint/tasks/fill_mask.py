@@ -30,8 +30,9 @@ class FillMask(Task):
     datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
     param_specs = (
-        Param("mask_position", "str", "random", "which word is masked: a seeded one, the last (as the study masked "
-              "C4 and OSCAR), or none, the mask appended after the text with its periods removed (its BookCorpus)",
+        Param("mask_position", "str", "random", "which word is masked: random (a seeded one), end (the last, as the "
+              "study masked C4 and OSCAR), or append (none: the mask after the text, its periods removed, as the "
+              "study's BookCorpus lines)",
               choices=("random", "end", "append"), per_dataset=True),
         count("prompt_words", None, "keep the first N words of each text (the study: 20 for C4 and OSCAR); "
               "none: all", optional=True, per_dataset=True),
