@@ -26,7 +26,7 @@ def test_paper_protocol():
     assert gen.task_params() == {"max_new_tokens": 10, "exact_new_tokens": False, "prompt_words": 20, "seed": 0}
     summ = dict(p.settings_for("summarization").params)
     assert (summ["min_new_tokens"], summ["max_new_tokens"]) == (9, 14)  # min_length=10, max_length=15 with start token
-    assert dict(p.settings_for("image-captioning").params) == {"max_new_tokens": 20}
+    assert dict(p.settings_for("image-captioning").params) == {"max_new_tokens": 20, "resize": [640, 480]}
     img = dict(p.settings_for("image-generation").params)
     assert not {"num_inference_steps", "height", "width"} & set(img)  # the model's defaults
     assert img["safety_checker"] is True
@@ -137,10 +137,11 @@ def test_paper_inputs_follow_the_study_and_quick_keeps_the_task_defaults():
     """code/zeroshot/*, code/fillmask/*, code/tti/* of sashavor/co2_inference, as task params of paper only."""
     p = load_preset("paper")
     assert p.settings_for("text-classification").task_params() == {
-        "prompt": "study", "decoder_max_new_tokens": 1, "seed": 0}
+        "prompt": "study", "decoder_max_new_tokens": 1, "encoder_decoder_max_new_tokens": 19,
+        "exact_new_tokens": False, "seed": 0}
     assert p.settings_for("question-answering").task_params()["prompt"] == "study"
     assert p.settings_for("summarization").task_params()["prompt"] == "study"
-    assert p.settings_for("fill-mask").task_params()["mask_position"] == "end"
+    assert p.settings_for("fill-mask").task_params()["mask_position"]["c4"] == "end"
     assert p.settings_for("image-generation").task_params()["prompt_words"] == 50
     quick = load_preset("quick")
     keys = ("prompt", "decoder_max_new_tokens", "mask_position", "prompt_words")

@@ -103,7 +103,7 @@ def test_a_task_parameter_written_as_a_setting_says_where_it_goes(tmp_path):
     with pytest.raises(UnknownNameError) as e:
         load_preset(str(f))
     assert "unknown setting 'prompt_words'" in e.value.message
-    assert e.value.fix == ("prompt_words is a parameter of text-generation, image-generation: "
+    assert e.value.fix == ("prompt_words is a parameter of fill-mask, text-generation, image-generation: "
                            "write params = {prompt_words = ...}")
 
 

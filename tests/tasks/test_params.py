@@ -24,7 +24,7 @@ def test_every_task_declares_consistent_params(name):
     names = [p.name for p in task.param_specs]
     assert len(names) == len(set(names))
     for p in task.param_specs:
-        assert p.help and p.kind in ("int", "float", "bool", "str")
+        assert p.help and p.kind in ("int", "float", "bool", "str", "size")
         assert p.at_most is None or p.at_most in names
     # the defaults are valid values of their own declarations, and default_params is derived from them
     assert task.check_params(task.default_params()) == task.default_params()
@@ -35,8 +35,11 @@ def test_the_declarations_match_what_the_tasks_read():
     """The defaults the tasks had before they were declarations, and the ones that moved out of the settings."""
     assert get_task("text-generation").default_params() == {
         "max_new_tokens": 10, "exact_new_tokens": True, "prompt_words": None}
+    zero_shot = {"decoder_max_new_tokens": None, "encoder_decoder_max_new_tokens": None, "exact_new_tokens": True,
+                 "decoder_exact_new_tokens": None}  # the study's per-kind lengths, unset: the task's own
     assert get_task("summarization").default_params() == {
-        "min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False, "prompt": "own"}
+        "min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False, "prompt": "own", **zero_shot}
+    assert get_task("text-classification").default_params() == {"max_new_tokens": 3, "prompt": "own", **zero_shot}
     gen = get_task("image-generation")
     assert gen.default_params() == {"guidance_scale": 7.5, "prompt_words": None, "num_inference_steps": None,
                                     "height": None, "width": None, "safety_checker": False}

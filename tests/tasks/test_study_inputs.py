@@ -111,7 +111,8 @@ def test_summarization_prompt(model, overrides, prompt, expected):
 def test_fill_mask_at_the_end():
     from wattprint.tasks.fill_mask import MASK, _mask_one
 
-    assert _mask_one("the cat sat", random.Random(0), at_end=True) == (f"the cat {MASK}", "sat")
+    assert _mask_one("the cat sat", random.Random(0), "end") == (f"the cat {MASK}", "sat")
+    assert _mask_one("He sat. She ran.", random.Random(0), "append") == (f"He sat She ran{MASK}", "")
     task = get_task("fill-mask")
     conf = {"config": {"dim": 32, "n_layers": 1, "n_heads": 2, "hidden_dim": 64}}
     loaded = _load(task, "distilbert-base-uncased", conf)
@@ -144,5 +145,113 @@ def test_task_defaults_keep_their_own_inputs():
     assert get_task("text-classification").default_params()["prompt"] == "own"
     assert get_task("question-answering").default_params()["prompt"] == "own"
     assert get_task("summarization").default_params()["prompt"] == "own"
-    assert get_task("fill-mask").default_params() == {"mask_position": "random"}
+    assert get_task("fill-mask").default_params() == {"mask_position": "random", "prompt_words": None}
     assert get_task("image-generation").default_params()["prompt_words"] is None
+
+
+def _lm(seq2seq, dataset):
+    return SimpleNamespace(model=SimpleNamespace(config=SimpleNamespace(is_encoder_decoder=seq2seq)),
+                           extra={"dataset": dataset})
+
+
+# the paper preset's QA params (code/zeroshot/zeroshot_qa_squad.py:61, _squad2.py:61, _sciq.py:56)
+QA = {"max_new_tokens": 10, "decoder_max_new_tokens": {"squad": 65, "squad_v2": 65, "sciq": 1},
+      "decoder_exact_new_tokens": {"squad": True}, "encoder_decoder_max_new_tokens": 19, "exact_new_tokens": False}
+
+
+@pytest.mark.parametrize("seq2seq,dataset,expected", [
+    (False, "squad", (65, True)),  # BLOOMZ on SQuAD: eos_token_id=-1, always 65 new tokens
+    (False, "squad_v2", (65, False)),
+    (False, "sciq", (1, False)),
+    (True, "squad", (19, False)),  # Flan-T5: the pipeline default, free to stop at EOS
+    (True, "sciq", (19, False))])
+def test_zero_shot_lengths_by_model_kind_and_dataset(seq2seq, dataset, expected):
+    from wattprint.tasks._generate import zero_shot_length
+
+    assert zero_shot_length(_lm(seq2seq, dataset), QA) == expected
+
+
+def test_zero_shot_lengths_default_to_the_task_own():
+    from wattprint.tasks._generate import ZERO_SHOT_PARAMS, zero_shot_length
+
+    p = {"max_new_tokens": 3, **ZERO_SHOT_PARAMS}
+    assert zero_shot_length(_lm(False, "imdb"), p) == (3, True)
+    assert zero_shot_length(_lm(True, "imdb"), p) == (3, True)
+    # a table that leaves the dataset out falls back to max_new_tokens
+    assert zero_shot_length(_lm(False, "other"), {**p, "decoder_max_new_tokens": {"squad": 65}}) == (3, True)
+
+
+def test_summary_lengths_for_general_purpose_and_task_specific_models():
+    from wattprint.tasks.summarization import _lengths
+
+    p = {"min_new_tokens": 9, "max_new_tokens": 14, "decoder_max_new_tokens": {"cnn_dailymail": 15, "xsum": 65},
+         "encoder_decoder_max_new_tokens": 19, "exact_new_tokens": False, "decoder_exact_new_tokens": None}
+    bloomz, flan, bart = _lm(False, "xsum"), _lm(True, "xsum"), _lm(True, "xsum")
+    bloomz.extra["general_purpose"] = flan.extra["general_purpose"] = True
+    assert _lengths(bloomz, p) == (None, 65, False)  # code/zeroshot/zeroshot_summarize_xlsum.py:61
+    assert _lengths(flan, p) == (None, 19, False)
+    assert _lengths(bart, p) == (9, 14, False)  # code/summarize/summarize_xsum.py:47: min_length=10, max_length=15
+
+
+@pytest.mark.slow
+def test_flan_t5_summary_has_no_minimum_and_stops_at_eos():
+    task = get_task("summarization")
+    loaded = _load(task, "flan-t5-small", FLAN)
+    loaded.extra["dataset"] = "xsum"
+    p = {"prompt": "study", "encoder_decoder_max_new_tokens": 4, "exact_new_tokens": False}
+    result = task.run_batch(loaded, ["An article about a film."], Phases(), p)
+    assert 1 <= result.units["generated_tokens"] <= 4
+
+
+@pytest.mark.parametrize("dataset,expected_end", [("c4", "end"), ("oscar", "end"), ("bookcorpus", "append")])
+def test_fill_mask_inputs_per_dataset_as_the_study_built_them(dataset, expected_end):
+    from wattprint.tasks.fill_mask import MASK
+
+    task = get_task("fill-mask")
+    conf = {"config": {"dim": 32, "n_layers": 1, "n_heads": 2, "hidden_dim": 64}}
+    loaded = _load(task, "distilbert-base-uncased", conf)
+    loaded.extra["task_params"] = {"prompt_words": {"c4": 20, "oscar": 20},
+                                   "mask_position": {"bookcorpus": "append", "c4": "end", "oscar": "end"}}
+    inputs = task.make_inputs(loaded, task.dataset(dataset), "synthetic", 4, seed=1)
+    for item in inputs.items:
+        assert item.count(MASK) == 1 and item.endswith(MASK)
+        if expected_end == "end":
+            assert len(item.split()) <= 20 and item.split()[-1] == MASK
+        else:
+            assert "." not in item and not item.endswith(" " + MASK)
+    assert ("cut to the first 20 words" in inputs.description) == (dataset != "bookcorpus")
+
+
+@pytest.mark.parametrize("name", ["image-classification", "object-detection", "image-captioning"])
+def test_images_resized_to_640x480_as_the_study_did(name, tiny):
+    """code/image_class/*.py, code/obj_detect/*.py, code/itt/*.py: row['image'].resize((640, 480), resample=0)."""
+    task = get_task(name)
+    loaded = _load(task, *tiny[name][:2])
+    loaded.extra["task_params"] = {"resize": [640, 480]}
+    inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", 3, seed=0)
+    assert [im.size for im in inputs.items] == [(640, 480)] * 3
+    assert "resized to 640x480" in inputs.description
+    loaded.extra["task_params"] = {}
+    own = task.make_inputs(loaded, task.datasets[0], "synthetic", 3, seed=0)
+    assert any(im.size != (640, 480) for im in own.items)  # without the param: the dataset's own sizes
+
+
+def test_a_table_by_dataset_names_only_the_task_datasets():
+    from wattprint.core.errors import UnknownNameError
+
+    task = get_task("question-answering")
+    ok = task.check_params({"decoder_max_new_tokens": {"squad": 65, "sciq": 1}})
+    assert ok["decoder_max_new_tokens"] == {"squad": 65, "sciq": 1}
+    with pytest.raises(UnknownNameError, match="did you mean 'squad'") as e:
+        task.check_params({"decoder_max_new_tokens": {"sqaud": 65}})
+    assert "squad, squad_v2, sciq" in e.value.fix
+
+
+def test_the_paper_preset_params_pass_their_declarations():
+    from wattprint.bench.presets import load_preset
+
+    paper = load_preset("paper")
+    for name in ("text-classification", "question-answering", "summarization", "fill-mask", "image-classification",
+                 "object-detection", "image-captioning", "text-generation"):
+        params = dict(paper.settings_for(name).params)
+        assert get_task(name).check_params(params) == params

@@ -191,6 +191,7 @@ def _set_up(ctx: JobContext, record: RunRecord) -> RunRecord | None:
         ctx.meter.idle(ctx.settings.idle_seconds)
     try:
         load_model(ctx)
+        _choose_driver(ctx)
         make_inputs(ctx)
         warm_up(ctx)
         preprocess(ctx)
@@ -200,6 +201,17 @@ def _set_up(ctx: JobContext, record: RunRecord) -> RunRecord | None:
         ctx.fill_static(record)
         return _end(ctx, record, "failed", f"cannot run the model: {_describe(e)}")
     return None
+
+
+def _choose_driver(ctx: JobContext) -> None:
+    """The task runs direct or through its transformers pipeline (``driver``); a pipeline asked for that does
+    not fit the task or model leaves it direct, and every record says which ran and why."""
+    from wattprint.tasks._pipeline import drive
+
+    ctx.task, ran = drive(ctx.task, ctx.loaded, ctx.settings.driver)
+    ctx.loaded.extra["driver"] = ran
+    if ran.startswith("direct ("):
+        ctx.notes.append(f"driver: {ran}")
 
 
 def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
@@ -263,6 +275,7 @@ def _measure_repeat(ctx: JobContext, record: RunRecord) -> None:
         per_batch.close_open()
     record.finished_at = time.time()
     ctx.fill_static(record)
+    record.driver = loaded.extra.get("driver", "direct")
     fill_energy(record, m)
     record.phases = dict(phases.energy_j)
     record.phase_durations = dict(phases.duration_s)

@@ -22,6 +22,7 @@ MODEL_SELECTIONS = ("smallest", "all", "task-specific", "general-purpose", "stud
 COMPONENTS = ("gpu", "cpu", "ram")
 SCORES = ("total", "gpu")
 PREPROCESS = ("inline", "phase")
+DRIVERS = ("direct", "pipeline")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
@@ -59,6 +60,9 @@ class BenchSettings:
     # does; "phase": the whole job's inputs are processed first in a measured "preprocess" window, which
     # the score then adds to the inference window (the AI Energy Score protocol)
     preprocess: str = "inline"
+    # "direct": the task drives the model (tokenizer + forward/generate); "pipeline": each batch is one
+    # transformers pipeline call where one fits the task (wattprint.tasks._pipeline), else direct, recorded
+    driver: str = "direct"
     shrunk: str | None = None
     # task-specific protocol parameters, each declared by the task that reads it (``Task.param_specs``):
     # e.g. {max_new_tokens = 10, exact_new_tokens = false} for text generation; only those set (the task's
@@ -67,7 +71,7 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         choices = (("dtype", DTYPES), ("weights", WEIGHTS), ("workload", WORKLOADS), ("models", MODEL_SELECTIONS),
-                   ("score", SCORES), ("preprocess", PREPROCESS))
+                   ("score", SCORES), ("preprocess", PREPROCESS), ("driver", DRIVERS))
         for name, allowed in choices:
             _check_choice(name, getattr(self, name), allowed)
         for c in self.components:

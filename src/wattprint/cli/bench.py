@@ -82,11 +82,15 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--score", choices=("total", "gpu"), help="headline energy")
     g.add_argument("--batch-windows", action="store_true", default=None,
                    help="a meter window per batch as well (energy per batch, p50/p95)")
+    g.add_argument("--driver", choices=("direct", "pipeline"),
+                   help="run each batch direct or as one transformers pipeline call where one fits (paper: pipeline)")
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     out = {field: getattr(args, dest, None) for dest, field in _OVERRIDES.items()}
     out = {k: v for k, v in out.items() if v is not None}
+    if getattr(args, "driver", None):
+        out["driver"] = args.driver
     params = dict(getattr(args, "param", None) or [])
     params.update({name: getattr(args, dest) for dest, name in _PARAM_FLAGS.items()
                    if getattr(args, dest, None) is not None})  # a short flag wins over --param

@@ -54,9 +54,10 @@ class StandInTokenizer:
     def model_max_length(self) -> int:
         return 512
 
-    def decode(self, ids: Any, skip_special_tokens: bool = True) -> str:
+    def decode(self, ids: Any, skip_special_tokens: bool = True, **kwargs: Any) -> str:
+        """Ids the base tokenizer knows, decoded (``kwargs`` as a pipeline passes them, e.g. clean-up of spaces)."""
         ids = [int(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids) if int(i) < len(self.base)]
-        return self.base.decode(ids, skip_special_tokens=skip_special_tokens)
+        return self.base.decode(ids, skip_special_tokens=skip_special_tokens, **kwargs)
 
     def batch_decode(self, rows: Any, skip_special_tokens: bool = True) -> list[str]:
         return [self.decode(r, skip_special_tokens) for r in rows]

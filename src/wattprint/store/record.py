@@ -70,6 +70,7 @@ class RunRecord:
     images: int | None = None
     # image generation: whether the pipeline's safety checker ran (None where the task has none)
     safety_checker: bool | None = None
+    driver: str = ""  # "direct", "pipeline: ..." or "direct (pipeline asked: <why not>)" (BenchSettings.driver)
 
     # energy (J), over the measured inference windows only (load and warm-up are apart)
     duration_s: float = 0.0

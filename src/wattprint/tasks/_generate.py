@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks._text import sync
 from wattprint.tasks.base import LoadedModel, Phases
+from wattprint.tasks.params import Param, count, defaults, flag
 
 
 def _marker_class():
@@ -121,3 +122,39 @@ def prompt_and_generate(loaded: LoadedModel, prompts: list[str], phases: Phases,
                         exact: bool = True) -> tuple[list[str], dict[str, int]]:
     """Tokenize prompts, generate, decode; returns outputs and units."""
     return generate_tokenized(loaded, tokenize_prompts(loaded, prompts, max_new_tokens), phases, max_new_tokens, exact)
+
+
+def for_dataset(value: Any, dataset: str | None) -> Any:
+    """A task param's value for ``dataset``: the value itself, or its entry in a table by dataset name (the
+    study gave some models different lengths per dataset); None where the table leaves the dataset out."""
+    if isinstance(value, dict):
+        return value.get(dataset or "")
+    return value
+
+
+def zero_shot_length(loaded: LoadedModel, p: dict[str, Any]) -> tuple[int, bool]:
+    """(max new tokens, exact) of a general-purpose model's generated answer. ``decoder_max_new_tokens``
+    (decoder-only: BLOOMZ) or ``encoder_decoder_max_new_tokens`` (Flan-T5) where set, else ``max_new_tokens``;
+    exact (EOS masked until then) from ``decoder_exact_new_tokens`` for a decoder-only model where set, else
+    ``exact_new_tokens``. Each may be a table by dataset name (the inputs' dataset, ``loaded.extra["dataset"]``)."""
+    dataset = loaded.extra.get("dataset")
+    decoder_only = not getattr(loaded.model.config, "is_encoder_decoder", False)
+    n = for_dataset(p.get("decoder_max_new_tokens" if decoder_only else "encoder_decoder_max_new_tokens"), dataset)
+    exact = for_dataset(p.get("decoder_exact_new_tokens"), dataset) if decoder_only else None
+    if exact is None:
+        exact = for_dataset(p.get("exact_new_tokens", True), dataset)
+    return int(n if n is not None else p["max_new_tokens"]), bool(True if exact is None else exact)
+
+
+# the params :func:`zero_shot_length` reads, with the defaults that keep a task's own behaviour
+ZERO_SHOT_SPECS = (
+    count("decoder_max_new_tokens", None, "general-purpose decoder-only models' (BLOOMZ) answer length; none: "
+          "max_new_tokens", optional=True, per_dataset=True),
+    count("encoder_decoder_max_new_tokens", None, "general-purpose encoder-decoder models' (Flan-T5) answer "
+          "length; none: max_new_tokens", optional=True, per_dataset=True),
+    flag("exact_new_tokens", True, "general-purpose models' answers get exactly their length (EOS masked until "
+         "then); false: stop at EOS", per_dataset=True),
+    Param("decoder_exact_new_tokens", "bool", None, "the same for decoder-only models only; none: "
+          "exact_new_tokens", optional=True, per_dataset=True),
+)
+ZERO_SHOT_PARAMS: dict[str, Any] = defaults(ZERO_SHOT_SPECS)

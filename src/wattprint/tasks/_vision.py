@@ -7,6 +7,11 @@ from typing import Any
 
 from wattprint.tasks import _text
 from wattprint.tasks.base import DatasetSpec, Inputs, LoadedModel, LoadSettings
+from wattprint.tasks.params import Param
+
+# the image tasks' resize parameter (the study resized every image to 640x480 before its pipeline calls)
+RESIZE = Param("resize", "size", None, "every input image resized to [width, height] before the measured calls "
+               "(the study: [640, 480]); none: the dataset's own sizes", optional=True)
 
 # ImageNet channel statistics (the torchvision / timm constants used by ResNet, ViT, ConvNeXt processors)
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
@@ -54,7 +59,25 @@ def stand_in_processor(config: Any, settings: LoadSettings):
 
 def make_image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int,
                       reference: str | None = "label") -> Inputs:
-    """Images from the hub dataset (with the ``reference`` field) or synthetic ones of the dataset's sizes."""
+    """Images from the hub dataset (with the ``reference`` field) or synthetic ones of the dataset's sizes,
+    resized to the ``resize`` task param [width, height] where one is given."""
+    return resized(loaded, _image_inputs(loaded, dataset, workload, n, seed, reference))
+
+
+def resized(loaded: LoadedModel, inputs: Inputs) -> Inputs:
+    """``inputs`` with each image resized to the ``resize`` task param [width, height]; as they are without it."""
+    size = (getattr(loaded, "extra", None) or {}).get("task_params", {}).get("resize")
+    if not size:
+        return inputs
+    w, h = int(size[0]), int(size[1])
+    # nearest-neighbour, as the study resized (PIL resample=0)
+    items = [im.resize((w, h), resample=0).convert("RGB") for im in inputs.items]
+    return Inputs(items, inputs.references, inputs.dataset, inputs.workload,
+                  inputs.description + f"; each image resized to {w}x{h} (nearest neighbour)", inputs.stats)
+
+
+def _image_inputs(loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int,
+                  reference: str | None) -> Inputs:
     from wattprint.workloads import synthetic
 
     if _text.choose_workload(workload) == "dataset":

@@ -131,7 +131,20 @@ class Task(abc.ABC):
 
     def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
         """``params`` validated against :attr:`param_specs` (ConfigError naming the task and the fix)."""
-        return check_params(self.name, self.param_specs, params)
+        checked = check_params(self.name, self.param_specs, params)
+        self._check_dataset_tables(checked)
+        return checked
+
+    def _check_dataset_tables(self, params: dict[str, Any]) -> None:
+        """A table by dataset name names only this task's datasets (a misspelt one would be silently unused)."""
+        from wattprint.core.errors import UnknownNameError
+
+        known = [d.name for d in self.datasets]
+        for name, value in params.items():
+            for key in value if isinstance(value, dict) else ():
+                if key not in known:
+                    raise UnknownNameError(f"dataset in {self.name} parameter {name}", key, known,
+                                           fix=f"{self.name} takes: {', '.join(known)}")
 
     # Preprocessing as its own phase (the AI Energy Score protocol tokenizes or image-processes the whole
     # dataset before the inference loop and measures that apart). A task whose ``run_batch`` is
@@ -146,6 +159,21 @@ class Task(abc.ABC):
     def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         """Run one batch from what :meth:`prepare` returned (moved to the device here, as a pipeline would)."""
         return self.run_batch(loaded, prepared, phases, params)
+
+    # The pipeline driver (``driver = "pipeline"``, wattprint.tasks._pipeline): the transformers pipeline that
+    # does this task's work for a loaded model, built from its parts, and one batch run through it.
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        """(transformers pipeline task name, "") where one fits ``loaded``, else (None, why not)."""
+        return None, f"wattprint has no pipeline path for {self.name}"
+
+    def pipeline_parts(self, loaded: LoadedModel) -> dict[str, Any]:
+        """What the pipeline is built with besides the model: the tokenizer (image tasks: their image processor)."""
+        return {"tokenizer": loaded.processor}
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        """One batch through ``pipe``: outputs shaped as :meth:`run_batch`'s, the same work units."""
+        raise NotImplementedError(f"{self.name} has no pipeline path")
 
     def count_flops(self, loaded: LoadedModel, batch: list[Any], params: dict[str, Any]) -> tuple[float | None, str]:
         """Forward FLOPs of one batch counted with ``torch.utils.flop_counter.FlopCounterMode`` (slow: call it

@@ -11,11 +11,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from wattprint.tasks import _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
-from wattprint.tasks.params import choice
+from wattprint.tasks.flops import analytic
+from wattprint.tasks.params import Param, count
 from wattprint.workloads.specs import specs
 
+POSITIONS = {"random": "; one word per text masked (seeded)", "end": "; the last word of each text masked",
+             "append": "; periods removed and the mask appended to each text"}
 MASK = "<wattprint-mask>"  # placeholder in items; replaced by the model's own mask token at run time
 
 
@@ -27,8 +30,12 @@ class FillMask(Task):
     datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
     param_specs = (
-        choice("mask_position", "random", ("random", "end"),
-               "which word is masked: a seeded one, or the last (as the study masked)"),
+        Param("mask_position", "str", "random", "which word is masked: random (a seeded one), end (the last, as the "
+              "study masked C4 and OSCAR), or append (none: the mask after the text, its periods removed, as the "
+              "study's BookCorpus lines)",
+              choices=("random", "end", "append"), per_dataset=True),
+        count("prompt_words", None, "keep the first N words of each text (the study: 20 for C4 and OSCAR); "
+              "none: all", optional=True, per_dataset=True),
     )
 
     def model_class(self, entry: Any) -> str:
@@ -47,12 +54,16 @@ class FillMask(Task):
             texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 4)
             workload_used = "synthetic"
         rng = random.Random(seed)
-        at_end = {**self.default_params(), **loaded.extra.get("task_params", {})}["mask_position"] == "end"
-        items, refs = zip(*(_mask_one(t, rng, at_end) for t in texts)) if texts else ((), ())
-        has_refs = workload_used == "dataset"
+        p = {**self.default_params(), **loaded.extra.get("task_params", {})}
+        words = _generate.for_dataset(p["prompt_words"], dataset.name)
+        position = _generate.for_dataset(p["mask_position"], dataset.name) or "random"
+        if words:
+            texts = [" ".join(str(t).split()[: int(words)]) for t in texts]
+            desc += f"; cut to the first {int(words)} words"
+        items, refs = zip(*(_mask_one(t, rng, position) for t in texts)) if texts else ((), ())
+        has_refs = workload_used == "dataset" and position != "append"  # an appended mask replaced no word
         return Inputs(list(items), list(refs) if has_refs else None, dataset.name, workload_used,
-                      desc + ("; the last word of each text masked" if at_end else
-                              "; one word per text masked (seeded)"), stats)
+                      desc + POSITIONS.get(position, POSITIONS["random"]), stats)
 
     separable_preprocess = True
 
@@ -82,6 +93,36 @@ class FillMask(Task):
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return "fill-mask", ""
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        from transformers.pipelines.base import PipelineException
+
+        texts = [t.replace(MASK, loaded.processor.mask_token) for t in batch]
+        limit = _text.text_limit(loaded)
+        kw: dict[str, Any] = {"top_k": 1, "tokenizer_kwargs": {"truncation": True, "max_length": limit}}
+        try:
+            out = _pipeline.call(pipe, texts, **kw)
+        except PipelineException:  # a mask cut off by truncation: each text alone, None where it was (as direct)
+            return self._one_by_one(loaded, pipe, texts, kw)
+        return _pipeline.encoder_result(loaded, pipe, [_best(r) for r in out])
+
+    def _one_by_one(self, loaded: LoadedModel, pipe: Any, texts: list[str], kw: dict[str, Any]) -> BatchResult:
+        from transformers.pipelines.base import PipelineException
+
+        outputs: list[str | None] = []
+        tokens = 0
+        for text in texts:
+            try:
+                outputs.append(_best(_pipeline.call(pipe, [text], **kw)[0]))
+            except PipelineException:
+                outputs.append(None)
+            tokens += _pipeline.input_tokens(pipe)
+        flops, how = analytic(loaded.parameters, tokens)
+        return BatchResult(outputs, {"inferences": len(texts), "input_tokens": tokens}, flops, how)
+
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy
 
@@ -90,11 +131,20 @@ class FillMask(Task):
         return {"top1_accuracy": accuracy([str(o).lower() for o in outputs], [str(r).lower() for r in references])}
 
 
-def _mask_one(text: str, rng: random.Random, at_end: bool = False) -> tuple[str, str]:
+def _mask_one(text: str, rng: random.Random, position: str = "random") -> tuple[str, str]:
+    if position == "append":  # as the study built its BookCorpus inputs: periods removed, the mask appended
+        return text.replace(".", "") + MASK, ""
     words = text.split()
     if not words:
         return MASK, ""
-    i = len(words) - 1 if at_end else rng.randrange(len(words))
+    i = len(words) - 1 if position == "end" else rng.randrange(len(words))
     ref = words[i]
     words[i] = MASK
     return " ".join(words), ref
+
+
+def _best(result: Any) -> str:
+    """The fill-mask pipeline's top token for one text (a list per mask when a text holds several)."""
+    first = result[0] if isinstance(result, list) else result
+    first = first[0] if isinstance(first, list) else first
+    return str(first["token_str"]).strip()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text, _vision
+from wattprint.tasks import _generate, _pipeline, _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.params import count
 from wattprint.workloads.specs import specs
@@ -28,6 +28,7 @@ class ImageCaptioning(Task):
         count("max_new_tokens", 20, "new tokens per caption at most"),
         count("min_new_tokens", None, "new tokens per caption at least; none: stop at EOS", optional=True,
               at_most="max_new_tokens"),
+        _vision.RESIZE,
     )
 
     def model_class(self, entry: Any) -> str:
@@ -52,7 +53,7 @@ class ImageCaptioning(Task):
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":
-            return _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r))
+            return _vision.resized(loaded, _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r)))
         return _vision.make_image_inputs(loaded, dataset, workload, n, seed, reference=None)
 
     separable_preprocess = True
@@ -74,6 +75,11 @@ class ImageCaptioning(Task):
         units = {"inferences": int(pv.shape[0]),
                  "generated_tokens": _generate.count_generated(gen, eos, exact=lo is not None and int(lo) == hi)}
         return BatchResult([s.strip() for s in tok.batch_decode(gen, skip_special_tokens=True)], units)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        # the study called pipeline("image-to-text") with the image alone (code/itt/itt_*.py)
+        return None, (f"{_pipeline.no_pipeline('image-to-text')}; its 'image-text-to-text' pipeline needs a text "
+                      "prompt with each image, a different call from the study's")
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)

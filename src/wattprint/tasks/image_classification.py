@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _vision
+from wattprint.tasks import _pipeline, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.workloads.specs import specs
 
@@ -19,6 +19,8 @@ class ImageClassification(Task):
     title = "Image classification"
     modality = "image"
     datasets = specs("imagenet-1k", "cifar10", "cifar100")
+
+    param_specs = (_vision.RESIZE,)
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForImageClassification"
@@ -49,6 +51,19 @@ class ImageClassification(Task):
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return "image-classification", ""
+
+    def pipeline_parts(self, loaded: LoadedModel) -> dict[str, Any]:
+        return _pipeline.image_parts(loaded)
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        ids = {v: int(k) for k, v in loaded.model.config.id2label.items()}  # outputs are class indices, as direct
+        out = _pipeline.call(pipe, list(batch), top_k=1)
+        return BatchResult([ids[(r[0] if isinstance(r, list) else r)["label"]] for r in out],
+                           {"inferences": len(batch)})
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy

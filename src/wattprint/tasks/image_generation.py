@@ -60,6 +60,11 @@ class ImageGeneration(Task):
         return Inputs(prompts, None, dataset.name, "synthetic", desc,
                       {"tokens": synthetic.summarize([float(x) for x in lengths])})
 
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        from wattprint.tasks._pipeline import DIFFUSERS
+
+        return DIFFUSERS, ""  # run_batch already is one diffusers pipeline call per batch, as the study ran it
+
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         p = {**self.default_params(), **loaded.extra["defaults"], **params}
         words = p.pop("prompt_words", None)

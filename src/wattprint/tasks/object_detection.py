@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _text, _vision
+from wattprint.tasks import _pipeline, _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.params import Param
 from wattprint.workloads.specs import specs
@@ -25,7 +25,8 @@ class ObjectDetection(Task):
     modality = "image"
     datasets = specs("coco", "voc2007", "lvis", "cppe5", "visual_genome")
 
-    param_specs = (Param("threshold", "float", 0.5, "lowest score of a detection kept", minimum=0.0),)
+    param_specs = (Param("threshold", "float", 0.5, "lowest score of a detection kept", minimum=0.0),
+                   _vision.RESIZE)
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForObjectDetection"
@@ -69,6 +70,23 @@ class ObjectDetection(Task):
                      "box": [round(float(x), 1) for x in box]}
                     for s, lab, box in zip(f["scores"], f["labels"], f["boxes"])] for f in found]
         return BatchResult(outputs, {"inferences": len(sizes), "detections": sum(len(o) for o in outputs)})
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return "object-detection", ""
+
+    def pipeline_parts(self, loaded: LoadedModel) -> dict[str, Any]:
+        return _pipeline.image_parts(loaded)
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        # the pipeline stacks images without padding them: images of different sizes go through one at a time
+        same = len({im.size for im in batch}) == 1
+        found = _pipeline.call(pipe, list(batch), batch_size=None if same else 1, threshold=float(p["threshold"]))
+        outputs = [[{"label": d["label"], "score": round(float(d["score"]), 4),
+                     "box": [round(float(d["box"][k]), 1) for k in ("xmin", "ymin", "xmax", "ymax")]}
+                    for d in f] for f in found]
+        return BatchResult(outputs, {"inferences": len(batch), "detections": sum(len(o) for o in outputs)})
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)

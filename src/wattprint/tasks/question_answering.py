@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
 from wattprint.tasks.params import choice, count
 from wattprint.workloads.specs import specs
@@ -28,13 +28,16 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     datasets = specs("squad", "squad_v2", "sciq")
     head_class = "AutoModelForQuestionAnswering"
 
+    # general-purpose models: the answer's length per model kind and dataset as _generate.zero_shot_length reads it
     param_specs = (
         count("max_answer_tokens", 30, "longest answer span, in tokens (extractive models)"),
         count("max_new_tokens", 10, "general-purpose models: new tokens for the answer"),
         choice("prompt", "own", ("own", "study"), "general-purpose models: wattprint's prompt or the study's"),
+        *_generate.ZERO_SHOT_SPECS,
     )
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             return _text.dataset_inputs(dataset, n, seed, lambda r: _row(dataset, r))
         limit = _text.text_limit(loaded) - 40
@@ -56,7 +59,7 @@ class QuestionAnswering(_text.ZeroShotText, Task):
         if loaded.extra.get("zero_shot"):
             template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
             prompts = [template.format(**item) for item in batch]
-            return _generate.tokenize_prompts(loaded, prompts, int(p["max_new_tokens"]))
+            return _generate.tokenize_prompts(loaded, prompts, _generate.zero_shot_length(loaded, p)[0])
         contexts = [it["context"] for it in batch]
         enc = loaded.processor([it["question"] for it in batch], contexts, padding=True, truncation="only_second",
                                max_length=_text.text_limit(loaded), return_offsets_mapping=True,
@@ -69,7 +72,8 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         p = {**self.default_params(), **params}
         if loaded.extra.get("zero_shot"):
-            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, int(p["max_new_tokens"]))
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases,
+                                                          *_generate.zero_shot_length(loaded, p))
             return _text.generated_result(loaded, outputs, units)
         import torch
 
@@ -84,6 +88,18 @@ class QuestionAnswering(_text.ZeroShotText, Task):
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        if loaded.extra.get("zero_shot"):
+            return _pipeline.generation_task(loaded)
+        return None, _pipeline.no_pipeline("question-answering")
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
+        return _pipeline.generate_texts(loaded, pipe, [template.format(**item) for item in batch], phases,
+                                        *_generate.zero_shot_length(loaded, p))
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import qa_scores

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.flops import analytic
 from wattprint.tasks.params import choice, count, flag
@@ -30,13 +30,15 @@ class Summarization(Task):
     datasets = specs("cnn_dailymail", "xsum", "samsum")
 
     # forward_only: the decoder is fed the article shifted right, as BART-style models build it; that protocol
-    # runs T5-family models as text2text generation. prompt "study": Flan-T5/BLOOMZ get STUDY_PROMPT.
+    # runs T5-family models as text2text generation. prompt "study": Flan-T5/BLOOMZ get STUDY_PROMPT; a
+    # general-purpose model given a length for its kind (_generate.zero_shot_length) gets no minimum
     param_specs = (
         count("min_new_tokens", 10, "new tokens per summary at least", at_most="max_new_tokens"),
         count("max_new_tokens", 15, "new tokens per summary at most"),
         flag("forward_only", False, "one forward pass of encoder and decoder, no generation (AI Energy Score); "
              "T5-family models generate even then"),
         choice("prompt", "own", ("own", "study"), "general-purpose models: their own prefix or the study's prompt"),
+        *_generate.ZERO_SHOT_SPECS,
     )
 
     def model_class(self, entry: Any) -> str:
@@ -53,6 +55,7 @@ class Summarization(Task):
         return loaded
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             t, s = dataset.fields["text"], dataset.fields["summary"]
             return _text.dataset_inputs(dataset, n, seed, lambda r: (r[t], r[s]))
@@ -70,7 +73,7 @@ class Summarization(Task):
         tok = loaded.processor
         seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
         tok.padding_side = "right" if seq2seq else "left"
-        limit = _text.text_limit(loaded, 1024) - (0 if seq2seq else int(p["max_new_tokens"]))
+        limit = _text.text_limit(loaded, 1024) - (0 if seq2seq else _lengths(loaded, p)[1])
         return tok(prompts, padding=True, truncation=True, max_length=limit, return_tensors="pt",
                    add_special_tokens=seq2seq)
 
@@ -83,15 +86,31 @@ class Summarization(Task):
         inputs = {k: enc[k] for k in ("input_ids", "attention_mask")}
         if p["forward_only"] and _forward_only(loaded):
             return _forward(loaded, inputs)
-        lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
+        lo, hi, exact = _lengths(loaded, p)
         tok = loaded.processor
-        out, _ = _generate.generate(loaded, inputs, phases, max_new_tokens=hi, min_new_tokens=lo if lo != hi else hi)
+        out, _ = _generate.generate(loaded, inputs, phases, max_new_tokens=hi, min_new_tokens=hi if exact else lo)
         gen = _generate.new_tokens(loaded, out, enc["input_ids"].shape[1])
         eos = loaded.model.generation_config.eos_token_id
         eos = eos[0] if isinstance(eos, list) else eos
         units = {"inferences": int(enc["input_ids"].shape[0]), "input_tokens": int(enc["attention_mask"].sum().item()),
-                 "generated_tokens": _generate.count_generated(gen, eos, exact=lo == hi)}
+                 "generated_tokens": _generate.count_generated(gen, eos, exact=exact)}
         return _text.generated_result(loaded, tok.batch_decode(gen, skip_special_tokens=True), units)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        if loaded.extra.get("general_purpose"):
+            return _pipeline.generation_task(loaded)
+        return None, _pipeline.no_pipeline("summarization")
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        if p["prompt"] == "study":
+            prompts = [STUDY_PROMPT.format(text=t) for t in batch]
+        else:
+            prompts = [loaded.extra.get("prefix", "") + t + loaded.extra.get("suffix", "") for t in batch]
+        lo, hi, exact = _lengths(loaded, p)
+        return _pipeline.generate_texts(loaded, pipe, prompts, phases, hi, exact=exact,
+                                        **({"min_new_tokens": lo} if lo and not exact else {}))
 
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import rouge
@@ -99,6 +118,18 @@ class Summarization(Task):
         if not references or any(o is None for o in outputs):  # forward-only passes write no summary
             return None
         return rouge(outputs, references)
+
+
+def _lengths(loaded: LoadedModel, p: dict[str, Any]) -> tuple[int | None, int, bool]:
+    """(min, max new tokens, exact) of a summary: a general-purpose model given a length for its kind gets that
+    length and no minimum (the study gave Flan-T5 and BLOOMZ none); every other model min..max_new_tokens."""
+    seq2seq = getattr(loaded.model.config, "is_encoder_decoder", False)
+    own = p.get("encoder_decoder_max_new_tokens" if seq2seq else "decoder_max_new_tokens")
+    if loaded.extra.get("general_purpose") and _generate.for_dataset(own, loaded.extra.get("dataset")) is not None:
+        hi, exact = _generate.zero_shot_length(loaded, p)
+        return None, hi, exact
+    lo, hi = int(p["min_new_tokens"]), int(p["max_new_tokens"])
+    return lo, hi, lo == hi
 
 
 def _forward_only(loaded: LoadedModel) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
 from wattprint.tasks.params import choice, count
 from wattprint.workloads.specs import specs
@@ -27,14 +27,15 @@ class TextClassification(_text.ZeroShotText, Task):
     datasets = specs("imdb", "rotten_tomatoes", "sst2")
     head_class = "AutoModelForSequenceClassification"
 
+    # general-purpose models: the answer's length per model kind and dataset as _generate.zero_shot_length reads it
     param_specs = (
         count("max_new_tokens", 3, "general-purpose models only: new tokens for the answer word"),
         choice("prompt", "own", ("own", "study"), "general-purpose models: wattprint's prompt or the study's"),
-        count("decoder_max_new_tokens", None, "decoder-only models' new tokens (the study gave BLOOMZ 1); "
-              "none: max_new_tokens", optional=True),
+        *_generate.ZERO_SHOT_SPECS,
     )
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
+        loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             names = dataset.stats.get("label_names")
             t, lab = dataset.fields["text"], dataset.fields["label"]
@@ -49,13 +50,14 @@ class TextClassification(_text.ZeroShotText, Task):
             p = {**self.default_params(), **params}
             template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
             prompts = [template.format(text=t) for t in batch]
-            return _generate.tokenize_prompts(loaded, prompts, _new_tokens(loaded, p))
+            return _generate.tokenize_prompts(loaded, prompts, _generate.zero_shot_length(loaded, p)[0])
         return _text.tokenize(loaded, batch)
 
     def run_prepared(self, loaded: LoadedModel, prepared: Any, phases: Phases, params: dict[str, Any]) -> BatchResult:
         if loaded.extra.get("zero_shot"):
             p = {**self.default_params(), **params}
-            outputs, units = _generate.generate_tokenized(loaded, prepared, phases, _new_tokens(loaded, p))
+            outputs, units = _generate.generate_tokenized(loaded, prepared, phases,
+                                                          *_generate.zero_shot_length(loaded, p))
             return _text.generated_result(loaded, outputs, units)
         import torch
 
@@ -69,6 +71,21 @@ class TextClassification(_text.ZeroShotText, Task):
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        if loaded.extra.get("zero_shot"):
+            return _pipeline.generation_task(loaded)
+        return "text-classification", ""
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        if loaded.extra.get("zero_shot"):
+            p = {**self.default_params(), **params}
+            template = STUDY_PROMPT if p["prompt"] == "study" else PROMPT
+            return _pipeline.generate_texts(loaded, pipe, [template.format(text=t) for t in batch], phases,
+                                            *_generate.zero_shot_length(loaded, p))
+        out = _pipeline.call(pipe, list(batch), truncation=True, max_length=_text.text_limit(loaded))
+        return _pipeline.encoder_result(loaded, pipe, [(r[0] if isinstance(r, list) else r)["label"] for r in out])
+
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import accuracy, normalize_sentiment
 
@@ -77,10 +94,3 @@ class TextClassification(_text.ZeroShotText, Task):
         return {"accuracy": accuracy([normalize_sentiment(o) for o in outputs],
                                      [normalize_sentiment(r) for r in references])}
 
-
-def _new_tokens(loaded: LoadedModel, p: dict[str, Any]) -> int:
-    """max_new_tokens, or decoder_max_new_tokens for a decoder-only model where that is set."""
-    decoder_only = not getattr(loaded.model.config, "is_encoder_decoder", False)
-    if decoder_only and p.get("decoder_max_new_tokens") is not None:
-        return int(p["decoder_max_new_tokens"])
-    return int(p["max_new_tokens"])

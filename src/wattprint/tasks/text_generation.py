@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _generate, _text
+from wattprint.tasks import _generate, _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.params import count, flag
 from wattprint.workloads.specs import specs
@@ -59,6 +59,17 @@ class TextGeneration(Task):
             loaded, prepared, phases, int(p["max_new_tokens"]), exact=bool(p["exact_new_tokens"])
         )
         return _text.generated_result(loaded, outputs, units)
+
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return _pipeline.generation_task(loaded)
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        p = {**self.default_params(), **params}
+        words = p["prompt_words"]
+        prompts = [" ".join(str(t).split()[: int(words)]) for t in batch] if words else list(batch)
+        return _pipeline.generate_texts(loaded, pipe, prompts, phases, int(p["max_new_tokens"]),
+                                        exact=bool(p["exact_new_tokens"]))
 
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wattprint.tasks import _text
+from wattprint.tasks import _pipeline, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.workloads.specs import specs
 
@@ -71,7 +71,31 @@ class TokenClassification(Task):
     def run_batch(self, loaded: LoadedModel, batch: list[Any], phases: Phases, params: dict[str, Any]) -> BatchResult:
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
+    def pipeline_task(self, loaded: LoadedModel) -> tuple[str | None, str]:
+        return "token-classification", ""
+
+    def run_pipeline(self, loaded: LoadedModel, pipe: Any, batch: list[Any], phases: Phases,
+                     params: dict[str, Any]) -> BatchResult:
+        # the study passed each sentence as one string, its words joined by spaces (code/token_classif/*.py);
+        # every sub-word's label is kept (ignore_labels=[]) so that each word gets its first sub-word's tag
+        words = [list(w) for w in batch]
+        out = _pipeline.call(pipe, [" ".join(w) for w in words], ignore_labels=[])
+        return _pipeline.encoder_result(loaded, pipe, [_word_tags(w, ents) for w, ents in zip(words, out)],
+                                        words=sum(len(w) for w in words))
+
     def score(self, outputs: list[Any], references: list[Any]) -> dict[str, float] | None:
         from wattprint.tasks.metrics import token_f1
 
         return token_f1(outputs, references) if references else None
+
+
+def _word_tags(words: list[str], entities: list[dict[str, Any]]) -> list[str]:
+    """Per word, the tag of the sub-word token that starts it ("O" where none does: truncated away)."""
+    by_start: dict[int, str] = {}
+    for ent in entities:
+        by_start.setdefault(int(ent["start"]), str(ent["entity"]))
+    tags, pos = [], 0
+    for w in words:
+        tags.append(by_start.get(pos, "O"))
+        pos += len(w) + 1
+    return tags
