@@ -49,10 +49,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_params(rows: list[dict[str, Any]]) -> None:
     """One block per task: name, default, allowed values, help ("at load": read when the model is built)."""
+    width = max((len(p["name"]) for r in rows for p in r["params"]), default=0)
     for r in rows:
         print(f"{r['task']}:" + ("" if r["params"] else " no parameters"))
         for p in r["params"]:
             default = "none" if p["default"] is None else json.dumps(p["default"])
             load = "; at load" if p["at_load"] else ""
-            print(f"  {p['name']:24} default {default:8} {p['allowed']}{load}")
-            print(f"  {'':24} {p['help']}")
+            print(f"  {p['name']:{width}} default {default:8} {p['allowed']}{load}")
+            print(f"  {'':{width}} {p['help']}")
