@@ -292,6 +292,7 @@ def text_part(args: argparse.Namespace) -> None:
 def preset_part(args: argparse.Namespace) -> None:
     from wattprint.bench.plan import expand
     from wattprint.bench.runner import run_job
+    from wattprint.bench.workflow import ARROW_NOTE
     from wattprint.store.sqlite import Store
 
     out = []
@@ -305,6 +306,7 @@ def preset_part(args: argparse.Namespace) -> None:
                 continue
             r = done[0]
             row = {"model": model, "inputs": r.inferences, "repeats": len(done), "dtype": r.dtype,
+                   "preprocess": r.settings.get("preprocess"), "arrow_reads": ARROW_NOTE in r.warnings,
                    "preprocess_gpu_j": r.preprocess_gpu_energy_j, "preprocess_s": r.preprocess_duration_s,
                    "window_gpu_j": fmean(x.gpu_energy_j for x in done if x.gpu_energy_j is not None)
                    if any(x.gpu_energy_j is not None for x in done) else None,
@@ -356,8 +358,9 @@ def _preset_line(r: dict) -> str:
     per = f"{r['window_s'] / r['inputs'] * 1000:.3g} ms/input"
     if r.get("generated_tokens"):
         per += f", {r['window_s'] / r['generated_tokens'] * 1000:.3g} ms/new token"
-    return (f"| {r['model']} | wattprint preset ({r['dtype']}): preprocess {_fmt(pre)} + window {_fmt(win)} = score"
-            f"{ratio} | {r['inputs']} x {r['repeats']} | {_fmt(score)} | {per} | |")
+    path = "inputs read back from Arrow" if r.get("arrow_reads") else "inputs in memory"
+    return (f"| {r['model']} | wattprint preset ({r['dtype']}, {path}): preprocess {_fmt(pre)} "
+            f"+ window {_fmt(win)} = score{ratio} | {r['inputs']} x {r['repeats']} | {_fmt(score)} | {per} | |")
 
 
 def table(paths: list[str]) -> str:

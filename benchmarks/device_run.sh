@@ -124,12 +124,16 @@ gap)
     >"$OUT/gap_pip.log" 2>&1 || { echo "gap wheel install failed"; tail -5 "$OUT/gap_pip.log"; exit 1; }
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
     .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
+  # datasets alone (its hub client is the machine's), for the preset's Arrow reads
+  (cd .gapwhl && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapds datasets-*.whl \
+    pyarrow-*.whl pyarrow_hotfix*.whl dill-*.whl multiprocess-*.whl xxhash-*.whl fsspec-*.whl) >>"$OUT/gap_pip.log" 2>&1
   old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")   # the leaderboard image's transformers 4.44 and datasets
   new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")   # this machine's transformers
+  mid=(env "PYTHONPATH=$PWD/src:/tmp/gapds:/tmp/gapbase")   # this machine's transformers with datasets
   step gap_image 200 "${old[@]}" python3 aienergyscore_gap.py image --json "$OUT/image.json"
   step gap_text_new 120 "${new[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-new.json"
   step gap_text_old 100 "${old[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-old.json"
-  step gap_preset 150 "${new[@]}" python3 aienergyscore_gap.py preset --samples 300 --store "$OUT/preset.db" \
+  step gap_preset 150 "${mid[@]}" python3 aienergyscore_gap.py preset --samples 300 --store "$OUT/preset.db" \
     --json "$OUT/preset.json"
   step gap_text_old_arrow 70 "${old[@]}" python3 aienergyscore_gap.py text --rows arrow --iterations 1 \
     --json "$OUT/text-old-arrow.json"

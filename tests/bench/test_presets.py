@@ -39,7 +39,7 @@ def test_aienergyscore_protocol():
     p = load_preset("aienergyscore")
     gen = p.settings_for("text-generation")
     assert (gen.samples, gen.batch_size, gen.repeats, gen.score) == (1000, 1, 10, "gpu")
-    assert gen.preprocess == "phase" and gen.warmup_batches == 10
+    assert gen.preprocess == "arrow" and gen.warmup_batches == 10
     assert gen.dtype == "float16" and gen.max_new_tokens == gen.min_new_tokens == 10
     assert p.settings_for("text-classification").dtype == "float32"
     assert p.settings_for("image-generation").num_inference_steps == 30

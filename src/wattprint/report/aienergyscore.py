@@ -71,7 +71,7 @@ class Job:
 def is_aienergyscore(r: RunRecord) -> bool:
     """A finished run measured as the protocol asks: GPU score, preprocessing in its own phase."""
     s = r.settings or {}
-    return r.status == "finished" and s.get("score") == "gpu" and s.get("preprocess") == "phase"
+    return r.status == "finished" and s.get("score") == "gpu" and s.get("preprocess") in ("phase", "arrow")
 
 
 def jobs(records: Sequence[RunRecord]) -> list[Job]:
