@@ -138,7 +138,8 @@ gap)
   step gap_text_old_arrow 70 "${old[@]}" python3 aienergyscore_gap.py text --rows arrow --iterations 1 \
     --json "$OUT/text-old-arrow.json"
   (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/image.json "$OUT"/text-new.json \
-    "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json) >"$OUT/table.md" 2>&1
+    "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json --csv "$OUT/aienergyscore_phases.csv") \
+    >"$OUT/table.md" 2>&1
   tar -C "$RES" -czf "$FINAL/results-gap.tar.gz" . && trap - EXIT
   cat "$OUT/table.md"
   ;;
