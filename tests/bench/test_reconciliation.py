@@ -65,6 +65,35 @@ def test_leaderboard_rows_ratio_and_explanation_only_by_a_measured_phase():
     assert [r["why"] for r in none] == ["not measured yet", "not measured yet"]
 
 
+def _phase(model, phase, wh, in_sum, ms_token=""):
+    return {"model": model, "phase": phase, "in_protocol_sum": in_sum, "gpu_wh_per_1000": str(wh),
+            "ms_per_new_token": ms_token}
+
+
+def test_a_gap_is_explained_only_when_the_protocol_re_enacted_lands_within_the_ratio():
+    results = [_r("text-generation", "distilgpt2", preset="aienergyscore", gpu=3.0),
+               _r("image-classification", "resnet-18", preset="aienergyscore", gpu=0.13)]
+    measured = {"resnet-18": [_phase("resnet-18", "preprocess", 0.9, "yes"),
+                              _phase("resnet-18", "forward, DataLoader over the Arrow cache (protocol)", 1.2, "yes"),
+                              _phase("resnet-18", "forward, tensors in memory (wattprint)", 0.13, "no")],
+                "distilgpt2": [_phase("distilgpt2", "preprocess (wattprint preset)", 0.03, "yes"),
+                               _phase("distilgpt2", "generate (transformers 4.44.0, rows from memory)", 2.6, "yes",
+                                      "7.9"),
+                               _phase("distilgpt2", "generate (transformers 5.17.0, rows from memory)", 2.9, "no",
+                                      "8.3")]}
+    d, r18 = rc.leaderboard_rows(results, BOARD, {}, measured)
+    assert r18["protocol"] == pytest.approx(0.0021)
+    assert r18["why"] == ("explained: the protocol's phases measured apart on the H200 sum to 0.0021 kWh / 1,000 "
+                          "(preprocess 9.00e-04 + forward, DataLoader over the Arrow cache (protocol) 0.0012), x0.81 "
+                          "the leaderboard")
+    assert d["protocol"] == pytest.approx(0.00263)
+    assert d["why"].startswith("not fully explained: the protocol's phases measured apart on the H200 sum to 0.00263")
+    assert d["why"].endswith("x2.01 the leaderboard; per new token: transformers 4.44.0, rows from memory 7.9 ms, "
+                             "transformers 5.17.0, rows from memory 8.3 ms")
+    measured["resnet-18"][0]["gpu_wh_per_1000"] = ""  # a phase in the sum not measured: no re-enacted figure
+    assert rc.leaderboard_rows(results, BOARD, {}, measured)[1]["protocol"] is None
+
+
 def test_findings_spread_image_generation_general_purpose_and_breakeven():
     results = [_r("text-classification", "distilbert-sst2", total=0.3),
                _r("token-classification", "distilbert-ner", total=0.2),
