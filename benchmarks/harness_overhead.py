@@ -120,8 +120,8 @@ def twice_and_subtract(ctx: JobContext, params: dict[str, Any], meter: Any) -> d
 
 def part_b(args: argparse.Namespace, meter: Any, device: str) -> dict[str, Any]:
     s = BenchSettings(samples=args.gen_samples, repeats=1, batch_size=1, warmup_batches=3, device=device,
-                      weights="random", workload="synthetic", idle_seconds=0, max_new_tokens=args.new_tokens,
-                      min_new_tokens=args.new_tokens)
+                      weights="random", workload="synthetic", idle_seconds=0,
+                      params=(("max_new_tokens", args.new_tokens),))  # exactly that many: exact_new_tokens
     ctx = context("text-generation", args.gen_model, s, meter)
     t0 = time.perf_counter()
     rec = measured_repeat(ctx, 0)

@@ -40,16 +40,16 @@ def run_one(task_name: str, entry, args) -> str:
     if args.dtype_all:
         dtype = args.dtype
     overrides = {}
-    params = {"max_new_tokens": 10, "min_new_tokens": 10} if task.generative else {}
+    params: dict = {"max_new_tokens": 10, "min_new_tokens": 10} if task.generative else {}
     if task_name == "image-generation":
-        overrides = {"num_inference_steps": args.steps, "safety_checker": args.safety_checker}
-        params = {}
+        params = {"num_inference_steps": args.steps, "safety_checker": args.safety_checker}
         if args.size:
             overrides["size"] = args.size
     if args.device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    loaded = task.load(entry, LoadSettings(device=args.device, dtype=dtype, weights="random", overrides=overrides))
+    loaded = task.load(entry, LoadSettings(device=args.device, dtype=dtype, weights="random", overrides=overrides,
+                                           params=params))
     t1 = time.perf_counter()
     inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", 2 * args.batch, seed=0)
     marks: list[str] = []

@@ -19,6 +19,9 @@ __all__ = [
     "ComponentEnergy",
     "Method",
     "WattprintError",
+    "runs_frame",
+    "sweep_frame",
+    "store_summary",
 ]
 
 _LAZY = {
@@ -29,6 +32,9 @@ _LAZY = {
     "ComponentEnergy": "wattprint.meter.result",
     "Method": "wattprint.meter.result",
     "WattprintError": "wattprint.core.errors",
+    "runs_frame": "wattprint.store.frames",  # pandas is imported when one of these is called, not before
+    "sweep_frame": "wattprint.store.frames",
+    "store_summary": "wattprint.store.frames",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from wattprint.meter.api import measure, track
     from wattprint.meter.meter import Meter
     from wattprint.meter.result import ComponentEnergy, Measurement, Method
+    from wattprint.store.frames import runs_frame, store_summary, sweep_frame
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ def test_quick_runs_every_task_with_its_smallest_model():
     for j in jobs:
         assert j.model == smallest(j.task).name and j.repeats == 1 and j.preset == "quick"
     gen = next(j for j in jobs if j.task == "image-generation")
-    assert gen.settings["num_inference_steps"] and gen.settings["shrunk"]
+    assert gen.settings["params"] == {"num_inference_steps": 2, "height": 64, "width": 64} and gen.settings["shrunk"]
 
 
 def test_paper_runs_three_datasets_per_task():
@@ -57,4 +57,4 @@ def test_trust_remote_code_only_from_the_flag():
     assert overrides_from_args(args)["trust_remote_code"] is False
     args = build_parser().parse_args(["bench", "--trust-remote-code", "--samples", "auto", "--steps", "3"])
     o = overrides_from_args(args)
-    assert o["trust_remote_code"] is True and o["samples"] == "auto" and o["num_inference_steps"] == 3
+    assert o["trust_remote_code"] is True and o["samples"] == "auto" and o["params"] == {"num_inference_steps": 3}

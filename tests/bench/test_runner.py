@@ -19,8 +19,8 @@ from wattprint.store.sqlite import Store  # noqa: E402
 pytestmark = pytest.mark.slow
 
 CLS = {"weights": "random", "samples": 6, "repeats": 2, "batch_size": 2, "idle_seconds": 0.2, "warmup_batches": 1}
-GEN = {"weights": "random", "samples": 3, "repeats": 1, "batch_size": 1, "idle_seconds": 0, "max_new_tokens": 4,
-       "min_new_tokens": 4}
+GEN = {"weights": "random", "samples": 3, "repeats": 1, "batch_size": 1, "idle_seconds": 0,
+       "params": {"max_new_tokens": 4}}
 
 
 @pytest.fixture(scope="module")

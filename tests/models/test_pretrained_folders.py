@@ -67,7 +67,7 @@ def test_local_diffusers_pipeline_runs_with_its_own_tokenizer(tmp_path):
     pipe.save_pretrained(tmp_path / "sd")
     task = get_task("image-generation")
     entry = get_entry(str(tmp_path / "sd"), task="image-generation")
-    loaded = task.load(entry, LoadSettings(weights="auto", overrides={"num_inference_steps": 2, "size": 32}))
+    loaded = task.load(entry, LoadSettings(weights="auto", overrides={"size": 32}, params={"num_inference_steps": 2}))
     assert loaded.weights == "pretrained" and loaded.source == f"local:{tmp_path / 'sd'}"
     inputs = task.make_inputs(loaded, task.dataset("parti_prompts"), "synthetic", 2, seed=1)
     assert all(len(tok(p, add_special_tokens=False)["input_ids"]) <= 75 for p in inputs.items)

@@ -16,7 +16,7 @@ from wattprint.store.sqlite import Store
 pytestmark = pytest.mark.slow
 # Two inputs, two repeats, a two-token answer: enough for a mean and a spread, quick on a shared 2-core CPU.
 SMALL = {"samples": 2, "repeats": 2, "idle_seconds": 0, "workload": "synthetic", "device": "cpu",
-         "max_new_tokens": 2, "min_new_tokens": 2}
+         "params": {"max_new_tokens": 2}}
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,9 @@ BART = {"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_attent
 RES = {"backbone_config": {"depths": [1, 1, 1, 1], "hidden_sizes": [16, 32, 64, 128], "embedding_size": 16}}
 DET = {"d_model": 32, "encoder_layers": 1, "decoder_layers": 1, "encoder_ffn_dim": 64, "decoder_ffn_dim": 64,
        "encoder_attention_heads": 2, "decoder_attention_heads": 2, "num_queries": 10}
-UNET = {"block_out_channels": [32, 64], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
-        "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"], "layers_per_block": 1, "attention_head_dim": 8,
-        "cross_attention_dim": 32, "norm_num_groups": 8, "sample_size": 8}
-VAE = {"block_out_channels": [16, 32], "down_block_types": ["DownEncoderBlock2D"] * 2,
-       "up_block_types": ["UpDecoderBlock2D"] * 2, "layers_per_block": 1, "norm_num_groups": 8}
-CLIP = {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64,
-        "projection_dim": 32}
 
-# task -> (catalog entry, overrides, params)
+# task -> (catalog entry, LoadSettings overrides, task params); image generation's parts come from the
+# tiny_diffusion fixture (tests/conftest.py)
 TINY = {
     "text-classification": ("distilbert-sst2", {"config": DISTIL}, {}),
     "token-classification": ("bert-base-ner", {"config": TB}, {}),
@@ -33,40 +27,21 @@ TINY = {
                          {"config": {"text_config": dict(TB, vocab_size=30524),
                                      "vision_config": dict(TB, image_size=32, patch_size=16)}},
                          {"max_new_tokens": 5, "min_new_tokens": 5}),
-    "image-generation": ("bk-sdm-tiny", {"config": {"unet": UNET, "vae": VAE, "text_encoder": CLIP},
-                                         "num_inference_steps": 2, "size": 32}, {}),
+    "image-generation": ("bk-sdm-tiny", {"size": 32}, {"num_inference_steps": 2}),
     "sentence-similarity": ("all-mpnet-base-v2", {"config": TB}, {}),
     "automatic-speech-recognition": ("whisper-tiny", {"config": BART}, {"max_new_tokens": 4, "min_new_tokens": 4}),
 }
 
 
-class RecordingPhases:
-    """Phases that record their edges (the runner's meter windows stand here)."""
-
-    def __init__(self):
-        self.events = []
-
-    def begin(self, name):
-        self.events.append(("begin", name))
-
-    def end(self, name):
-        self.events.append(("end", name))
+@pytest.fixture
+def tiny(tiny_diffusion):
+    """task name -> (catalog entry name, LoadSettings overrides, task params)."""
+    entry, overrides, params = TINY["image-generation"]
+    return {**TINY, "image-generation": (entry, {**overrides, "config": tiny_diffusion}, params)}
 
 
 @pytest.fixture
-def recording_phases():
-    """The RecordingPhases class: each call gives fresh phases."""
-    return RecordingPhases
-
-
-@pytest.fixture
-def tiny():
-    """task name -> (catalog entry name, LoadSettings overrides, run params)."""
-    return TINY
-
-
-@pytest.fixture
-def run_tiny():
+def run_tiny(tiny, recording_phases):
     """Run a task's tiny case: returns (task, loaded, inputs, phases, result) of one batch of two."""
     from wattprint.models.catalog import get_entry
     from wattprint.tasks.base import LoadSettings
@@ -74,10 +49,11 @@ def run_tiny():
 
     def run(name, n=3, batch=2):
         task = get_task(name)
-        entry_name, overrides, params = TINY[name]
-        loaded = task.load(get_entry(entry_name), LoadSettings(weights="random", overrides=overrides, seed=1))
+        entry_name, overrides, params = tiny[name]
+        settings = LoadSettings(weights="random", overrides=overrides, params=params, seed=1)
+        loaded = task.load(get_entry(entry_name), settings)
         inputs = task.make_inputs(loaded, task.datasets[0], "synthetic", n, seed=3)
-        phases = RecordingPhases()
+        phases = recording_phases()
         result = task.run_batch(loaded, inputs.items[:batch], phases, params)
         return task, loaded, inputs, phases, result
 

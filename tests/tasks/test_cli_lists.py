@@ -32,3 +32,18 @@ def test_tasks_lists_all_twelve(capsys):
     assert by["text-generation"]["smallest"] == "distilgpt2"  # the quick preset's model, task-specific
     assert by["text-generation"]["generative"] is True
     assert by["image-classification"]["datasets"] == ["imagenet-1k", "cifar10", "cifar100"]
+
+
+def test_tasks_lists_the_parameters_each_task_declares(capsys):
+    assert main(["tasks", "--params"]) == 0
+    out = capsys.readouterr().out
+    assert "token-classification: no parameters" in out
+    assert "  max_new_tokens           default 10       a whole number >= 1\n" in out
+    assert "  safety_checker           default false    true or false; at load\n" in out
+    assert "  min_new_tokens           default 10       a whole number >= 1, at most max_new_tokens\n" in out
+    assert main(["tasks", "--json"]) == 0
+    by = {r["task"]: r for r in json.loads(capsys.readouterr().out)}
+    steps = next(p for p in by["image-generation"]["params"] if p["name"] == "num_inference_steps")
+    assert steps == {"name": "num_inference_steps", "type": "int", "default": None,
+                     "allowed": "a whole number >= 1, or none", "help": "denoising steps; none: the model's default",
+                     "at_load": True}

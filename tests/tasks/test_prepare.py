@@ -30,7 +30,8 @@ def test_prepared_run_equals_run_batch(name, tiny, recording_phases):
     task = get_task(name)
     assert task.separable_preprocess
     entry_name, overrides, params = tiny[name]
-    loaded = task.load(get_entry(entry_name), LoadSettings(weights="random", overrides=overrides, seed=1))
+    settings = LoadSettings(weights="random", overrides=overrides, params=params, seed=1)
+    loaded = task.load(get_entry(entry_name), settings)
     batch = task.make_inputs(loaded, task.datasets[0], "synthetic", 2, seed=3).items
     direct = task.run_batch(loaded, batch, recording_phases(), params)
     prepared = task.prepare(loaded, batch, params)

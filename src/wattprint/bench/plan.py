@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.presets import Preset, load_preset
+from wattprint.bench.presets import Preset, check_task_params, check_unclaimed, load_preset
 from wattprint.bench.settings import BenchSettings
 from wattprint.core.errors import ConfigError
 
@@ -104,16 +104,12 @@ def _task_models(tasks: Sequence[str], models: Sequence[str]) -> list[tuple[str,
     return pairs
 
 
-def check_params(task: str, settings: BenchSettings) -> None:
-    """Every name in ``settings.params`` must be a parameter the task declares (``Task.default_params``)."""
-    from wattprint.core.errors import UnknownNameError
-    from wattprint.tasks.registry import get_task
+def _check_flag_params(overrides: Mapping[str, Any] | None, tasks: list[str], where: str) -> None:
+    """A parameter given by a flag (or a sweep plan's settings) must be one a task of the plan takes."""
+    from wattprint.store.record import migrate_settings
 
-    known = sorted(get_task(task).default_params())
-    for name, _ in settings.params:
-        if name not in known:
-            raise UnknownNameError(f"parameter of task {task}", name, known,
-                                   fix=f"{task} takes: {', '.join(known) or 'no parameters'}")
+    params = migrate_settings(overrides or {}).get("params") or {}
+    check_unclaimed(params, tasks, where)
 
 
 def _datasets(task: str, settings: BenchSettings) -> list[str]:
@@ -130,10 +126,13 @@ def expand(
     tasks: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    overrides_from: str = "the flags",
 ) -> list[Job]:
     """The jobs of a benchmark, in task order then model order then dataset order.
 
-    No tasks and no models: every registered task with the preset's model selection. Raises
+    No tasks and no models: every registered task with the preset's model selection. ``overrides`` (flags, a
+    sweep plan's settings: ``overrides_from`` names them in errors) may set task parameters in ``params``; each
+    applies to the tasks that declare it, and one that no task of the plan declares is an error. Raises
     :class:`UnknownNameError` (with close matches) for an unknown task, model or dataset.
     """
     from wattprint.tasks.registry import get_task, task_names
@@ -148,10 +147,11 @@ def expand(
         for t in tasks or task_names():
             selection = preset.settings_for(t, overrides).models
             pairs += [(t, m) for m in _select(t, selection, required=bool(tasks))]
+    _check_flag_params(overrides, sorted({t for t, _ in pairs}), overrides_from)
     jobs = []
     for task, model in pairs:
         settings = preset.settings_for(task, overrides)
-        check_params(task, settings)
+        check_task_params(task, settings)
         for ds in _datasets(task, settings):
             jobs.append(Job(task, model, preset.name, ds, settings.to_dict(), settings.repeats))
     return jobs

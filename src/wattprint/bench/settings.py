@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from wattprint.core.errors import ConfigError, UnknownNameError
+from wattprint.store.record import migrate_settings
 
 DTYPES = ("float32", "bfloat16", "float16")
 WEIGHTS = ("pretrained", "random", "auto")
@@ -29,9 +30,9 @@ class BenchSettings:
     """Everything that decides what one benchmark job measures. Units in the names (``_s`` seconds).
 
     ``samples`` None means "as many as fit ``time_budget_s``" (clamped to ``min_samples`` ..
-    ``max_samples``), judged from the warm-up batch. Generation settings (``max_new_tokens``...) are
-    ignored by tasks that do not generate. ``shrunk`` explains any reduction a preset applied so that a
-    task fits (it is copied into every record's warnings).
+    ``max_samples``), judged from the warm-up batch. What only one task reads (new tokens, denoising steps,
+    image size...) is a task parameter in ``params``, declared by that task (``Task.param_specs``). ``shrunk``
+    explains any reduction a preset applied so that a task fits (it is copied into every record's warnings).
     """
 
     samples: int | None = 1000
@@ -50,14 +51,6 @@ class BenchSettings:
     workload: str = "auto"
     trust_remote_code: bool = False
     seed: int = 0
-    max_new_tokens: int | None = None
-    min_new_tokens: int | None = None
-    num_inference_steps: int | None = None  # None: the model's default
-    height: int | None = None
-    width: int | None = None
-    guidance_scale: float | None = None
-    mask_tokens: int | None = None  # fill-mask: masked tokens per input
-    safety_checker: bool = False  # image generation: run the pipeline's safety checker where it ships one
     idle_seconds: float = 0.0
     batch_windows: bool = False  # a meter window per batch too (energy per batch), not only per repeat
     components: tuple[str, ...] = COMPONENTS
@@ -69,9 +62,9 @@ class BenchSettings:
     # protocol's data path; needs the datasets extra, else as "phase" with a note)
     preprocess: str = "inline"
     shrunk: str | None = None
-    # task-specific protocol parameters, each declared by the task that reads it (``Task.default_params``):
-    # e.g. {exact_new_tokens = false, prompt_words = 20} for text generation; checked against the task's
-    # names when a plan is expanded
+    # task-specific protocol parameters, each declared by the task that reads it (``Task.param_specs``):
+    # e.g. {max_new_tokens = 10, exact_new_tokens = false} for text generation; only those set (the task's
+    # defaults fill the rest), checked against the task's declarations when a preset loads and a plan expands
     params: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
@@ -90,8 +83,7 @@ class BenchSettings:
             v = getattr(self, f.name)
             if isinstance(v, float) and not math.isfinite(v):
                 raise ConfigError(f"{f.name} = {v} is not a finite number", fix=f"set {f.name} to a number")
-        counts = ("repeats", "batch_size", "datasets", "min_samples", "max_samples", "samples", "max_new_tokens",
-                  "min_new_tokens", "num_inference_steps", "height", "width")
+        counts = ("repeats", "batch_size", "datasets", "min_samples", "max_samples", "samples")
         for name in counts:
             v = getattr(self, name)
             if v is not None and v < 1:
@@ -104,8 +96,6 @@ class BenchSettings:
             raise ConfigError("samples = \"auto\" is sized from a warm-up batch", fix="set warmup_batches to 1 or more")
         if self.min_samples > self.max_samples:
             raise ConfigError(f"min_samples {self.min_samples} exceeds max_samples {self.max_samples}")
-        if self.max_new_tokens and self.min_new_tokens and self.min_new_tokens > self.max_new_tokens:
-            raise ConfigError(f"min_new_tokens {self.min_new_tokens} exceeds max_new_tokens {self.max_new_tokens}")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -119,19 +109,8 @@ class BenchSettings:
         return cls(**_coerce(dict(d)))
 
     def task_params(self) -> dict[str, Any]:
-        """The protocol settings a task's ``run_batch`` reads; unset ones are left out."""
-        keys = ("max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width",
-                "guidance_scale", "mask_tokens", "seed")
-        found = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
-        return {**found, **dict(self.params)}
-
-    def load_overrides(self) -> dict[str, Any]:
-        """Size reductions for ``LoadSettings.overrides`` (image size and steps), when set."""
-        keys = ("num_inference_steps", "height", "width")
-        out: dict[str, Any] = {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
-        if self.safety_checker:
-            out["safety_checker"] = True
-        return out
+        """What a task's ``run_batch`` is given: the params set, and the seed (for seeded sampling)."""
+        return {"seed": self.seed, **dict(self.params)}
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BenchSettings))
@@ -144,33 +123,60 @@ def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 
 
 def _coerce(d: dict[str, Any]) -> dict[str, Any]:
-    """Names checked, lists to tuples, "auto" samples to None."""
+    """Legacy keys moved into params, names checked, lists to tuples, "auto" samples to None."""
+    d = migrate_settings(d)
     for k in d:
         if k not in SETTING_NAMES:
-            raise UnknownNameError("setting", k, SETTING_NAMES)
+            raise UnknownNameError("setting", k, SETTING_NAMES, fix=_param_hint(k))
     for k in _TUPLES:
         if k in d and d[k] is not None:
             d[k] = (d[k],) if isinstance(d[k], str) else tuple(d[k])
     if d.get("samples") == "auto":
         d["samples"] = None
-    if "params" in d:
-        if not isinstance(d["params"], Mapping):
-            raise ConfigError(f"params must be a table of task parameters, got {d['params']!r}",
-                              fix='e.g. params = {exact_new_tokens = false}')
-        d["params"] = tuple(sorted(d["params"].items()))
+    if "params" in d:  # an unset (None) parameter takes the task's default: it is left out
+        d["params"] = tuple(sorted((k, v) for k, v in _params_table(d["params"]).items() if v is not None))
     return d
 
 
+def _params_table(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"params must be a table of task parameters, got {value!r}",
+                          fix="e.g. params = {exact_new_tokens = false}")
+    return dict(value)
+
+
+def _param_hint(name: str) -> str | None:
+    """For a setting name that is some task's parameter: how to set it as one."""
+    from wattprint.tasks.registry import get_task, task_names
+
+    takers = [t for t in task_names() if name in get_task(t).default_params()]
+    if not takers:
+        return None
+    return f"{name} is a parameter of {', '.join(takers)}: write params = {{{name} = ...}}"
+
+
+def _declared_only(params: Any, declared: Collection[str] | None) -> dict[str, Any]:
+    table = _params_table(params)
+    return table if declared is None else {k: v for k, v in table.items() if k in declared}
+
+
 def resolve_settings(
-    defaults: Mapping[str, Any], task_section: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None
+    defaults: Mapping[str, Any], task_section: Mapping[str, Any] | None, overrides: Mapping[str, Any] | None,
+    declared: Collection[str] | None = None,
 ) -> BenchSettings:
-    """defaults < preset defaults < preset task section < flags (``None`` flag values are unset)."""
-    merged: dict[str, Any] = dict(defaults)
-    section = dict(task_section or {})
-    if "params" in section and isinstance(merged.get("params"), Mapping):  # a task's params add to the defaults'
-        section["params"] = {**merged["params"], **section["params"]}
-    merged.update(section)
-    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    """defaults < preset defaults < preset task section < flags (``None`` flag values are unset).
+
+    ``params`` merge the same way, by name. The preset defaults' and the flags' params apply to a task that
+    declares them (``declared``: its parameter names; None keeps them all), as one flag serves several tasks;
+    the task section's are the task's own and are kept whole, so a wrong name there is reported. A parameter
+    set to None goes back to the task's default."""
+    base, section = migrate_settings(defaults), migrate_settings(task_section or {})
+    flags = migrate_settings({k: v for k, v in (overrides or {}).items() if v is not None})
+    params = {**_declared_only(base.get("params"), declared), **_params_table(section.get("params")),
+              **_declared_only(flags.get("params"), declared)}
+    merged = {**base, **section, **flags, "params": params}
     return BenchSettings.from_dict(merged)
 
 

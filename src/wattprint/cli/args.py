@@ -2,6 +2,7 @@
 
 - ``number(...)`` / ``integer(...)``: argparse ``type=`` callables for finite numbers in a range
   (NaN, inf and out-of-range values are refused at parse time).
+- ``param_pair``: a ``NAME=VALUE`` task parameter, its value read as TOML reads it (true, 3, 2.5, text).
 - ``output_file(suffix, stdout)``: an output path that can be written (not a folder, its folder
   exists and is writable), checked at parse time, so before a measured command runs.
 - ``write_output(path, text)``: write a result; if the write still fails (disk full, permission changed),
@@ -22,7 +23,7 @@ import tempfile
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from wattprint.core.errors import ConfigError, WattprintError
 
@@ -87,6 +88,26 @@ def integer(*, minimum: int | None = None, maximum: int | None = None, example: 
 
     parse.__name__ = "integer"
     return parse
+
+
+def param_pair(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` -> (name, value): the value as TOML reads it (true, 3, 2.5, "text"), a bare word as text,
+    ``none`` as None (the task's default). The value is checked against the task's declaration later."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    name, eq, raw = text.partition("=")
+    name, raw = name.strip(), raw.strip()
+    if not eq or not name.isidentifier() or not raw:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}\n  fix: pass e.g. --param prompt_words=20")
+    if raw.lower() == "none":
+        return name, None
+    try:
+        return name, tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return name, raw
 
 
 # ---- output paths -------------------------------------------------------------------------------

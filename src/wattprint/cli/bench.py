@@ -7,7 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
-from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, require_device
+from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
 DESCRIPTION = (
@@ -21,9 +21,12 @@ _OVERRIDES = {
     "samples": "samples", "time_budget": "time_budget_s", "repeats": "repeats", "batch_size": "batch_size",
     "warmup": "warmup_batches", "datasets": "datasets", "dataset": "dataset", "models_rule": "models",
     "dtype": "dtype", "device": "device", "weights": "weights", "workload": "workload", "seed": "seed",
+    "idle_seconds": "idle_seconds", "components": "components", "score": "score", "batch_windows": "batch_windows",
+}
+# short flags for task parameters: flag dest -> parameter name, set on every selected task that declares it
+_PARAM_FLAGS = {
     "max_new_tokens": "max_new_tokens", "min_new_tokens": "min_new_tokens", "steps": "num_inference_steps",
-    "height": "height", "width": "width", "idle_seconds": "idle_seconds", "components": "components",
-    "score": "score", "batch_windows": "batch_windows",
+    "height": "height", "width": "width",
 }
 
 
@@ -63,11 +66,16 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--workload", choices=("dataset", "synthetic", "auto"),
                    help="hub dataset rows, synthetic inputs matched to its statistics, or dataset when reachable")
     g.add_argument("--seed", type=whole, help="seed of inputs and random weights")
-    g.add_argument("--max-new-tokens", type=count, metavar="N", help="tokens to generate at most (generative tasks)")
-    g.add_argument("--min-new-tokens", type=count, metavar="N", help="tokens to generate at least (generative tasks)")
-    g.add_argument("--steps", type=count, metavar="N", help="denoising steps (image generation)")
-    g.add_argument("--height", type=count, metavar="PX", help="image height in pixels (image generation)")
-    g.add_argument("--width", type=count, metavar="PX", help="image width in pixels (image generation)")
+    g.add_argument("--max-new-tokens", type=count, metavar="N",
+                   help="task parameter max_new_tokens: tokens to generate at most (generative tasks)")
+    g.add_argument("--min-new-tokens", type=count, metavar="N",
+                   help="task parameter min_new_tokens: tokens to generate at least (generative tasks)")
+    g.add_argument("--steps", type=count, metavar="N", help="task parameter num_inference_steps (image generation)")
+    g.add_argument("--height", type=count, metavar="PX", help="task parameter height in pixels (image generation)")
+    g.add_argument("--width", type=count, metavar="PX", help="task parameter width in pixels (image generation)")
+    g.add_argument("--param", action="append", type=param_pair, metavar="NAME=VALUE",
+                   help="a task parameter, set on each selected task that takes it (repeatable; "
+                        "`wattprint tasks --params` lists them; none resets one to the task's default)")
     idle = number(minimum=0, maximum=MAX_IDLE_S, example="--idle-seconds 5")
     g.add_argument("--idle-seconds", type=idle, metavar="S", help="idle baseline before each job (0: none)")
     g.add_argument("--components", nargs="+", choices=("gpu", "cpu", "ram"), help="what energy to count")
@@ -79,6 +87,11 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     out = {field: getattr(args, dest, None) for dest, field in _OVERRIDES.items()}
     out = {k: v for k, v in out.items() if v is not None}
+    params = dict(getattr(args, "param", None) or [])
+    params.update({name: getattr(args, dest) for dest, name in _PARAM_FLAGS.items()
+                   if getattr(args, dest, None) is not None})  # a short flag wins over --param
+    if params:
+        out["params"] = params
     out["trust_remote_code"] = bool(args.trust_remote_code)  # never on from a preset file: only the flag
     return out
 

@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "sweep": "sweep",
     "proxy": "proxy",
     "serve-bench": "serve_bench",
+    "card": "card",
 }
 # Commands that start the user's own program: it inherits the environment exactly as the user set it.
 PASS_ENVIRONMENT = frozenset({"measure"})

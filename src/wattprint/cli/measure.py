@@ -30,13 +30,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", type=output_file(".json"),
                    help="write the measurement as JSON to FILE (checked before the command runs)")
     idle = number(minimum=0, maximum=MAX_IDLE_S, example="--idle-seconds 5")
-    p.add_argument("--idle-seconds", type=idle, default=0.0, metavar="N",
-                   help="measure idle power for N seconds first; report energy above idle beside the total")
-    p.add_argument("--gpus", default="visible", type=_gpus_flag,
+    # defaults None: not given, so WATTPRINT_* or the config file's [meter] table may set them (core/config.py)
+    p.add_argument("--idle-seconds", type=idle, default=None, metavar="N",
+                   help="measure idle power for N seconds first; report energy above idle beside the total "
+                        "(default 0, or WATTPRINT_IDLE_SECONDS)")
+    p.add_argument("--gpus", default=None, type=_gpus_flag,
                    help="'visible' (default: GPUs this process can use), 'none', or NVML indices/UUIDs, "
-                        "comma-separated")
-    p.add_argument("--cpu-scope", choices=("process", "machine"), default="process",
-                   help="attribute CPU (and RAM) to the command's process tree (default) or the machine")
+                        "comma-separated (or WATTPRINT_GPUS)")
+    p.add_argument("--cpu-scope", choices=("process", "machine"), default=None,
+                   help="attribute CPU (and RAM) to the command's process tree (default) or the machine "
+                        "(or WATTPRINT_CPU_SCOPE)")
     p.add_argument("--no-cpu", action="store_true", help="do not measure the CPU")
     p.add_argument("--no-ram", action="store_true", help="do not measure RAM")
     add_extra_arguments(p)
@@ -141,10 +144,15 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     args.carbon = resolve_carbon(args)  # before the run: a typo in --country fails fast
+    from wattprint.core.config import resolve
     from wattprint.meter.meter import Meter
 
-    meter = Meter(gpus=parse_gpus(args.gpus), cpu=not args.no_cpu, ram=not args.no_ram,
-                  cpu_scope=args.cpu_scope)
+    s = resolve("meter", {"idle_seconds": args.idle_seconds, "gpus": args.gpus, "cpu_scope": args.cpu_scope,
+                          "cpu": False if args.no_cpu else None, "ram": False if args.no_ram else None},
+                path=getattr(args, "carbon_config", None))  # --carbon-config names the one config file
+    args.idle_seconds = s["idle_seconds"]
+    meter = Meter(gpus=s["gpus"], cpu=s["cpu"], ram=s["ram"], cpu_scope=s["cpu_scope"],
+                  counter_reads_per_s=s["counter_reads_per_s"])
     try:
         return _measure(args, meter, cmd)
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -43,37 +42,39 @@ def _number(flag: str, low: float, low_ok: bool, example: str) -> Callable[[str]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--upstream", required=True, metavar="URL", help="the server to forward to, "
-                        "e.g. http://127.0.0.1:8000")
-    parser.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+    # defaults None: a flag not given is taken from WATTPRINT_PROXY_*, the config file's [proxy] table or the
+    # defaults in wattprint.core.config (the defaults the help states)
+    parser.add_argument("--upstream", default=None, metavar="URL", help="the server to forward to, "
+                        "e.g. http://127.0.0.1:8000 (or WATTPRINT_PROXY_UPSTREAM, or [proxy] upstream)")
+    parser.add_argument("--listen", default=None, metavar="HOST:PORT",
                         help="where the proxy listens (default 127.0.0.1:8080, this machine only; e.g. "
                              "0.0.0.0:8080 to expose it, with a token)")
-    parser.add_argument("--gpu", default="visible", metavar="LIST",
+    parser.add_argument("--gpu", default=None, metavar="LIST",
                         help="GPUs to measure: 'visible' (default), 'none', or indices / GPU-UUIDs, comma separated")
     parser.add_argument("--no-cpu", action="store_true", help="do not measure the CPU")
     parser.add_argument("--no-ram", action="store_true", help="do not measure RAM")
-    parser.add_argument("--cpu-scope", choices=["machine", "process"], default="machine",
+    parser.add_argument("--cpu-scope", choices=["machine", "process"], default=None,
                         help="CPU energy of the whole machine (default: the server is another process) or "
                              "of this process only")
-    parser.add_argument("--idle-policy", choices=["none", "even", "proportional"], default="even",
+    parser.add_argument("--idle-policy", choices=["none", "even", "proportional"], default=None,
                         help="idle energy: kept by the fleet (none), shared per request-second in flight "
                              "(even, default) or per token (proportional)")
-    parser.add_argument("--idle-seconds", type=_number("--idle-seconds", 0, True, "3"), default=3.0, metavar="S",
+    parser.add_argument("--idle-seconds", type=_number("--idle-seconds", 0, True, "3"), default=None, metavar="S",
                         help="measure the idle baseline for S seconds at start, with the server idle "
                              "(default 3; 0: no baseline, all energy while requests run is theirs)")
-    parser.add_argument("--interval", type=_number("--interval", 0, False, "0.1"), default=0.1, metavar="S",
+    parser.add_argument("--interval", type=_number("--interval", 0, False, "0.1"), default=None, metavar="S",
                         help="meter interval in seconds (default 0.1: an H100 counter moves every ~0.1 s)")
-    parser.add_argument("--prefill-weight", type=_number("--prefill-weight", 0, True, "1"), default=1.0,
+    parser.add_argument("--prefill-weight", type=_number("--prefill-weight", 0, True, "1"), default=None,
                         metavar="W", help="weight of a prompt token against a generated one (default 1)")
-    parser.add_argument("--final-within", type=_number("--final-within", 0, False, "10"), default=10.0,
+    parser.add_argument("--final-within", type=_number("--final-within", 0, False, "10"), default=None,
                         metavar="S", help="a receipt is final at most S seconds (plus an interval) after its "
                         "request ended, whatever else is in flight; requests still running then are counted "
                         "by the tokens seen so far (default 10)")
-    parser.add_argument("--upstream-timeout", type=_number("--upstream-timeout", 0, False, "600"), default=600.0,
+    parser.add_argument("--upstream-timeout", type=_number("--upstream-timeout", 0, False, "600"), default=None,
                         metavar="S", help="the longest the upstream may stay silent (before its first byte, or "
                         "between two pieces of a stream) before the client gets 504 (mid-stream: an error event; "
                         "default 600, for long generations)")
-    parser.add_argument("--metrics-path", default="/metrics", metavar="PATH",
+    parser.add_argument("--metrics-path", default=None, metavar="PATH",
                         help="path of the Prometheus metrics (default /metrics; it hides the upstream's)")
     parser.add_argument("--token", default=None, metavar="TOKEN",
                         help=f"require 'Authorization: Bearer TOKEN' on /metrics, /wattprint/totals and "
@@ -112,6 +113,31 @@ def _gpus(value: str) -> object:
     return [int(v) if v.strip().isdigit() else v.strip() for v in value.split(",") if v.strip()]
 
 
+_SETTINGS = ("upstream", "listen", "token", "upstream_timeout", "interval", "idle_seconds", "idle_policy",
+             "final_within", "prefill_weight", "cpu_scope", "metrics_path")
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    """Fill what the flags left out from WATTPRINT_PROXY_*, the config file's [proxy] table or the defaults (the
+    flags themselves are checked by their argparse types and ProxyConfig); return the [meter] settings, flags
+    first, for the meter."""
+    from wattprint.core.config import resolve
+
+    path = getattr(args, "carbon_config", None)  # --carbon-config names the one config file
+    settings = resolve("proxy", path=path)
+    for key in _SETTINGS:
+        if getattr(args, key, None) is None:
+            setattr(args, key, settings[key])
+    if args.upstream is None:
+        raise ConfigError("no upstream server to forward to",
+                          "pass --upstream http://127.0.0.1:8000, or set WATTPRINT_PROXY_UPSTREAM or [proxy] upstream "
+                          "in wattprint.toml")
+    flags = {"cpu": False if args.no_cpu else None, "ram": False if args.no_ram else None}
+    gpus = None if args.gpu is None else _gpus(args.gpu)
+    meter = resolve("meter", flags, path=path)
+    return {**meter.values, "gpus": meter["gpus"] if args.gpu is None else gpus}
+
+
 def _prepare(meter: Any, idle_seconds: float, location: Any) -> None:
     """Say what is measured and where, and measure the idle baseline."""
     err = sys.stderr
@@ -140,15 +166,17 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.serve.metrics import ServeMetrics
     from wattprint.serve.proxy import ProxyConfig, build_app
 
+    meter_settings = _settings(args)
     host, port = _listen(args.listen)
     _check_location_numbers(args)
-    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV) or None
+    token = args.token
     config = ProxyConfig(args.upstream, metrics_path=args.metrics_path, read_timeout_s=args.upstream_timeout,
                          token=token)
     acct_config = AccountantConfig(interval_s=args.interval, policy=args.idle_policy,
                                    prefill_weight=args.prefill_weight, max_lag_s=args.final_within)
     location = location_from_args(args)
-    meter = Meter(gpus=_gpus(args.gpu), cpu=not args.no_cpu, ram=not args.no_ram, cpu_scope=args.cpu_scope)
+    meter = Meter(gpus=meter_settings["gpus"], cpu=meter_settings["cpu"], ram=meter_settings["ram"],
+                  cpu_scope=args.cpu_scope, counter_reads_per_s=meter_settings["counter_reads_per_s"])
     err = sys.stderr
     try:
         _prepare(meter, args.idle_seconds, location)

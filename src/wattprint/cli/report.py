@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
                         help="file to write, its suffix choosing the format (.html .md .csv .json); a folder for "
-                             "--format aienergyscore (its submission files); '-' for standard output (default: "
+                             "--format aienergyscore (its submission files) or boamps (one report per run; "
+                             "a .json file when one run is chosen); '-' for standard output (default: "
                              "wattprint-report.html for html, standard output otherwise)")
     parser.add_argument("--format", choices=sorted(FORMATS), default=None,
                         help="output format (default: from the -o suffix, else html)")
@@ -77,15 +78,15 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.core.errors import ConfigError
     from wattprint.report.formats import (
         DEFAULT_FILES,
-        DIRECTORY_FORMATS,
         EXTENSIONS,
         ReportOptions,
         format_for_output,
         render,
+        writes_folder,
     )
     from wattprint.store.sqlite import DEFAULT_PATH, Store
 
-    folder = args.format in DIRECTORY_FORMATS
+    folder = writes_folder(args.format, args.output)
     if not folder and args.output not in (None, "-"):
         check_output(args.output, EXTENSIONS.get(args.format or "", ".html"))  # a folder, before its "suffix"
     fmt = args.format if folder else format_for_output(args.output, args.format)

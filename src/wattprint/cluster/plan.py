@@ -293,7 +293,8 @@ def expand_plan(plan: SweepPlan, expand: ExpandFn | None = None, keys: KeysFn | 
                 if job_keys in seen:
                     continue
                 seen.add(job_keys)
-                crossed = {k: job.settings.get(k) for k, _ in plan.cross}
+                params = job.settings.get("params") or {}  # a crossed task parameter (max_new_tokens) lives there
+                crossed = {k: job.settings.get(k, params.get(k)) for k, _ in plan.cross}
                 label = f"{job.task}/{job.model}" + (f" {crossed}" if crossed else "")
                 jobs.append(SweepJob(job, resources, job_keys, label))
     return jobs

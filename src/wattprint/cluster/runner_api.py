@@ -14,7 +14,7 @@ def expand_jobs(preset: str, tasks: list[str], models: list[str], overrides: dic
     """The runner's jobs for one preset and one combination of settings."""
     from wattprint.bench.plan import expand
 
-    return list(expand(preset, tasks, models, overrides))
+    return list(expand(preset, tasks, models, overrides, overrides_from="the plan's settings"))
 
 
 def job_plan_keys(job: Any) -> list[tuple[int, str]]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from wattprint.core.clock import Clock, SystemClock
 from wattprint.core.errors import ConfigError
+from wattprint.meter import hooks
 from wattprint.meter.backends.base import Backend, Mark
 from wattprint.meter.result import ComponentEnergy, Measurement
 from wattprint.meter.sampler import Poller, Sampler
@@ -121,8 +122,9 @@ class Meter:
         marks = tuple(b.mark(t) for b in self.backends)
         self._open[name] = _Window(name, t, self.clock.wall(), marks)
 
-    def end(self, name: str, settle: bool = False) -> Measurement:
-        """Close window ``name`` and return its Measurement.
+    def end(self, name: str, settle: bool = False, *, emit: bool = True) -> Measurement:
+        """Close window ``name`` and return its Measurement (``emit=False``: the caller passes it to the window
+        hooks itself, after adding to it, as ``measure()`` does with emissions).
 
         ``settle=True`` waits (up to ``SETTLE_TIMEOUT_S``; ~0.2-0.3 s on an H100) for the two counter readings
         that follow the window's end, so that a short window is resolved from counter increments
@@ -130,11 +132,11 @@ class Meter:
         """
         closed = self.close_window(name)
         if not settle:
-            return self.measurement(closed)
+            return self.measurement(closed, emit=emit)
         done = self.settle(closed.t1)
         note = ("settled: resolved after the counter reading that follows the window's end" if done else
                 f"settle timed out ({SETTLE_TIMEOUT_S} s): resolved from the readings there were")
-        return self._measurement(closed.window, closed.t1, closed.marks, note)
+        return self._measurement(closed.window, closed.t1, closed.marks, note, emit=emit)
 
     def settle(self, t1: float) -> bool:
         """Wait (at most SETTLE_TIMEOUT_S) until the readings that follow time ``t1`` have arrived; True if
@@ -160,11 +162,12 @@ class Meter:
         marks = tuple(b.mark(t, begin=m) for b, m in zip(self.backends, w.marks))
         return ClosedWindow(w, t, marks)
 
-    def measurement(self, closed: ClosedWindow) -> Measurement:
+    def measurement(self, closed: ClosedWindow, *, emit: bool = True) -> Measurement:
         """The Measurement of a closed window, from the readings available now."""
-        return self._measurement(closed.window, closed.t1, closed.marks)
+        return self._measurement(closed.window, closed.t1, closed.marks, emit=emit)
 
-    def _measurement(self, w: _Window, t1: float, marks: tuple[Mark, ...], settle_note: str = "") -> Measurement:
+    def _measurement(self, w: _Window, t1: float, marks: tuple[Mark, ...], settle_note: str = "", *,
+                     emit: bool = True) -> Measurement:
         comps: list[ComponentEnergy] = []
         warns = list(self.warnings)
         for b, m0, m1 in zip(self.backends, w.marks, marks):
@@ -177,8 +180,11 @@ class Meter:
         if self._idle_w:
             comps = [replace(c, idle_power_w=self._idle_w.get(c.key)) for c in comps]
         warns.extend(f"sampler: {e}" for e in self._sampler.errors[:3])
-        return Measurement(name=w.name, started_at=w.wall0, duration_s=t1 - w.t0, components=tuple(comps),
-                           idle_seconds=self._idle_seconds, warnings=tuple(dict.fromkeys(warns)))
+        m = Measurement(name=w.name, started_at=w.wall0, duration_s=t1 - w.t0, components=tuple(comps),
+                        idle_seconds=self._idle_seconds, warnings=tuple(dict.fromkeys(warns)))
+        if emit:  # trackers registered with wattprint.meter.hooks see every window resolved here
+            hooks.emit(m)
+        return m
 
     def wait_ready(self, timeout_s: float = 1.0) -> bool:
         """Wait (at most ``timeout_s``) until every backend has its first readings; True when they have.

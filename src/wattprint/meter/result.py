@@ -152,6 +152,23 @@ class Measurement:
     def with_emissions(self, emissions: Any) -> Measurement:
         return replace(self, emissions=emissions)
 
+    # ---- notebooks (wattprint.meter.views) ------------------------------------------------------------
+    def __repr__(self) -> str:
+        from wattprint.meter.views import short_repr
+
+        return short_repr(self)
+
+    def _repr_html_(self) -> str:
+        from wattprint.meter.views import html_repr
+
+        return html_repr(self)
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame, one row per component (needs the ``pandas`` extra); totals in ``df.attrs``."""
+        from wattprint.meter.views import to_dataframe
+
+        return to_dataframe(self)
+
     # ---- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

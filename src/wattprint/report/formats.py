@@ -70,15 +70,37 @@ def _aienergyscore(records: Sequence[RunRecord], opts: ReportOptions) -> str:
     return to_csv([r for r in records if opts.tasks is None or r.task in opts.tasks])
 
 
+def _boamps(records: Sequence[RunRecord], opts: ReportOptions) -> str:
+    """The one run of ``records`` as a BoAmps report (``-o DIR`` writes one file per run)."""
+    from wattprint.report.boamps import to_json
+
+    return to_json([r for r in records if opts.tasks is None or r.task in opts.tasks])
+
+
 FORMATS: dict[str, Callable[[Sequence[RunRecord], ReportOptions], str]] = {
     "html": _html, "md": _md, "csv": _csv, "json": _json, "codecarbon": _codecarbon, "aienergyscore": _aienergyscore,
+    "boamps": _boamps,
 }
 # formats that write a folder of files when given -o DIR: name -> "module:function(records, directory)"
-DIRECTORY_FORMATS = {"aienergyscore": "wattprint.report.aienergyscore:write_submission"}
+DIRECTORY_FORMATS = {"aienergyscore": "wattprint.report.aienergyscore:write_submission",
+                     "boamps": "wattprint.report.boamps:write_reports"}
+# folder formats that also write one file (-o FILE.json or standard output) when the records make one
+ONE_FILE_TOO = {"boamps"}
 DEFAULT_FILES = {"html": "wattprint-report.html"}
-# file suffix -> the format it implies; codecarbon writes a .csv too
+# file suffix -> the format it implies; codecarbon writes a .csv too, boamps a .json
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json"}
-EXTENSIONS = {"html": ".html", "md": ".md", "csv": ".csv", "json": ".json", "codecarbon": ".csv"}
+EXTENSIONS = {"html": ".html", "md": ".md", "csv": ".csv", "json": ".json", "codecarbon": ".csv", "boamps": ".json"}
+
+
+def writes_folder(fmt: str | None, path: str | None) -> bool:
+    """Whether ``-o path`` with ``--format fmt`` names a folder of files rather than one file."""
+    from pathlib import Path
+
+    if fmt not in DIRECTORY_FORMATS:
+        return False
+    if fmt in ONE_FILE_TOO:
+        return not (path in (None, "-") or Path(str(path)).suffix.lower() == EXTENSIONS[fmt])
+    return True
 
 
 def format_for_output(path: str | None, fmt: str | None) -> str:
@@ -99,7 +121,7 @@ def format_for_output(path: str | None, fmt: str | None) -> str:
             raise ConfigError(f"cannot tell the report format of {path} from its suffix",
                               f"name it .html, .md, .csv or .json, or add --format {'|'.join(FORMATS)}")
         return implied
-    if implied is not None and implied != fmt and not (fmt == "codecarbon" and implied == "csv"):
+    if implied is not None and implied != fmt and EXTENSIONS.get(fmt) != suffix:
         raise ConfigError(f"--format {fmt} contradicts -o {path} (a .{implied} file name)",
                           f"drop --format to write {implied}, or name the file *{EXTENSIONS.get(fmt, '')}")
     return fmt

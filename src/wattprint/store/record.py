@@ -8,10 +8,30 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STATUSES = ("running", "finished", "failed", "aborted")
+
+# Task parameters that records, presets and sweep plans of the older format hold as top-level settings;
+# reading moves them into ``params``, where the task that declares them looks.
+LEGACY_PARAMS = ("max_new_tokens", "min_new_tokens", "num_inference_steps", "height", "width", "guidance_scale",
+                 "mask_tokens", "safety_checker")
+
+
+def migrate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` with legacy top-level task parameters moved into ``params``. An unset one (None, or a false
+    ``safety_checker``: its default) is dropped, as today's settings leave unset parameters out; a value
+    already in ``params`` wins."""
+    if not any(k in settings for k in LEGACY_PARAMS):
+        return dict(settings)
+    out = {k: v for k, v in settings.items() if k not in LEGACY_PARAMS}
+    moved = {k: settings[k] for k in LEGACY_PARAMS
+             if k in settings and settings[k] is not None and settings[k] is not False}
+    params = out.get("params")
+    out["params"] = {**moved, **(params if isinstance(params, Mapping) else {})}
+    return out
 
 
 @dataclass
@@ -107,6 +127,10 @@ class RunRecord:
     warnings: list[str] = field(default_factory=list)
     node: str | None = None
     gpu_uuids: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # an older-format record's top-level task parameters (LEGACY_PARAMS) are read into ``params``
+        self.settings = migrate_settings(self.settings)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,8 +1,8 @@
 """Loading and running Stable Diffusion pipelines (SD 1.x/2.x and SDXL) for the image-generation task.
 
 A pipeline that ships a safety checker (SD 1.x: a CLIP ViT-L/14 image classifier run on every decoded image)
-runs it only when the protocol asks (``LoadSettings.overrides["safety_checker"]``, set by the ``paper``
-preset, as the study's pipelines ran it), in its own phase ``safety_check``; ``extra["safety_checker"]``
+runs it only when the protocol asks (the task parameter ``safety_checker``, set by the ``paper`` preset, as the
+study's pipelines ran it), in its own phase ``safety_check``; ``extra["safety_checker"]``
 says whether it runs, and the run record carries it.
 """
 
@@ -23,7 +23,7 @@ def load_pipeline(entry: Any, settings: LoadSettings) -> LoadedModel:
     from wattprint.models.loaders import plan_weights, torch_dtype
 
     plan = plan_weights(entry, settings.weights, settings.cache_dir, marker="model_index.json")
-    want_checker = bool(settings.overrides.get("safety_checker", False))
+    want_checker = bool(settings.params.get("safety_checker", False))
     if plan.weights == "pretrained":
         import diffusers
 
@@ -52,11 +52,12 @@ def load_pipeline(entry: Any, settings: LoadSettings) -> LoadedModel:
 
 
 def _defaults(cfg: dict[str, Any], settings: LoadSettings, pipe: Any) -> dict[str, int]:
-    """Steps and size: the model's own unless the settings shrink them."""
-    o = settings.overrides
-    size = int(o.get("size", cfg.get("default_size", 8 * pipe.unet.config.sample_size)))
-    return {"num_inference_steps": int(o.get("num_inference_steps", cfg.get("default_steps", 50))),
-            "height": int(o.get("height", size)), "width": int(o.get("width", size))}
+    """Steps and size: the model's own unless the task's params set them (``overrides["size"]`` shrinks the
+    model's own size for a config built small)."""
+    p = {k: v for k, v in settings.params.items() if v is not None}
+    size = int(settings.overrides.get("size", cfg.get("default_size", 8 * pipe.unet.config.sample_size)))
+    return {"num_inference_steps": int(p.get("num_inference_steps", cfg.get("default_steps", 50))),
+            "height": int(p.get("height", size)), "width": int(p.get("width", size))}
 
 
 def _random_pipeline(entry: Any, settings: LoadSettings, want_checker: bool = False) -> tuple[Any, str]:

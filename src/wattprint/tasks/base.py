@@ -15,6 +15,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from wattprint.tasks.params import Param, check_params, defaults
 from wattprint.workloads.specs import DatasetSpec
 
 
@@ -46,8 +47,11 @@ class LoadSettings:
     trust_remote_code: bool = False
     cache_dir: str | None = None
     seed: int = 0
-    # Size reductions a preset asked for where a task cannot fit (image generation on a CPU):
-    # e.g. {"num_inference_steps": 2, "height": 64, "width": 64}. Recorded in every result.
+    # The task's parameters as set (a preset's ``params``, flags), for those its loader reads (``Param.load``):
+    # e.g. {"num_inference_steps": 2, "height": 64, "width": 64, "safety_checker": True} for image generation.
+    params: dict[str, Any] = field(default_factory=dict)
+    # Changes to a catalog model's kept config for building it smaller ({"config": {...}}, "image_size",
+    # "size"): used by tests and smoke benchmarks to build a real family in seconds.
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,6 +108,8 @@ class Task(abc.ABC):
     generative: ClassVar[bool] = False  # has prefill and decode phases
     unit: ClassVar[str] = "inference"  # what one work unit is
     datasets: ClassVar[tuple[DatasetSpec, ...]] = ()
+    # The protocol parameters ``run_batch`` (or ``load``) reads, each with its type, range, default and help
+    param_specs: ClassVar[tuple[Param, ...]] = ()
 
     @abc.abstractmethod
     def load(self, entry: Any, settings: LoadSettings) -> LoadedModel:
@@ -121,7 +127,11 @@ class Task(abc.ABC):
 
     def default_params(self) -> dict[str, Any]:
         """The protocol settings ``run_batch`` uses when ``params`` leaves them out (max_new_tokens...)."""
-        return {}
+        return defaults(self.param_specs)
+
+    def check_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` validated against :attr:`param_specs` (ConfigError naming the task and the fix)."""
+        return check_params(self.name, self.param_specs, params)
 
     # Preprocessing as its own phase (the AI Energy Score protocol tokenizes or image-processes the whole
     # dataset before the inference loop and measures that apart). A task whose ``run_batch`` is

@@ -13,6 +13,7 @@ from typing import Any
 
 from wattprint.tasks import _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import choice
 from wattprint.workloads.specs import specs
 
 MASK = "<wattprint-mask>"  # placeholder in items; replaced by the model's own mask token at run time
@@ -25,9 +26,10 @@ class FillMask(Task):
     modality = "text"
     datasets = specs("wikitext", "bookcorpus", "oscar", "c4")
 
-    def default_params(self) -> dict[str, Any]:
-        # mask_position: "random" (seeded word) or "end" (the last word, as the study masked)
-        return {"mask_position": "random"}
+    param_specs = (
+        choice("mask_position", "random", ("random", "end"),
+               "which word is masked: a seeded one, or the last (as the study masked)"),
+    )
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForMaskedLM"

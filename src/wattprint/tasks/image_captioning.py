@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import count
 from wattprint.workloads.specs import specs
 
 
@@ -23,8 +24,11 @@ class ImageCaptioning(Task):
     unit = "caption"
     datasets = specs("coco_captions", "flickr30k", "nocaps", "coco", "redcaps", "visual_genome")
 
-    def default_params(self) -> dict[str, Any]:
-        return {"max_new_tokens": 20, "min_new_tokens": None}
+    param_specs = (
+        count("max_new_tokens", 20, "new tokens per caption at most"),
+        count("min_new_tokens", None, "new tokens per caption at least; none: stop at EOS", optional=True,
+              at_most="max_new_tokens"),
+    )
 
     def model_class(self, entry: Any) -> str:
         cfg = entry.config or {}

@@ -6,8 +6,7 @@ pixels); a fourth, "safety_check", where the pipeline ships a safety checker and
 Offline, a catalog pipeline is built from its kept configs (UNet, VAE, CLIP text encoder(s), scheduler) with
 random weights; prompts are tokenized by the stand-in tokenizer (ids folded into CLIP's 49,408) padded to
 CLIP's 77 positions. Steps and size default to the model's own (``default_steps``, ``default_size``);
-``LoadSettings.overrides`` or params may shrink them (num_inference_steps, height, width) for a CPU, and the
-record says so.
+the task's params may shrink them (num_inference_steps, height, width) for a CPU, and the record says so.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from typing import Any
 
 from wattprint.tasks import _diffusion, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import Param, count, flag
 from wattprint.workloads.specs import specs
 
 
@@ -28,10 +28,17 @@ class ImageGeneration(Task):
     unit = "image"
     datasets = specs("diffusiondb", "parti_prompts", "coco_prompts", "imagereward", "sd_prompts")
 
-    def default_params(self) -> dict[str, Any]:
-        # steps and size: the model's defaults unless set; prompt_words: keep only the first N words of each
-        # prompt (the study kept 50: sashavor/co2_inference, code/tti/tti_*.py), None keeps all
-        return {"guidance_scale": 7.5, "prompt_words": None}
+    # steps and size: the model's own (``default_steps``, ``default_size``) unless set; the study kept the first
+    # 50 words of each prompt (sashavor/co2_inference, code/tti/tti_*.py)
+    param_specs = (
+        Param("guidance_scale", "float", 7.5, "classifier-free guidance scale", minimum=0.0),
+        count("prompt_words", None, "keep only the first N words of each prompt (the study kept 50); none: all",
+              optional=True),
+        count("num_inference_steps", None, "denoising steps; none: the model's default", optional=True, load=True),
+        count("height", None, "image height in pixels; none: the model's default size", optional=True, load=True),
+        count("width", None, "image width in pixels; none: the model's default size", optional=True, load=True),
+        flag("safety_checker", False, "run the pipeline's safety checker where it ships one (SD 1.x)", load=True),
+    )
 
     def model_class(self, entry: Any) -> str:
         return "DiffusionPipeline"

@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _text, _vision
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import Param
 from wattprint.workloads.specs import specs
 
 PROCESSORS = {"detr": "DetrImageProcessor", "deformable_detr": "DeformableDetrImageProcessor",
@@ -24,8 +25,7 @@ class ObjectDetection(Task):
     modality = "image"
     datasets = specs("coco", "voc2007", "lvis", "cppe5", "visual_genome")
 
-    def default_params(self) -> dict[str, Any]:
-        return {"threshold": 0.5}
+    param_specs = (Param("threshold", "float", 0.5, "lowest score of a detection kept", minimum=0.0),)
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForObjectDetection"

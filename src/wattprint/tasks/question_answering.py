@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
+from wattprint.tasks.params import choice, count
 from wattprint.workloads.specs import specs
 
 PROMPT = "Answer the question from the context.\nContext: {context}\nQuestion: {question}\nAnswer:"
@@ -27,9 +28,11 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     datasets = specs("squad", "squad_v2", "sciq")
     head_class = "AutoModelForQuestionAnswering"
 
-    def default_params(self) -> dict[str, Any]:
-        # prompt "study": general-purpose models are asked with the study's prompt instead of PROMPT
-        return {"max_answer_tokens": 30, "max_new_tokens": 10, "prompt": "own"}
+    param_specs = (
+        count("max_answer_tokens", 30, "longest answer span, in tokens (extractive models)"),
+        count("max_new_tokens", 10, "general-purpose models: new tokens for the answer"),
+        choice("prompt", "own", ("own", "study"), "general-purpose models: wattprint's prompt or the study's"),
+    )
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":

@@ -9,6 +9,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import Param, count
 from wattprint.workloads.specs import specs
 
 SAMPLING_RATE = 16_000
@@ -23,8 +24,12 @@ class SpeechRecognition(Task):
     unit = "utterance"
     datasets = specs("librispeech", "common_voice", "fleurs")
 
-    def default_params(self) -> dict[str, Any]:
-        return {"max_new_tokens": 128, "min_new_tokens": None}
+    param_specs = (
+        count("max_new_tokens", 128, "new tokens per transcript at most"),
+        count("min_new_tokens", None, "new tokens per transcript at least; none: stop at EOS", optional=True,
+              at_most="max_new_tokens"),
+        Param("language", "str", "en", "transcription language of multilingual Whisper checkpoints"),
+    )
 
     def model_class(self, entry: Any) -> str:
         return "AutoModelForSpeechSeq2Seq"

@@ -13,6 +13,7 @@ from typing import Any
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
 from wattprint.tasks.flops import analytic
+from wattprint.tasks.params import choice, count, flag
 from wattprint.workloads.specs import specs
 
 # the study's zero-shot prompt for Flan-T5 and BLOOMZ (sashavor/co2_inference, code/zeroshot/zeroshot_summarize_*.py)
@@ -28,12 +29,15 @@ class Summarization(Task):
     unit = "summary"
     datasets = specs("cnn_dailymail", "xsum", "samsum")
 
-    def default_params(self) -> dict[str, Any]:
-        # forward_only: one forward pass of encoder and decoder (the decoder fed the article shifted right, as
-        # BART-style models build it), no generation: what AI Energy Score measures for a summarization model;
-        # T5-family models generate even then (that protocol runs them as text2text generation)
-        # prompt "study": general-purpose models (Flan-T5, BLOOMZ) get STUDY_PROMPT instead of their prefix/suffix
-        return {"min_new_tokens": 10, "max_new_tokens": 15, "forward_only": False, "prompt": "own"}
+    # forward_only: the decoder is fed the article shifted right, as BART-style models build it; that protocol
+    # runs T5-family models as text2text generation. prompt "study": Flan-T5/BLOOMZ get STUDY_PROMPT.
+    param_specs = (
+        count("min_new_tokens", 10, "new tokens per summary at least", at_most="max_new_tokens"),
+        count("max_new_tokens", 15, "new tokens per summary at most"),
+        flag("forward_only", False, "one forward pass of encoder and decoder, no generation (AI Energy Score); "
+             "T5-family models generate even then"),
+        choice("prompt", "own", ("own", "study"), "general-purpose models: their own prefix or the study's prompt"),
+    )
 
     def model_class(self, entry: Any) -> str:
         return _text.lm_class(entry)

@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, Phases, Task
+from wattprint.tasks.params import choice, count
 from wattprint.workloads.specs import specs
 
 PROMPT = "{text}\nIs the sentiment of this text positive or negative?"
@@ -26,10 +27,12 @@ class TextClassification(_text.ZeroShotText, Task):
     datasets = specs("imdb", "rotten_tomatoes", "sst2")
     head_class = "AutoModelForSequenceClassification"
 
-    def default_params(self) -> dict[str, Any]:
-        # general-purpose models only: max_new_tokens for the answer word; prompt "study" asks as the study did;
-        # decoder_max_new_tokens (None: max_new_tokens) for decoder-only models (the study gave BLOOMZ 1)
-        return {"max_new_tokens": 3, "prompt": "own", "decoder_max_new_tokens": None}
+    param_specs = (
+        count("max_new_tokens", 3, "general-purpose models only: new tokens for the answer word"),
+        choice("prompt", "own", ("own", "study"), "general-purpose models: wattprint's prompt or the study's"),
+        count("decoder_max_new_tokens", None, "decoder-only models' new tokens (the study gave BLOOMZ 1); "
+              "none: max_new_tokens", optional=True),
+    )
 
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         if _text.choose_workload(workload) == "dataset":

@@ -11,6 +11,7 @@ from typing import Any
 
 from wattprint.tasks import _generate, _text
 from wattprint.tasks.base import BatchResult, DatasetSpec, Inputs, LoadedModel, LoadSettings, Phases, Task
+from wattprint.tasks.params import count, flag
 from wattprint.workloads.specs import specs
 
 
@@ -23,10 +24,12 @@ class TextGeneration(Task):
     unit = "generated token"
     datasets = specs("wikitext", "bookcorpus", "oscar")
 
-    def default_params(self) -> dict[str, Any]:
-        # exact_new_tokens: every prompt gets max_new_tokens (EOS masked until then), else generation stops at
-        # EOS; prompt_words: keep only the first N words of each prompt (the study used 20), None keeps all
-        return {"max_new_tokens": 10, "exact_new_tokens": True, "prompt_words": None}
+    param_specs = (
+        count("max_new_tokens", 10, "new tokens per prompt"),
+        flag("exact_new_tokens", True, "every prompt gets max_new_tokens (EOS masked until then); false: stop at EOS"),
+        count("prompt_words", None, "keep only the first N words of each prompt (the study used 20); none: all",
+              optional=True),
+    )
 
     def model_class(self, entry: Any) -> str:
         return _text.lm_class(entry)

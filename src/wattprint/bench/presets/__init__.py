@@ -2,18 +2,20 @@
 
 A preset file has ``[preset]`` (name, description), ``[defaults]`` (settings for every task) and
 optional ``[tasks.<task name>]`` sections; every key is a :class:`~wattprint.bench.settings.BenchSettings`
-field. A path to a TOML file of the same shape works wherever a preset name does.
+field, and ``params = {...}`` holds task parameters (a task section's are checked against the task's
+declarations; the defaults' apply to each task that declares them). A path to a TOML file of the same shape
+works wherever a preset name does.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.settings import BenchSettings, resolve_settings
+from wattprint.bench.settings import SETTING_NAMES, BenchSettings, resolve_settings
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.core.files import read_text
 
@@ -36,8 +38,46 @@ class Preset:
     tasks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def settings_for(self, task: str, overrides: Mapping[str, Any] | None = None) -> BenchSettings:
-        """Settings for one task: dataclass defaults < [defaults] < [tasks.<task>] < ``overrides``."""
-        return resolve_settings(self.defaults, self.tasks.get(task), overrides)
+        """Settings for one task: dataclass defaults < [defaults] < [tasks.<task>] < ``overrides``. Params of
+        [defaults] and ``overrides`` that ``task`` does not declare are left out (no task: all are kept)."""
+        return resolve_settings(self.defaults, self.tasks.get(task), overrides, declared_params(task) if task else None)
+
+
+def declared_params(task: str) -> tuple[str, ...]:
+    """The parameter names ``task`` declares (``Task.param_specs``)."""
+    from wattprint.tasks.registry import get_task
+
+    return tuple(p.name for p in get_task(task).param_specs)
+
+
+def check_task_params(task: str, settings: BenchSettings) -> None:
+    """``settings.params`` against ``task``'s declarations (ConfigError naming the task and the fix)."""
+    from wattprint.tasks.registry import get_task
+
+    get_task(task).check_params(dict(settings.params))
+
+
+def check_unclaimed(params: Mapping[str, Any], tasks: Sequence[str], where: str) -> None:
+    """Each parameter in ``params`` (set by ``where``: the flags, a preset's [defaults]) must be declared by one
+    of ``tasks``; one no task takes is an error naming those that do."""
+    from wattprint.tasks.registry import task_names
+
+    for name in params:
+        if any(name in declared_params(t) for t in tasks):
+            continue
+        takers = [t for t in task_names() if name in declared_params(t)]
+        if takers:
+            raise ConfigError(f"{name}, set by {where}, is not a parameter of {', '.join(tasks)}",
+                              fix=f"{name} is a parameter of {', '.join(takers)}: add --task {takers[0]}, "
+                                  f"or leave {name} out")
+        if name in SETTING_NAMES:
+            raise ConfigError(f"{name}, set by {where} as a task parameter, is a benchmark setting",
+                              fix=f"set {name} with its own flag (`wattprint bench --help`) or outside params")
+        known = sorted({n for t in task_names() for n in declared_params(t)})
+        mine = sorted({n for t in tasks for n in declared_params(t)})
+        listed = f"parameters of {', '.join(tasks)}: {', '.join(mine)}" if len(tasks) <= 3 and mine else \
+            "`wattprint tasks --params` lists each task's"
+        raise UnknownNameError("task parameter", name, known, fix=listed)
 
 
 def preset_names() -> list[str]:
@@ -71,10 +111,22 @@ def load_preset(name_or_path: str) -> Preset:
         defaults=dict(data.get("defaults", {})),
         tasks={k: dict(v) for k, v in data.get("tasks", {}).items()},
     )
-    preset.settings_for("")  # validate the defaults now, not in the middle of a run
-    for task in preset.tasks:
-        preset.settings_for(task)
+    _validate(preset, path)
     return preset
+
+
+def _validate(preset: Preset, path: Path) -> None:
+    """Every setting and task parameter of the file checked now, not in the middle of a run."""
+    from wattprint.tasks.registry import task_names
+
+    defaults = preset.settings_for("")
+    check_unclaimed(dict(defaults.params), task_names(), f"preset file {path} [defaults]")
+    for task in preset.tasks:
+        if task not in task_names():
+            raise UnknownNameError(f"task section in {path}", task, task_names(),
+                                   fix="name a section [tasks.<task>] after a task `wattprint tasks` lists")
+    for task in task_names():  # [defaults] params reach every task that declares them
+        check_task_params(task, preset.settings_for(task))
 
 
 __all__ = ["Preset", "load_preset", "preset_names"]
