@@ -282,7 +282,7 @@ def _fit_budget(ctx: JobContext, per_input_s: float, basis: str = "warm-up") -> 
 
 
 def preprocess(ctx: JobContext) -> None:
-    """With ``preprocess = "phase"``: turn every batch into model inputs (tokens, pixels) in a measured
+    """With ``preprocess = "phase"`` or ``"arrow"``: turn every batch into model inputs (tokens, pixels) in a measured
     "preprocess" window before the repeats, as the AI Energy Score protocol does; the repeats then run
     the model on them. A task that cannot separate its preprocessing keeps it inline, and every record says so."""
     s = ctx.settings
