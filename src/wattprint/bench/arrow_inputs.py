@@ -16,6 +16,9 @@ import tempfile
 from typing import Any
 
 WRITER_BATCH_SIZE = 50  # the protocol's map(..., writer_batch_size=50)
+# every record of a job whose repeats read their inputs this way carries this warning
+ARROW_NOTE = ("preprocess: inputs written to an Arrow file in the preprocess window and read back batch by batch "
+              "inside each repeat window (datasets' torch formatter), as the AI Energy Score protocol reads its cache")
 
 
 class _Slot:

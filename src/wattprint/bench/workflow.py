@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wattprint.bench.arrow_inputs import ARROW_NOTE
 from wattprint.bench.plan import Job
 from wattprint.bench.progress import Progress
 from wattprint.bench.settings import BenchSettings
@@ -304,10 +305,6 @@ def preprocess(ctx: JobContext) -> None:
             ctx.notes.append(ARROW_NOTE)
         ctx.prepared = prepared
         ctx.preprocess = window.end()
-
-
-ARROW_NOTE = ("preprocess: inputs written to an Arrow file in the preprocess window and read back batch by batch "
-              "inside each repeat window (datasets' torch formatter), as the AI Energy Score protocol reads its cache")
 
 
 def _arrow_available(ctx: JobContext) -> bool:
