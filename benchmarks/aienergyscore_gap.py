@@ -24,10 +24,12 @@ Weights are random (built from the configs in src/wattprint/models/configs, as t
 ``backend.no_weights: true`` examples do) and inputs synthetic; each JSON says so.
 
 On the GPU machine (Python 3.12, no ``datasets``, no network) the protocol's stack travels as wheels in the
-git-ignored folder ``.gapwhl`` (54 MB); prepare it on a machine with PyPI access:
+git-ignored folder ``.gapwhl`` (54 MB; datasets 2.21.0, since the leaderboard's 2.20.0 calls ``np.array(copy=False)``,
+which NumPy 2 refuses: 2.21.0's row formatter is 2.20.0's but for that fix, its Arrow writer unchanged); prepare it
+on a machine with PyPI access:
 
     pip download --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 --no-deps -d .gapwhl \
-      datasets==2.20.0 pyarrow==17.0.0 pyarrow_hotfix dill==0.3.8 multiprocess==0.70.16 xxhash==3.4.1 \
+      datasets==2.21.0 pyarrow==17.0.0 pyarrow_hotfix dill==0.3.8 multiprocess==0.70.16 xxhash==3.4.1 \
       fsspec==2024.5.0 huggingface_hub==0.24.5 transformers==4.44.0 tokenizers==0.19.1 \
       requests urllib3 idna certifi charset_normalizer nvidia-ml-py psutil
 
