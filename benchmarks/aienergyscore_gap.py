@@ -24,10 +24,12 @@ Weights are random (built from the configs in src/wattprint/models/configs, as t
 ``backend.no_weights: true`` examples do) and inputs synthetic; each JSON says so.
 
 On the GPU machine (Python 3.12, no ``datasets``, no network) the protocol's stack travels as wheels in the
-git-ignored folder ``.gapwhl`` (54 MB); prepare it on a machine with PyPI access:
+git-ignored folder ``.gapwhl`` (54 MB; datasets 2.21.0, since the leaderboard's 2.20.0 calls ``np.array(copy=False)``,
+which NumPy 2 refuses: 2.21.0's row formatter is 2.20.0's but for that fix, its Arrow writer unchanged); prepare it
+on a machine with PyPI access:
 
     pip download --only-binary=:all: --python-version 3.12 --platform manylinux2014_x86_64 --no-deps -d .gapwhl \
-      datasets==2.20.0 pyarrow==17.0.0 pyarrow_hotfix dill==0.3.8 multiprocess==0.70.16 xxhash==3.4.1 \
+      datasets==2.21.0 pyarrow==17.0.0 pyarrow_hotfix dill==0.3.8 multiprocess==0.70.16 xxhash==3.4.1 \
       fsspec==2024.5.0 huggingface_hub==0.24.5 transformers==4.44.0 tokenizers==0.19.1 \
       requests urllib3 idna certifi charset_normalizer nvidia-ml-py psutil
 
@@ -292,6 +294,7 @@ def text_part(args: argparse.Namespace) -> None:
 def preset_part(args: argparse.Namespace) -> None:
     from wattprint.bench.plan import expand
     from wattprint.bench.runner import run_job
+    from wattprint.bench.workflow import ARROW_NOTE
     from wattprint.store.sqlite import Store
 
     out = []
@@ -304,81 +307,19 @@ def preset_part(args: argparse.Namespace) -> None:
                 print(f"{model}: no finished repeat", flush=True)
                 continue
             r = done[0]
+            scores = [x.score_wh_per_1000 for x in done if x.score_wh_per_1000 is not None]
             row = {"model": model, "inputs": r.inferences, "repeats": len(done), "dtype": r.dtype,
+                   "preprocess": r.settings.get("preprocess"), "arrow_reads": ARROW_NOTE in r.warnings,
                    "preprocess_gpu_j": r.preprocess_gpu_energy_j, "preprocess_s": r.preprocess_duration_s,
                    "window_gpu_j": fmean(x.gpu_energy_j for x in done if x.gpu_energy_j is not None)
                    if any(x.gpu_energy_j is not None for x in done) else None,
                    "window_s": fmean(x.duration_s for x in done), "generated_tokens": r.generated_tokens,
-                   "score_wh_per_1000": fmean(x.score_wh_per_1000 for x in done)
-                   if all(x.score_wh_per_1000 is not None for x in done) else None}
+                   "score_wh_per_1000": fmean(scores) if len(scores) == len(done) else None}
             out.append(row)
             print(f"  {model}: {row}", flush=True)
             if args.json:  # after each model, so a part cut for time keeps what finished
                 with open(args.json, "w", encoding="utf-8") as f:
                     json.dump({"part": "preset", "versions": _versions(), "rows": out}, f, indent=1)
-
-
-# ---- the table ----
-
-def wh_per_1000(joules: float | None, n: int) -> float | None:
-    return None if joules is None or not n else joules / 3600.0 / n * 1000.0
-
-
-def _fmt(x: float | None, spec: str = ".3g") -> str:
-    return "n/a" if x is None else format(x, spec)
-
-
-def _phase_lines(doc: dict) -> list[str]:
-    """One line per phase name: Wh/1k (mean over iterations), time per input, mean GPU power."""
-    names: dict[str, list[dict]] = {}
-    for r in doc["phases"]:
-        names.setdefault(r["phase"], []).append(r)
-    lines = []
-    for name, rs in names.items():
-        n = rs[0]["inputs"]
-        s = fmean(r["seconds"] for r in rs)
-        joules = [r["gpu_j"] for r in rs if r["gpu_j"] is not None]
-        j = fmean(joules) if joules else None
-        watts = j / s if j is not None and s > 0 else None
-        per = f"{s / n * 1000:.3g} ms/input" if n else f"{s:.3g} s"
-        if doc["part"] == "text" and name.startswith("generate") and n:
-            per += f", {s / (n * doc['new_tokens']) * 1000:.3g} ms/new token"
-        lines.append(f"| {doc.get('model', '')} | {name} | {n} x {len(rs)} | {_fmt(wh_per_1000(j, n))} | {per} "
-                     f"| {_fmt(watts, '.0f')} |")
-    return lines
-
-
-def _preset_line(r: dict) -> str:
-    ref = LEADERBOARD_WH_PER_1000.get(r["model"])
-    score = r["score_wh_per_1000"]
-    pre, win = wh_per_1000(r["preprocess_gpu_j"], r["inputs"]), wh_per_1000(r["window_gpu_j"], r["inputs"])
-    ratio = f", score/leaderboard {score / ref:.2f}" if ref and score else ""
-    per = f"{r['window_s'] / r['inputs'] * 1000:.3g} ms/input"
-    if r.get("generated_tokens"):
-        per += f", {r['window_s'] / r['generated_tokens'] * 1000:.3g} ms/new token"
-    return (f"| {r['model']} | wattprint preset ({r['dtype']}): preprocess {_fmt(pre)} + window {_fmt(win)} = score"
-            f"{ratio} | {r['inputs']} x {r['repeats']} | {_fmt(score)} | {per} | |")
-
-
-def table(paths: list[str]) -> str:
-    out = ["| model | phase | inputs x runs | GPU Wh/1k | time | GPU W |", "|---|---|---|---|---|---|"]
-    notes = []
-    for p in paths:
-        if not os.path.exists(p):
-            notes.append(f"{os.path.basename(p)}: not written (the part failed or was cut for time)")
-            continue
-        with open(p, encoding="utf-8") as f:
-            doc = json.load(f)
-        if doc["part"] == "preset":
-            out.extend(_preset_line(r) for r in doc["rows"])
-            continue
-        out.extend(_phase_lines(doc))
-        v = doc["versions"]
-        notes.append(f"{os.path.basename(p)}: {doc['gpu']}, python {v['python']}, torch {v['torch']}, "
-                     f"transformers {v['transformers']}, datasets {v['datasets']}, pyarrow {v['pyarrow']}")
-    out.append("")
-    out.append("leaderboard (H100, GPU Wh/1k): " + ", ".join(f"{k} {v:g}" for k, v in LEADERBOARD_WH_PER_1000.items()))
-    return "\n".join(out + notes)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -402,6 +343,7 @@ def main(argv: list[str] | None = None) -> None:
     pre.add_argument("--store", default="aienergyscore_gap.db")
     tab = sub.add_parser("table")
     tab.add_argument("paths", nargs="+")
+    tab.add_argument("--csv", default=None, help="also write the phases as benchmarks/data/aienergyscore_phases.csv")
     args = ap.parse_args(argv)
     if os.environ.get("GAP_SMOKE") and args.part != "table":
         # a check of the whole path on a CPU machine: few inputs, no GPU figures
@@ -410,7 +352,11 @@ def main(argv: list[str] | None = None) -> None:
             if hasattr(args, name):
                 setattr(args, name, value if name != "samples" or args.part == "image" else 3)
     if args.part == "table":
+        from aienergyscore_gap_table import table, write_csv
+
         print(table(args.paths))
+        if args.csv:
+            write_csv(args.paths, args.csv, source=os.environ.get("GAP_SOURCE", "benchmarks/aienergyscore_gap.py"))
         return
     print(f"{args.part}: {_versions()}", flush=True)
     {"image": image_part, "text": text_part, "preset": preset_part}[args.part](args)

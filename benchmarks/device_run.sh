@@ -11,6 +11,7 @@
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
+#   bash benchmarks/device_run.sh gappreset # 1 GPU: the aienergyscore preset with Arrow reads (carry .gapwhl .devsite/pkgs)
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -43,6 +44,16 @@ step() {  # step NAME SECONDS CMD...: run CMD with a timeout of min(SECONDS, tim
   local t0; t0=$(date +%s)
   (cd benchmarks && timeout "$want" "$@") >"$OUT/$name.log" 2>&1
   echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
+}
+
+gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gapds), the meter's needs (/tmp/gapbase)
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapsite .gapwhl/*.whl \
+    >"$OUT/gap_pip.log" 2>&1 || { echo "gap wheel install failed"; tail -5 "$OUT/gap_pip.log"; exit 1; }
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
+    .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
+  # datasets alone (its hub client is the machine's), for the preset's Arrow reads
+  (cd .gapwhl && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapds datasets-*.whl \
+    pyarrow-*.whl pyarrow_hotfix*.whl dill-*.whl multiprocess-*.whl xxhash-*.whl fsspec-*.whl) >>"$OUT/gap_pip.log" 2>&1
 }
 
 checks_steps() {  # the meter's and the proxy's GPU checks (carry .whl .servewhl): ~470 s uncut
@@ -120,22 +131,32 @@ gap)
   # benchmarks/aienergyscore_gap.py: the protocol's stack (.gapwhl: transformers 4.44, datasets) beside the
   # machine's own transformers; each part cut to what is left of ${TOTAL:-470} s, the table printed last
   export OUT
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapsite .gapwhl/*.whl \
-    >"$OUT/gap_pip.log" 2>&1 || { echo "gap wheel install failed"; tail -5 "$OUT/gap_pip.log"; exit 1; }
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
-    .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
+  gap_install
   old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")   # the leaderboard image's transformers 4.44 and datasets
   new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")   # this machine's transformers
+  mid=(env "PYTHONPATH=$PWD/src:/tmp/gapds:/tmp/gapbase")   # this machine's transformers with datasets
   step gap_image 200 "${old[@]}" python3 aienergyscore_gap.py image --json "$OUT/image.json"
   step gap_text_new 120 "${new[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-new.json"
   step gap_text_old 100 "${old[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-old.json"
-  step gap_preset 150 "${new[@]}" python3 aienergyscore_gap.py preset --samples 300 --store "$OUT/preset.db" \
+  step gap_preset 150 "${mid[@]}" python3 aienergyscore_gap.py preset --samples 300 --store "$OUT/preset.db" \
     --json "$OUT/preset.json"
   step gap_text_old_arrow 70 "${old[@]}" python3 aienergyscore_gap.py text --rows arrow --iterations 1 \
     --json "$OUT/text-old-arrow.json"
   (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/image.json "$OUT"/text-new.json \
-    "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json) >"$OUT/table.md" 2>&1
+    "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json --csv "$OUT/aienergyscore_phases.csv") \
+    >"$OUT/table.md" 2>&1
   tar -C "$RES" -czf "$FINAL/results-gap.tar.gz" . && trap - EXIT
+  cat "$OUT/table.md"
+  ;;
+gappreset)
+  # wattprint's aienergyscore preset reading its inputs back from Arrow, ResNet-18 and distilgpt2 (carry .gapwhl
+  # and .devsite/pkgs, the stand-in tokenizer), ~250 s
+  export OUT
+  gap_install
+  step gap_preset_arrow 400 env "PYTHONPATH=$PWD/src:/tmp/gapds:/tmp/gapbase:$PWD/.devsite/pkgs" python3 \
+    aienergyscore_gap.py preset --samples 500 --repeats 2 --store "$OUT/preset-arrow.db" --json "$OUT/preset-arrow.json"
+  (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/preset-arrow.json) >"$OUT/table.md" 2>&1
+  tar -C "$RES" -czf "$FINAL/results-gappreset.tar.gz" . && trap - EXIT
   cat "$OUT/table.md"
   ;;
 sweep)

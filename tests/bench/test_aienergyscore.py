@@ -15,6 +15,7 @@ from tiny import TINY_BERT, TINY_GPT2, tiny_model  # noqa: E402
 
 from wattprint.bench.plan import expand  # noqa: E402
 from wattprint.bench.runner import run_job  # noqa: E402
+from wattprint.bench.workflow import ARROW_NOTE  # noqa: E402
 from wattprint.core.units import J_PER_WH  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -53,7 +54,8 @@ def test_classification_phases_and_score(models):
     records = run("text-classification", models["bert"])
     assert [r.status for r in records] == ["finished", "finished"]
     for r in records:
-        assert r.settings["preprocess"] == "phase" and r.settings["score"] == "gpu"
+        assert r.settings["preprocess"] == "arrow" and r.settings["score"] == "gpu"
+        assert ARROW_NOTE in r.warnings  # the repeats read every batch back from the Arrow file
         # the preprocess window: measured once for the job, its GPU part at the simulated 100 W
         assert r.preprocess_duration_s > 0 and r.preprocess_energy_j > 0
         assert r.preprocess_gpu_energy_j == pytest.approx(GPU_W * r.preprocess_duration_s, rel=0.25, abs=2.0)
@@ -90,6 +92,15 @@ def test_a_task_that_cannot_separate_keeps_it_inline_and_says_so(models, monkeyp
     assert any(w.startswith("preprocess: text-classification cannot separate") for w in r.warnings)
     assert r.score_wh_per_1000 == pytest.approx(r.gpu_wh_per_1000)
     assert r.score_basis.startswith("GPU energy of inference window")
+
+
+def test_without_datasets_the_inputs_stay_in_memory_and_the_records_say_so(models, monkeypatch):
+    import wattprint.bench.arrow_inputs as arrow_inputs
+
+    monkeypatch.setattr(arrow_inputs, "available", lambda: False)
+    (r, _) = run("text-classification", models["bert"])
+    assert r.status == "finished" and r.preprocess_gpu_energy_j > 0 and ARROW_NOTE not in r.warnings
+    assert any("datasets library is not installed" in w for w in r.warnings)
 
 
 def test_inline_runs_and_cpu_only_scores(models):

@@ -159,3 +159,19 @@ def test_report_cli_writes_the_folder(tmp_path):
     assert main(["report", "--store", str(tmp_path / "w.db"), "--format", "aienergyscore", "-o", str(out)]) == 0
     assert (out / "master_results.csv").is_file()
     assert (out / "text-generation" / "distilgpt2" / "wikitext" / "benchmark_report.json").is_file()
+
+
+def test_provenance_names_inputs_kept_in_memory_and_not_the_protocols_arrow_reads():
+    from wattprint.bench.arrow_inputs import ARROW_NOTE
+
+    in_memory = aes.provenance(aes.jobs([record(0)])[0])
+    assert any(c.startswith("inputs kept in memory") for c in in_memory["caveats"])
+    arrow = [record(0), record(1)]
+    for r in arrow:
+        r.settings = {"score": "gpu", "preprocess": "arrow"}
+        r.warnings = [ARROW_NOTE]
+    prov = aes.provenance(aes.jobs(arrow)[0])
+    assert not any(c.startswith("inputs kept in memory") for c in prov["caveats"]) and ARROW_NOTE not in prov["caveats"]
+    for r in arrow:  # the datasets extra missing: the reads are not measured, and the caveat says so
+        r.warnings = ["preprocess: the datasets library is not installed (...)"]
+    assert "preprocess: the datasets library is not installed (...)" in aes.provenance(aes.jobs(arrow)[0])["caveats"]

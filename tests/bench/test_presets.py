@@ -39,7 +39,7 @@ def test_aienergyscore_protocol():
     p = load_preset("aienergyscore")
     gen = p.settings_for("text-generation")
     assert (gen.samples, gen.batch_size, gen.repeats, gen.score) == (1000, 1, 10, "gpu")
-    assert gen.preprocess == "phase" and gen.warmup_batches == 10
+    assert gen.preprocess == "arrow" and gen.warmup_batches == 10
     assert gen.dtype == "float16" and dict(gen.params) == {"max_new_tokens": 10}  # exact_new_tokens by default
     assert p.settings_for("text-classification").dtype == "float32"
     assert dict(p.settings_for("image-generation").params) == {"num_inference_steps": 30}

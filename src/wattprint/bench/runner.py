@@ -5,7 +5,8 @@ For one job, in this order and in one meter:
 2. loading the model, in its own measured window (``load_energy_j``, ``load_duration_s``);
 3. warm-up batches, outside every window, never counted (the first also counts FLOPs when the task
    does not, and their time sets the number of inputs when the preset gives a time budget);
-3b. with ``preprocess = "phase"``: every batch tokenized/processed in its own measured window
+3b. with ``preprocess = "phase"`` (or ``"arrow"``, kept in an Arrow file read back per batch): every batch
+   tokenized/processed in its own measured window
    (``preprocess_energy_j``), so that the repeats run the model only;
 4. each repeat: one window around all its batches; a task's prefill/decode phases are windows
    nested in it, all in a single pass; per-batch latency from the clock around each batch.

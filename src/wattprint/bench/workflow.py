@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wattprint.bench.arrow_inputs import ARROW_NOTE
 from wattprint.bench.plan import Job
 from wattprint.bench.progress import Progress
 from wattprint.bench.settings import BenchSettings
@@ -66,7 +67,8 @@ class JobContext:
     batches: list[list[Any]] = field(default_factory=list)
     load_energy_j: float | None = None
     load_duration_s: float | None = None
-    prepared: list[Any] | None = None  # what task.prepare made of each batch (preprocess = "phase")
+    # what task.prepare made of each batch (preprocess = "phase"; "arrow": an ArrowInputs read back per batch)
+    prepared: Sequence[Any] | None = None
     preprocess: Any = None  # the preprocess window's Measurement
     flops_per_inference: float | None = None
     flops_method: str | None = None
@@ -281,11 +283,11 @@ def _fit_budget(ctx: JobContext, per_input_s: float, basis: str = "warm-up") -> 
 
 
 def preprocess(ctx: JobContext) -> None:
-    """With ``preprocess = "phase"``: turn every batch into model inputs (tokens, pixels) in a measured
+    """With ``preprocess = "phase"`` or ``"arrow"``: turn every batch into model inputs (tokens, pixels) in a measured
     "preprocess" window before the repeats, as the AI Energy Score protocol does; the repeats then run
     the model on them. A task that cannot separate its preprocessing keeps it inline, and every record says so."""
     s = ctx.settings
-    if s.preprocess != "phase":
+    if s.preprocess not in ("phase", "arrow"):
         return
     if not getattr(ctx.task, "separable_preprocess", False):
         ctx.notes.append(f"preprocess: {ctx.task.name} cannot separate its preprocessing from the model call; "
@@ -293,6 +295,23 @@ def preprocess(ctx: JobContext) -> None:
         return
     params = s.task_params()
     ctx.progress.stage(f"preprocessing {sum(len(b) for b in ctx.batches)} inputs (measured)")
+    arrow = s.preprocess == "arrow" and _arrow_available(ctx)
     with OpenWindow(ctx.meter, "preprocess", ctx.sync, settle=ctx.settle) as window:
-        ctx.prepared = [ctx.task.prepare(ctx.loaded, b, params) for b in ctx.batches]
+        prepared = [ctx.task.prepare(ctx.loaded, b, params) for b in ctx.batches]
+        if arrow:  # written to an Arrow file here, read back batch by batch inside the repeats
+            from wattprint.bench.arrow_inputs import ArrowInputs
+
+            prepared = ArrowInputs(prepared)  # type: ignore[assignment]
+            ctx.notes.append(ARROW_NOTE)
+        ctx.prepared = prepared
         ctx.preprocess = window.end()
+
+
+def _arrow_available(ctx: JobContext) -> bool:
+    from wattprint.bench.arrow_inputs import available
+
+    if available():
+        return True
+    ctx.notes.append("preprocess: the datasets library is not installed (pip install 'wattprint[datasets]'), so the "
+                     "prepared inputs stay in memory: the protocol's reads from its Arrow cache are not measured")
+    return False

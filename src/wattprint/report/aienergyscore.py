@@ -29,6 +29,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from wattprint.bench.arrow_inputs import ARROW_NOTE
 from wattprint.core.units import J_PER_WH
 from wattprint.store.record import RunRecord
 
@@ -71,7 +72,7 @@ class Job:
 def is_aienergyscore(r: RunRecord) -> bool:
     """A finished run measured as the protocol asks: GPU score, preprocessing in its own phase."""
     s = r.settings or {}
-    return r.status == "finished" and s.get("score") == "gpu" and s.get("preprocess") == "phase"
+    return r.status == "finished" and s.get("score") == "gpu" and s.get("preprocess") in ("phase", "arrow")
 
 
 def jobs(records: Sequence[RunRecord]) -> list[Job]:
@@ -214,7 +215,10 @@ def provenance(job: Job) -> dict[str, Any]:
         caveats.append(f"{r.weights} weights")
     if r.workload != "dataset":
         caveats.append(f"{r.workload} inputs ({r.workload_description})")
-    caveats += [w for w in r.warnings if w.startswith(("settings shrunk", "preprocess:"))]
+    if (r.settings or {}).get("preprocess") == "phase":
+        caveats.append("inputs kept in memory: the protocol reads each from its Arrow cache inside the window "
+                       "(preprocess = \"arrow\")")
+    caveats += [w for w in r.warnings if w.startswith(("settings shrunk", "preprocess:")) and w != ARROW_NOTE]
     return {
         "task": r.task, "model": r.model, "dataset": r.dataset, "preset": r.preset, "repeats": len(runs),
         "samples": r.samples, "dtype": r.dtype, "gpus": names, "gpu_energy_methods": methods,

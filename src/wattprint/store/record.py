@@ -86,7 +86,7 @@ class RunRecord:
     phase_energy_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> {gpu, cpu, ram} J
     load_energy_j: float | None = None
     load_duration_s: float | None = None
-    # the job's inputs processed in their own window before the repeats (setting preprocess = "phase");
+    # the job's inputs processed in their own window before the repeats (setting preprocess = "phase" or "arrow");
     # None where preprocessing ran inside each batch (inline)
     preprocess_energy_j: float | None = None
     preprocess_gpu_energy_j: float | None = None
