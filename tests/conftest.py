@@ -1,5 +1,5 @@
-"""Fixtures shared across test folders: phases that record their edges, and the size fields that shrink a
-catalog diffusion pipeline (UNet, VAE, CLIP text encoder) to one built in a second."""
+"""Fixtures shared across test folders: phases that record their edges, the size fields that shrink a
+catalog diffusion pipeline (UNet, VAE, CLIP text encoder) to one built in a second, and a clean configuration."""
 
 import pytest
 
@@ -40,3 +40,19 @@ def recording_phases():
 def tiny_diffusion():
     """Config changes (``LoadSettings.overrides["config"]``) that shrink an SD pipeline's parts."""
     return {"unet": UNET, "vae": VAE, "text_encoder": CLIP}
+
+
+CONFIG_VARIABLES = ("WATTPRINT_COUNTRY", "WATTPRINT_REGION", "WATTPRINT_CLOUD", "WATTPRINT_INTENSITY",
+                    "WATTPRINT_PUE", "WATTPRINT_LIVE", "WATTPRINT_LIVE_ZONE", "WATTPRINT_CONFIG",
+                    "WATTPRINT_IDLE_SECONDS", "WATTPRINT_GPUS", "ELECTRICITYMAPS_API_KEY")
+
+
+@pytest.fixture
+def no_stray_config(tmp_path, monkeypatch):
+    """An empty working folder and home, and no wattprint variables: a ./wattprint.toml of the checkout or the
+    user's own settings cannot leak into a test."""
+    monkeypatch.chdir(tmp_path)
+    for var in CONFIG_VARIABLES:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)

@@ -20,13 +20,8 @@ J_PER_KWH = 3.6e6
 
 
 @pytest.fixture(autouse=True)
-def _no_stray_config(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for var in ("WATTPRINT_COUNTRY", "WATTPRINT_REGION", "WATTPRINT_CLOUD", "WATTPRINT_INTENSITY", "WATTPRINT_PUE",
-                "WATTPRINT_LIVE", "WATTPRINT_CONFIG", "WATTPRINT_IDLE_SECONDS", "WATTPRINT_GPUS"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+def _no_stray_config(no_stray_config):
+    """No place or meter setting from the machine (tests/conftest.py)."""
 
 
 def _sim(watts: float = 100.0):
