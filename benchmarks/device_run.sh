@@ -51,7 +51,10 @@ gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gap
     >"$OUT/gap_pip.log" 2>&1 || { echo "gap wheel install failed"; tail -5 "$OUT/gap_pip.log"; exit 1; }
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
     .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
-  # datasets alone (its hub client is the machine's), for the preset's Arrow reads
+  datasets_install
+}
+
+datasets_install() {  # datasets alone (its hub client is the machine's), for the aienergyscore preset's Arrow reads
   (cd .gapwhl && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapds datasets-*.whl \
     pyarrow-*.whl pyarrow_hotfix*.whl dill-*.whl multiprocess-*.whl xxhash-*.whl fsspec-*.whl) >>"$OUT/gap_pip.log" 2>&1
 }
@@ -100,6 +103,9 @@ reference)
   store=${STORE_DIR:-/tmp/refstore}
   mkdir -p "$store"
   export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
+  # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .gapwhl too for datasets
+  # (without it every record says its inputs stayed in memory)
+  if [ -d .gapwhl ]; then datasets_install && export PYTHONPATH="$PYTHONPATH:/tmp/gapds"; fi
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null
