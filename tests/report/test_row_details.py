@@ -49,3 +49,27 @@ def test_markdown_and_html_show_them(record):
 def test_checker_not_run_is_said(record):
     recs = [record("image-generation", "sd-v1-5", 3600.0, inferences=10, safety_checker=False)]
     assert "safety checker not run" in render("md", recs, ReportOptions())
+
+
+PIPE = "pipeline: transformers 'text-classification', one call per batch, its pre- and post-processing inside"
+
+
+def test_pipeline_and_direct_runs_are_rows_apart_and_say_how_they_ran(record):
+    # the same model, preset and dataset: one run through a transformers pipeline, one driven directly
+    recs = [record("text-classification", "tiny-bert", 360.0, inferences=100, preset="paper", driver=PIPE),
+            record("text-classification", "tiny-bert", 720.0, inferences=100, repeat=1, preset="paper",
+                   driver="direct (pipeline asked: no pipeline path)"),
+            record("text-classification", "small-bert", 720.0, driver="direct")]
+    data = json.loads(render("json", recs, ReportOptions()))
+    tiny = sorted((r for r in data["rows"] if r["model"] == "tiny-bert"), key=lambda r: r["kwh_per_1000_mean"])
+    assert [r["runs"] for r in tiny] == [1, 1]  # never averaged together
+    assert tiny[0]["driver"] == PIPE and tiny[1]["driver"].startswith("direct (pipeline asked")
+    md = render("md", recs, ReportOptions())
+    lines = [ln for ln in md.splitlines() if "| tiny-bert |" in ln]
+    assert any("pipeline: transformers 'text-classification'" in ln and "one call per batch" not in ln
+               for ln in lines)
+    assert any("direct (pipeline asked: no pipeline path)" in ln for ln in lines)
+    small = next(ln for ln in md.splitlines() if "| small-bert |" in ln)
+    assert "direct" not in small  # the default way is not said on every row
+    by_model = [r for r in csv.DictReader(io.StringIO(render("csv", recs, ReportOptions())))]
+    assert {r["driver"] for r in by_model} == {PIPE, "direct (pipeline asked: no pipeline path)", "direct"}

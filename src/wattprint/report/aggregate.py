@@ -107,6 +107,7 @@ class ModelRow:
     score_wh_per_1000: float | None = None
     score_basis: str = ""
     preprocess_gpu_wh_per_1000: float | None = None  # GPU energy of the preprocess phase alone, Wh per 1,000
+    driver: str = ""  # what the records say ran the model: "direct", "pipeline: ..." ("" in older records)
 
     @property
     def kwh(self) -> float:
@@ -121,8 +122,10 @@ class ModelRow:
         return ", ".join(self.origins)
 
     def details(self) -> list[str]:
-        """What the records say beyond the total: safety checker, preprocess-phase GPU energy, preset score."""
+        """What the records say beyond the total: driver, safety checker, preprocess-phase GPU energy, score."""
         out = []
+        if self.driver and self.driver != "direct":  # plain direct is every preset's default: not said
+            out.append(self.driver.split(", ")[0] if driver_kind(self.driver) == "pipeline" else self.driver)
         if self.safety_checker is not None:
             out.append("safety checker " + ("ran" if self.safety_checker else "not run"))
         if self.preprocess_gpu_wh_per_1000 is not None:
@@ -133,7 +136,7 @@ class ModelRow:
         return out
 
     def key(self) -> tuple[str | bool, ...]:
-        return (*(getattr(self, f) for f in GROUP_FIELDS), bool(self.shrunk))
+        return (*(getattr(self, f) for f in GROUP_FIELDS), bool(self.shrunk), driver_kind(self.driver))
 
     def to_dict(self) -> dict[str, Any]:
         d = {f: getattr(self, f) for f in GROUP_FIELDS}
@@ -148,8 +151,20 @@ class ModelRow:
             study_accounting=self.study.to_dict() if self.study else None,
             safety_checker=self.safety_checker, score_wh_per_1000=self.score_wh_per_1000,
             score_basis=self.score_basis, preprocess_gpu_wh_per_1000=self.preprocess_gpu_wh_per_1000,
+            driver=self.driver,
         )
         return d
+
+
+def driver_kind(driver: str) -> str:
+    """"pipeline" or "direct" (a fallback from an asked pipeline ran direct), "" when the record predates it."""
+    return "pipeline" if driver.startswith("pipeline") else ("direct" if driver else "")
+
+
+def record_key(r: RunRecord) -> tuple[str | bool, ...]:
+    """The row a finished record belongs to: its configuration, shrunk or full-size, and how the model was
+    driven (a transformers pipeline call and a direct call are different work per input)."""
+    return (*(getattr(r, f) for f in GROUP_FIELDS), bool(shrunk_reason(r)), driver_kind(r.driver))
 
 
 def _date(records: list[RunRecord]) -> str:
@@ -204,6 +219,7 @@ def _phase_fields(records: list[RunRecord]) -> dict[str, Any]:
         score_wh_per_1000=_mean(r.score_wh_per_1000 for r in records),
         score_basis=next((r.score_basis for r in records if r.score_basis), ""),
         preprocess_gpu_wh_per_1000=_mean(_preprocess_gpu_wh(r) for r in records),
+        driver=" / ".join(dict.fromkeys(r.driver for r in records if r.driver)),
     )
 
 
@@ -236,8 +252,8 @@ class Aggregated:
 
 
 def aggregate(records: Iterable[RunRecord]) -> Aggregated:
-    """Group finished records by configuration (shrunk and full-size runs apart); rows come sorted by task,
-    then energy."""
+    """Group finished records by configuration (shrunk and full-size runs apart, pipeline and direct runs
+    apart); rows come sorted by task, then energy."""
     records = list(records)
     groups: dict[tuple, list[RunRecord]] = defaultdict(list)
     skipped: list[RunRecord] = []
@@ -247,7 +263,7 @@ def aggregate(records: Iterable[RunRecord]) -> Aggregated:
         if kwh_per_1000(r) is None:
             skipped.append(r)
             continue
-        groups[(*(getattr(r, f) for f in GROUP_FIELDS), bool(shrunk_reason(r)))].append(r)
+        groups[record_key(r)].append(r)
     idle = IdleLookup(records)
     rows = [_row(sorted(g, key=lambda r: r.repeat), idle) for g in groups.values()]
     rows.sort(key=lambda row: (row.task, row.kwh, row.model))

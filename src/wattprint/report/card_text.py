@@ -39,13 +39,6 @@ def hardware_of_components(components: Sequence[dict[str, Any]]) -> str:
     return ", ".join(parts) or "not recorded"
 
 
-def _key(r: RunRecord) -> tuple:
-    from wattprint.bench.summary import shrunk_reason
-    from wattprint.report.aggregate import GROUP_FIELDS
-
-    return (*(getattr(r, f) for f in GROUP_FIELDS), bool(shrunk_reason(r)))
-
-
 def _row(row: Any, runs: list[RunRecord]) -> str:
     e = row.energy  # kWh per 1,000 inferences
     mean = e.mean * 1000.0
@@ -61,12 +54,12 @@ def _row(row: Any, runs: list[RunRecord]) -> str:
 
 def store_lines(runs: list[RunRecord], store: str) -> list[str]:
     """The inference table of the store's runs, and what the figures are."""
-    from wattprint.report.aggregate import aggregate
+    from wattprint.report.aggregate import aggregate, record_key
 
     rows = aggregate(runs).rows
     by_key: dict[tuple, list[RunRecord]] = {}
     for r in runs:
-        by_key.setdefault(_key(r), []).append(r)
+        by_key.setdefault(record_key(r), []).append(r)
     lines = [HEADER, "|" + "---|" * HEADER.count(" | ") + "---|"]
     lines += [_row(row, by_key[row.key()]) for row in rows]
     dates = sorted(r.finished_at or r.started_at for r in runs)

@@ -21,7 +21,7 @@ CSV_FIELDS = (
     # the study-accounting view: its own columns, never the single-card figure above
     "study_accounting_kwh_per_1000_mean", "study_accounting_other_gpus", "study_accounting_idle_w_per_gpu",
     "study_accounting_idle_source",
-    "safety_checker", "score_wh_per_1000", "score_basis", "preprocess_gpu_wh_per_1000",
+    "safety_checker", "score_wh_per_1000", "score_basis", "preprocess_gpu_wh_per_1000", "driver",
 )
 
 
