@@ -38,9 +38,10 @@ def test_tasks_lists_the_parameters_each_task_declares(capsys):
     assert main(["tasks", "--params"]) == 0
     out = capsys.readouterr().out
     assert "token-classification: no parameters" in out
-    assert "  max_new_tokens           default 10       a whole number >= 1\n" in out
-    assert "  safety_checker           default false    true or false; at load\n" in out
-    assert "  min_new_tokens           default 10       a whole number >= 1, at most max_new_tokens\n" in out
+    width = len("encoder_decoder_max_new_tokens")  # the longest name sets the column
+    assert f"  {'max_new_tokens':{width}} default 10       a whole number >= 1\n" in out
+    assert f"  {'safety_checker':{width}} default false    true or false; at load\n" in out
+    assert f"  {'min_new_tokens':{width}} default 10       a whole number >= 1, at most max_new_tokens\n" in out
     assert main(["tasks", "--json"]) == 0
     by = {r["task"]: r for r in json.loads(capsys.readouterr().out)}
     steps = next(p for p in by["image-generation"]["params"] if p["name"] == "num_inference_steps")
