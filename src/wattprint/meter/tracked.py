@@ -107,9 +107,7 @@ class Tracker:
             finally:
                 self._end(window, failed=failed, wrapper=wrapper)
 
-        wrapper.wattprint = self  # type: ignore[attr-defined]
-        wrapper.last_result = None  # type: ignore[attr-defined]
-        return wrapper
+        return self._attach(wrapper)
 
     def _wrap_async(self, f: Callable[..., Any]) -> Any:
         @functools.wraps(f)
@@ -123,8 +121,12 @@ class Tracker:
             finally:
                 self._end(window, failed=failed, wrapper=wrapper)
 
-        wrapper.wattprint = self  # type: ignore[attr-defined]
-        wrapper.last_result = None  # type: ignore[attr-defined]
+        return self._attach(wrapper)
+
+    def _attach(self, wrapper: Any) -> Any:
+        """The wrapped function carries this tracker (``fn.wattprint``) and its last result."""
+        wrapper.wattprint = self
+        wrapper.last_result = None
         return wrapper
 
     def meter(self) -> Meter:
