@@ -1,6 +1,8 @@
 """Fixtures shared across test folders: phases that record their edges, the size fields that shrink a
 catalog diffusion pipeline (UNet, VAE, CLIP text encoder) to one built in a second, and a clean configuration."""
 
+import os
+
 import pytest
 
 UNET = {"block_out_channels": [32, 64], "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
@@ -42,17 +44,12 @@ def tiny_diffusion():
     return {"unet": UNET, "vae": VAE, "text_encoder": CLIP}
 
 
-CONFIG_VARIABLES = ("WATTPRINT_COUNTRY", "WATTPRINT_REGION", "WATTPRINT_CLOUD", "WATTPRINT_INTENSITY",
-                    "WATTPRINT_PUE", "WATTPRINT_LIVE", "WATTPRINT_LIVE_ZONE", "WATTPRINT_CONFIG",
-                    "WATTPRINT_IDLE_SECONDS", "WATTPRINT_GPUS", "ELECTRICITYMAPS_API_KEY")
-
-
 @pytest.fixture
 def no_stray_config(tmp_path, monkeypatch):
-    """An empty working folder and home, and no wattprint variables: a ./wattprint.toml of the checkout or the
-    user's own settings cannot leak into a test."""
+    """An empty working folder and home, and no ``WATTPRINT_*`` variable (all of them, so a setting added later
+    is cleared too): a ./wattprint.toml of the checkout or the user's own settings cannot leak into a test."""
     monkeypatch.chdir(tmp_path)
-    for var in CONFIG_VARIABLES:
+    for var in [v for v in os.environ if v.startswith("WATTPRINT_")] + ["ELECTRICITYMAPS_API_KEY"]:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
