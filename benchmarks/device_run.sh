@@ -8,6 +8,10 @@
 #   bash benchmarks/device_run.sh reference # 1 GPU: one part of the reference (carry .devsite), REF_ARGS selects it:
 #       REF_ARGS="--set study --decoder-only --part 1/2" REF_COMMIT=abc1234 bash benchmarks/device_run.sh reference
 #       (benchmarks/reference.py --list --parts N shows the parts; docs/results/h200.md lists the calls)
+#   bash benchmarks/device_run.sh lanes     # 2 GPUs: reference parts in two lanes, one per card (carry .devsite .dswhl):
+#       LANE0="--set study --decoder-only;--set study --no-decoders --part 7/7" LANE1="--set study --no-decoders
+#       --part 1/7" REF_COMMIT=abc1234 bash benchmarks/device_run.sh lanes   (the same command again on the warm
+#       machine goes on where the last call stopped)
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
@@ -52,6 +56,16 @@ gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gap
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
     .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
   datasets_install
+}
+
+ds_path() {  # datasets for the aienergyscore preset's Arrow reads: .dswhl (datasets 5 on the machine's pyarrow and
+  # hub client), else .gapwhl's 2.21; prints the folder to add to PYTHONPATH, nothing if neither is carried
+  if [ -d .dswhl ]; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/dsw .dswhl/*.whl >/dev/null 2>&1 \
+      && echo /tmp/dsw
+  elif [ -d .gapwhl ]; then
+    datasets_install && echo /tmp/gapds
+  fi
 }
 
 datasets_install() {  # datasets alone (its hub client is the machine's), for the aienergyscore preset's Arrow reads
@@ -164,6 +178,44 @@ gappreset)
   (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/preset-arrow.json) >"$OUT/table.md" 2>&1
   tar -C "$RES" -czf "$FINAL/results-gappreset.tar.gz" . && trap - EXIT
   cat "$OUT/table.md"
+  ;;
+lanes)
+  # two reference lanes at once, one per card, each pinned to half of the host's cores (a lent single-GPU H200
+  # machine has 16; this one 32) and pointed at its card by UUID, so that its meter and its shared-GPU check see
+  # that card alone. LANE0, LANE1: ';'-separated reference.py argument sets, run in order; each lane's store stays
+  # outside $OUT (STORE_DIR), so the same command on a warm machine resumes: finished jobs are not loaded again.
+  budget=${BUDGET:-340}
+  store=${STORE_DIR:-/tmp/refstore}
+  mkdir -p "$store"
+  export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
+  dsp=$(ds_path); [ -n "$dsp" ] && export PYTHONPATH="$PYTHONPATH:$dsp"
+  python3 -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)" \
+    2>&1 | tail -1 | tee -a "$OUT/versions.txt"
+  mapfile -t uuids < <(nvidia-smi --query-gpu=uuid --format=csv,noheader)
+  half=$(( $(nproc) / 2 ))
+  lane_end=$(( $(date +%s) + budget ))
+  lane() {  # lane K SPEC
+    local k=$1 a left pin=()
+    command -v taskset >/dev/null && pin=(taskset -c "$((k * half))-$((k * half + half - 1))")
+    IFS=';' read -ra sets <<< "$2"
+    for a in "${sets[@]}"; do
+      left=$(( lane_end - $(date +%s) ))
+      [ "$left" -lt 20 ] && { echo "not started (time budget): $a" >>"$OUT/lane$k.log"; continue; }
+      # shellcheck disable=SC2086
+      CUDA_VISIBLE_DEVICES=${uuids[$k]} OMP_NUM_THREADS=$half timeout $((left + 150)) "${pin[@]}" python3 \
+        benchmarks/reference.py $a --budget "$left" --store "$store/lane$k.db" >>"$OUT/lane$k.log" 2>&1
+    done
+  }
+  lane 0 "${LANE0:---set study --decoder-only}" & l0=$!
+  lane 1 "${LANE1:---set study --no-decoders --part 1/7}" & l1=$!
+  wait $l0 $l1
+  for k in 0 1; do
+    cp "$store"/lane$k.db* "$OUT"/ 2>/dev/null
+    mkdir -p "$OUT/lane$k"
+    python3 benchmarks/reference.py --table-only --store "$store/lane$k.db" --out "$OUT/lane$k" \
+      --archive "$OUT/lane$k" --name "${NAME:-h200}" >"$OUT/lane$k/table.log" 2>&1
+    grep -h "^\[\|not run\|not started" "$OUT/lane$k.log" | cut -c1-150
+  done
   ;;
 sweep)
   timeout 280 python3 benchmarks/sweep_gpu_check.py --out "$OUT" 2>&1 | tee "$OUT/sweep_gpu_check.log" | tail -30

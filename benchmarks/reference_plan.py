@@ -224,11 +224,13 @@ def select(jobs: list[PlannedJob], part: str | None = None, only: list[str] | No
 
 
 def done_keys(csv_path: str | None) -> set[tuple[str, str, str]]:
-    """(preset, task, model) of the rows of a results CSV: jobs a part need not run again."""
+    """(preset, task, model) of the rows of a results CSV that the repeat rule stopped (a ``stop`` reason: tight,
+    time cap, max repeats): jobs a part need not run again. Rows from earlier fixed-repeat runs have no reason and
+    are measured again."""
     if not csv_path:
         return set()
     with open(csv_path, newline="") as f:
-        return {(r["preset"], r["task"], r["model"]) for r in csv.DictReader(f)}
+        return {(r["preset"], r["task"], r["model"]) for r in csv.DictReader(f) if (r.get("stop") or "").strip()}
 
 
 def listing(jobs: list[PlannedJob], parts: int | None = None) -> str:

@@ -64,17 +64,28 @@ def decide(values: list[float], elapsed_s: float, repeat_s: float, cap_s: float,
     return Decision(False, "")
 
 
-def gpu_processes(index: int = 0) -> list[dict[str, Any]] | None:
-    """Compute processes on GPU ``index`` other than this one (pid, used memory); None where NVML cannot tell."""
+def gpu_processes(index: int | None = None) -> list[dict[str, Any]] | None:
+    """Compute processes other than this one (pid, used memory) on GPU ``index`` (NVML's), or by default on the
+    first GPU this process can use (CUDA_VISIBLE_DEVICES resolved as the meter resolves it: with two jobs on two
+    cards, each looks at its own); None where NVML cannot tell."""
     try:
         import pynvml
     except ImportError:
         return None
+    from wattprint.core.errors import ConfigError
+    from wattprint.meter.visible import select
+
     try:
         pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        if index is None:
+            chosen, _ = select(pynvml, "visible", os.environ)
+            if not chosen:
+                return None
+            handle = chosen[0].handle
+        else:
+            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
         procs = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
-    except pynvml.NVMLError:
+    except (pynvml.NVMLError, ConfigError):
         return None
     return [{"pid": p.pid, "used_memory": getattr(p, "usedGpuMemory", None)} for p in procs if p.pid != os.getpid()]
 
@@ -98,8 +109,10 @@ class JobLog:
     notes: list[str] = field(default_factory=list)
 
 
-def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int = 0, commit: str = "") -> JobLog:
-    """Run one expanded ``Job`` until the rule stops it; the finished repeats are in ``store``."""
+def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int | None = None,
+                 commit: str = "") -> JobLog:
+    """Run one expanded ``Job`` until the rule stops it; the finished repeats are in ``store``. A job whose stored
+    repeats already meet the interval (a part called again on the same store) is not loaded again."""
     from dataclasses import replace
 
     from wattprint.bench.runner import run_job
@@ -108,6 +121,12 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int =
     log.others_before = gpu_processes(gpu_index)
     t0 = time.monotonic()
     values = _earlier_values(store, job, max_repeats)  # repeats an earlier call stored count toward the rule
+    done = decide(values, 0.0, 0.0, cap_s, max_repeats)
+    if done.reason in ("tight", "max repeats"):  # the same reason as the call that measured them
+        log.stop, log.notes = done.reason, ["already done: no repeat ran in this call"]
+        log.others_after = log.others_before
+        log.repeats, log.rel_ci95 = len(values), relative_half_width(values)
+        return log
     last = [t0]
 
     def on_record(r) -> None:

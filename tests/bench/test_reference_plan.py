@@ -107,8 +107,11 @@ def test_select_part_only_done_and_decoder_only():
 
 def test_done_keys_and_listing(tmp_path):
     p = tmp_path / "h.csv"
-    p.write_text("task,model,preset\ntext-generation,distilgpt2,aienergyscore\n")
-    assert rp.done_keys(str(p)) == {("aienergyscore", "text-generation", "distilgpt2")}
+    p.write_text("task,model,preset,stop\ntext-generation,distilgpt2,aienergyscore,tight\n"
+                 "text-generation,gpt2,aienergyscore,time cap\n"
+                 "fill-mask,albert-base-v2,aienergyscore,\n")  # an earlier fixed-repeat row: measured again
+    assert rp.done_keys(str(p)) == {("aienergyscore", "text-generation", "distilgpt2"),
+                                    ("aienergyscore", "text-generation", "gpt2")}
     text = rp.listing(rp.select(rp.study_set(), decoder_only=True), 2)
     assert text.startswith("part 1/2: ") and "part 2/2: " in text
     assert text.splitlines()[-1].startswith("20 jobs, ~")

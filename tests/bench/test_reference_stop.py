@@ -151,3 +151,56 @@ def test_run_adaptive_records_a_failed_job(monkeypatch):
     monkeypatch.setattr(rr, "gpu_processes", lambda index=0: None)
     log = rr.run_adaptive(Job("t", "m", "paper", "ds", {}, 3), FakeStore(), cap_s=100, max_repeats=12)
     assert log.stop == "failed: cannot run the model: OutOfMemoryError" and log.repeats == 0
+
+
+def test_run_adaptive_leaves_a_job_already_tight_in_the_store_unloaded(monkeypatch):
+    import wattprint.bench.runner as runner
+
+    monkeypatch.setattr(runner, "run_job", lambda job, **k: pytest.fail("a tight job was loaded again"))
+    monkeypatch.setattr(rr, "gpu_processes", lambda index=None: [])
+    job = Job("t", "m", "paper", "ds", {}, 3)
+    stored = [_rec(v, key=plan_key(job, i)) for i, v in enumerate([1.0, 1.01, 0.99])]
+    log = rr.run_adaptive(job, FakeStore(stored), cap_s=100, max_repeats=12)
+    assert (log.stop, log.repeats, log.notes) == ("tight", 3, ["already done: no repeat ran in this call"])
+    # stored repeats that are not yet tight get more
+    ran = []
+    monkeypatch.setattr(runner, "run_job", lambda job, **k: ran.append(k["on_record"](_rec(1.0))))
+    wide = [_rec(v, key=plan_key(job, i)) for i, v in enumerate([1.0, 1.5, 0.7])]
+    assert rr.run_adaptive(job, FakeStore(wide), cap_s=100, max_repeats=12).repeats == 4 and len(ran) == 1
+
+
+class _Nvml:
+    """Two cards, each with its own process list, for gpu_processes."""
+
+    class NVMLError(Exception):
+        pass
+
+    def __init__(self):
+        self.procs = {0: [SimpleNamespace(pid=11, usedGpuMemory=1)], 1: [SimpleNamespace(pid=22, usedGpuMemory=2)]}
+
+    def nvmlInit(self):
+        pass
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, i):
+        return i
+
+    def nvmlDeviceGetUUID(self, h):
+        return f"GPU-{h}aaa"
+
+    def nvmlDeviceGetName(self, h):
+        return "NVIDIA H200"
+
+    def nvmlDeviceGetComputeRunningProcesses(self, h):
+        return self.procs[h]
+
+
+def test_gpu_processes_looks_at_the_card_this_process_uses(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynvml", _Nvml())
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-1aaa")  # the second card, by UUID, as device_run.sh sets it
+    assert rr.gpu_processes() == [{"pid": 22, "used_memory": 2}]
+    assert rr.gpu_processes(0) == [{"pid": 11, "used_memory": 1}]
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-9")  # no such card: cannot tell
+    assert rr.gpu_processes() is None
