@@ -117,9 +117,9 @@ reference)
   store=${STORE_DIR:-/tmp/refstore}
   mkdir -p "$store"
   export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
-  # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .gapwhl too for datasets
-  # (without it every record says its inputs stayed in memory)
-  if [ -d .gapwhl ]; then datasets_install && export PYTHONPATH="$PYTHONPATH:/tmp/gapds"; fi
+  # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .dswhl (or .gapwhl) too
+  # for datasets (without it every record says its inputs stayed in memory)
+  dsp=$(ds_path); [ -n "$dsp" ] && export PYTHONPATH="$PYTHONPATH:$dsp"
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null
