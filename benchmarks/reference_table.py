@@ -150,3 +150,41 @@ def markdown(rows: list[dict], flagged: list[dict], presets=("aienergyscore", "p
         out += [f"| {r['preset']} | {r['task']} | {r['model']} | {r['flags']} |" for r in flagged]
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def _f(v: Any) -> float | None:
+    """A CSV cell as a number (None where empty)."""
+    return None if v in (None, "") else float(v)
+
+
+def card_comparison(rows: list[dict], other: list[dict], name: str, other_name: str) -> str:
+    """The jobs measured on both cards, side by side: GPU Wh / 1,000 with each 95% CI, the ratio, and whether the
+    intervals overlap. ``rows``: this card's published rows; ``other``: the other card's CSV rows."""
+    theirs = {(r["preset"], r["task"], r["model"]): r for r in other}
+    both = [(r, theirs[k]) for r in rows if (k := (r["preset"], r["task"], r["model"])) in theirs]
+    if not both:
+        return ""
+    a, b = other_name.upper(), name.upper()
+    out = [f"### {b} against {a} (the jobs measured on both cards)", "",
+           f"GPU Wh / 1,000 (95% CI over repeats, inputs x repeats); \"CIs overlap\" says whether the two intervals "
+           f"overlap. {a} figures from `{other_name}.csv`. Rows measured with different numbers of inputs or by "
+           "different commits differ in more than the card: read the commits and inputs beside each figure.", "",
+           f"| preset | task | model | {a} | {b} | {b} / {a} | CIs overlap |", "|---|---|---|---|---|---|---|"]
+    ratios = []
+    for r, o in sorted(both, key=lambda p: (p[0]["preset"], p[0]["task"], p[0]["model"])):
+        m, c = _f(r["gpu_wh_per_1000"]), _f(r["gpu_wh_per_1000_ci95"]) or 0.0
+        om, oc = _f(o["gpu_wh_per_1000"]), _f(o["gpu_wh_per_1000_ci95"]) or 0.0
+        if m is None or om is None or not om:
+            continue
+        ratios.append(m / om)
+        overlap = "yes" if abs(m - om) <= c + oc else "no"
+        out.append(f"| {r['preset']} | {r['task']} | {r['model']} "
+                   f"| {_num(om)} ± {_num(oc, 2)} ({o['samples']} x {o['repeats']}, {(o['commit'] or 'n/a')[:7]}) "
+                   f"| {_num(m)} ± {_num(c, 2)} ({r['samples']} x {r['repeats']}, {(r['commit'] or 'n/a')[:7]}) "
+                   f"| {m / om:.2f} | {overlap} |")
+    if ratios:
+        import statistics
+
+        out += ["", f"Median ratio {b} / {a} over these {len(ratios)} jobs: **{statistics.median(ratios):.2f}** "
+                    f"(range {min(ratios):.2f}-{max(ratios):.2f})."]
+    return "\n".join(out) + "\n"

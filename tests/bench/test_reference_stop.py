@@ -204,3 +204,17 @@ def test_gpu_processes_looks_at_the_card_this_process_uses(monkeypatch):
     assert rr.gpu_processes(0) == [{"pid": 11, "used_memory": 1}]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-9")  # no such card: cannot tell
     assert rr.gpu_processes() is None
+
+
+def test_card_comparison_pairs_the_jobs_of_both_cards():
+    mine = [_row(preset="paper", task="fill-mask", model="roberta-base", samples=200, commit="abc1234",
+                 gpu_wh_per_1000=0.5, gpu_wh_per_1000_ci95=0.02),
+            _row(preset="paper", task="fill-mask", model="only-here", samples=10, commit="abc1234",
+                 gpu_wh_per_1000=9.0, gpu_wh_per_1000_ci95=0.1)]
+    theirs = [{"preset": "paper", "task": "fill-mask", "model": "roberta-base", "samples": "100", "repeats": "3",
+               "commit": "", "gpu_wh_per_1000": "0.4", "gpu_wh_per_1000_ci95": "0.05"}]
+    md = rt.card_comparison(mine, theirs, "h200", "h100")
+    assert "| paper | fill-mask | roberta-base | 0.4 ± 0.05 (100 x 3, n/a) | 0.5 ± 0.02 (200 x 4, abc1234) " \
+           "| 1.25 | no |" in md
+    assert "only-here" not in md and "over these 1 jobs: **1.25**" in md
+    assert rt.card_comparison(mine, [], "h200", "h100") == ""
