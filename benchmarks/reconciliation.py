@@ -211,66 +211,114 @@ def _median(rows: list[dict], col: str = "total_wh_per_1000") -> float:
 
 
 def _cite(rows: list[dict]) -> str:
-    return ", ".join(f"{r['preset']}/{r['task']}/{r['model']} ({r['samples']} x {r['repeats']})" for r in rows)
+    """The rows a figure rests on: each by name where they are few, else how many per task (each row of the results
+    CSV states its inputs and repeats)."""
+    if len(rows) <= 6:
+        return ", ".join(f"{r['preset']}/{r['task']}/{r['model']} ({r['samples']} x {r['repeats']})" for r in rows)
+    per_task: dict[str, int] = {}
+    for r in rows:
+        per_task[r["task"]] = per_task.get(r["task"], 0) + 1
+    return (f"{len(rows)} `{rows[0]['preset']}` rows (" + ", ".join(f"{t} {n}" for t, n in sorted(per_task.items()))
+            + "; inputs x repeats in each row)")
+
+
+PRESET_NOTE = {
+    "paper": "`paper` (the study's own protocol; so far a few models per task, some from the earlier fixed protocol)",
+    "aienergyscore": "`aienergyscore` (the AI Energy Score protocol, not the study's: 10 new tokens, 30 denoising "
+                     "steps; the study's models measured so far, with the earlier rows of other models; each row's "
+                     "interval within 10% or its note says why)",
+}
 
 
 def findings(results: list[dict]) -> list[tuple[str, str]]:
-    """The study's headline findings recomputed from the reference's `paper` rows: (title, text with its runs)."""
-    paper = [r for r in results if r["preset"] == "paper" and _f(r["total_wh_per_1000"]) is not None]
-    ts = [r for r in paper if r["model_kind"] == "task-specific"]
+    """The study's headline findings recomputed from the reference, once per preset: (title, text with its runs)."""
+    per = {p: [r for r in results if r["preset"] == p and _f(r["total_wh_per_1000"]) is not None]
+           for p in ("paper", "aienergyscore")}
+    spread, image, general = [], [], []
+    for preset, rows in per.items():
+        note = PRESET_NOTE[preset]
+        s, i = _task_findings(rows)
+        spread.append(f"{note}: {s}")
+        image.append(f"{note}: {i}")
+        general.append(f"{note}: {_general(rows)}")
+    def sub(items: list[str]) -> str:  # one nested bullet per preset
+        return "".join(f"\n  - {i}" for i in items)
+
+    return [("Spread between tasks", sub(spread)),
+            ("Image generation against text tasks", sub(image)),
+            ("General-purpose against task-specific models", f"The study found {STUDY_GENERAL_RATIO}." + sub(general)),
+            ("Inference against training", _breakeven(per["paper"], per["aienergyscore"]))]
+
+
+def _task_findings(rows: list[dict]) -> tuple[str, str]:
+    """The spread between the study's tasks and image generation against text tasks, over task-specific models."""
     from reference_plan import STUDY_TASKS
 
-    tasks = sorted({r["task"] for r in ts if r["task"] in STUDY_TASKS})
-    out = []
-    if len(tasks) >= 2:
-        med = {t: _median([r for r in ts if r["task"] == t]) for t in tasks}
-        lo, hi = min(med, key=med.__getitem__), max(med, key=med.__getitem__)
-        used = [r for r in ts if r["task"] in (lo, hi)]
-        x = ratio_text(med[hi] / med[lo])
-        out.append(("Spread between tasks", f"over the study's tasks measured, {hi} costs {x} {lo}"
-                    f" (median of task-specific models, GPU+CPU+RAM: {med[hi]:.4g} vs {med[lo]:.4g} Wh / 1,000)."
-                    f" Runs: {_cite(used)}."))
-        text = [t for t in tasks if t in TEXT_TASKS]
-        if "image-generation" in med and text:
-            tm = statistics.median(med[t] for t in text)
-            out.append(("Image generation against text tasks", f"image generation {med['image-generation']:.4g} Wh / "
-                        f"1,000 is {ratio_text(med['image-generation'] / tm)} the median of the text tasks' medians "
-                        f"({tm:.4g}, over {', '.join(text)}). Runs: "
-                        f"{_cite([r for r in ts if r['task'] in ('image-generation', *text)])}."))
-    out.append(("General-purpose against task-specific models", _general(paper)))
-    out.append(("Inference against training", _breakeven(paper)))
-    return out
+    ts = [r for r in rows if r["model_kind"] == "task-specific" and r["task"] in STUDY_TASKS]
+    tasks = sorted({r["task"] for r in ts})
+    if len(tasks) < 2:
+        return "not measured yet (fewer than two of the study's tasks).", "not measured yet."
+    med = {t: _median([r for r in ts if r["task"] == t]) for t in tasks}
+    lo, hi = min(med, key=med.__getitem__), max(med, key=med.__getitem__)
+    cheap = min(ts, key=lambda r: float(r["total_wh_per_1000"]))
+    dear = max(ts, key=lambda r: float(r["total_wh_per_1000"]))
+    c, d = float(cheap["total_wh_per_1000"]), float(dear["total_wh_per_1000"])
+    spread = (f"over the {len(tasks)} study tasks measured, {hi} costs {ratio_text(med[hi] / med[lo])} {lo} (median "
+              f"of task-specific models, GPU+CPU+RAM: {med[hi]:.4g} vs {med[lo]:.4g} Wh / 1,000); the most and "
+              f"least energy-hungry models are {ratio_text(d / c)} apart ({dear['model']}, {dear['task']}, {d:.4g} vs "
+              f"{cheap['model']}, {cheap['task']}, {c:.4g}). Runs: {_cite(ts)}.")
+    text = [t for t in tasks if t in TEXT_TASKS]
+    if "image-generation" not in med or not text:
+        return spread, "not measured yet (needs image generation and a text task)."
+    tm = statistics.median(med[t] for t in text)
+    image = (f"image generation {med['image-generation']:.4g} Wh / 1,000 is {ratio_text(med['image-generation'] / tm)}"
+             f" the median of the text tasks' medians ({tm:.4g}, over {', '.join(text)}). Runs: "
+             f"{_cite([r for r in ts if r['task'] in ('image-generation', *text)])}.")
+    return spread, image
 
 
-def _general(paper: list[dict]) -> str:
+def _general(rows: list[dict]) -> str:
     lines = []
-    for task in sorted({r["task"] for r in paper}):
-        gp = [r for r in paper if r["task"] == task and r["model_kind"] == "general-purpose"]
-        ts = [r for r in paper if r["task"] == task and r["model_kind"] == "task-specific"]
+    for task in sorted({r["task"] for r in rows}):
+        gp = [r for r in rows if r["task"] == task and r["model_kind"] == "general-purpose"]
+        ts = [r for r in rows if r["task"] == task and r["model_kind"] == "task-specific"]
         if gp and ts:
             a, b = _median(gp), _median(ts)
-            lines.append(f"{task}: general-purpose {a:.4g} vs task-specific {b:.4g} Wh / 1,000, {ratio_text(a / b)} "
-                         f"(runs: {_cite(gp + ts)})")
+            lines.append(f"{task}: general-purpose {a:.4g} vs task-specific {b:.4g} Wh / 1,000 (medians of "
+                         f"{len(gp)} and {len(ts)} models), {ratio_text(a / b)} (runs: {_cite(gp + ts)})")
     if not lines:
-        return "not measured yet: needs `paper` runs of general-purpose and task-specific models of one task"
-    return f"The study found {STUDY_GENERAL_RATIO}. Here: " + "; ".join(lines) + "."
-
-
-def _breakeven(paper: list[dict]) -> str:
-    from wattprint.report.breakeven import break_even, training_figure
-
-    lines = []
-    for r in paper:
-        if r["model"].startswith("bloomz") and r["task"] == "text-generation":
-            t = training_figure(r["model"])
-            kwh = t.total_kwh()
-            b = break_even(kwh, float(r["total_wh_per_1000"]) / 1000.0 / 1000.0)
-            lines.append(f"{r['model']}: {b.inferences:.3g} inferences to equal its training and finetuning "
-                         f"({kwh:,.0f} kWh, {t.source}); run {_cite([r])}")
-    if not lines:
-        return ("not measured yet: needs `paper` text-generation runs of the BLOOMZ models (`reference.py --set paper`"
-                " holds them), then `wattprint breakeven --model bloomz-7b1` computes the same from the store")
+        return "not measured yet: needs runs of general-purpose and task-specific models of one task."
     return "; ".join(lines) + "."
+
+
+def _breakeven(paper: list[dict], aies: list[dict] | None = None) -> str:
+    """BLOOMZ's break-even as the study computed it (from `paper` text generation); until those runs exist, the
+    same arithmetic on the `aienergyscore` rows, the mean over the tasks each BLOOMZ ran, said as such."""
+    from wattprint.report.breakeven import break_even, training_figure
+    from wattprint.report.fmt import count as big_count
+
+    def line(model: str, rows: list[dict]) -> str:
+        t = training_figure(model)
+        kwh = t.total_kwh()
+        per = statistics.fmean(float(r["total_wh_per_1000"]) for r in rows) / 1000.0 / 1000.0
+        b = break_even(kwh, per)
+        return (f"{model}: {big_count(b.inferences)} inferences at {per * 1000 * 1000:.4g} Wh / 1,000 to equal its "
+                f"training and finetuning ({kwh:,.0f} kWh, {t.source}); runs {_cite(rows)}")
+
+    size = {r["model"]: float(r.get("parameters") or 0) for r in paper + (aies or [])}
+    bloomz = sorted((m for m in size if m.startswith("bloomz")), key=size.__getitem__)
+    lines = [line(m, rs) for m in bloomz
+             if (rs := [r for r in paper if r["model"] == m and r["task"] == "text-generation"])]
+    if lines:
+        return "; ".join(lines) + "."
+    interim = [line(m, rs) for m in bloomz if (rs := [r for r in aies or [] if r["model"] == m])]
+    text = ("the study's way needs `paper` text-generation runs of the BLOOMZ models (`reference.py --set paper` holds "
+            "them; `wattprint breakeven --model bloomz-7b1` then computes it from the store)")
+    if not interim:
+        return f"not measured yet: {text}."
+    return (f"{text}. Meanwhile, the same arithmetic on the `aienergyscore` rows (the AI Energy Score protocol: 10 new "
+            "tokens; the mean of each model's GPU+CPU+RAM figure over the tasks it ran there; one H200, not the "
+            "study's node): " + "; ".join(interim) + ".")
 
 
 def render(study: list[dict], board: list[dict], found: list[tuple[str, str]], results_name: str) -> str:
@@ -310,7 +358,7 @@ def render(study: list[dict], board: list[dict], found: list[tuple[str, str]], r
                    f"| {ratio_text(r['ratio'])} | {fmt(r.get('protocol'))} | {r['why']} | {r['source']} |")
     out += ["", PHASES_NOTE]
     out += ["", "## The study's findings, recomputed from the reference", ""]
-    out += [f"- **{title}.** {text}" for title, text in found]
+    out += [f"- **{title}.**" + (text if text.startswith("\n") else f" {text}") for title, text in found]
     out += ["", "## How this was made", "", "```sh",
             "python benchmarks/study_tasks_from_logs.py PATH_TO_co2_inference > benchmarks/data/study_tasks.csv",
             "python benchmarks/study_tasks_from_logs.py PATH_TO_co2_inference --models > "

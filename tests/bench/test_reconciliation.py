@@ -98,6 +98,15 @@ def test_a_gap_is_explained_only_when_the_protocol_re_enacted_lands_within_the_r
     assert rc.leaderboard_rows(results, BOARD, {}, measured)[1]["protocol"] is None
 
 
+def _per_preset(text: str) -> dict[str, str]:
+    """A finding's nested bullets by preset: '`paper` (...): rest' -> {'paper': 'rest'}."""
+    out = {}
+    for item in text.split("\n  - ")[1:]:
+        preset = item.split("`")[1]
+        out[preset] = item.split("): ", 1)[1]
+    return out
+
+
 def test_findings_spread_image_generation_general_purpose_and_breakeven():
     results = [_r("text-classification", "distilbert-sst2", total=0.3),
                _r("token-classification", "distilbert-ner", total=0.2),
@@ -107,22 +116,45 @@ def test_findings_spread_image_generation_general_purpose_and_breakeven():
                _r("sentence-similarity", "all-minilm-l6-v2", total=0.01),  # not a study task: not in the spread
                _r("text-generation", "bloomz-560m", kind="general-purpose", total=10.0)]
     found = dict(rc.findings(results))
-    assert found["Spread between tasks"].startswith(
-        "over the study's tasks measured, image-generation costs x5500 token-classification (median of task-specific "
-        "models, GPU+CPU+RAM: 1100 vs 0.2 Wh / 1,000)")
-    assert found["Image generation against text tasks"].startswith(
+    spread = _per_preset(found["Spread between tasks"])
+    assert spread["paper"].startswith(
+        "over the 3 study tasks measured, image-generation costs x5500 token-classification (median of task-specific "
+        "models, GPU+CPU+RAM: 1100 vs 0.2 Wh / 1,000); the most and least energy-hungry models are x10000 apart "
+        "(sdxl-base-1.0, image-generation, 2000 vs distilbert-ner, token-classification, 0.2)")
+    assert spread["aienergyscore"] == "not measured yet (fewer than two of the study's tasks)."
+    assert _per_preset(found["Image generation against text tasks"])["paper"].startswith(
         "image generation 1100 Wh / 1,000 is x4400 the median of the text tasks' medians (0.25, over "
         "text-classification, token-classification)")
-    assert "text-classification: general-purpose 9 vs task-specific 0.3 Wh / 1,000, x30" in \
-        found["General-purpose against task-specific models"]
+    general = found["General-purpose against task-specific models"]
+    assert general.startswith("The study found about 30x.\n  - `paper`")
+    assert "text-classification: general-purpose 9 vs task-specific 0.3 Wh / 1,000 (medians of 1 and 1 models), " \
+        "x30" in _per_preset(general)["paper"]
     # BLOOMZ-560m: 10,505 + 1,148 kWh (the study's Table 5) over 1e-5 kWh per inference
-    assert found["Inference against training"].startswith("bloomz-560m: 1.17e+09 inferences to equal its training")
+    assert found["Inference against training"].startswith(
+        "bloomz-560m: 1.2 billion inferences at 10 Wh / 1,000 to equal its training")
+
+
+def test_findings_read_each_preset_apart_and_breakeven_waits_for_paper_runs():
+    aies = [_r("question-answering", f"qa-{i}", preset="aienergyscore", total=0.4) for i in range(7)]
+    aies += [_r("question-answering", "bloomz-560m", preset="aienergyscore", kind="general-purpose", total=12.0),
+             _r("text-generation", "bloomz-560m", preset="aienergyscore", kind="general-purpose", total=8.0)]
+    found = dict(rc.findings(aies))
+    general = _per_preset(found["General-purpose against task-specific models"])
+    assert general["paper"].startswith("not measured yet")
+    assert general["aienergyscore"].startswith(
+        "question-answering: general-purpose 12 vs task-specific 0.4 Wh / 1,000 (medians of 1 and 7 models), x30 "
+        "(runs: 8 `aienergyscore` rows (question-answering 8; inputs x repeats in each row))")
+    # no paper text generation of BLOOMZ: the same arithmetic on aienergyscore, said as such (mean of 12 and 8 Wh)
+    be = found["Inference against training"]
+    assert be.startswith("the study's way needs `paper` text-generation runs of the BLOOMZ models")
+    assert "bloomz-560m: 1.2 billion inferences at 10 Wh / 1,000" in be and "aienergyscore/question-answering" in be
 
 
 def test_findings_say_not_measured_yet_without_runs():
     found = dict(rc.findings([]))
     assert found["Inference against training"].startswith("not measured yet")
-    assert found["General-purpose against task-specific models"].startswith("not measured yet")
+    assert all(v.startswith("not measured yet")
+               for v in _per_preset(found["General-purpose against task-specific models"]).values())
 
 
 def test_main_builds_the_page_from_data_files(tmp_path):
