@@ -197,6 +197,7 @@ lanes)
   lane() {  # lane K SPEC
     local k=$1 a left pin=()
     command -v taskset >/dev/null && pin=(taskset -c "$((k * half))-$((k * half + half - 1))")
+    echo "lane $k: card ${uuids[$k]}, OMP_NUM_THREADS=$half, cores: ${pin[*]:-not pinned (no taskset)}" >>"$OUT/lane$k.log"
     IFS=';' read -ra sets <<< "$2"
     for a in "${sets[@]}"; do
       left=$(( lane_end - $(date +%s) ))
