@@ -57,6 +57,19 @@ def is_modern_llm(entry) -> bool:
             and (entry.parameters or 0) <= MODERN_MAX_PARAMETERS)
 
 
+def buildable(entry) -> bool:
+    """False for a catalog entry whose architecture this transformers cannot build (its kept config says why)."""
+    return "_not_buildable" not in (entry.config or {})
+
+
+def left_out() -> list[tuple[str, str, str]]:
+    """(task, model, why) of the study models the plans leave out because they cannot be built here."""
+    from wattprint.models.catalog import entries
+
+    return [(t, e.name, e.config["_not_buildable"]) for t in STUDY_TASKS for e in entries(t)
+            if e.study and not buildable(e)]
+
+
 def study_set() -> list[PlannedJob]:
     """Every study model on each study task it serves, plus the modern LLMs, in ``aienergyscore``."""
     from wattprint.models.catalog import entries
@@ -64,7 +77,7 @@ def study_set() -> list[PlannedJob]:
     jobs = []
     for task in STUDY_TASKS:
         for e in entries(task):
-            if e.study or (task == "text-generation" and is_modern_llm(e)):
+            if buildable(e) and (e.study or (task == "text-generation" and is_modern_llm(e))):
                 why = "study model" if e.study else "modern LLM <= 8B class"
                 jobs.append(PlannedJob("aienergyscore", task, e.name, e.parameters or 0, why))
     return order(jobs)
@@ -98,7 +111,7 @@ def paper_set(figures: dict[tuple[str, str], float] | None = None) -> list[Plann
     figures = figures or {}
     jobs = []
     for task in STUDY_TASKS:
-        pool = [e for e in entries(task) if e.study and e.kind == "task-specific"]
+        pool = [e for e in entries(task) if e.study and e.kind == "task-specific" and buildable(e)]
         jobs += _ranked(task, pool, figures)
         general = sorted((e for e in entries(task) if e.study and e.kind == "general-purpose"),
                          key=lambda e: e.parameters or 0)
@@ -246,4 +259,5 @@ def listing(jobs: list[PlannedJob], parts: int | None = None) -> str:
                          f"~{estimate_seconds(j):5.0f} s  {j.why}")
     total = sum(estimate_seconds(j) for j in jobs)
     lines.append(f"{len(jobs)} jobs, ~{total:.0f} s in all; parts of <= 480 s: {parts_needed(jobs, 480.0)}")
+    lines += [f"left out (cannot be built here): {t}/{m}: {why}" for t, m, why in left_out()]
     return "\n".join(lines)
