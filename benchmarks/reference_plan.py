@@ -3,8 +3,9 @@
 Two sets (GitHub issue 16):
 
 - ``study``: every catalog model of the study set (``study = true``) on each of the study's tasks it serves, plus
-  the catalog's modern LLMs (general-purpose text-generation entries outside the study) up to the 8B class, all
-  in ``aienergyscore``.
+  the catalog's modern LLMs (general-purpose text-generation entries outside the study) up to the 8B class, plus
+  every catalog model the AI Energy Score leaderboard has published a figure for (``data/
+  aienergyscore_leaderboard.csv``, on the leaderboard's task), all in ``aienergyscore``.
 - ``paper``: for each of the study's tasks the least, the median and the most energy-hungry model, in ``paper``.
   "Energy-hungry" comes from a results CSV of ``aienergyscore`` figures (this script's own CSV) where it holds
   at least three models of the task, else from the parameter count; the plan says which for every task. Text
@@ -29,6 +30,7 @@ MODERN_MAX_PARAMETERS = 8.5e9
 SIZE_CLASSES = ((0.0, 5e8, "< 0.5B"), (5e8, 2e9, "0.5-2B"), (2e9, MODERN_MAX_PARAMETERS, "2-8.5B"))
 ENCODER_DECODER_FAMILIES = ("Flan-T5", "T5", "BART", "DistilBART", "PEGASUS", "LED")
 SETS = ("study", "paper")
+LEADERBOARD = Path(__file__).resolve().parent / "data" / "aienergyscore_leaderboard.csv"
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,27 @@ def study_set() -> list[PlannedJob]:
             if buildable(e) and (e.study or (task == "text-generation" and is_modern_llm(e))):
                 why = "study model" if e.study else "modern LLM <= 8B class"
                 jobs.append(PlannedJob("aienergyscore", task, e.name, e.parameters or 0, why))
-    return order(jobs)
+    return order(jobs + leaderboard_jobs())
+
+
+def leaderboard_jobs(path: Path = LEADERBOARD) -> list[PlannedJob]:
+    """The catalog models the AI Energy Score leaderboard has a figure for, on its task, in ``aienergyscore``."""
+    from wattprint.core.errors import WattprintError
+    from wattprint.models.catalog import get_entry
+
+    if not path.exists():
+        return []
+    jobs = []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                e = get_entry(row["hub_id"], row["task"])
+            except WattprintError:
+                continue
+            if e.in_catalog and buildable(e):
+                jobs.append(PlannedJob("aienergyscore", row["task"], e.name, e.parameters or 0,
+                                       "on the AI Energy Score leaderboard"))
+    return jobs
 
 
 def read_figures(path: str | None) -> dict[tuple[str, str], float]:

@@ -51,8 +51,9 @@ BOARD = [{"model": "distilgpt2", "hub_id": "distilbert/distilgpt2", "task": "tex
 def test_leaderboard_rows_ratio_and_explanation_only_by_a_measured_phase():
     results = [_r("text-generation", "distilgpt2", preset="aienergyscore", gpu=2.6),
                _r("image-classification", "resnet-18", preset="aienergyscore", gpu=0.2)]
-    phases = {"distilgpt2": {"score_kwh": 0.0027, "preprocess_kwh": 0.0001},
-              "resnet-18": {"score_kwh": 0.0024, "preprocess_kwh": 0.0022}}
+    phases = {("text-generation", "distilgpt2"): {"score_kwh": 0.0027, "preprocess_kwh": 0.0001},
+              ("image-classification", "resnet-18"): {"score_kwh": 0.0024, "preprocess_kwh": 0.0022},
+              ("text-classification", "resnet-18"): {"score_kwh": 9.0}}  # another task's runs: not this row's
     rows = rc.leaderboard_rows(results, BOARD, phases)
     assert [r["model"] for r in rows] == ["distilgpt2", "resnet-18"]  # hub ids through the catalog; unknown skipped
     d, r18 = rows
@@ -61,6 +62,11 @@ def test_leaderboard_rows_ratio_and_explanation_only_by_a_measured_phase():
     assert r18["ratio"] == pytest.approx(0.0024 / 0.0026)
     assert r18["why"].startswith("within 1.5x; the inference window alone is x0.08: the preprocess phase, measured "
                                  "apart (0.0022 kWh / 1,000), closes the gap")
+    # runs that generated other token counts than the protocol are said to be not comparable, not explained
+    phases[("text-generation", "distilgpt2")]["tokens_per_input"] = 100.0
+    d = rc.leaderboard_rows(results, BOARD, phases)[0]
+    assert d["why"] == ("not comparable yet: the runs generated 100 new tokens per input (an earlier preset) where the "
+                        "protocol generates 10; the preset now generates 10, and the next part measures it again")
     none = rc.leaderboard_rows([], BOARD, {})
     assert [r["why"] for r in none] == ["not measured yet", "not measured yet"]
 
@@ -178,3 +184,11 @@ def test_data_files_carry_a_source_on_every_row():
     tasks = {r["task"]: float(r["kwh_per_1000"]) for r in rc.read_csv(ROOT / "benchmarks" / "data" / "study_tasks.csv")}
     assert len(tasks) == 10 and min(tasks, key=lambda t: tasks[t]) == "text-classification"
     assert max(tasks, key=lambda t: tasks[t]) == "image-generation"
+
+
+def test_breakeven_stands_beside_the_studys_own_where_it_published_one():
+    rows = [_r("text-generation", "bloomz-7b1", preset="aienergyscore", kind="general-purpose", total=50.0)]
+    be = dict(rc.findings(rows))["Inference against training"]
+    # (51,686 + 7,571) kWh / 5e-5 kWh = 1.19 billion; the study's 592.6 million at 1e-4 kWh: x2
+    assert "bloomz-7b1: 1.2 billion inferences at 50 Wh / 1,000" in be
+    assert "(the study: 592.6 million at 100 Wh / 1,000 on its node; x2 as many here)" in be

@@ -23,9 +23,24 @@ def test_study_set_is_every_study_model_on_its_study_tasks_plus_modern_llms():
     modern = {"llama-3.2-1b-instruct", "llama-3.2-3b-instruct", "llama-3.1-8b-instruct", "qwen2.5-0.5b-instruct",
               "qwen2.5-1.5b-instruct", "qwen2.5-7b-instruct", "qwen3-0.6b", "qwen3-8b"}
     assert {("text-generation", m) for m in modern} <= keys
-    assert keys == want | {("text-generation", m) for m in modern}  # nothing else: no gpt2-large, t5-small, ...
-    assert ("text-generation", "gpt2-large") not in keys and ("summarization", "t5-small") not in keys
-    assert len(jobs) == len(keys) == 121
+    board = {(j.task, j.model) for j in rp.leaderboard_jobs()}  # the leaderboard's models of the catalog
+    assert ("summarization", "t5-small") in board and ("automatic-speech-recognition", "whisper-tiny") in board
+    assert keys == want | {("text-generation", m) for m in modern} | board  # nothing else: no gpt2-medium-xl, ...
+    assert ("text-generation", "t5-small") not in keys and ("fill-mask", "xlm-roberta-large") not in keys
+    extra = board - want - {("text-generation", m) for m in modern}
+    assert {j.why for j in jobs if (j.task, j.model) in extra} == {"on the AI Energy Score leaderboard"}
+    assert len(jobs) == len(keys) == 134
+
+
+def test_leaderboard_jobs_keep_catalog_models_on_the_leaderboards_task(tmp_path):
+    p = tmp_path / "board.csv"
+    p.write_text("model,hub_id,task,gpu,kwh_per_1000,source\n"
+                 "t5-small,google-t5/t5-small,summarization,H100,0.002,s\n"
+                 "x,nobody/not-in-the-catalog-zz,fill-mask,H100,1,s\n"
+                 "deta-swin-large,jozhang97/deta-swin-large,object-detection,H100,1,s\n")
+    assert [(j.task, j.model, j.why) for j in rp.leaderboard_jobs(p)] == \
+        [("summarization", "t5-small", "on the AI Energy Score leaderboard")]  # unknown and unbuildable left out
+    assert rp.leaderboard_jobs(tmp_path / "none.csv") == []
 
 
 def test_order_puts_decoder_only_text_generation_first_smallest_first():
@@ -33,7 +48,7 @@ def test_order_puts_decoder_only_text_generation_first_smallest_first():
     tg = [j for j in jobs if j.task == "text-generation"]
     assert jobs[: len(tg)] == tg
     decoders = [j for j in tg if rp.is_decoder_only(get_entry(j.model))]
-    assert tg[: len(decoders)] == decoders and len(decoders) == 20
+    assert tg[: len(decoders)] == decoders and len(decoders) == 22  # with opt-125m, gpt2-large
     assert [j.parameters for j in decoders] == sorted(j.parameters for j in decoders)
     assert decoders[0].model == "distilgpt2" and decoders[-1].model == "qwen3-8b"
 
@@ -95,13 +110,13 @@ def test_split_is_contiguous_balanced_and_covers_every_job_once():
 def test_select_part_only_done_and_decoder_only():
     jobs = rp.study_set()
     dec = rp.select(jobs, decoder_only=True)
-    assert len(dec) == 20 and all(j.task == "text-generation" for j in dec)
+    assert len(dec) == 22 and all(j.task == "text-generation" for j in dec)
     p1, p2 = rp.select(jobs, "1/2", decoder_only=True), rp.select(jobs, "2/2", decoder_only=True)
     assert p1 + p2 == dec and p1 and p2
     only = rp.select(jobs, only=["text-generation/distilgpt2", "resnet-18"])
     assert [j.label for j in only] == ["text-generation/distilgpt2", "image-classification/resnet-18"]
     rest = rp.select(jobs, decoder_only=False)
-    assert len(rest) == len(jobs) - 20 and not set(rest) & set(dec)
+    assert len(rest) == len(jobs) - 22 and not set(rest) & set(dec)
     done = {("aienergyscore", "text-generation", "distilgpt2")}
     assert rp.select(jobs, "1/2", done=done, decoder_only=True) == p1[1:]  # a part keeps its other jobs
 
@@ -115,7 +130,7 @@ def test_done_keys_and_listing(tmp_path):
                                     ("aienergyscore", "text-generation", "gpt2")}
     text = rp.listing(rp.select(rp.study_set(), decoder_only=True), 2)
     assert text.startswith("part 1/2: ") and "part 2/2: " in text
-    assert text.splitlines()[-2].startswith("20 jobs, ~")
+    assert text.splitlines()[-2].startswith("22 jobs, ~")
     assert text.splitlines()[-1] == ("left out (cannot be built here): object-detection/deta-swin-large: "
                                      "DETA was removed from transformers 5")
 
