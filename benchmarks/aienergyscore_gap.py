@@ -2,7 +2,7 @@
 
 Each part measures apart one phase of what the protocol does (optimum-benchmark, branch energy_star_dev,
 ``optimum_benchmark/scenarios/energy_star/``; docs/benchmark.md lists the code read, file and line) and writes
-its figures as JSON; ``table`` prints them beside the leaderboard's H100 figures:
+its figures as JSON; ``table`` prints them (``reconciliation.py`` sets their sums beside the leaderboard's):
 
     python benchmarks/aienergyscore_gap.py image --json image.json      # ResNet-18, the protocol's data path
     python benchmarks/aienergyscore_gap.py text --json text-444.json    # distilgpt2 with the transformers on the path
@@ -49,8 +49,6 @@ import time
 from contextlib import contextmanager
 from statistics import fmean
 
-# GPU Wh per 1,000 queries on an NVIDIA H100 80GB (benchmarks/data/aienergyscore_leaderboard.csv, with sources)
-LEADERBOARD_WH_PER_1000 = {"resnet-18": 2.6, "distilgpt2": 1.31}
 # the protocol dataset's images come from ImageNet, Food-101 (longest side 512) and beans (500x500)
 # (AIEnergyScore index.md, Table 1); one size of each in turn
 IMAGE_SIZES = ((500, 375), (512, 512), (500, 500))
