@@ -12,34 +12,34 @@ disturbance the repeats can show; a shift would say how much.
 from __future__ import annotations
 
 import argparse
-import json
-import sqlite3
 import statistics
 import sys
+from pathlib import Path
 from typing import Any
 
-
-def load(path: str) -> list[dict[str, Any]]:
-    """The finished runs of a wattprint store, as record dicts."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # read-only: a wrong path creates nothing
-    try:
-        return [json.loads(rec) for (rec,) in conn.execute("SELECT record FROM runs WHERE status = 'finished'")]
-    finally:
-        conn.close()
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 
-def relative_energy(runs: list[dict], other: list[dict]) -> tuple[list[float], list[float]]:
+def load(path: str) -> list[Any]:
+    """The finished runs of a wattprint store, opened read-only (nothing is written, a wrong path is refused)."""
+    from wattprint.store.sqlite import Store
+
+    with Store(path, readonly=True) as store:
+        return store.runs()
+
+
+def relative_energy(runs: list[Any], other: list[Any]) -> tuple[list[float], list[float]]:
     """Each repeat's GPU J per input over its job's median: (while ``other`` measured, while it did not)."""
-    jobs: dict[tuple[str, str, str], list[dict]] = {}
+    jobs: dict[tuple[str, str, str], list[Any]] = {}
     for r in runs:
-        if r.get("gpu_energy_j") is not None and r.get("inferences"):
-            jobs.setdefault((r["preset"], r["task"], r["model"]), []).append(r)
+        if r.gpu_energy_j is not None and r.inferences:
+            jobs.setdefault((r.preset, r.task, r.model), []).append(r)
     busy, idle = [], []
     for rs in jobs.values():
-        values = [r["gpu_energy_j"] / r["inferences"] for r in rs]
+        values = [r.gpu_energy_j / r.inferences for r in rs]
         median = statistics.median(values)
         for r, v in zip(rs, values):
-            overlap = any(o["started_at"] < r["finished_at"] and o["finished_at"] > r["started_at"] for o in other)
+            overlap = any(o.started_at < r.finished_at and o.finished_at > r.started_at for o in other)
             (busy if overlap else idle).append(v / median)
     return busy, idle
 
@@ -65,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("stores", nargs=2, help="the two lanes' stores")
     args = p.parse_args(argv)
+    from wattprint.core.errors import WattprintError
+
     try:
         lanes = [load(s) for s in args.stores]
-    except sqlite3.Error as e:
-        print(f"error: cannot read a store ({e}) (fix: pass the lanes' .db files from the run archive)",
-              file=sys.stderr)
+    except WattprintError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     print("GPU energy per input of each repeat over its job's median, while the other lane measured or not")
     for k, path in enumerate(args.stores):

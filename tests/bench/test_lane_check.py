@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
+from tests.cli.cli_helpers import make_record  # noqa: E402
+
 import lane_check as lc  # noqa: E402
+from wattprint.store.sqlite import Store  # noqa: E402
 
 
 def _run(model, t0, t1, joules, n=10, task="fill-mask"):
-    return {"preset": "aienergyscore", "task": task, "model": model, "started_at": t0, "finished_at": t1,
-            "gpu_energy_j": joules, "inferences": n}
+    return SimpleNamespace(preset="aienergyscore", task=task, model=model, started_at=t0, finished_at=t1,
+                           gpu_energy_j=joules, inferences=n)
 
 
 def test_repeats_are_split_by_the_other_lanes_windows_and_scaled_by_their_jobs_median():
@@ -31,12 +33,15 @@ def test_repeats_are_split_by_the_other_lanes_windows_and_scaled_by_their_jobs_m
 
 def test_main_reads_two_stores_and_says_how_much_a_busy_lane_shifts(tmp_path, capsys):
     paths = []
-    for k, runs in enumerate([[_run("a", i, i + 1, 10.0 + (i % 2)) for i in range(6)],
-                              [_run("b", i + 0.5, i + 1, 5.0) for i in range(0, 6, 2)]]):
+    lanes = [[_run("a", i, i + 1, 10.0 + (i % 2)) for i in range(6)],
+             [_run("b", i + 0.5, i + 1, 5.0) for i in range(0, 6, 2)]]
+    for k, runs in enumerate(lanes):
         path = tmp_path / f"lane{k}.db"
-        with sqlite3.connect(path) as conn:
-            conn.execute("CREATE TABLE runs (record TEXT, status TEXT)")
-            conn.executemany("INSERT INTO runs VALUES (?, 'finished')", [(json.dumps(r),) for r in runs])
+        with Store(path) as store:
+            for i, r in enumerate(runs):
+                store.add(make_record(r.task, r.model, r.gpu_energy_j, inferences=r.inferences, repeat=i,
+                                      preset=r.preset, gpu_energy_j=r.gpu_energy_j, started_at=r.started_at,
+                                      finished_at=r.finished_at))
         paths.append(str(path))
     assert lc.main(paths) == 0
     out = capsys.readouterr().out
