@@ -59,17 +59,11 @@ def is_modern_llm(entry) -> bool:
             and (entry.parameters or 0) <= MODERN_MAX_PARAMETERS)
 
 
-def buildable(entry) -> bool:
-    """False for a catalog entry whose architecture this transformers cannot build (its kept config says why)."""
-    return "_not_buildable" not in (entry.config or {})
-
-
 def left_out() -> list[tuple[str, str, str]]:
     """(task, model, why) of the study models the plans leave out because they cannot be built here."""
     from wattprint.models.catalog import entries
 
-    return [(t, e.name, e.config["_not_buildable"]) for t in STUDY_TASKS for e in entries(t)
-            if e.study and not buildable(e)]
+    return [(t, e.name, e.not_buildable) for t in STUDY_TASKS for e in entries(t) if e.study and e.not_buildable]
 
 
 def study_set() -> list[PlannedJob]:
@@ -79,7 +73,7 @@ def study_set() -> list[PlannedJob]:
     jobs = []
     for task in STUDY_TASKS:
         for e in entries(task):
-            if buildable(e) and (e.study or (task == "text-generation" and is_modern_llm(e))):
+            if not e.not_buildable and (e.study or (task == "text-generation" and is_modern_llm(e))):
                 why = "study model" if e.study else "modern LLM <= 8B class"
                 jobs.append(PlannedJob("aienergyscore", task, e.name, e.parameters or 0, why))
     return order(jobs + leaderboard_jobs())
@@ -99,7 +93,7 @@ def leaderboard_jobs(path: Path = LEADERBOARD) -> list[PlannedJob]:
                 e = get_entry(row["hub_id"], row["task"])
             except WattprintError:
                 continue
-            if e.in_catalog and buildable(e):
+            if e.in_catalog and not e.not_buildable:
                 jobs.append(PlannedJob("aienergyscore", row["task"], e.name, e.parameters or 0,
                                        "on the AI Energy Score leaderboard"))
     return jobs
@@ -133,7 +127,7 @@ def paper_set(figures: dict[tuple[str, str], float] | None = None) -> list[Plann
     figures = figures or {}
     jobs = []
     for task in STUDY_TASKS:
-        pool = [e for e in entries(task) if e.study and e.kind == "task-specific" and buildable(e)]
+        pool = [e for e in entries(task) if e.study and e.kind == "task-specific" and not e.not_buildable]
         jobs += _ranked(task, pool, figures)
         general = sorted((e for e in entries(task) if e.study and e.kind == "general-purpose"),
                          key=lambda e: e.parameters or 0)

@@ -248,6 +248,7 @@ def test_an_unbuildable_entry_says_why_in_one_line():
     with pytest.raises(ConfigError) as err:
         meta_parameter_counts(entry.config, get_task(entry.task).model_class(entry))
     assert "removed from transformers 5" in str(err.value)
+    assert entry.not_buildable == "DETA was removed from transformers 5" and get_entry("distilgpt2").not_buildable == ""
 
 
 def test_study_entries_of_a_task_share_the_study_datasets():

@@ -71,6 +71,11 @@ class ModelEntry:
 
         return read_config(self.config_name)
 
+    @property
+    def not_buildable(self) -> str:
+        """Why this transformers cannot build the kept architecture, as its config says; "" where it can."""
+        return str((self.config or {}).get("_not_buildable", ""))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
