@@ -58,14 +58,18 @@ gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gap
   datasets_install
 }
 
-ds_path() {  # datasets for the aienergyscore preset's Arrow reads: .dswhl (datasets 5 on the machine's pyarrow and
-  # hub client), else .gapwhl's 2.21; prints the folder to add to PYTHONPATH, nothing if neither is carried
+ds_env() {  # datasets for the aienergyscore preset's Arrow reads, on PYTHONPATH and named in versions.txt:
+  # .dswhl (datasets 5 on the machine's pyarrow and hub client), else .gapwhl's 2.21, else none (records say so)
+  local dir=
   if [ -d .dswhl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/dsw .dswhl/*.whl >/dev/null 2>&1 \
-      && echo /tmp/dsw
+      && dir=/tmp/dsw
   elif [ -d .gapwhl ]; then
-    datasets_install && echo /tmp/gapds
+    datasets_install && dir=/tmp/gapds
   fi
+  [ -n "$dir" ] && export PYTHONPATH="$PYTHONPATH:$dir"
+  python3 -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)" \
+    2>&1 | tail -1 | tee -a "$OUT/versions.txt"
 }
 
 datasets_install() {  # datasets alone (its hub client is the machine's), for the aienergyscore preset's Arrow reads
@@ -119,7 +123,7 @@ reference)
   export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
   # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .dswhl (or .gapwhl) too
   # for datasets (without it every record says its inputs stayed in memory)
-  dsp=$(ds_path); [ -n "$dsp" ] && export PYTHONPATH="$PYTHONPATH:$dsp"
+  ds_env
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null
@@ -188,9 +192,7 @@ lanes)
   store=${STORE_DIR:-/tmp/refstore}
   mkdir -p "$store"
   export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
-  dsp=$(ds_path); [ -n "$dsp" ] && export PYTHONPATH="$PYTHONPATH:$dsp"
-  python3 -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)" \
-    2>&1 | tail -1 | tee -a "$OUT/versions.txt"
+  ds_env
   mapfile -t uuids < <(nvidia-smi --query-gpu=uuid --format=csv,noheader)
   half=$(( $(nproc) / 2 ))
   lane_end=$(( $(date +%s) + budget ))
