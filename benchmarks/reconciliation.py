@@ -338,13 +338,14 @@ def _breakeven(paper: list[dict], aies: list[dict] | None = None) -> str:
         return (f"{model}: {big_count(b.inferences)} inferences at {per * 1000 * 1000:.4g} Wh / 1,000 to equal its "
                 f"training and finetuning ({kwh:,.0f} kWh, {t.source}){theirs}; runs {_cite(rows)}")
 
-    size = {r["model"]: float(r.get("parameters") or 0) for r in paper + (aies or [])}
+    aies = aies or []
+    size = {r["model"]: float(r.get("parameters") or 0) for r in paper + aies}
     bloomz = sorted((m for m in size if m.startswith("bloomz")), key=size.__getitem__)
     lines = [line(m, rs) for m in bloomz
              if (rs := [r for r in paper if r["model"] == m and r["task"] == "text-generation"])]
     if lines:
         return "; ".join(lines) + "."
-    interim = [line(m, rs) for m in bloomz if (rs := [r for r in aies or [] if r["model"] == m])]
+    interim = [line(m, rs) for m in bloomz if (rs := [r for r in aies if r["model"] == m])]
     text = ("the study's way needs `paper` text-generation runs of the BLOOMZ models (`reference.py --set paper` holds "
             "them; `wattprint breakeven --model bloomz-7b1` then computes it from the store)")
     if not interim:

@@ -12,6 +12,7 @@ A row whose interval is wider than 10% of its mean stays in the tables and says 
 
 from __future__ import annotations
 
+import statistics
 from types import SimpleNamespace
 from typing import Any
 
@@ -183,8 +184,6 @@ def card_comparison(rows: list[dict], other: list[dict], name: str, other_name: 
                    f"| {_num(m)} ± {_num(c, 2)} ({r['samples']} x {r['repeats']}, {(r['commit'] or 'n/a')[:7]}) "
                    f"| {m / om:.2f} | {overlap} |")
     if ratios:
-        import statistics
-
         out += ["", f"Median ratio {b} / {a} over these {len(ratios)} jobs: **{statistics.median(ratios):.2f}** "
                     f"(range {min(ratios):.2f}-{max(ratios):.2f})."]
     return "\n".join(out) + "\n"
