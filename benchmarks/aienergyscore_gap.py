@@ -164,14 +164,20 @@ def protocol_image_preprocess(dataset, processor, num_samples: int):
                        writer_batch_size=50, batched=False).with_format("torch")
 
 
+def _kept_config(name: str) -> dict:
+    """The catalog's kept architecture config of ``name``, as keyword arguments of its config class."""
+    from wattprint.models.build import read_config
+
+    cfg = read_config(name)
+    cfg.pop("model_type")
+    return cfg
+
+
 def resnet18(device: str):
     import torch
     from transformers import ResNetConfig, ResNetForImageClassification
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "..", "src", "wattprint", "models", "configs", "resnet-18.json")) as f:
-        cfg = json.load(f)
-    cfg.pop("model_type")
+    cfg = _kept_config("resnet-18")
     torch.manual_seed(0)
     return ResNetForImageClassification(ResNetConfig(**cfg)).eval().to(device)
 
@@ -234,10 +240,7 @@ def distilgpt2(device: str):
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    here = os.path.dirname(os.path.abspath(__file__))
-    with open(os.path.join(here, "..", "src", "wattprint", "models", "configs", "distilgpt2.json")) as f:
-        cfg = json.load(f)
-    cfg.pop("model_type")
+    cfg = _kept_config("distilgpt2")
     torch.manual_seed(0)
     dtype = torch.float16 if device.startswith("cuda") else torch.float32  # AIEnergyScore: fp16 for generation
     model = GPT2LMHeadModel(GPT2Config(**cfg))
