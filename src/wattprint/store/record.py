@@ -22,7 +22,7 @@ LEGACY_PARAMS = ("max_new_tokens", "min_new_tokens", "num_inference_steps", "hei
 
 def migrate_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """``settings`` with legacy top-level task parameters moved into ``params``. An unset one (None, or a false
-    ``safety_checker``: its default) is dropped, as today's settings leave unset parameters out; a value
+    ``safety_checker``: its default) is dropped, as settings leave unset parameters out; a value
     already in ``params`` wins."""
     if not any(k in settings for k in LEGACY_PARAMS):
         return dict(settings)
