@@ -13,7 +13,14 @@ import json
 import os
 from statistics import fmean
 
-from aienergyscore_gap import LEADERBOARD_WH_PER_1000
+# the leaderboard's figures, with their sources: one file for every script that compares with them
+LEADERBOARD_CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "aienergyscore_leaderboard.csv")
+
+
+def leaderboard_wh_per_1000(path: str = LEADERBOARD_CSV) -> dict[str, float]:
+    """model -> the AI Energy Score leaderboard's GPU Wh per 1,000 queries (NVIDIA H100 80GB)."""
+    with open(path, newline="", encoding="utf-8") as f:
+        return {r["model"]: float(r["kwh_per_1000"]) * 1000.0 for r in csv.DictReader(f)}
 
 
 def wh_per_1000(joules: float | None, n: int) -> float | None:
@@ -44,8 +51,8 @@ def _phase_lines(doc: dict) -> list[str]:
     return lines
 
 
-def _preset_line(r: dict) -> str:
-    ref = LEADERBOARD_WH_PER_1000.get(r["model"])
+def _preset_line(r: dict, board: dict[str, float]) -> str:
+    ref = board.get(r["model"])
     score = r["score_wh_per_1000"]
     pre, win = wh_per_1000(r["preprocess_gpu_j"], r["inputs"]), wh_per_1000(r["window_gpu_j"], r["inputs"])
     ratio = f", score/leaderboard {score / ref:.2f}" if ref and score else ""
@@ -59,7 +66,7 @@ def _preset_line(r: dict) -> str:
 
 def table(paths: list[str]) -> str:
     out = ["| model | phase | inputs x runs | GPU Wh/1k | time | GPU W |", "|---|---|---|---|---|---|"]
-    notes = []
+    notes, models, board = [], [], leaderboard_wh_per_1000()
     for p in paths:
         if not os.path.exists(p):
             notes.append(f"{os.path.basename(p)}: not written (the part failed or was cut for time)")
@@ -67,14 +74,17 @@ def table(paths: list[str]) -> str:
         with open(p, encoding="utf-8") as f:
             doc = json.load(f)
         if doc["part"] == "preset":
-            out.extend(_preset_line(r) for r in doc["rows"])
+            out.extend(_preset_line(r, board) for r in doc["rows"])
+            models += [r["model"] for r in doc["rows"]]
             continue
         out.extend(_phase_lines(doc))
+        models.append(doc.get("model", ""))
         v = doc["versions"]
         notes.append(f"{os.path.basename(p)}: {doc['gpu']}, python {v['python']}, torch {v['torch']}, "
                      f"transformers {v['transformers']}, datasets {v['datasets']}, pyarrow {v['pyarrow']}")
     out.append("")
-    out.append("leaderboard (H100, GPU Wh/1k): " + ", ".join(f"{k} {v:g}" for k, v in LEADERBOARD_WH_PER_1000.items()))
+    out.append("leaderboard (H100, GPU Wh/1k): " + ", ".join(f"{m} {board[m]:.3g}" for m in dict.fromkeys(models)
+                                                             if m in board))
     return "\n".join(out + notes)
 
 
