@@ -106,3 +106,52 @@ def test_a_timed_pass_cut_at_the_budget_says_nothing_is_cold(monkeypatch: pytest
     task.run_batch = lambda loaded, batch, phases, params: setattr(task, "now", task.now + 0.4)  # type: ignore[method-assign]
     workflow._warm_pass(ctx, 1.0)
     assert not any("cut short" in n for n in ctx.notes)
+
+
+class _ReadBack(_Timed):
+    """A separable task whose model call on a batch read back from Arrow costs ``read_s`` per input (fake clock)."""
+
+    separable_preprocess = True
+
+    def __init__(self, read_s: float) -> None:
+        super().__init__()
+        self.read_s, self.prepared_calls = read_s, 0
+
+    def prepare(self, loaded: object, batch: list[int], params: object) -> dict[str, object]:
+        import torch
+
+        self.prepared_calls += 1
+        return {"x": torch.tensor(batch)}
+
+    def run_prepared(self, loaded: object, prepared: dict[str, object], phases: object, params: object) -> None:
+        self.now += self.read_s * len(prepared["x"])  # type: ignore[arg-type]
+
+
+def _arrow_ctx(monkeypatch: pytest.MonkeyPatch, read_s: float) -> tuple[_ReadBack, SimpleNamespace]:
+    pytest.importorskip("datasets")
+    task = _ReadBack(read_s)
+    monkeypatch.setattr(workflow.time, "perf_counter", task.clock)
+    ctx = _budget_ctx(task, 200)
+    workflow._fit_budget(ctx, 0.04)  # warm-up timed the in-memory call: 2.5 s / 0.04 s -> 62 inputs
+    return task, ctx
+
+
+def test_inputs_read_back_from_arrow_resize_the_job_to_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    task, ctx = _arrow_ctx(monkeypatch, read_s=0.125)
+    workflow._arrow_trial(ctx, 0.04)
+    assert len(ctx.batches) in (19, 20)  # 2.5 s / 0.125 s per input as the repeats run them (float rounding)
+    assert "0.125 s per input in inputs read back from an Arrow file" in ctx.notes[-1]
+    assert 1 <= task.prepared_calls <= workflow.ARROW_TRIAL_BATCHES  # a few batches, not the whole job
+
+
+def test_reads_about_as_fast_as_warm_up_keep_the_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, ctx = _arrow_ctx(monkeypatch, read_s=0.045)  # within ARROW_RESIZE_RATIO of warm-up's 0.04 s
+    workflow._arrow_trial(ctx, 0.04)
+    assert len(ctx.batches) == 62 and len(ctx.notes) == 1
+
+
+def test_a_task_that_cannot_separate_its_preprocessing_has_no_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    task, ctx = _arrow_ctx(monkeypatch, read_s=0.1)
+    task.separable_preprocess = False
+    workflow._arrow_trial(ctx, 0.04)
+    assert task.prepared_calls == 0 and len(ctx.batches) == 62

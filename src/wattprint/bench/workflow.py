@@ -208,21 +208,67 @@ def warm_up(ctx: JobContext) -> None:
         per_input_s = min(times[-2:])
     if s.samples is None:
         _fit_budget(ctx, per_input_s)
-        _warm_pass(ctx, per_input_s)
+        per_input_s = _warm_pass(ctx, per_input_s)
+        if s.preprocess == "arrow":
+            _arrow_trial(ctx, per_input_s)
 
 
-def _warm_pass(ctx: JobContext, per_input_s: float) -> None:
+def _warm_pass(ctx: JobContext, per_input_s: float) -> float:
     """One pass over every input of a budget-sized job (see ``RESIZE_RATIO``), then a timed one (at most the
-    budget); re-sized when that ran faster than warm-up."""
+    budget); re-sized when that ran faster than warm-up. Returns the seconds per input the size rests on."""
     t_end = time.perf_counter() + WARM_PASS_MAX_S
     seen = len(ctx.batches)
     _pass(ctx, ctx.batches, t_end)  # every input seen once
     budget_end = min(t_end, time.perf_counter() + (ctx.settings.time_budget_s or 0.0))
     warm_s = _pass(ctx, ctx.batches, budget_end, timed=True)  # then timed warm, for at most the budget
     if warm_s is None or warm_s >= RESIZE_RATIO * per_input_s:
-        return
+        return per_input_s
     _fit_budget(ctx, warm_s, basis="a warm pass over the inputs")
     _pass(ctx, ctx.batches[seen:], t_end)
+    return warm_s
+
+
+# With ``preprocess = "arrow"`` each repeat reads every input back from an Arrow file before the model call; for
+# images that read costs several times the forward pass (a 3x224x224 row is 672 nested lists for datasets' torch
+# formatter), so a size fitted to warm-up's in-memory calls would make each repeat several times the budget.
+ARROW_TRIAL_S = 2.0  # at most this long (and at most ARROW_TRIAL_BATCHES batches) timing reads + model calls
+ARROW_TRIAL_BATCHES = 16
+ARROW_RESIZE_RATIO = 1.25  # re-sized only when the reads make an input this much slower than warm-up timed it
+
+
+def _arrow_trial(ctx: JobContext, per_input_s: float) -> None:
+    """Time a few batches as the repeats run them (prepared, written to an Arrow file, read back, model call),
+    outside every window, and shrink the inputs to the budget when that is clearly slower than ``per_input_s``."""
+    from wattprint.bench.arrow_inputs import ArrowInputs, available
+
+    if not getattr(ctx.task, "separable_preprocess", False) or not available() or not ctx.batches:
+        return
+    params = ctx.settings.task_params()
+    t0 = time.perf_counter()
+    batches: list[list[Any]] = []
+    for batch in ctx.batches[:ARROW_TRIAL_BATCHES]:  # a few, as many as warm-up's time per input allows
+        batches.append(batch)
+        if (len(batches) + 1) * len(batch) * per_input_s > ARROW_TRIAL_S / 2:
+            break
+    rows = ArrowInputs([ctx.task.prepare(ctx.loaded, b, params) for b in batches])
+    for i in range(len(rows)):  # the first pass warms the reads (and the file's pages)
+        _run_row(ctx, rows, i, params)
+    done, start = 0, time.perf_counter()
+    for i in range(len(rows)):  # the second is timed, cut at the trial's time limit
+        if i and time.perf_counter() - t0 > ARROW_TRIAL_S:
+            break
+        _run_row(ctx, rows, i, params)
+        done += len(batches[i])
+    per_read_s = (time.perf_counter() - start) / done
+    if per_read_s > ARROW_RESIZE_RATIO * per_input_s:
+        _fit_budget(ctx, per_read_s, basis="inputs read back from an Arrow file, as the repeats read them")
+
+
+def _run_row(ctx: JobContext, rows: Any, i: int, params: dict[str, Any]) -> None:
+    from wattprint.tasks.base import NullPhases
+
+    ctx.task.run_prepared(ctx.loaded, rows[i], NullPhases(), params)
+    ctx.sync()
 
 
 def _pass(ctx: JobContext, batches: list[list[Any]], t_end: float, timed: bool = False) -> float | None:
