@@ -129,25 +129,38 @@ def _one(job, store, args: argparse.Namespace, commit: str) -> None:
 def merge(args: argparse.Namespace) -> None:
     """Copy every run of the --merge stores into --store, and their job logs into its sidecar. With --newest-first
     the stores are listed newest first and a job (task, model, preset) found in an earlier-listed store keeps only
-    that store's runs: a re-run with a later meter replaces the older runs instead of being averaged with them."""
+    that store's runs and job log: a re-run with a later meter replaces the older runs instead of being averaged
+    with them. An archived export (``<name>-runs.csv.gz``) brings the job log archived beside it
+    (``<name>-jobs.json``)."""
     from wattprint.store.sqlite import Store
 
+    logs: list[dict] = []
     with Store(args.store) as out:
         have = {r.run_id for r in out.runs(status=None)}
         taken: set[tuple[str, str, str]] = set()
         for path in args.merge:
+            log_path = path + ".jobs.json"
             if path.endswith((".csv", ".csv.gz")):  # an archived export (e.g. the earlier h200-runs.csv.gz)
+                log_path = _archived_log(path)
                 path = load_export_store(path)
             with Store(path, recover=False) as src:
                 runs = src.runs(status=None)
             jobs = {(r.task, r.model, r.preset) for r in runs}
+            mine = jobs - taken if args.newest_first else jobs
             for r in runs:
-                if r.run_id not in have and not (args.newest_first and (r.task, r.model, r.preset) in taken):
+                if r.run_id not in have and (r.task, r.model, r.preset) in mine:
                     out.add(r)
+            logs += [e for e in _read_logs(log_path) if (e["task"], e["model"], e["preset"]) in mine]
             taken |= jobs
-    logs = [e for p in args.merge for e in _read_logs(p + ".jobs.json")]
     if logs:
         Path(args.store + ".jobs.json").write_text(json.dumps(_read_logs(args.store + ".jobs.json") + logs, indent=1))
+
+
+def _archived_log(export: str) -> str:
+    """The job log archived beside an export: ``h200-runs.csv.gz`` -> ``h200-jobs.json``."""
+    p = Path(export)
+    name = p.name.removesuffix(".gz").removesuffix(".csv").removesuffix("-runs")
+    return str(p.with_name(f"{name}-jobs.json"))
 
 
 def _read_logs(path: str) -> list:

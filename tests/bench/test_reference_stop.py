@@ -218,3 +218,37 @@ def test_card_comparison_pairs_the_jobs_of_both_cards():
            "| 1.25 | no |" in md
     assert "only-here" not in md and "over these 1 jobs: **1.25**" in md
     assert rt.card_comparison(mine, [], "h200", "h100") == ""
+
+
+def _store_with(path, jobs, log):
+    """A store at ``path`` holding one finished run per (model, value) and its sidecar job log."""
+    from wattprint.store.record import RunRecord
+    from wattprint.store.sqlite import Store
+
+    with Store(str(path)) as s:
+        for model, value in jobs:
+            s.add(RunRecord(task="text-classification", model=model, preset="aienergyscore", repeat=0,
+                            status="finished", energy_j=value, gpu_wh_per_1000=value))
+    Path(str(path) + ".jobs.json").write_text(json.dumps(
+        [{"preset": "aienergyscore", "task": "text-classification", "model": m, "stop": log} for m, _ in jobs]))
+
+
+def test_merge_newest_first_keeps_the_newest_runs_and_job_log_of_each_job(tmp_path):
+    import reference as ref
+    from wattprint.store.sqlite import Store
+
+    _store_with(tmp_path / "old.db", [("a", 1.0), ("b", 2.0)], "old")
+    archive = tmp_path / "results"
+    archive.mkdir()
+    with Store(str(tmp_path / "old.db")) as s:
+        ref._archive_runs(s.runs(status=None), archive / "h200-runs.csv.gz")
+    (tmp_path / "old.db.jobs.json").rename(archive / "h200-jobs.json")  # archived beside the export
+    _store_with(tmp_path / "new.db", [("b", 3.0)], "new")
+    out = tmp_path / "merged.db"
+    ref.merge(SimpleNamespace(store=str(out), merge=[str(tmp_path / "new.db"), str(archive / "h200-runs.csv.gz")],
+                              newest_first=True))
+    with Store(str(out)) as s:
+        got = {r.model: r.gpu_wh_per_1000 for r in s.runs(status=None)}
+    assert got == {"a": 1.0, "b": 3.0}  # b's older run is replaced, a's is kept from the archive
+    logs = {(e["model"], e["stop"]) for e in json.loads(Path(str(out) + ".jobs.json").read_text())}
+    assert logs == {("a", "old"), ("b", "new")}  # the archived log comes along; b's older entry does not
