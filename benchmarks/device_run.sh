@@ -12,6 +12,8 @@
 #       LANE0="--set study --decoder-only;--set study --no-decoders --part 7/7" LANE1="--set study --no-decoders
 #       --part 1/7" REF_COMMIT=abc1234 bash benchmarks/device_run.sh lanes   (the same command again on the warm
 #       machine goes on where the last call stopped)
+#   bash benchmarks/device_run.sh arrowread # 1 GPU: the aienergyscore preset's Arrow read timed variant by variant
+#                                           # (carry .devsite .dswhl, and .gapwhl for datasets 2.21), ~60 s
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
@@ -182,6 +184,15 @@ gappreset)
   (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/preset-arrow.json) >"$OUT/table.md" 2>&1
   tar -C "$RES" -czf "$FINAL/results-gappreset.tar.gz" . && trap - EXIT
   cat "$OUT/table.md"
+  ;;
+arrowread)
+  # what one image's read back from Arrow costs on this host, one change at a time (benchmarks/arrow_read.py,
+  # ~60 s; carry .devsite .dswhl, and .gapwhl to time the protocol's datasets 2.21 beside 5.2)
+  ds_env
+  alt=()
+  [ -d .gapwhl ] && datasets_install && alt=(--alt-site /tmp/gapds)
+  CUDA_VISIBLE_DEVICES=0 timeout 300 python3 benchmarks/arrow_read.py --device cuda "${alt[@]}" \
+    --json "$OUT/arrow_read.json" 2>&1 | grep -v "^\[transformers\]" | tee "$OUT/arrow_read.log"
   ;;
 lanes)
   # two reference lanes at once, one per card, each pinned to half of the host's cores (a lent single-GPU H200
