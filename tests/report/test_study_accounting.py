@@ -112,3 +112,11 @@ def test_the_study_constants_are_those_of_its_released_logs(fixtures_dir):
     assert {r["gpu_model"] for r in rows} == {f"{STUDY_NODE_GPUS} x {STUDY_GPU}"}
     assert {float(r["ram_power"]) for r in rows} == {STUDY_RAM_W}
     assert STUDY_RAM_W == pytest.approx(3.0 / 8.0 * float(rows[0]["ram_total_size"]))  # CodeCarbon's 3 W / 8 GB
+
+
+def test_idle_watts_that_print_alike_are_one_value():
+    from wattprint.report.study_view import _span
+
+    assert _span([117.6, 118.3]) == "118"  # not "118-118"
+    assert _span([112.0, 126.0]) == "112-126"
+    assert _span([126.0]) == "126"

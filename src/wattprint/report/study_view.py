@@ -67,8 +67,13 @@ def idle_sources(report: Report) -> list[str]:
     for r in report.rows:
         if r.study is not None:
             seen.setdefault(r.study.idle_source, []).append(r.study.idle_w)
-    return [f"idle power per GPU {sig(min(w))}-{sig(max(w))} W: {s}" if min(w) != max(w) else
-            f"idle power per GPU {sig(w[0])} W: {s}" for s, w in seen.items()]
+    return [f"idle power per GPU {_span(w)} W: {s}" for s, w in seen.items()]
+
+
+def _span(watts: list[float]) -> str:
+    """'118' or '112-126', as printed (two values that print alike are one)."""
+    low, high = sig(min(watts)), sig(max(watts))
+    return low if low == high else f"{low}-{high}"
 
 
 def ratio_sentence(lines: list[StudyLine]) -> str:
