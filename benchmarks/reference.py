@@ -300,8 +300,10 @@ def _g(v: float | None, width: int, digits: int) -> str:
 def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--set", choices=rp.SETS, default="study", help="study: aienergyscore, every study model and the "
-                   "modern LLMs; paper: least, median and most energy-hungry model of each study task")
-    p.add_argument("--figures", help="with --set paper: a results CSV whose aienergyscore GPU figures rank the models")
+                   "modern LLMs; paper: least, median and most energy-hungry model of each study task; refresh: "
+                   "the rows of --figures still from an earlier fixed-repeat run")
+    p.add_argument("--figures", help="a results CSV: with --set paper its aienergyscore GPU figures rank the models; "
+                   "with --set refresh its rows without a stop reason are the jobs")
     p.add_argument("--list", action="store_true", help="print the plan with seconds per job and per part; run nothing")
     p.add_argument("--parts", type=int, help="with --list: show the plan split into this many parts")
     p.add_argument("--part", help="K/N: run the K-th (1-based) of N parts of about equal estimated time")

@@ -1,6 +1,6 @@
 """Which jobs the reference runs, in what order, how long each is expected to take, and how they split into parts.
 
-Two sets (GitHub issue 16):
+Three sets (GitHub issue 16):
 
 - ``study``: every catalog model of the study set (``study = true``) on each of the study's tasks it serves, plus
   the catalog's modern LLMs (general-purpose text-generation entries outside the study) up to the 8B class, plus
@@ -10,6 +10,8 @@ Two sets (GitHub issue 16):
   "Energy-hungry" comes from a results CSV of ``aienergyscore`` figures (this script's own CSV) where it holds
   at least three models of the task, else from the parameter count; the plan says which for every task. Text
   generation also gets one decoder-only model of every size class (``SIZE_CLASSES``).
+- ``refresh``: every row of a results CSV (``--figures``) that the repeat rule did not stop, i.e. still from an
+  earlier fixed-repeat run, in its own preset: what neither of the other sets would measure again.
 
 Jobs are ordered text generation first (decoder-only models, smallest first), then the other tasks in the
 registry's order, so the first parts hold the models the earlier reference lacked.
@@ -29,7 +31,7 @@ MODERN_MAX_PARAMETERS = 8.5e9
 # Size classes of decoder-only text generation, so that `paper` covers small, mid-size and multi-billion models.
 SIZE_CLASSES = ((0.0, 5e8, "< 0.5B"), (5e8, 2e9, "0.5-2B"), (2e9, MODERN_MAX_PARAMETERS, "2-8.5B"))
 ENCODER_DECODER_FAMILIES = ("Flan-T5", "T5", "BART", "DistilBART", "PEGASUS", "LED")
-SETS = ("study", "paper")
+SETS = ("study", "paper", "refresh")
 LEADERBOARD = Path(__file__).resolve().parent / "data" / "aienergyscore_leaderboard.csv"
 
 
@@ -183,11 +185,35 @@ def order(jobs: list[PlannedJob]) -> list[PlannedJob]:
                                          not is_decoder_only(get_entry(j.model)), j.parameters, j.model))
 
 
+def refresh_set(csv_path: str | None) -> list[PlannedJob]:
+    """Each row of a results CSV without a ``stop`` reason (an earlier fixed-repeat run), in its own preset."""
+    from wattprint.core.errors import WattprintError
+    from wattprint.models.catalog import get_entry
+
+    if not csv_path or not Path(csv_path).exists():
+        return []
+    jobs = []
+    with open(csv_path, newline="") as f:
+        for r in csv.DictReader(f):
+            if (r.get("stop") or "").strip():
+                continue
+            try:
+                e = get_entry(r["model"], r["task"])
+            except WattprintError:
+                continue
+            if not e.not_buildable:
+                jobs.append(PlannedJob(r["preset"], r["task"], e.name, e.parameters or 0,
+                                       "published from an earlier fixed-repeat run"))
+    return order(jobs)
+
+
 def plan(which: str, figures_csv: str | None = None) -> list[PlannedJob]:
     if which == "study":
         return study_set()
     if which == "paper":
         return paper_set(read_figures(figures_csv))
+    if which == "refresh":
+        return refresh_set(figures_csv)
     raise ValueError(f"unknown set {which!r}: choose one of {', '.join(SETS)}")
 
 

@@ -135,6 +135,20 @@ def test_done_keys_and_listing(tmp_path):
                                      "DETA was removed from transformers 5")
 
 
+def test_refresh_set_is_every_row_still_from_a_fixed_repeat_run(tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text("task,model,preset,stop\ntext-generation,distilgpt2,aienergyscore,tight\n"
+                 "fill-mask,albert-base-v2,aienergyscore,\n"
+                 "fill-mask,albert-base-v2,paper,\n"
+                 "object-detection,deta-swin-large,paper,\n"  # cannot be built here: left out
+                 "fill-mask,no-such-model,paper,\n")
+    jobs = rp.plan("refresh", str(p))
+    assert {j.key for j in jobs} == {("aienergyscore", "fill-mask", "albert-base-v2"),
+                                     ("paper", "fill-mask", "albert-base-v2")} and len(jobs) == 2
+    assert all(j.why == "published from an earlier fixed-repeat run" for j in jobs)
+    assert rp.plan("refresh", None) == []
+
+
 def test_unknown_set_is_an_error():
     with pytest.raises(ValueError, match="unknown set 'papr'"):
         rp.plan("papr")
