@@ -43,7 +43,8 @@ ATTRIBUTION_NOTE = (
 PROTOCOL_TOKENS = {"text-generation": 10, "image-captioning": 100, "automatic-speech-recognition": 100}
 NEEDS = {"text-generation": "the same job with the leaderboard's software (transformers 4.44) on an H100, per-token "
                             "decode time beside it",
-         "image-classification": "the datasets library's decode and cache of 1,000 images, measured as a phase"}
+         "image-classification": "each image's read back from Arrow timed apart on this host "
+                                 "(`benchmarks/arrow_read.py`), beside the protocol's own loop on the same host"}
 
 
 def read_csv(path: str | Path) -> list[dict]:
@@ -149,6 +150,8 @@ def leaderboard_rows(results: list[dict], board: list[dict], phases: dict[str, d
         row["preprocess"] = ph.get("preprocess_kwh") if mine else None
         row["tokens_per_input"] = ph.get("tokens_per_input") if mine else None
         row["ratio"] = row["score"] / row["board"] if row["score"] else None
+        row["watts"] = _f(mine.get("gpu_mean_w")) if mine else None
+        row["s_per_1000"] = _f(mine.get("s_per_1000")) if mine else None
         row["measured"] = (measured or {}).get(name, [])
         row["protocol"] = protocol_sum(row["measured"])
         row["why"] = explain(row)
@@ -188,7 +191,16 @@ def explain(row: dict) -> str:
     if row.get("protocol") is not None:
         return explain_measured(row)
     need = NEEDS.get(row["task"], "the same job on an H100 with the leaderboard's software")
-    return f"not yet explained: needs {need}"
+    return f"not yet explained{_at_power(row)}: needs {need}"
+
+
+def _at_power(row: dict) -> str:
+    """The inference window as time at the card's measured power, and the leaderboard's figure at that power."""
+    watts, seconds = row.get("watts"), row.get("s_per_1000")
+    if not watts or not seconds:
+        return ""
+    return (f" (the card drew {watts:.0f} W through the repeats, {seconds:.1f} s per 1,000 inputs; at that power the "
+            f"leaderboard's whole figure is {row['board'] * 3.6e6 / watts:.1f} s per 1,000)")
 
 
 def protocol_sum(measured: list[dict]) -> float | None:

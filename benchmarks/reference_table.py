@@ -67,7 +67,11 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
         "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
         "gpu_ci95_rel": (gpu.ci_half_width / gpu.mean) if gpu.mean and gpu.ci_half_width is not None else None,
         "total_wh_per_1000": tot.mean, "total_wh_per_1000_ci95": tot.ci_half_width,
-        "latency_p50_s": _mean(r.latency_p50_s for r in rs), "weights": r0.weights, "workload": r0.workload,
+        "latency_p50_s": _mean(r.latency_p50_s for r in rs),
+        # the card's mean power over the repeats and their time per 1,000 inferences: their product is the GPU
+        # figure, so a loop that holds the card near idle shows as time, not watts
+        "gpu_mean_w": _mean(_gpu_watts(r) for r in rs), "s_per_1000": _mean(_s_per_1000(r) for r in rs),
+        "weights": r0.weights, "workload": r0.workload,
         "gpu": gpu_component(r0).get("name", "none"), "driver": env.get("driver") or "",
         "commit": next((e["commit"] for e in logs if e.get("commit")), "") or _git(env),
         "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
@@ -80,6 +84,15 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
     row["flags"] = ";".join(flags(row, logs))
     row["ci_note"] = ci_note(row, logs)
     return row
+
+
+def _gpu_watts(r) -> float | None:
+    e = gpu_component(r).get("energy_j")
+    return float(e) / r.duration_s if isinstance(e, (int, float)) and r.duration_s else None
+
+
+def _s_per_1000(r) -> float | None:
+    return r.duration_s / r.inferences * 1000.0 if r.inferences and r.duration_s else None
 
 
 def _git(env: dict) -> str:

@@ -71,6 +71,15 @@ def test_leaderboard_rows_ratio_and_explanation_only_by_a_measured_phase():
     assert [r["why"] for r in none] == ["not measured yet", "not measured yet"]
 
 
+def test_an_unexplained_gap_states_the_window_as_time_at_the_cards_power():
+    row = dict(_r("text-generation", "distilgpt2", preset="aienergyscore", gpu=2.6), gpu_mean_w="125",
+               s_per_1000="74.9")  # 125 W x 74.9 s = 2.6 Wh per 1,000
+    d = rc.leaderboard_rows([row], BOARD, {})[0]
+    # the leaderboard's 0.00131 kWh at 125 W: 0.00131 x 3.6e6 / 125 = 37.7 s per 1,000
+    assert d["why"].startswith("not yet explained (the card drew 125 W through the repeats, 74.9 s per 1,000 inputs; "
+                               "at that power the leaderboard's whole figure is 37.7 s per 1,000): needs the same job")
+
+
 def _phase(model, phase, wh, in_sum, ms_token="", ms_input="10"):
     return {"model": model, "phase": phase, "in_protocol_sum": in_sum, "gpu_wh_per_1000": str(wh),
             "ms_per_new_token": ms_token, "ms_per_input": ms_input}

@@ -252,3 +252,19 @@ def test_merge_newest_first_keeps_the_newest_runs_and_job_log_of_each_job(tmp_pa
     assert got == {"a": 1.0, "b": 3.0}  # b's older run is replaced, a's is kept from the archive
     logs = {(e["model"], e["stop"]) for e in json.loads(Path(str(out) + ".jobs.json").read_text())}
     assert logs == {("a", "old"), ("b", "new")}  # the archived log comes along; b's older entry does not
+
+
+def test_job_row_gives_the_cards_mean_power_and_time_per_1000_whose_product_is_the_gpu_figure():
+    from wattprint.report.accounting import IdleLookup
+    from wattprint.store.record import RunRecord
+
+    def rec(i, joules, seconds):
+        return RunRecord(task="image-classification", model="resnet-18", preset="aienergyscore", repeat=i,
+                         status="finished", duration_s=seconds, inferences=100, gpu_wh_per_1000=joules / 360.0,
+                         wh_per_1000=joules / 360.0, components=[{"kind": "gpu", "energy_j": joules,
+                                                                  "method": "counter", "uuid": "GPU-1"}])
+
+    rs = [rec(0, 480.0, 4.0), rec(1, 500.0, 4.0)]  # 120 W and 125 W, 40 s per 1,000
+    row = rt.job_row(rs, IdleLookup(rs))
+    assert row["gpu_mean_w"] == pytest.approx(122.5) and row["s_per_1000"] == pytest.approx(40.0)
+    assert row["gpu_mean_w"] * row["s_per_1000"] / 3600 == pytest.approx(row["gpu_wh_per_1000"])  # W x s -> Wh
