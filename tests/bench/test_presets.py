@@ -48,6 +48,20 @@ def test_aienergyscore_protocol():
     assert p.settings_for("summarization").task_params()["forward_only"] is True
 
 
+def test_aienergyscore_runs_the_text_tasks_on_the_protocols_own_datasets():
+    from wattprint.tasks.registry import get_task
+    from wattprint.workloads.specs import AIENERGYSCORE_DATASETS, spec
+
+    p = load_preset("aienergyscore")
+    for task, name in AIENERGYSCORE_DATASETS.items():
+        assert p.settings_for(task).dataset == (name,)
+        assert get_task(task).datasets[-1].name == name  # after the study's, which paper and quick keep using
+        assert "Table 1" in spec(name).source
+    assert spec("aienergyscore_summarization").stats["tokens_mean"] == 384  # 383,715 tokens over 1,000 texts
+    assert p.settings_for("image-classification").dataset == ()  # the task's first standard dataset
+    assert load_preset("paper").settings_for("summarization").dataset == ("cnn_dailymail", "xsum", "samsum")
+
+
 def test_task_params_are_checked_against_the_task(tmp_path):
     from wattprint.bench.plan import expand
 

@@ -92,3 +92,24 @@ def test_asr_rows_are_resampled_to_16k(hub_rows, minilm):
     inputs = task.make_inputs(loaded, task.dataset("librispeech"), "dataset", 1)
     assert inputs.items[0].shape == (16000,) and inputs.references == ["HELLO WORLD"]
     assert task.score(["hello word"], inputs.references)["wer"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("task_name, row, item", [
+    ("text-classification", {"text": "great"}, "great"),
+    ("summarization", {"text": "A long article."}, "A long article."),
+    ("question-answering", {"question": "Where?", "context": "In Paris."}, {"question": "Where?",
+                                                                            "context": "In Paris."}),
+    ("sentence-similarity", {"sentence1": "a", "sentence2": "b"}, ("a", "b")),
+    ("text-generation", {"text": "Once"}, "Once"),
+])
+def test_ai_energy_score_rows_have_no_references(hub_rows, minilm, task_name, row, item):
+    """AI Energy Score's datasets mix three sources with no common label space: inputs only, nothing scored."""
+    from wattprint.workloads.specs import AIENERGYSCORE_DATASETS
+
+    _, loaded = minilm
+    asked = hub_rows([row])
+    task = get_task(task_name)
+    spec = task.dataset(AIENERGYSCORE_DATASETS[task_name])
+    inputs = task.make_inputs(loaded, spec, "dataset", 1)
+    assert asked == [(spec.hub_id, None, "train", 1, 0)] and spec.hub_id.startswith("AIEnergyScore/")
+    assert inputs.items == [item] and inputs.references is None

@@ -25,7 +25,7 @@ class QuestionAnswering(_text.ZeroShotText, Task):
     version = "1"
     title = "Extractive question answering"
     modality = "text"
-    datasets = specs("squad", "squad_v2", "sciq")
+    datasets = specs("squad", "squad_v2", "sciq", "aienergyscore_extractive_qa")
     head_class = "AutoModelForQuestionAnswering"
 
     # general-purpose models: the answer's length per model kind and dataset as _generate.zero_shot_length reads it
@@ -107,11 +107,13 @@ class QuestionAnswering(_text.ZeroShotText, Task):
         return qa_scores(outputs, references) if references else None
 
 
-def _row(spec: DatasetSpec, r: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+def _row(spec: DatasetSpec, r: dict[str, Any]) -> tuple[dict[str, str], list[str] | None]:
     f = spec.fields
+    item = {"question": r[f["question"]], "context": r[f["context"]]}
+    if "answer" not in f:  # a mix of sources kept without its answers
+        return item, None
     ans = r[f["answer"]]
-    refs = list(ans["text"]) if isinstance(ans, dict) else [str(ans)]
-    return {"question": r[f["question"]], "context": r[f["context"]]}, refs
+    return item, list(ans["text"]) if isinstance(ans, dict) else [str(ans)]
 
 
 def _best_span(start: Any, end: Any, seq_ids: list[Any], offsets: list[Any], context: str, max_len: int) -> str:

@@ -20,7 +20,7 @@ class SentenceSimilarity(Task):
     title = "Sentence similarity"
     modality = "text"
     unit = "pair"
-    datasets = specs("stsb", "sick", "quora")
+    datasets = specs("stsb", "sick", "quora", "aienergyscore_sentence_similarity")
 
     def model_class(self, entry: Any) -> str:
         return "AutoModel"
@@ -32,7 +32,8 @@ class SentenceSimilarity(Task):
         if _text.choose_workload(workload) == "dataset":
             f = dataset.fields
             return _text.dataset_inputs(dataset, n, seed,
-                                        lambda r: ((r[f["sentence1"]], r[f["sentence2"]]), float(r[f["score"]])))
+                                        lambda r: ((r[f["sentence1"]], r[f["sentence2"]]),
+                                                   float(r[f["score"]]) if "score" in f else None))
         a, desc, st_a = _text.synthetic_texts(loaded, dataset, n, seed)
         b, _, st_b = _text.synthetic_texts(loaded, dataset, n, seed + 1)
         return Inputs(list(zip(a, b)), None, dataset.name, "synthetic", desc.replace("texts", "sentence pairs, each"),

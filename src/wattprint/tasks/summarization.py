@@ -27,7 +27,7 @@ class Summarization(Task):
     modality = "text"
     generative = True
     unit = "summary"
-    datasets = specs("cnn_dailymail", "xsum", "samsum")
+    datasets = specs("cnn_dailymail", "xsum", "samsum", "aienergyscore_summarization")
 
     # forward_only: the decoder is fed the article shifted right, as BART-style models build it; that protocol
     # runs T5-family models as text2text generation. prompt "study": Flan-T5/BLOOMZ get STUDY_PROMPT; a
@@ -57,8 +57,8 @@ class Summarization(Task):
     def make_inputs(self, loaded: LoadedModel, dataset: DatasetSpec, workload: str, n: int, seed: int = 0) -> Inputs:
         loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
-            t, s = dataset.fields["text"], dataset.fields["summary"]
-            return _text.dataset_inputs(dataset, n, seed, lambda r: (r[t], r[s]))
+            t, s = dataset.fields["text"], dataset.fields.get("summary")  # a mix of sources has no summaries
+            return _text.dataset_inputs(dataset, n, seed, lambda r: (r[t], None if s is None else r[s]))
         texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded, 1024) - 40)
         return Inputs(texts, None, dataset.name, "synthetic", desc, stats)
 

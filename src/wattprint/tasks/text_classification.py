@@ -24,7 +24,7 @@ class TextClassification(_text.ZeroShotText, Task):
     version = "1"
     title = "Text classification"
     modality = "text"
-    datasets = specs("imdb", "rotten_tomatoes", "sst2")
+    datasets = specs("imdb", "rotten_tomatoes", "sst2", "aienergyscore_text_classification")
     head_class = "AutoModelForSequenceClassification"
 
     # general-purpose models: the answer's length per model kind and dataset as _generate.zero_shot_length reads it
@@ -38,8 +38,9 @@ class TextClassification(_text.ZeroShotText, Task):
         loaded.extra["dataset"] = dataset.name  # a param may differ by dataset (_generate.for_dataset)
         if _text.choose_workload(workload) == "dataset":
             names = dataset.stats.get("label_names")
-            t, lab = dataset.fields["text"], dataset.fields["label"]
-            return _text.dataset_inputs(dataset, n, seed, lambda r: (r[t], names[r[lab]] if names else r[lab]))
+            t, lab = dataset.fields["text"], dataset.fields.get("label")  # a mix of sources has no labels
+            return _text.dataset_inputs(dataset, n, seed, lambda r: (r[t], None if lab is None else
+                                                                     names[r[lab]] if names else r[lab]))
         texts, desc, stats = _text.synthetic_texts(loaded, dataset, n, seed, cap=_text.text_limit(loaded) - 2)
         return Inputs(texts, None, dataset.name, "synthetic", desc, stats)
 

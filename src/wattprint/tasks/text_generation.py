@@ -22,7 +22,7 @@ class TextGeneration(Task):
     modality = "text"
     generative = True
     unit = "generated token"
-    datasets = specs("wikitext", "bookcorpus", "oscar")
+    datasets = specs("wikitext", "bookcorpus", "oscar", "aienergyscore_text_generation")
 
     param_specs = (
         count("max_new_tokens", 10, "new tokens per prompt"),

@@ -260,8 +260,53 @@ _add(DatasetSpec("quora", "sentence-transformers/quora-duplicates", "train", "pa
                  "Quora Question Pairs (Iyer et al. 2017): questions about 11 words; std assumed",
                  "Quora terms (non-commercial)"))
 
+# ---- AI Energy Score's own task datasets (the aienergyscore preset's inputs) ------------------------------
+# 1,000 rows each, sampled equally from three datasets; the input-token totals are the AI Energy Score
+# documentation's (huggingface.github.io/AIEnergyScore, Methodology, Table 1), the columns those of
+# optimum-benchmark's energy_star configs (examples/energy_star/*.yaml, branch energy_star_dev), which load the
+# train split. Stds are assumed, about half the mean, so that clipping at the minimum barely moves the mean. The
+# hub moved the datasets from EnergyStarAI/ to AIEnergyScore/. No reference column is used: the three sources of
+# a mix do not share one label space.
+_AES = "AI Energy Score documentation, Methodology, Table 1"
+_add(DatasetSpec("aienergyscore_text_generation", "AIEnergyScore/text_generation", "train", None, {"text": "text"},
+                 {"tokens_mean": 369, "tokens_std": 185, "tokens_min": 8, "tokens_max": 1024},
+                 f"{_AES}: WikiText, OSCAR and UltraChat, 369,139 input tokens over 1,000 prompts; std assumed, "
+                 "half the mean",
+                 "per source dataset"))
+_add(DatasetSpec("aienergyscore_summarization", "AIEnergyScore/summarization", "train", None, {"text": "text"},
+                 {"tokens_mean": 384, "tokens_std": 190, "tokens_min": 10, "tokens_max": 1024},
+                 f"{_AES}: CNN/DailyMail, SAMSum and arXiv, 383,715 input tokens over 1,000 texts; std assumed, "
+                 "half the mean",
+                 "per source dataset"))
+_add(DatasetSpec("aienergyscore_text_classification", "AIEnergyScore/text_classification", "train", None,
+                 {"text": "text"},
+                 {"tokens_mean": 157, "tokens_std": 80, "tokens_min": 3, "tokens_max": 512},
+                 f"{_AES}: IMDB, TweetEval and Yelp reviews, 156,925 input tokens over 1,000 texts; std assumed, "
+                 "about half the mean",
+                 "per source dataset"))
+_add(DatasetSpec("aienergyscore_extractive_qa", "AIEnergyScore/extractive_qa", "train", None,
+                 {"question": "question", "context": "context"},
+                 {"context_tokens_mean": _t(120), "context_tokens_std": _t(55), "context_tokens_min": 30,
+                  "context_tokens_max": 384, "question_tokens_mean": 11, "question_tokens_std": 4},
+                 f"{_AES}: SQuAD v2, XQuAD and SQuADShifts; its 10,904 input tokens over 1,000 rows are 11 per "
+                 "question (the total cannot hold the contexts); contexts as SQuAD's paragraphs (about 120 words, "
+                 "the three sources are SQuAD-style Wikipedia and web paragraphs); stds assumed", "per source dataset"))
+_add(DatasetSpec("aienergyscore_sentence_similarity", "AIEnergyScore/sentence_similarity", "train", None,
+                 {"sentence1": "sentence1", "sentence2": "sentence2"},
+                 {"tokens_mean": 11, "tokens_std": 6, "tokens_min": 2, "tokens_max": 64},
+                 f"{_AES}: STS Benchmark, Sentence Compression and Phrase Similarity, 22,919 input tokens over "
+                 "1,000 pairs, taken as 11 per sentence; std assumed 6", "per source dataset"))
 
 SPECS = MappingProxyType(_SPECS)
+
+# The dataset the aienergyscore preset runs each text task on (the preset file names it): AI Energy Score's own.
+AIENERGYSCORE_DATASETS: MappingProxyType[str, str] = MappingProxyType({
+    "text-generation": "aienergyscore_text_generation",
+    "summarization": "aienergyscore_summarization",
+    "text-classification": "aienergyscore_text_classification",
+    "question-answering": "aienergyscore_extractive_qa",
+    "sentence-similarity": "aienergyscore_sentence_similarity",
+})
 
 # The three datasets of each task in the Power Hungry Processing study (Luccioni, Jernite & Strubell, FAccT
 # 2024), read from its code (github.com/sashavor/co2_inference, code/*/*.py), and how the study read them where
