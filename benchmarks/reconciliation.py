@@ -150,6 +150,8 @@ def leaderboard_rows(results: list[dict], board: list[dict], phases: dict[str, d
         row["preprocess"] = ph.get("preprocess_kwh") if mine else None
         row["tokens_per_input"] = ph.get("tokens_per_input") if mine else None
         row["ratio"] = row["score"] / row["board"] if row["score"] else None
+        row["dataset"] = mine.get("dataset", "") if mine else ""
+        row["input_tokens"] = _f(mine.get("input_tokens_per_input")) if mine else None
         row["watts"] = _f(mine.get("gpu_mean_w")) if mine else None
         row["s_per_1000"] = _f(mine.get("s_per_1000")) if mine else None
         row["measured"] = (measured or {}).get(name, [])
@@ -183,6 +185,9 @@ def explain(row: dict) -> str:
     if off > EXPLAIN_RATIO and want and got and abs(got - want) > 0.2 * want:
         return (f"not comparable yet: the runs generated {got:.0f} new tokens per input (an earlier preset) where the "
                 f"protocol generates {want}; the preset now generates {want}, and the next part measures it again")
+    other = _other_inputs(row)
+    if off > EXPLAIN_RATIO and other:
+        return f"not comparable yet: {other}; the preset now uses the protocol's, and the next part measures it again"
     if off <= EXPLAIN_RATIO:
         if pre and inf and max(inf / row["board"], row["board"] / inf) > EXPLAIN_RATIO:
             return (f"within {EXPLAIN_RATIO}x; the inference window alone is {ratio_text(inf / row['board'])}: the "
@@ -201,6 +206,20 @@ def _at_power(row: dict) -> str:
         return ""
     return (f" (the card drew {watts:.0f} W through the repeats, {seconds:.1f} s per 1,000 inputs; at that power the "
             f"leaderboard's whole figure is {row['board'] * 3.6e6 / watts:.1f} s per 1,000)")
+
+
+def _other_inputs(row: dict) -> str:
+    """How the row's inputs differ from the protocol's own dataset, where it ran on another (else empty)."""
+    from wattprint.workloads.specs import AIENERGYSCORE_DATASETS, spec
+
+    theirs = AIENERGYSCORE_DATASETS.get(row["task"])
+    if not theirs or not row.get("dataset") or row["dataset"] == theirs:
+        return ""
+    mean = spec(theirs).stats.get("tokens_mean")
+    mine = row.get("input_tokens")
+    lengths = (f" ({mine:.0f} input tokens per input against the protocol's {mean}, {ratio_text(mine / mean)})"
+               if mine and mean else "")
+    return f"measured on {row['dataset']} inputs, not AI Energy Score's own {theirs}{lengths}"
 
 
 def protocol_sum(measured: list[dict]) -> float | None:

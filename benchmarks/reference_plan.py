@@ -10,8 +10,8 @@ Three sets (GitHub issue 16):
   "Energy-hungry" comes from a results CSV of ``aienergyscore`` figures (this script's own CSV) where it holds
   at least three models of the task, else from the parameter count; the plan says which for every task. Text
   generation also gets one decoder-only model of every size class (``SIZE_CLASSES``).
-- ``refresh``: every row of a results CSV (``--figures``) that the repeat rule did not stop, i.e. still from an
-  earlier fixed-repeat run, in its own preset: what neither of the other sets would measure again.
+- ``refresh``: every row of a results CSV (``--figures``) that the repeat rule did not stop (still from an earlier
+  fixed-repeat run) or that was measured on another dataset than its preset now uses, in its own preset.
 
 Jobs are ordered text generation first (decoder-only models, smallest first), then the other tasks in the
 registry's order, so the first parts hold the models the earlier reference lacked.
@@ -186,7 +186,8 @@ def order(jobs: list[PlannedJob]) -> list[PlannedJob]:
 
 
 def refresh_set(csv_path: str | None) -> list[PlannedJob]:
-    """Each row of a results CSV without a ``stop`` reason (an earlier fixed-repeat run), in its own preset."""
+    """Each row of a results CSV without a ``stop`` reason (an earlier fixed-repeat run) or on another dataset than
+    its preset now uses, in its own preset."""
     from wattprint.core.errors import WattprintError
     from wattprint.models.catalog import get_entry
 
@@ -195,15 +196,17 @@ def refresh_set(csv_path: str | None) -> list[PlannedJob]:
     jobs = []
     with open(csv_path, newline="") as f:
         for r in csv.DictReader(f):
-            if (r.get("stop") or "").strip():
+            stale = stale_dataset(r)
+            if (r.get("stop") or "").strip() and not stale:
                 continue
             try:
                 e = get_entry(r["model"], r["task"])
             except WattprintError:
                 continue
             if not e.not_buildable:
-                jobs.append(PlannedJob(r["preset"], r["task"], e.name, e.parameters or 0,
-                                       "published from an earlier fixed-repeat run"))
+                why = (f"published on {r['dataset']}; the preset now uses {preset_dataset(r['preset'], r['task'])}"
+                       if stale else "published from an earlier fixed-repeat run")
+                jobs.append(PlannedJob(r["preset"], r["task"], e.name, e.parameters or 0, why))
     return order(jobs)
 
 
@@ -280,12 +283,30 @@ def select(jobs: list[PlannedJob], part: str | None = None, only: list[str] | No
 
 def done_keys(csv_path: str | None) -> set[tuple[str, str, str]]:
     """(preset, task, model) of the rows of a results CSV that the repeat rule stopped (a ``stop`` reason: tight,
-    time cap, max repeats): jobs a part need not run again. Rows from earlier fixed-repeat runs have no reason and
-    are measured again."""
+    time cap, max repeats) on the dataset their preset uses now: jobs a part need not run again. Rows from earlier
+    fixed-repeat runs have no reason, and rows on another dataset (the preset has changed since), are measured
+    again."""
     if not csv_path:
         return set()
     with open(csv_path, newline="") as f:
-        return {(r["preset"], r["task"], r["model"]) for r in csv.DictReader(f) if (r.get("stop") or "").strip()}
+        return {(r["preset"], r["task"], r["model"]) for r in csv.DictReader(f)
+                if (r.get("stop") or "").strip() and not stale_dataset(r)}
+
+
+def preset_dataset(preset: str, task: str) -> str:
+    """The dataset ``preset`` runs ``task`` on first: the one it names, else the task's first standard one."""
+    from wattprint.bench.presets import load_preset
+    from wattprint.tasks.registry import get_task
+
+    named = load_preset(preset).settings_for(task).dataset
+    return named[0] if named else get_task(task).datasets[0].name
+
+
+def stale_dataset(row: dict) -> bool:
+    """Whether a results row was measured on another dataset than its preset uses now (a row without the column
+    is taken as current)."""
+    ds = (row.get("dataset") or "").strip()
+    return bool(ds) and ds != preset_dataset(row["preset"], row["task"])
 
 
 def listing(jobs: list[PlannedJob], parts: int | None = None) -> str:

@@ -61,7 +61,7 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
     env = r0.environment or {}
     logs = logs or []
     row = {
-        "task": r0.task, "model": r0.model, "model_kind": r0.model_kind, "preset": r0.preset,
+        "task": r0.task, "model": r0.model, "model_kind": r0.model_kind, "preset": r0.preset, "dataset": r0.dataset,
         "samples": r0.samples, "samples_range": _span(r.samples for r in rs),
         "repeats": len(rs), "parameters": r0.parameters, "dtype": r0.dtype, "batch_size": r0.batch_size,
         "gpu_wh_per_1000": gpu.mean, "gpu_wh_per_1000_std": gpu.std, "gpu_wh_per_1000_ci95": gpu.ci_half_width,
@@ -71,6 +71,8 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
         # the card's mean power over the repeats and their time per 1,000 inferences: their product is the GPU
         # figure, so a loop that holds the card near idle shows as time, not watts
         "gpu_mean_w": _mean(_gpu_watts(r) for r in rs), "s_per_1000": _mean(_s_per_1000(r) for r in rs),
+        "input_tokens_per_input": _mean(r.input_tokens / r.inferences if r.input_tokens and r.inferences else None
+                                        for r in rs),
         "weights": r0.weights, "workload": r0.workload,
         "gpu": gpu_component(r0).get("name", "none"), "driver": env.get("driver") or "",
         "commit": next((e["commit"] for e in logs if e.get("commit")), "") or _git(env),

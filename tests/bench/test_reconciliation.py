@@ -71,6 +71,17 @@ def test_leaderboard_rows_ratio_and_explanation_only_by_a_measured_phase():
     assert [r["why"] for r in none] == ["not measured yet", "not measured yet"]
 
 
+def test_a_gap_on_other_inputs_than_the_protocols_is_not_comparable_yet():
+    row = dict(_r("text-generation", "distilgpt2", preset="aienergyscore", gpu=2.6), dataset="wikitext",
+               input_tokens_per_input="115")
+    d = rc.leaderboard_rows([row], BOARD, {})[0]
+    assert d["why"] == ("not comparable yet: measured on wikitext inputs, not AI Energy Score's own "
+                        "aienergyscore_text_generation (115 input tokens per input against the protocol's 369, "
+                        "x0.31); the preset now uses the protocol's, and the next part measures it again")
+    row["dataset"] = "aienergyscore_text_generation"  # on the protocol's own inputs: judged on its figure
+    assert rc.leaderboard_rows([row], BOARD, {})[0]["why"].startswith("not yet explained")
+
+
 def test_an_unexplained_gap_states_the_window_as_time_at_the_cards_power():
     row = dict(_r("text-generation", "distilgpt2", preset="aienergyscore", gpu=2.6), gpu_mean_w="125",
                s_per_1000="74.9")  # 125 W x 74.9 s = 2.6 Wh per 1,000

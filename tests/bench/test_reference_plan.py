@@ -149,6 +149,22 @@ def test_refresh_set_is_every_row_still_from_a_fixed_repeat_run(tmp_path):
     assert rp.plan("refresh", None) == []
 
 
+def test_a_row_on_a_dataset_its_preset_no_longer_uses_is_measured_again(tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text("task,model,preset,dataset,stop\n"
+                 "summarization,t5-small,aienergyscore,cnn_dailymail,tight\n"  # before the protocol's dataset
+                 "summarization,t5-base,aienergyscore,aienergyscore_summarization,tight\n"
+                 "summarization,t5-small,paper,cnn_dailymail,tight\n"
+                 "image-classification,resnet-18,aienergyscore,imagenet-1k,tight\n")
+    assert rp.done_keys(str(p)) == {("aienergyscore", "summarization", "t5-base"),
+                                    ("paper", "summarization", "t5-small"),
+                                    ("aienergyscore", "image-classification", "resnet-18")}
+    jobs = rp.plan("refresh", str(p))
+    assert [(j.key, j.why) for j in jobs] == [
+        (("aienergyscore", "summarization", "t5-small"),
+         "published on cnn_dailymail; the preset now uses aienergyscore_summarization")]
+
+
 def test_unknown_set_is_an_error():
     with pytest.raises(ValueError, match="unknown set 'papr'"):
         rp.plan("papr")

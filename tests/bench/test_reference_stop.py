@@ -265,6 +265,9 @@ def test_job_row_gives_the_cards_mean_power_and_time_per_1000_whose_product_is_t
                                                                   "method": "counter", "uuid": "GPU-1"}])
 
     rs = [rec(0, 480.0, 4.0), rec(1, 500.0, 4.0)]  # 120 W and 125 W, 40 s per 1,000
+    for r in rs:
+        r.dataset, r.input_tokens = "imagenet-1k", 15000
     row = rt.job_row(rs, IdleLookup(rs))
+    assert row["dataset"] == "imagenet-1k" and row["input_tokens_per_input"] == 150.0
     assert row["gpu_mean_w"] == pytest.approx(122.5) and row["s_per_1000"] == pytest.approx(40.0)
     assert row["gpu_mean_w"] * row["s_per_1000"] / 3600 == pytest.approx(row["gpu_wh_per_1000"])  # W x s -> Wh
