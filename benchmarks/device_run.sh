@@ -13,7 +13,7 @@
 #       --part 1/7" REF_COMMIT=abc1234 bash benchmarks/device_run.sh lanes   (the same command again on the warm
 #       machine goes on where the last call stopped)
 #   bash benchmarks/device_run.sh arrowread # 1 GPU: the aienergyscore preset's Arrow read timed variant by variant
-#                                           # (carry .devsite .dswhl, and .gapwhl for datasets 2.21), ~60 s
+#                                           # (carry .dswhl, and .gapwhl for datasets 2.21: not .devsite too, over 64 MiB), ~60 s
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
@@ -187,7 +187,7 @@ gappreset)
   ;;
 arrowread)
   # what one image's read back from Arrow costs on this host, one change at a time (benchmarks/arrow_read.py,
-  # ~60 s; carry .devsite .dswhl, and .gapwhl to time the protocol's datasets 2.21 beside 5.2)
+  # ~60 s; carry .dswhl, and .gapwhl to time the protocol's datasets 2.21 beside 5.2: .devsite as well is over 64 MiB)
   ds_env
   alt=()
   [ -d .gapwhl ] && datasets_install && alt=(--alt-site /tmp/gapds)
