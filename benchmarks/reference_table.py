@@ -147,14 +147,14 @@ def markdown(rows: list[dict], flagged: list[dict], presets=("aienergyscore", "p
         if not rs:
             continue
         out += [f"### `{preset}`, every job", "",
-                "| task | model | kind | parameters | dtype | inputs x repeats | GPU Wh / 1,000 (95% CI) "
+                "| task | model | kind | parameters | dtype | dataset | inputs x repeats | GPU Wh / 1,000 (95% CI) "
                 "| GPU+CPU+RAM Wh / 1,000 | counter share | card, driver, commit | interval note |",
-                "|---|---|---|---|---|---|---|---|---|---|---|"]
+                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rs:
             params = f"{r['parameters'] / 1e6:.0f} M" if r["parameters"] else "n/a"
             rel = f" (±{r['gpu_ci95_rel']:.0%})" if r["gpu_ci95_rel"] is not None else ""
             out.append(f"| {r['task']} | {r['model']} | {r['model_kind']} | {params} | {r['dtype']} "
-                       f"| {r['samples_range'] or r['samples']} x {r['repeats']} "
+                       f"| {r.get('dataset') or 'n/a'} | {r['samples_range'] or r['samples']} x {r['repeats']} "
                        f"| {_num(r['gpu_wh_per_1000'])} ± {_num(r['gpu_wh_per_1000_ci95'], 2)}{rel} "
                        f"| {_num(r['total_wh_per_1000'])} | {r['gpu_counter_share']:.0%} "
                        f"| {r['gpu']}, {r['driver'] or 'n/a'}, {r['commit'] or 'n/a'} "
