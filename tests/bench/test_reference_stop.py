@@ -126,7 +126,8 @@ def test_ci_note_says_why_an_interval_is_wide():
 
 def test_split_rows_and_markdown_leave_flagged_rows_out():
     base = {"task": "fill-mask", "model": "roberta-base", "model_kind": "task-specific", "preset": "paper",
-            "parameters": 124_697_433, "dtype": "float32", "dataset": "bookcorpus", "samples": 200, "samples_range": "200", "repeats": 4,
+            "dataset": "bookcorpus", "parameters": 124_697_433, "dtype": "float32", "samples": 200,
+            "samples_range": "200", "repeats": 4,
             "gpu_wh_per_1000": 0.5, "gpu_wh_per_1000_ci95": 0.02, "gpu_ci95_rel": 0.04, "total_wh_per_1000": 0.6,
             "gpu_counter_share": 1.0, "gpu": "NVIDIA H200", "driver": "580.159.04", "commit": "abc1234",
             "ci_note": "", "flags": ""}
