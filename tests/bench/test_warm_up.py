@@ -131,6 +131,7 @@ def _arrow_ctx(monkeypatch: pytest.MonkeyPatch, read_s: float) -> tuple[_ReadBac
     pytest.importorskip("datasets")
     task = _ReadBack(read_s)
     monkeypatch.setattr(workflow.time, "perf_counter", task.clock)
+    monkeypatch.setattr(workflow, "ARROW_TRIAL_MIN_ELEMENTS", 0)  # the fake's rows are one number each
     ctx = _budget_ctx(task, 200)
     workflow._fit_budget(ctx, 0.04)  # warm-up timed the in-memory call: 2.5 s / 0.04 s -> 62 inputs
     return task, ctx
@@ -141,7 +142,7 @@ def test_inputs_read_back_from_arrow_resize_the_job_to_the_budget(monkeypatch: p
     workflow._arrow_trial(ctx, 0.04)
     assert len(ctx.batches) in (19, 20)  # 2.5 s / 0.125 s per input as the repeats run them (float rounding)
     assert "0.125 s per input in inputs read back from an Arrow file" in ctx.notes[-1]
-    assert 1 <= task.prepared_calls <= workflow.ARROW_TRIAL_BATCHES  # a few batches, not the whole job
+    assert 1 <= task.prepared_calls <= workflow.ARROW_TRIAL_BATCHES + 1  # a few batches, not the whole job
 
 
 def test_reads_about_as_fast_as_warm_up_keep_the_size(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,3 +156,10 @@ def test_a_task_that_cannot_separate_its_preprocessing_has_no_trial(monkeypatch:
     task.separable_preprocess = False
     workflow._arrow_trial(ctx, 0.04)
     assert task.prepared_calls == 0 and len(ctx.batches) == 62
+
+
+def test_small_rows_such_as_a_texts_tokens_have_no_trial(monkeypatch: pytest.MonkeyPatch) -> None:
+    task, ctx = _arrow_ctx(monkeypatch, read_s=0.125)
+    monkeypatch.setattr(workflow, "ARROW_TRIAL_MIN_ELEMENTS", 65_536)  # a row of one token id is far below
+    workflow._arrow_trial(ctx, 0.04)
+    assert task.prepared_calls == 1 and len(ctx.batches) == 62  # the first batch looked at, nothing timed

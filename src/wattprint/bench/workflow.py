@@ -234,17 +234,23 @@ def _warm_pass(ctx: JobContext, per_input_s: float) -> float:
 ARROW_TRIAL_S = 2.0  # at most this long (and at most ARROW_TRIAL_BATCHES batches) timing reads + model calls
 ARROW_TRIAL_BATCHES = 16
 ARROW_RESIZE_RATIO = 1.25  # re-sized only when the reads make an input this much slower than warm-up timed it
+# rows smaller than this (tokens of a text) read back in well under a millisecond: no trial for them
+ARROW_TRIAL_MIN_ELEMENTS = 65_536
 
 
 def _arrow_trial(ctx: JobContext, per_input_s: float) -> None:
     """Time a few batches as the repeats run them (prepared, written to an Arrow file, read back, model call),
     outside every window, and shrink the inputs to the budget when that is clearly slower than ``per_input_s``."""
-    from wattprint.bench.arrow_inputs import ArrowInputs, available
+    from wattprint.bench.arrow_inputs import ArrowInputs, available, split
 
     if not getattr(ctx.task, "separable_preprocess", False) or not available() or not ctx.batches:
         return
     params = ctx.settings.task_params()
     t0 = time.perf_counter()
+    tensors: dict[str, Any] = {}
+    split(ctx.task.prepare(ctx.loaded, ctx.batches[0], params), tensors)
+    if sum(int(a.size) for a in tensors.values()) < ARROW_TRIAL_MIN_ELEMENTS:
+        return
     batches: list[list[Any]] = []
     for batch in ctx.batches[:ARROW_TRIAL_BATCHES]:  # a few, as many as warm-up's time per input allows
         batches.append(batch)
