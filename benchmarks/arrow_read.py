@@ -4,10 +4,12 @@ The aienergyscore preset reads every prepared input back from an Arrow file insi
 torch formatter, as the AI Energy Score protocol reads its cache (src/wattprint/bench/arrow_inputs.py). For an
 image model that read is most of the repeat, and the GPU's idle power over it is most of the figure. This script
 builds the job's own rows (a catalog image classifier, random weights, synthetic images, the model's processor)
-and times, per input, the read alone and variants that each change one thing: the protocol's row shape (no batch
-dimension), the file on /dev/shm, one torch thread, the meter's sampler running as in a benchmark, CUDA initialised,
-the model call after each read (the repeat's loop) with and without the meter, the model call on tensors in memory,
-and optionally another datasets version (--alt-site, a folder that holds it; run in a subprocess).
+and times, per input, the read alone and variants that each change one thing: datasets' per-tensor check for
+torchvision's VideoReader left in (where this torchvision lacks it, huggingface/datasets#8085; the reads skip it),
+the protocol's row shape (no batch dimension), the file on /dev/shm, one torch thread, the meter's sampler running
+as in a benchmark, CUDA initialised, the model call after each read (the repeat's loop) with and without the meter,
+the model call on tensors in memory, and optionally another datasets version (--alt-site, a folder that holds it;
+run in a subprocess).
 
 Each line gives wall ms per input and the main thread's CPU ms per input: a wall time well above the CPU time means
 the loop waited (on the GIL, page faults or the device) rather than computed.
@@ -115,9 +117,13 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
                     "shape": list(shape)})
         print(f"  {name:58s} {wall_cpu[0]:8.2f} ms wall {wall_cpu[1]:8.2f} ms CPU per input", flush=True)
 
+    from wattprint.bench.arrow_inputs import video_check_is_dead
+
     rows = _rows(prepared)
     n = len(rows)
     add("read (the job's rows: batch of 1)", _time(lambda i: rows[i], n))
+    if video_check_is_dead():  # torchvision loaded without VideoReader: what the reads cost before they skipped it
+        add("read, datasets' VideoReader check left in (datasets#8085)", _time(lambda i: rows._table[i], n))
     if args.rows_file:
         return out
     if args.alt_site:

@@ -5,14 +5,18 @@ interval of GPU Wh per 1,000 (absolute and relative to the mean). Two kinds of r
 published tables (they stay in the archive, ``<name>-flagged.csv``):
 
 - ``not counter-resolved``: some repeat's GPU figure does not rest on the energy counter (power-field or no GPU);
-- ``shared GPU``: another process used the GPU before or after the job (from the sidecar of reference.py).
+- ``shared GPU``: another process used the GPU before or after the job (from the sidecar of reference.py);
+- a known defect of the code that measured it (``data/reference_defects.csv``: preset, task and commit, and why).
 
 A row whose interval is wider than 10% of its mean stays in the tables and says why (``ci_note``).
 """
 
 from __future__ import annotations
 
+import csv
+import functools
 import statistics
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -102,9 +106,24 @@ def _git(env: dict) -> str:
     return (g.get("commit") or "") if isinstance(g, dict) else (g or "")
 
 
+DEFECTS = Path(__file__).resolve().parent / "data" / "reference_defects.csv"
+
+
+@functools.cache
+def defects(path: Path = DEFECTS) -> dict[tuple[str, str, str], str]:
+    """(preset, task, commit) -> why the rows that commit measured are not to be published."""
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        return {(r["preset"], r["task"], r["commit"]): r["why"] for r in csv.DictReader(f)}
+
+
 def flags(row: dict, logs: list[dict]) -> list[str]:
     """Why a row is left out of the tables (empty: it is in)."""
     out = []
+    known = defects().get((row.get("preset", ""), row.get("task", ""), (row.get("commit") or "")[:7]))
+    if known:
+        out.append(known)
     if row["gpu_wh_per_1000"] is None or row["gpu_counter_share"] < 1.0:
         out.append(f"not counter-resolved ({row['gpu_counter_share']:.0%} of repeats on the counter)")
     shared = [p for e in logs for p in (e.get("others_before") or []) + (e.get("others_after") or [])]

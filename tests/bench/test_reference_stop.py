@@ -114,6 +114,18 @@ def test_flags_counter_share_and_shared_gpu():
     assert rt.flags(_row(), logs) == ["shared GPU (other processes 9, 41 on the card)"]
 
 
+def test_rows_of_a_known_defect_are_flagged_with_its_reason(tmp_path, monkeypatch):
+    path = tmp_path / "defects.csv"
+    path.write_text('preset,task,commit,why\naienergyscore,image-classification,226a0d8,"reads slowed by X"\n')
+    read = rt.defects.__wrapped__  # uncached
+    assert read(tmp_path / "none.csv") == {}
+    assert all(k[2] and why for k, why in read().items())  # the shipped file reads
+    monkeypatch.setattr(rt, "defects", lambda: read(path))
+    bad = _row(preset="aienergyscore", task="image-classification", commit="226a0d8e0c")
+    assert rt.flags(bad, []) == ["reads slowed by X"]  # the commit may be given at full length
+    assert rt.flags(dict(bad, commit="f82de98"), []) == [] and rt.flags(dict(bad, task="summarization"), []) == []
+
+
 def test_ci_note_says_why_an_interval_is_wide():
     assert rt.ci_note(_row(), []) == ""
     assert rt.ci_note(_row(gpu_ci95_rel=0.23, repeats=3), []) == \

@@ -47,3 +47,42 @@ def test_batch_read_back_from_arrow_runs_as_in_memory(name, tiny, recording_phas
     direct = task.run_prepared(loaded, prepared, recording_phases(), params)
     again = task.run_prepared(loaded, ArrowInputs([prepared])[0], recording_phases(), params)
     assert again.units == direct.units and again.outputs == direct.outputs
+
+
+def _fake_torchvision(monkeypatch, with_video_reader):
+    """torchvision loaded, its io module with or without VideoReader (torchvision 0.26 dropped it), and datasets
+    seeing it installed."""
+    import types
+
+    from datasets import config
+
+    tv, io = types.ModuleType("torchvision"), types.ModuleType("torchvision.io")
+    tv.io = io
+    if with_video_reader:
+        io.VideoReader = type("VideoReader", (), {})
+    monkeypatch.setitem(__import__("sys").modules, "torchvision", tv)
+    monkeypatch.setitem(__import__("sys").modules, "torchvision.io", io)
+    monkeypatch.setattr(config, "TORCHVISION_AVAILABLE", True)
+    return config
+
+
+def test_reads_skip_datasets_video_check_only_while_it_can_never_succeed(monkeypatch):
+    import torch
+
+    from wattprint.bench import arrow_inputs
+
+    config = _fake_torchvision(monkeypatch, with_video_reader=False)
+    seen = []
+    real = arrow_inputs.join
+    def join(skeleton, row):
+        seen.append(config.TORCHVISION_AVAILABLE)
+        return real(skeleton, row)
+
+    monkeypatch.setattr(arrow_inputs, "join", join)
+    stored = arrow_inputs.ArrowInputs([torch.rand(1, 3, 4, 4)])
+    assert stored.notes == [arrow_inputs.DEAD_VIDEO_CHECK_NOTE]
+    assert torch.is_tensor(stored[0]) and seen == [False]  # the read ran with the check off...
+    assert config.TORCHVISION_AVAILABLE is True  # ...and the switch is back for everyone else
+    config = _fake_torchvision(monkeypatch, with_video_reader=True)  # a torchvision that has it: left alone
+    stored = arrow_inputs.ArrowInputs([torch.rand(1, 3, 4, 4)])
+    assert stored.notes == [] and torch.is_tensor(stored[0]) and seen == [False, True]

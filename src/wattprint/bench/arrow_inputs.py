@@ -12,7 +12,10 @@ arrays), and ``inputs[i]`` reads row ``i`` back into the structure ``task.prepar
 from __future__ import annotations
 
 import copy
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 WRITER_BATCH_SIZE = 50  # the protocol's map(..., writer_batch_size=50)
@@ -68,8 +71,49 @@ def join(skeleton: Any, row: dict[str, Any]) -> Any:
     return skeleton
 
 
+# datasets 4 and later check, for every tensor the torch formatter makes, whether it is a torchvision VideoReader,
+# importing the class each time when torchvision is loaded. torchvision 0.26 removed it from its public build, so
+# each check is a failed import (huggingface/datasets#8085): on an H200 host it tripled the read of a 224x224
+# image (672 nested lists). The protocol's datasets 2.20 has no such check, and a class that cannot be imported
+# can never match, so the reads skip it (datasets' own switch, set only while they run).
+DEAD_VIDEO_CHECK_NOTE = ("preprocess: datasets' per-tensor check for torchvision's VideoReader, which this torchvision "
+                         "no longer has, was skipped while reading back (huggingface/datasets#8085; the protocol's "
+                         "datasets 2.20 has no such check)")
+
+
+def video_check_is_dead() -> bool:
+    """Whether datasets' formatter would look for torchvision's VideoReader at every tensor and never find it."""
+    try:
+        from datasets import config
+    except ImportError:
+        return False
+    if not config.TORCHVISION_AVAILABLE or "torchvision" not in sys.modules:
+        return False
+    try:
+        from torchvision.io import VideoReader  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+@contextmanager
+def without_dead_video_check() -> Iterator[None]:
+    """Skip datasets' VideoReader check while reading, when it can never succeed (see DEAD_VIDEO_CHECK_NOTE)."""
+    if not video_check_is_dead():
+        yield
+        return
+    from datasets import config
+
+    config.TORCHVISION_AVAILABLE = False
+    try:
+        yield
+    finally:
+        config.TORCHVISION_AVAILABLE = True
+
+
 class ArrowInputs:
-    """Prepared batches in an Arrow file on disk (a temporary folder removed with this object)."""
+    """Prepared batches in an Arrow file on disk (a temporary folder removed with this object). ``notes`` says
+    what the reads skip, for the records."""
 
     def __init__(self, prepared: list[Any]) -> None:
         from datasets import Dataset
@@ -85,12 +129,14 @@ class ArrowInputs:
                 writer.write(row)
             writer.finalize()
         self._table = Dataset.from_file(path).with_format("torch")  # memory-mapped, as the protocol's cache
+        self.notes = [DEAD_VIDEO_CHECK_NOTE] if video_check_is_dead() else []
 
     def __len__(self) -> int:
         return len(self._skeletons)
 
     def __getitem__(self, i: int) -> Any:
-        return join(self._skeletons[i], self._table[i])
+        with without_dead_video_check():
+            return join(self._skeletons[i], self._table[i])
 
 
 def available() -> bool:

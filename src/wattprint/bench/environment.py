@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 
 LIBRARIES = ("wattprint", "torch", "transformers", "diffusers", "accelerate", "numpy", "tokenizers",
-             "safetensors", "pillow", "nvidia-ml-py", "psutil", "datasets", "ray")
+             "safetensors", "pillow", "nvidia-ml-py", "psutil", "datasets", "pyarrow", "torchvision", "ray")
 
 
 def cpu_model() -> str:

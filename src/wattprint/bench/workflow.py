@@ -355,6 +355,7 @@ def preprocess(ctx: JobContext) -> None:
 
             prepared = ArrowInputs(prepared)  # type: ignore[assignment]
             ctx.notes.append(ARROW_NOTE)
+            ctx.notes.extend(prepared.notes)  # type: ignore[attr-defined]
         ctx.prepared = prepared
         ctx.preprocess = window.end()
 
