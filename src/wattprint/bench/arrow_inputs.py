@@ -97,9 +97,10 @@ def video_check_is_dead() -> bool:
 
 
 @contextmanager
-def without_dead_video_check() -> Iterator[None]:
-    """Skip datasets' VideoReader check while reading, when it can never succeed (see DEAD_VIDEO_CHECK_NOTE)."""
-    if not video_check_is_dead():
+def without_dead_video_check(dead: bool | None = None) -> Iterator[None]:
+    """Skip datasets' VideoReader check while reading, when it can never succeed (see DEAD_VIDEO_CHECK_NOTE);
+    ``dead`` is :func:`video_check_is_dead` when the caller already knows it."""
+    if not (video_check_is_dead() if dead is None else dead):
         yield
         return
     from datasets import config
@@ -129,13 +130,14 @@ class ArrowInputs:
                 writer.write(row)
             writer.finalize()
         self._table = Dataset.from_file(path).with_format("torch")  # memory-mapped, as the protocol's cache
-        self.notes = [DEAD_VIDEO_CHECK_NOTE] if video_check_is_dead() else []
+        self._dead = video_check_is_dead()  # the model and its processor (which load torchvision) come first
+        self.notes = [DEAD_VIDEO_CHECK_NOTE] if self._dead else []
 
     def __len__(self) -> int:
         return len(self._skeletons)
 
     def __getitem__(self, i: int) -> Any:
-        with without_dead_video_check():
+        with without_dead_video_check(self._dead):
             return join(self._skeletons[i], self._table[i])
 
 
