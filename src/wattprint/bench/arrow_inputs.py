@@ -87,7 +87,7 @@ def video_check_is_dead() -> bool:
         from datasets import config
     except ImportError:
         return False
-    if not config.TORCHVISION_AVAILABLE or "torchvision" not in sys.modules:
+    if not getattr(config, "TORCHVISION_AVAILABLE", False) or "torchvision" not in sys.modules:  # datasets < 4: none
         return False
     try:
         from torchvision.io import VideoReader  # noqa: F401
