@@ -72,9 +72,9 @@ def join(skeleton: Any, row: dict[str, Any]) -> Any:
 
 
 # datasets 4 and later check, for every tensor the torch formatter makes, whether it is a torchvision VideoReader,
-# importing the class each time when torchvision is loaded. torchvision 0.26 removed it from its public build, so
-# each check is a failed import (huggingface/datasets#8085): on an H200 host it tripled the read of a 224x224
-# image (672 nested lists). The protocol's datasets 2.20 has no such check, and a class that cannot be imported
+# importing the class each time when torchvision is loaded. torchvision 0.26 and later lack it in their public
+# build, so each check is a failed import (huggingface/datasets#8085), 672 of them for a 224x224 image: several
+# times the read's own cost. The protocol's datasets 2.20 has no such check, and a class that cannot be imported
 # can never match, so the reads skip it (datasets' own switch, set only while they run).
 DEAD_VIDEO_CHECK_NOTE = ("preprocess: datasets' per-tensor check for torchvision's VideoReader, which this torchvision "
                          "no longer has, was skipped while reading back (huggingface/datasets#8085; the protocol's "
@@ -97,10 +97,10 @@ def video_check_is_dead() -> bool:
 
 
 @contextmanager
-def without_dead_video_check(dead: bool | None = None) -> Iterator[None]:
-    """Skip datasets' VideoReader check while reading, when it can never succeed (see DEAD_VIDEO_CHECK_NOTE);
-    ``dead`` is :func:`video_check_is_dead` when the caller already knows it."""
-    if not (video_check_is_dead() if dead is None else dead):
+def without_dead_video_check(dead: bool) -> Iterator[None]:
+    """Skip datasets' VideoReader check while reading when ``dead`` (:func:`video_check_is_dead`: it can never
+    succeed, see DEAD_VIDEO_CHECK_NOTE)."""
+    if not dead:
         yield
         return
     from datasets import config
