@@ -20,6 +20,7 @@ registry's order, so the first parts hold the models the earlier reference lacke
 from __future__ import annotations
 
 import csv
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,8 +197,7 @@ def refresh_set(csv_path: str | None) -> list[PlannedJob]:
     jobs = []
     with open(csv_path, newline="") as f:
         for r in csv.DictReader(f):
-            stale = stale_dataset(r)
-            if (r.get("stop") or "").strip() and not stale:
+            if is_done(r):
                 continue
             try:
                 e = get_entry(r["model"], r["task"])
@@ -205,7 +205,7 @@ def refresh_set(csv_path: str | None) -> list[PlannedJob]:
                 continue
             if not e.not_buildable:
                 why = (f"published on {r['dataset']}; the preset now uses {preset_dataset(r['preset'], r['task'])}"
-                       if stale else "published from an earlier fixed-repeat run")
+                       if stale_dataset(r) else "published from an earlier fixed-repeat run")
                 jobs.append(PlannedJob(r["preset"], r["task"], e.name, e.parameters or 0, why))
     return order(jobs)
 
@@ -289,10 +289,15 @@ def done_keys(csv_path: str | None) -> set[tuple[str, str, str]]:
     if not csv_path:
         return set()
     with open(csv_path, newline="") as f:
-        return {(r["preset"], r["task"], r["model"]) for r in csv.DictReader(f)
-                if (r.get("stop") or "").strip() and not stale_dataset(r)}
+        return {(r["preset"], r["task"], r["model"]) for r in csv.DictReader(f) if is_done(r)}
 
 
+def is_done(row: dict) -> bool:
+    """Whether a results row was stopped by the repeat rule on the dataset its preset uses now."""
+    return bool((row.get("stop") or "").strip()) and not stale_dataset(row)
+
+
+@functools.cache
 def preset_dataset(preset: str, task: str) -> str:
     """The dataset ``preset`` runs ``task`` on first: the one it names, else the task's first standard one."""
     from wattprint.bench.presets import load_preset
