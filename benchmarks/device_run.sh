@@ -74,6 +74,16 @@ ds_env() {  # datasets for the aienergyscore preset's Arrow reads, on PYTHONPATH
     2>&1 | tail -1 | tee -a "$OUT/versions.txt"
 }
 
+ref_setup() {  # ref_setup DEFAULT_BUDGET: $budget, the store kept outside $OUT ($store), the commit, datasets
+  budget=${BUDGET:-$1}
+  store=${STORE_DIR:-/tmp/refstore}
+  mkdir -p "$store"
+  export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
+  # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .dswhl (or .gapwhl) too
+  # for datasets (without it every record says its inputs stayed in memory)
+  ds_env
+}
+
 datasets_install() {  # datasets alone (its hub client is the machine's), for the aienergyscore preset's Arrow reads
   (cd .gapwhl && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapds datasets-*.whl \
     pyarrow-*.whl pyarrow_hotfix*.whl dill-*.whl multiprocess-*.whl xxhash-*.whl fsspec-*.whl) >>"$OUT/gap_pip.log" 2>&1
@@ -119,13 +129,7 @@ singles)
 reference)
   # one part on GPU 0: each job's repeats until its 95% CI is within 10% (benchmarks/reference_repeat.py); no new
   # job after BUDGET s. The store stays outside $OUT (STORE_DIR) so a second call on a warm machine resumes it.
-  budget=${BUDGET:-380}
-  store=${STORE_DIR:-/tmp/refstore}
-  mkdir -p "$store"
-  export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
-  # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .dswhl (or .gapwhl) too
-  # for datasets (without it every record says its inputs stayed in memory)
-  ds_env
+  ref_setup 380
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null
@@ -199,11 +203,7 @@ lanes)
   # machine has 16; this one 32) and pointed at its card by UUID, so that its meter and its shared-GPU check see
   # that card alone. LANE0, LANE1: ';'-separated reference.py argument sets, run in order; each lane's store stays
   # outside $OUT (STORE_DIR), so the same command on a warm machine resumes: finished jobs are not loaded again.
-  budget=${BUDGET:-340}
-  store=${STORE_DIR:-/tmp/refstore}
-  mkdir -p "$store"
-  export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
-  ds_env
+  ref_setup 340
   mapfile -t uuids < <(nvidia-smi --query-gpu=uuid --format=csv,noheader)
   half=$(( $(nproc) / 2 ))
   lane_end=$(( $(date +%s) + budget ))
