@@ -20,19 +20,45 @@ LIBRARIES = ("wattprint", "torch", "transformers", "diffusers", "accelerate", "n
              "safetensors", "pillow", "nvidia-ml-py", "psutil", "datasets", "pyarrow", "torchvision", "ray")
 
 
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` says."""
-    cpuinfo = Path("/proc/cpuinfo")
+def _first_cpu(cpuinfo: Path) -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (lower-case keys), or {} where there is none."""
+    fields: dict[str, str] = {}
     if cpuinfo.is_file():
         for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+            if not line.strip():
+                if fields:
+                    break
+                continue
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip().lower(), value.strip())
+    return fields
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` says."""
+    return _first_cpu(cpuinfo).get("model name") or platform.processor() or platform.machine()
+
+
+def cpu_identity(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+    """Family/model/stepping, microcode and clock of the first CPU: a VM's model name is often generic ("Intel(R)
+    Xeon(R) Processor"), and two hosts behind one name can run the same batch-1 loop at different speeds."""
+    f = _first_cpu(cpuinfo)
+    out: dict[str, Any] = {}
+    if all(k in f for k in ("cpu family", "model", "stepping")):
+        out["cpu_id"] = f"{f['cpu family']}/{f['model']}/{f['stepping']}"
+    if "microcode" in f:
+        out["cpu_microcode"] = f["microcode"]
+    try:
+        out["cpu_mhz"] = round(float(f["cpu mhz"]), 1)
+    except (KeyError, ValueError):
+        pass
+    return out
 
 
 def hardware() -> dict[str, Any]:
     return {
         "cpu_model": cpu_model(),
+        **cpu_identity(),
         "cpu_cores_physical": psutil.cpu_count(logical=False),
         "cpu_cores_logical": psutil.cpu_count(logical=True),
         "cpu_affinity": len(psutil.Process().cpu_affinity()) if hasattr(psutil.Process, "cpu_affinity") else None,

@@ -1,0 +1,112 @@
+"""How much does the host around an H200 move a reference row? The same jobs measured on two machines, compared.
+
+A lent single-GPU machine is a card and a share of a host. Batch-1 loops wait on the host between small kernels, so
+the same job on the same kind of card can take longer, and hold the card longer, on one host than on another. When
+two reference calls measure the same jobs (a machine returned between calls, or a check run on purpose), this
+compares them job by job: each job's GPU Wh per 1,000 (mean over its repeats, with the 95% interval of the
+ratio), its latency and the card's mean power (medians over the repeats), then the spread of the ratios.
+
+    python benchmarks/host_check.py call2/ref.db call4/ref.db     # (the stores in the run archive)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from lane_check import load  # noqa: E402  (the read-only store reader the lane check uses)
+
+T95 = {2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228, 11: 2.201}
+
+
+def jobs(runs: list[Any]) -> dict[tuple[str, str, str], list[Any]]:
+    """Finished repeats with a GPU figure, by (preset, task, model)."""
+    out: dict[tuple[str, str, str], list[Any]] = {}
+    for r in runs:
+        if r.gpu_energy_j is not None and r.inferences:
+            out.setdefault((r.preset, r.task, r.model), []).append(r)
+    return out
+
+
+def per_1000(rs: list[Any]) -> tuple[float, float]:
+    """Mean GPU Wh per 1,000 over the repeats and its standard error."""
+    v = [r.gpu_energy_j / 3.6 / r.inferences for r in rs]
+    se = statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else 0.0
+    return statistics.fmean(v), se
+
+
+def host(runs: list[Any]) -> str:
+    """The card UUID and the CPU model the records name."""
+    for r in runs:
+        env = r.environment if isinstance(r.environment, dict) else json.loads(r.environment or "{}")
+        gpu = (env.get("gpus") or [{}])[0]
+        hw = env.get("hardware") or {}
+        cpu = " ".join(str(hw[k]) for k in ("cpu_model", "cpu_id", "cpu_mhz") if hw.get(k))  # id, MHz: newer records
+        return f"{gpu.get('uuid', '?')[:12]}, {cpu or '?'}, {hw.get('cpu_cores_logical', '?')} cores"
+    return "?"
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+def compare(a: list[Any], b: list[Any]) -> list[dict[str, Any]]:
+    """One row per job both stores hold: B over A for energy (with its 95% interval), latency and power."""
+    ja, jb = jobs(a), jobs(b)
+    rows = []
+    for key in sorted(ja.keys() & jb.keys()):
+        (ma, sa), (mb, sb) = per_1000(ja[key]), per_1000(jb[key])
+        ratio = mb / ma
+        # delta method on the ratio of two independent means; t with the smaller repeat count
+        rel = math.hypot(sa / ma, sb / mb)
+        t = T95.get(min(len(ja[key]), len(jb[key])) - 1, 1.96)
+        lat = [_median([r.latency_p50_s for r in rs if r.latency_p50_s]) for rs in (ja[key], jb[key])]
+        watts = [_median([r.gpu_energy_j / r.duration_s for r in rs if r.duration_s]) for rs in (ja[key], jb[key])]
+        rows.append({"job": key, "a": ma, "b": mb, "ratio": ratio, "ci": ratio * t * rel,
+                     "repeats": (len(ja[key]), len(jb[key])), "latency": lat, "watts": watts})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("stores", nargs=2, help="two stores holding the same jobs (A, then B)")
+    args = p.parse_args(argv)
+    from wattprint.core.errors import WattprintError
+
+    try:
+        a, b = (load(s) for s in args.stores)
+    except WattprintError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rows = compare(a, b)
+    if not rows:
+        print("error: the two stores hold no job in common; give two stores that measured the same jobs",
+              file=sys.stderr)
+        return 2
+    print(f"A: {args.stores[0]} ({host(a)})\nB: {args.stores[1]} ({host(b)})\n")
+    print(f"{'task':<22} {'model':<30} {'A Wh/1000':>10} {'B Wh/1000':>10} {'B/A':>6} {'±95%':>6} "
+          f"{'repeats':>7} {'p50 s A':>8} {'p50 s B':>8} {'W A':>6} {'W B':>6}")
+    for r in rows:
+        _, task, model = r["job"]
+        print(f"{task:<22} {model:<30} {r['a']:>10.4g} {r['b']:>10.4g} {r['ratio']:>6.3f} {r['ci']:>6.3f} "
+              f"{r['repeats'][0]:>3}/{r['repeats'][1]:<3} {r['latency'][0]:>8.4f} {r['latency'][1]:>8.4f} "
+              f"{r['watts'][0]:>6.1f} {r['watts'][1]:>6.1f}")
+    ratios = sorted(r["ratio"] for r in rows)
+    apart = sum(1 for r in rows if abs(r["ratio"] - 1) > r["ci"])
+    lat = sorted(r["latency"][1] / r["latency"][0] for r in rows if r["latency"][0] > 0)
+    print(f"\n{len(rows)} jobs: B/A GPU energy median {statistics.median(ratios):.3f}, geometric mean "
+          f"{math.exp(statistics.fmean(map(math.log, ratios))):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f}; "
+          f"{apart} of {len(rows)} differ beyond their 95% interval; median latency B/A "
+          f"{statistics.median(lat) if lat else math.nan:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
