@@ -5,7 +5,8 @@
 #
 #   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
-#   bash benchmarks/device_run.sh reference # 1 GPU: one part of the reference (carry .devsite), REF_ARGS selects it:
+#   bash benchmarks/device_run.sh reference # 1 GPU: one part of the reference (carry .devsite .dswhl, and .refstore
+#       holding the last call's ref.db to resume on a fresh machine), REF_ARGS selects it:
 #       REF_ARGS="--set study --decoder-only --part 1/2" REF_COMMIT=abc1234 bash benchmarks/device_run.sh reference
 #       (benchmarks/reference.py --list --parts N shows the parts; docs/results/h200.md lists the calls)
 #   bash benchmarks/device_run.sh lanes     # 2 GPUs: reference parts in two lanes, one per card (carry .devsite .dswhl):
@@ -76,8 +77,12 @@ ds_env() {  # datasets for the aienergyscore preset's Arrow reads, on PYTHONPATH
 
 ref_setup() {  # ref_setup DEFAULT_BUDGET: $budget, the store kept outside $OUT ($store), the commit, datasets
   budget=${BUDGET:-$1}
+  # the store outlives the call: /tmp on a warm machine; a carried .refstore (the last call's ref.db or lane*.db,
+  # copied back from its results) lets a fresh machine resume where a returned one stopped
   store=${STORE_DIR:-/tmp/refstore}
+  [ -z "${STORE_DIR:-}" ] && [ -d .refstore ] && store=$PWD/.refstore
   mkdir -p "$store"
+  echo "store: $store ($(ls "$store" 2>/dev/null | grep -c '\.db$') stores carried or kept)"
   export REF_COMMIT=${REF_COMMIT:-} WATTPRINT_COMMIT=${REF_COMMIT:-}
   # aienergyscore reads its inputs back from an Arrow file as the protocol does: carry .dswhl (or .gapwhl) too
   # for datasets (without it every record says its inputs stayed in memory)
