@@ -36,6 +36,16 @@ def test_lengths_follow_the_dataset_statistics(tok):
     assert [synthetic.count_tokens(tok, t) for t in texts[:20]] == lengths[:20]
 
 
+def test_a_stand_in_tokenizer_gives_the_same_texts_and_counts_as_its_base(tok):
+    from wattprint.models.tokenizer import StandInTokenizer
+
+    stand_in = StandInTokenizer(tok, 1000, {})  # folds every id below 1,000: the lengths stay the base's
+    d = synthetic.length_dist(spec("imdb").stats)
+    assert synthetic.texts(stand_in, d, 20, seed=3) == synthetic.texts(tok, d, 20, seed=3)
+    text = synthetic.texts(stand_in, d, 1, seed=4)[0][0]
+    assert synthetic.count_tokens(stand_in, text) == len(stand_in(text, add_special_tokens=False)["input_ids"])
+
+
 def test_same_seed_same_texts_other_seed_other_texts(tok):
     d = synthetic.length_dist(spec("imdb").stats)
     assert synthetic.texts(tok, d, 5, seed=7) == synthetic.texts(tok, d, 5, seed=7)
