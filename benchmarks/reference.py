@@ -117,8 +117,10 @@ def _one(job, store, args: argparse.Namespace, commit: str) -> None:
     rr.save_log(args.store + ".jobs.json", log)
     rel = "n/a" if log.rel_ci95 is None else f"{log.rel_ci95:.1%}"
     shared = "SHARED GPU " if (log.others_before or log.others_after) else ""
+    setup = ", ".join(f"{k} {v:.1f}" for k, v in log.stages.items() if k != "repeats" and v >= 0.05)
     print(f"[{log.seconds:6.1f}s] {job.preset:13s} {job.task:22s} {job.model:28s} {log.repeats:2d} repeats, "
-          f"CI95 {rel} ({log.basis}), stop: {log.stop} {shared}", flush=True)
+          f"CI95 {rel} ({log.basis}), stop: {log.stop} {shared}" + (f"(set-up s: {setup})" if setup else ""),
+          flush=True)
     gc.collect()
     if args.device.startswith("cuda"):
         import torch

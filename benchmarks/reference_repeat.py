@@ -30,6 +30,50 @@ MIN_REPEATS = 3
 REPEAT_SECONDS = 2.5  # each repeat's inputs are sized to this (counter-resolved: >= 20 of its ~0.1 s updates)
 
 
+class StageClock:
+    """A runner progress hook that times a job's stages: where the seconds outside its repeats go. The runner
+    names each stage before it starts ("loading the model", "building 40 inputs (synthetic)", "warm-up (...)",
+    "preprocessing ..."); a stage lasts until the next stage or the first repeat. ``start`` is what comes before the
+    first stage (environment snapshot, meter start), ``repeats`` the first repeat's start to the job's end."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self.seconds: dict[str, float] = {}
+        self._name, self._t = "start", clock()
+        self._in_repeats = False
+
+    def _switch(self, name: str) -> None:
+        now = self.clock()
+        self.seconds[self._name] = self.seconds.get(self._name, 0.0) + now - self._t
+        self._name, self._t = name, now
+
+    def plan(self, jobs: int) -> None:
+        return None
+
+    def job_started(self, label: str, repeats: int) -> None:
+        self._name, self._t = "start", self.clock()
+
+    def stage(self, text: str) -> None:
+        self._switch(text.split(" (")[0].split(" ")[0] if not text.startswith("idle") else "idle baseline")
+
+    def repeat_started(self, repeat: int, repeats: int, inputs: int) -> None:
+        if not self._in_repeats:
+            self._in_repeats = True
+            self._switch("repeats")
+
+    def advance(self, n: int) -> None:
+        return None
+
+    def job_finished(self, label: str, summary: str) -> None:
+        self._switch("end")
+
+    def close(self) -> None:
+        return None
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self.seconds.items()}
+
+
 class StopRepeats(BaseException):
     """Raised from ``on_record`` to end a job's repeats early (not an error: see the module docstring)."""
 
@@ -107,6 +151,9 @@ class JobLog:
     others_after: list | None = None
     commit: str = ""
     notes: list[str] = field(default_factory=list)
+    # seconds per stage of this call (StageClock): start, loading, building, warm-up, preprocessing, repeats;
+    # what the job spent outside its repeats is what a session's device time loses to set-up
+    stages: dict[str, float] = field(default_factory=dict)
 
 
 def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int | None = None,
@@ -144,10 +191,13 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int |
             log.stop = d.reason
             raise StopRepeats
 
+    clock = StageClock()
     try:
-        run_job(replace(job, repeats=max_repeats), store=store, on_record=on_record, skip_keys=store.done_keys())
+        run_job(replace(job, repeats=max_repeats), store=store, on_record=on_record, skip_keys=store.done_keys(),
+                progress=clock)
     except StopRepeats:
-        pass
+        clock.job_finished("", "")  # raised from inside the last repeat: the runner's own call never came
+    log.stages = clock.rounded()
     log.others_after = gpu_processes(gpu_index)
     log.seconds = time.monotonic() - t0
     log.repeats, log.rel_ci95 = len(values), relative_half_width(values)

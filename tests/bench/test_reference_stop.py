@@ -58,10 +58,13 @@ def test_run_adaptive_stops_through_on_record_once_tight(monkeypatch):
 
     seen = {}
 
-    def fake_run_job(job, *, store, on_record, skip_keys):
+    def fake_run_job(job, *, store, on_record, skip_keys, progress):
         seen["repeats"] = job.repeats
+        progress.job_started("job", job.repeats)
+        progress.stage("loading the model")
         for i, v in enumerate([1.0, 1.4, 0.8, 1.0, 1.02, 0.99, 1.01, 1.0, 1.0, 1.0, 1.0, 1.0]):
             seen["ran"] = i + 1
+            progress.repeat_started(i, job.repeats, 10)
             on_record(_rec(v))
         return []
 
@@ -76,6 +79,7 @@ def test_run_adaptive_stops_through_on_record_once_tight(monkeypatch):
     last, before = rr.relative_half_width(vals), rr.relative_half_width(vals[:-1])
     assert last is not None and before is not None and last <= 0.10 < before
     assert log.commit == "abc" and log.others_before == [] and log.basis == "gpu"
+    assert set(log.stages) == {"start", "loading", "repeats"}  # stopped from inside a repeat: the clock closed
 
 
 def test_run_adaptive_counts_earlier_repeats_of_the_store(monkeypatch):
@@ -157,7 +161,7 @@ def test_split_rows_and_markdown_leave_flagged_rows_out():
 def test_run_adaptive_records_a_failed_job(monkeypatch):
     import wattprint.bench.runner as runner
 
-    def fake(job, *, store, on_record, skip_keys):
+    def fake(job, *, store, on_record, skip_keys, progress):
         on_record(SimpleNamespace(gpu_wh_per_1000=None, wh_per_1000=None, status="failed",
                                   error="cannot run the model: OutOfMemoryError"))
 
@@ -285,3 +289,16 @@ def test_job_row_gives_the_cards_mean_power_and_time_per_1000_whose_product_is_t
     assert row["dataset"] == "imagenet-1k" and row["input_tokens_per_input"] == 150.0
     assert row["gpu_mean_w"] == pytest.approx(122.5) and row["s_per_1000"] == pytest.approx(40.0)
     assert row["gpu_mean_w"] * row["s_per_1000"] / 3600 == pytest.approx(row["gpu_wh_per_1000"])  # W x s -> Wh
+
+
+def test_stage_clock_times_each_stage_until_the_next_and_the_repeats_until_the_job_ends():
+    ticks = iter([0.0, 0.5, 2.5, 3.0, 7.0, 8.0, 20.0])
+    clock = rr.StageClock(clock=lambda: next(ticks))  # 0.0: made
+    clock.job_started("job", 3)  # 0.5
+    clock.stage("loading the model")  # 2.5
+    clock.stage("building 40 inputs (synthetic)")  # 3.0
+    clock.stage("warm-up (3 batch(es), not counted)")  # 7.0
+    clock.repeat_started(0, 3, 40)  # 8.0
+    clock.repeat_started(1, 3, 40)  # no tick: still the repeats
+    clock.job_finished("job", "done")  # 20.0
+    assert clock.rounded() == {"start": 2.0, "loading": 0.5, "building": 4.0, "warm-up": 1.0, "repeats": 12.0}
