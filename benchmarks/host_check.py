@@ -42,14 +42,20 @@ def per_1000(rs: list[Any]) -> tuple[float, float]:
     return statistics.fmean(v), se
 
 
+def _env(r: Any) -> dict[str, Any]:
+    return r.environment if isinstance(r.environment, dict) else json.loads(r.environment or "{}")
+
+
 def host(runs: list[Any]) -> str:
-    """The card UUID and the CPU model the records name."""
+    """The card UUID, the CPU the records name and the host probe's dispatch time (median over the runs)."""
     for r in runs:
-        env = r.environment if isinstance(r.environment, dict) else json.loads(r.environment or "{}")
+        env = _env(r)
         gpu = (env.get("gpus") or [{}])[0]
         hw = env.get("hardware") or {}
         cpu = " ".join(str(hw[k]) for k in ("cpu_model", "cpu_id", "cpu_mhz") if hw.get(k))  # id, MHz: newer records
-        return f"{gpu.get('uuid', '?')[:12]}, {cpu or '?'}, {hw.get('cpu_cores_logical', '?')} cores"
+        probes = [p["dispatch_us"] for p in (_env(x).get("host_probe") or {} for x in runs) if "dispatch_us" in p]
+        probe = f", dispatch {statistics.median(probes):.2f} µs per op" if probes else ""
+        return f"{gpu.get('uuid', '?')[:12]}, {cpu or '?'}, {hw.get('cpu_cores_logical', '?')} cores{probe}"
     return "?"
 
 

@@ -16,7 +16,8 @@ from wattprint.store.sqlite import Store  # noqa: E402
 
 
 def _store(path: Path, jobs: dict[str, list[float]], latency: float, uuid: str) -> str:
-    env = {"gpus": [{"uuid": uuid}], "hardware": {"cpu_model": "Xeon", "cpu_cores_logical": 16}}
+    env = {"gpus": [{"uuid": uuid}], "hardware": {"cpu_model": "Xeon", "cpu_cores_logical": 16},
+           "host_probe": {"dispatch_us": latency * 500}}
     with Store(path) as store:
         for model, joules in jobs.items():
             for i, j in enumerate(joules):
@@ -39,7 +40,7 @@ def test_jobs_in_both_stores_get_their_ratio_interval_latency_and_power(tmp_path
     assert m1["latency"] == [0.01, 0.008] and m1["watts"] == [pytest.approx(200.0)] * 2
     assert hc.main([a, b]) == 0
     out = capsys.readouterr().out
-    assert "GPU-aaaa1111, Xeon, 16 cores" in out
+    assert "GPU-aaaa1111, Xeon, 16 cores, dispatch 5.00 µs per op" in out
     assert "2 jobs: B/A GPU energy median 0.875" in out and "1 of 2 differ beyond their 95% interval" in out
     assert "median latency B/A 0.800" in out
 

@@ -204,6 +204,15 @@ def _set_up(ctx: JobContext, record: RunRecord) -> RunRecord | None:
     return None
 
 
+def _probe_host(ctx: JobContext, record: RunRecord) -> None:
+    """Time the host's dispatch once the job's device is warm, outside every window (``host_probe``); every
+    record of the job carries it in its environment."""
+    from wattprint.bench.host_probe import probe
+
+    ctx.environment = {**ctx.environment, "host_probe": probe(ctx.settings.device)}
+    record.environment = ctx.environment
+
+
 def _choose_driver(ctx: JobContext) -> None:
     """The task runs direct or through its transformers pipeline (``driver``); a pipeline asked for that does
     not fit the task or model leaves it direct, and every record says which ran and why."""
@@ -223,6 +232,7 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
         failed = _set_up(ctx, record)
         if failed is not None:
             return [failed]
+        _probe_host(ctx, record)
         for i, (repeat, key) in enumerate(todo):
             if i > 0:
                 record = new_record(ctx, repeat, key)  # known to the handlers below before its row exists
