@@ -75,7 +75,7 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
         # the card's mean power over the repeats and their time per 1,000 inferences: their product is the GPU
         # figure, so a loop that holds the card near idle shows as time, not watts
         "gpu_mean_w": _mean(_gpu_watts(r) for r in rs), "s_per_1000": _mean(_s_per_1000(r) for r in rs),
-        # the host's dispatch speed where the repeats ran (wattprint.bench.host_probe): lower is a faster host
+        # the host's dispatch speed before each repeat (wattprint.bench.host_probe), their mean: lower is faster
         "host_dispatch_us": _mean(((r.environment or {}).get("host_probe") or {}).get("dispatch_us") for r in rs),
         "input_tokens_per_input": _mean(r.input_tokens / r.inferences if r.input_tokens and r.inferences else None
                                         for r in rs),

@@ -1,18 +1,19 @@
-"""How fast the host drives the device: a few milliseconds of fixed work, timed once per job, kept in each record.
+"""How fast the host drives the device: a few milliseconds of fixed work before each repeat, kept in its record.
 
 A batch-1 loop on a large GPU is often bound by its host: Python and the framework's dispatch issue one small
 kernel after another and the card waits between them, so its energy is its power times a wall time the CPU sets.
 The same job on the same kind of card then reads differently on two hosts (the H200 reference measured x0.70 to
-x1.03 between two lent machines whose CPUs reported the same name). Two numbers, each the best of a few rounds so
-that a stray interruption does not count:
+x1.03 between two lent machines whose CPUs reported the same name), and on one host from one repeat to the next
+(Flan-T5-base's repeats of the same 13 inputs took 1.7 to 3.1 s, in runs of similar values). Two numbers, each
+the best of a few rounds, so that a stray interruption does not count and a sustained slowdown does:
 
 - ``dispatch_us``: microseconds per tiny in-place tensor op on the job's device, queued back to back and then
   synchronised (on a GPU: the framework's dispatch and the kernel launch, what a launch-bound loop pays per
   kernel);
 - ``python_ns``: nanoseconds per iteration of a fixed pure-Python loop (the interpreter's speed on this core).
 
-Lower is faster. They compare hosts, not models: a row measured where ``dispatch_us`` was 30% lower ran its
-batch-1 loop on a faster host.
+Lower is faster. They compare hosts and moments, not models: a repeat timed where ``dispatch_us`` was 30% lower
+ran its batch-1 loop on a faster host.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-DISPATCH_OPS = 2000  # ~10 ms on a GPU host, a few on a CPU
-PYTHON_ITERATIONS = 100_000
+DISPATCH_OPS = 1000  # ~5 ms a round on a GPU host, a few on a CPU: under 1% of a 2.5 s repeat in all
+PYTHON_ITERATIONS = 50_000
 ROUNDS = 3
 
 

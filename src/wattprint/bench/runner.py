@@ -204,13 +204,12 @@ def _set_up(ctx: JobContext, record: RunRecord) -> RunRecord | None:
     return None
 
 
-def _probe_host(ctx: JobContext, record: RunRecord) -> None:
-    """Time the host's dispatch once the job's device is warm, outside every window (``host_probe``); every
-    record of the job carries it in its environment."""
+def _probe_host(record: RunRecord, device: str) -> None:
+    """Time the host's dispatch just before the repeat's window opens (``host_probe`` in its environment): a
+    batch-1 loop's time, and so its energy, moves with its host's speed from one repeat to the next."""
     from wattprint.bench.host_probe import probe
 
-    ctx.environment = {**ctx.environment, "host_probe": probe(ctx.settings.device)}
-    record.environment = ctx.environment
+    record.environment = {**record.environment, "host_probe": probe(device)}
 
 
 def _choose_driver(ctx: JobContext) -> None:
@@ -232,12 +231,12 @@ def _run(ctx: JobContext, todo: list[tuple[int, str]]) -> list[RunRecord]:
         failed = _set_up(ctx, record)
         if failed is not None:
             return [failed]
-        _probe_host(ctx, record)
         for i, (repeat, key) in enumerate(todo):
             if i > 0:
                 record = new_record(ctx, repeat, key)  # known to the handlers below before its row exists
                 _begin(ctx, record)
             try:
+                _probe_host(record, ctx.settings.device)
                 _measure_repeat(ctx, record)
             except _failures() as e:
                 if not is_job_failure(e):
