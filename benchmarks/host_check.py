@@ -4,7 +4,8 @@ A lent single-GPU machine is a card and a share of a host. Batch-1 loops wait on
 the same job on the same kind of card can take longer, and hold the card longer, on one host than on another. When
 two reference calls measure the same jobs (a machine returned between calls, or a check run on purpose), this
 compares them job by job: each job's GPU Wh per 1,000 (mean over its repeats, with the 95% interval of the
-ratio), its latency and the card's mean power (medians over the repeats), then the spread of the ratios.
+ratio), its latency and the card's mean power (medians over the repeats), then the spread of the ratios; and, where
+the records carry a host probe before each repeat, how far the repeats' spread within a job follows it.
 
     python benchmarks/host_check.py call2/ref.db call4/ref.db     # (the stores in the run archive)
 """
@@ -80,6 +81,24 @@ def compare(a: list[Any], b: list[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def within_jobs(runs: list[Any]) -> tuple[int, float | None]:
+    """Repeats with a host probe, pooled over jobs: each repeat's GPU energy per input and its probe's dispatch
+    time, both as logs relative to their job's median; (repeats, Pearson r of the two). r near 1: the repeats'
+    spread is the host's speed; near 0: something else."""
+    xs, ys = [], []
+    for rs in jobs(runs).values():
+        pairs = [(r.gpu_energy_j / r.inferences, (_env(r).get("host_probe") or {}).get("dispatch_us")) for r in rs]
+        pairs = [(e, d) for e, d in pairs if d and e > 0]
+        if len(pairs) < 3:
+            continue
+        me, md = statistics.median(e for e, _ in pairs), statistics.median(d for _, d in pairs)
+        xs += [math.log(d / md) for _, d in pairs]
+        ys += [math.log(e / me) for e, _ in pairs]
+    if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
+        return len(xs), None
+    return len(xs), statistics.correlation(xs, ys)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("stores", nargs=2, help="two stores holding the same jobs (A, then B)")
@@ -111,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{math.exp(statistics.fmean(map(math.log, ratios))):.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f}; "
           f"{apart} of {len(rows)} differ beyond their 95% interval; median latency B/A "
           f"{statistics.median(lat) if lat else math.nan:.3f}")
+    for name, runs in zip("AB", (a, b)):
+        n, r = within_jobs(runs)
+        if r is not None:
+            print(f"{name}, within jobs: repeats' GPU energy per input against the host probe's dispatch time "
+                  f"(logs over each job's median), r = {r:.2f} over {n} repeats")
     return 0
 
 

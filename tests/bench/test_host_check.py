@@ -51,3 +51,19 @@ def test_stores_without_a_common_job_or_missing_are_refused_in_one_line(tmp_path
     assert hc.main([a, b]) == 2
     assert "no job in common" in capsys.readouterr().err
     assert hc.main([str(tmp_path / "none.db"), b]) == 2 and not (tmp_path / "none.db").exists()
+
+
+def test_within_jobs_correlates_each_repeats_energy_with_its_host_probe():
+    from types import SimpleNamespace
+
+    def rep(model, joules, dispatch):
+        return SimpleNamespace(preset="p", task="t", model=model, gpu_energy_j=joules, inferences=10,
+                               environment={"host_probe": {"dispatch_us": dispatch}})
+
+    follows = [rep("m", j, d) for j, d in ((10, 5), (12, 6), (8, 4), (11, 5.5))]
+    follows += [rep("k", j, d) for j, d in ((100, 5), (130, 6.5), (90, 4.5))]
+    n, r = hc.within_jobs(follows)
+    assert n == 7 and r == pytest.approx(1.0)
+    n, r = hc.within_jobs([rep("m", j, 5.0) for j in (10, 12, 8)])  # the probe never moved: nothing to say
+    assert n == 3 and r is None
+    assert hc.within_jobs([rep("m", 10, None), rep("m", 11, None), rep("m", 9, None)]) == (0, None)
