@@ -91,26 +91,29 @@ def run(args: argparse.Namespace) -> int:
     todo = selected(args)
     deadline = time.monotonic() + args.budget
     skipped, commit = [], _commit()
+    idle_s = args.idle_baseline  # measured once a call, before the first job that runs loads anything
     with Store(args.store) as store:
         for pj in todo:
             if time.monotonic() > deadline:
                 skipped.append(pj.label)
                 continue
             for job in expand(pj.preset, [pj.task], [pj.model], overrides(pj.task, args.device, args.repeat_seconds)):
-                _one(job, store, args, commit)
+                if _one(job, store, args, commit, idle_s).idle_s > 0:
+                    idle_s = 0.0
     if skipped:
         print(f"not run (time budget {args.budget:.0f} s): {', '.join(skipped)}", flush=True)
     Path(args.store + ".skipped.json").write_text(json.dumps(skipped))
     return 0
 
 
-def _one(job, store, args: argparse.Namespace, commit: str) -> None:
+def _one(job, store, args: argparse.Namespace, commit: str, idle_s: float = 0.0) -> rr.JobLog:
     """One job through the adaptive rule; an unexpected error is logged with the job and the part goes on (one
     model's bug should not cost the rest of a GPU call); GPU memory freed before the next job."""
     import gc
 
     try:
-        log = rr.run_adaptive(job, store, cap_s=args.job_cap, max_repeats=args.max_repeats, commit=commit)
+        log = rr.run_adaptive(job, store, cap_s=args.job_cap, max_repeats=args.max_repeats, commit=commit,
+                              idle_s=idle_s)
     except Exception as e:  # noqa: BLE001 - recorded in the sidecar and printed, never silent
         log = rr.JobLog(job.preset, job.task, job.model, stop=f"error: {type(e).__name__}: {str(e)[:200]}",
                         commit=commit)
@@ -118,6 +121,8 @@ def _one(job, store, args: argparse.Namespace, commit: str) -> None:
     rel = "n/a" if log.rel_ci95 is None else f"{log.rel_ci95:.1%}"
     shared = "SHARED GPU " if (log.others_before or log.others_after) else ""
     setup = ", ".join(f"{k} {v:.1f}" for k, v in log.stages.items() if k != "repeats" and v >= 0.05)
+    if log.idle_s:
+        setup = f"idle baseline {log.idle_s:.1f} in start; {setup}"
     print(f"[{log.seconds:6.1f}s] {job.preset:13s} {job.task:22s} {job.model:28s} {log.repeats:2d} repeats, "
           f"CI95 {rel} ({log.basis}), stop: {log.stop} {shared}" + (f"(set-up s: {setup})" if setup else ""),
           flush=True)
@@ -126,6 +131,7 @@ def _one(job, store, args: argparse.Namespace, commit: str) -> None:
         import torch
 
         torch.cuda.empty_cache()
+    return log
 
 
 def merge(args: argparse.Namespace) -> None:
@@ -328,6 +334,9 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-repeats", type=int, default=12)
     p.add_argument("--job-cap", type=float, default=120.0, help="no repeat of a job starts after this many seconds")
     p.add_argument("--budget", type=float, default=500.0, help="seconds after which no new job starts")
+    p.add_argument("--idle-baseline", type=float, default=10.0, metavar="SECONDS",
+                   help="measure the card's idle power this long once a call, before the first job that runs "
+                        "loads anything (the study accounting's idle GPUs); 0: none")
     p.add_argument("--smoke", action="store_true", help="CPU, two tiny jobs, short repeats: exercises everything")
     p.add_argument("--merge", nargs="+", help="merge these stores (or .csv.gz exports) into --store (no run)")
     p.add_argument("--newest-first", action="store_true",
@@ -337,6 +346,7 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.smoke:
         args.device, args.only, args.repeat_seconds, args.job_cap = "cpu", list(SMOKE), 0.3, 20.0
+        args.idle_baseline = min(args.idle_baseline, 0.5)
         args.max_repeats, args.set = 6, "study"
     return args
 

@@ -154,12 +154,31 @@ class JobLog:
     # seconds per stage of this call (StageClock): start, loading, building, warm-up, preprocessing, repeats;
     # what the job spent outside its repeats is what a session's device time loses to set-up
     stages: dict[str, float] = field(default_factory=dict)
+    idle_s: float = 0.0  # an idle baseline measured before this job loaded anything (idle_meter), its seconds
+
+
+def idle_meter(seconds: float):
+    """A meter factory for the runner that measures an idle baseline as soon as the meter starts, before the job
+    loads anything: every record of that job then carries the card's idle power (``idle_power_w``), and the study
+    accounting uses it for every run on the same card (``wattprint.report.accounting``). Nothing in the job's
+    settings changes, so its plan keys, and resuming it, stay as they were."""
+
+    def factory(**kwargs: Any) -> Any:
+        from wattprint.meter.meter import Meter
+
+        meter = Meter(**kwargs)
+        factory.measured_s = meter.idle(seconds).duration_s  # type: ignore[attr-defined]
+        return meter
+
+    factory.measured_s = 0.0  # type: ignore[attr-defined]  # stays 0 where the job had nothing left to run
+    return factory
 
 
 def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int | None = None,
-                 commit: str = "") -> JobLog:
+                 commit: str = "", idle_s: float = 0.0) -> JobLog:
     """Run one expanded ``Job`` until the rule stops it; the finished repeats are in ``store``. A job whose stored
-    repeats already meet the interval (a part called again on the same store) is not loaded again."""
+    repeats already meet the interval (a part called again on the same store) is not loaded again. ``idle_s`` > 0
+    measures an idle baseline of that many seconds first (:func:`idle_meter`)."""
     from dataclasses import replace
 
     from wattprint.bench.runner import run_job
@@ -192,12 +211,14 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int |
             raise StopRepeats
 
     clock = StageClock()
+    meter = idle_meter(idle_s) if idle_s > 0 else None
     try:
         run_job(replace(job, repeats=max_repeats), store=store, on_record=on_record, skip_keys=store.done_keys(),
-                progress=clock)
+                progress=clock, **({"meter_factory": meter} if meter else {}))
     except StopRepeats:
         clock.job_finished("", "")  # raised from inside the last repeat: the runner's own call never came
     log.stages = clock.rounded()
+    log.idle_s = round(getattr(meter, "measured_s", 0.0), 2)
     log.others_after = gpu_processes(gpu_index)
     log.seconds = time.monotonic() - t0
     log.repeats, log.rel_ci95 = len(values), relative_half_width(values)

@@ -302,3 +302,47 @@ def test_stage_clock_times_each_stage_until_the_next_and_the_repeats_until_the_j
     clock.repeat_started(1, 3, 40)  # no tick: still the repeats
     clock.job_finished("job", "done")  # 20.0
     assert clock.rounded() == {"start": 2.0, "loading": 0.5, "building": 4.0, "warm-up": 1.0, "repeats": 12.0}
+
+
+def test_an_idle_baseline_is_measured_by_the_jobs_meter_before_anything_loads(monkeypatch):
+    import wattprint.bench.runner as runner
+
+    seen = {}
+
+    def fake(job, *, store, on_record, skip_keys, progress, meter_factory=None):
+        seen["factory"] = meter_factory
+        if meter_factory is not None:
+            meter = meter_factory(gpus=None)  # as run_job makes it: the baseline is taken here
+            seen["idle_w"] = meter._idle_w
+            meter.close()
+        on_record(_rec(1.0))
+        on_record(_rec(1.0))
+        on_record(_rec(1.0))
+
+    monkeypatch.setattr(runner, "run_job", fake)
+    monkeypatch.setattr(rr, "gpu_processes", lambda index=0: None)
+    job = Job("t", "m", "paper", "ds", {}, 3)
+    log = rr.run_adaptive(job, FakeStore(), cap_s=100, max_repeats=12, idle_s=0.05)
+    assert 0.05 <= log.idle_s < 1.0 and set(seen["idle_w"]) >= {"cpu"}  # per component, as records carry it
+    log = rr.run_adaptive(job, FakeStore(), cap_s=100, max_repeats=12)
+    assert seen["factory"] is None and log.idle_s == 0.0  # by default the runner's own meter, no baseline
+
+
+def test_a_call_measures_its_idle_baseline_once_at_the_first_job_that_runs(monkeypatch, tmp_path):
+    import reference as ref
+
+    asked = []
+
+    def fake_one(job, store, args, commit, idle_s=0.0):
+        asked.append(idle_s)
+        ran = job.model != "done-already"  # a job already tight in the store loads nothing: no baseline
+        return rr.JobLog(job.preset, job.task, job.model, idle_s=idle_s if ran else 0.0)
+
+    plan = [SimpleNamespace(preset="aienergyscore", task="t", model=m, label=m) for m in ("done-already", "a", "b")]
+    monkeypatch.setattr(ref, "_one", fake_one)
+    monkeypatch.setattr(ref, "selected", lambda args: plan)
+    monkeypatch.setattr("wattprint.bench.plan.expand", lambda preset, tasks, models, o: [
+        Job(tasks[0], models[0], preset, "ds", {}, 3)])
+    args = ref._args(["--store", str(tmp_path / "r.db"), "--idle-baseline", "7", "--budget", "100"])
+    assert ref.run(args) == 0
+    assert asked == [7.0, 7.0, 0.0]
