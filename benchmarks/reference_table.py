@@ -85,6 +85,8 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
         "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
         "gpu_counter_share": sum(gpu_method(r) == "counter" for r in rs) / len(rs),
         "cards": len({gpu_component(r).get("uuid", "") for r in rs}), "repeats_left_out": len(everything) - len(rs),
+        # which card (and so which host) the repeats ran on: rows of one card compare best (h200.md)
+        "card_uuids": ";".join(sorted({str(gpu_component(r).get("uuid", ""))[:12] for r in rs} - {""})),
         # the study's node accounting added back (wattprint.report.accounting): its own column, never the above
         "study_accounting_wh_per_1000": _mean(study),
         "stop": ";".join(dict.fromkeys(e["stop"] for e in logs if e.get("stop"))),
