@@ -140,8 +140,20 @@ reference)
     CUDA_VISIBLE_DEVICES=0 timeout 200 python3 benchmarks/weights_factor.py --model .minilm --device cuda --rounds 8 \
       --json "$OUT/weights_factor.json" 2>&1 | grep -v "Loading weights" | tee "$OUT/weights_factor.log"
   fi
+  # a job may start just before BUDGET and run to its 120 s cap: past ~430 s the call can outlive the device's
+  # 600 s; a copy of the store and job log lands in the returned folder every 45 s, so a killed call keeps them
+  [ "$budget" -gt 430 ] && echo "BUDGET=$budget: a last long job can take the call past the device's 600 s limit"
+  ( while sleep 45; do
+      python3 -c 'import os, sqlite3, sys; d = sqlite3.connect(sys.argv[2] + ".tmp"); sqlite3.connect(sys.argv[1]).backup(d); d.close(); os.replace(sys.argv[2] + ".tmp", sys.argv[2])' \
+        "$store/ref.db" "$FINAL/ref-partial.db" 2>/dev/null
+      cp "$store/ref.db.jobs.json" "$FINAL/ref-partial.db.jobs.json.tmp" 2>/dev/null \
+        && mv "$FINAL/ref-partial.db.jobs.json.tmp" "$FINAL/ref-partial.db.jobs.json"
+    done ) &
+  snap=$!
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
+  kill "$snap" 2>/dev/null; wait "$snap" 2>/dev/null
+  rm -f "$FINAL"/ref-partial.db*  # the call ended on its own: the store is in its results archive
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null
   python3 benchmarks/reference.py --table-only --store "$store/ref.db" --out "$OUT" --archive "$OUT" \
     --name "${NAME:-h200}" 2>&1 | tail -40
