@@ -51,8 +51,8 @@ SMOKE = ("text-generation/distilgpt2", "text-classification/distilbert-sst2")
 
 def overrides(task: str, device: str, repeat_s: float) -> dict:
     """Inputs sized to ``repeat_s`` per repeat from the warm-up; one dataset; no idle window in the settings (a
-    call's idle baseline is taken once, by its first job's meter: ``--idle-baseline``). On a CPU (the smoke run) float32 and
-    fewer inputs: half precision there is emulated and takes seconds per token."""
+    call's idle baseline is taken once, by its first job's meter: ``--idle-baseline``). On a CPU (the smoke run)
+    float32 and fewer inputs: half precision there is emulated and takes seconds per token."""
     o = {"samples": "auto", "time_budget_s": repeat_s, "min_samples": 3 if task == "image-generation" else 10,
          "max_samples": 1000, "device": device, "weights": "random", "workload": "synthetic", "datasets": 1,
          "idle_seconds": 0.0, "warmup_batches": 1 if task == "image-generation" else 3}
