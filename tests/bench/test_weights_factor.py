@@ -64,7 +64,10 @@ def test_a_result_becomes_the_factors_csv_row_that_reconciliation_reads(tmp_path
     assert s["card"] == "NVIDIA H200 GPU-abcdef12" and s["commit"] == "0123456789"
     row = wf.factors_row(s, "runs.tar.xz › weights_factor.json")
     path = tmp_path / "factors.csv"
-    path.write_text("factor,tasks,ratio,ci95,measured,source\n" + row)
+    wf.into(path, row)
+    wf.into(path, row)  # again: the weights row is replaced, not doubled; other factors' rows stay
+    lines = path.read_text().splitlines(keepends=True)
+    assert lines[0] == wf.FACTORS_HEADER and [ln.split(",")[0] for ln in lines[1:]] == ["weights"]
     (factor,) = rc.read_factors(path)
     assert factor["ratio"] == "1.0500" and "sentence-similarity" in factor["tasks"].split(";")
     text = rc.attribution("text-classification", [factor])
