@@ -36,7 +36,12 @@ def _python_loop(n: int) -> float:
 
 def _dispatch(torch: Any, device: str, n: int) -> float:
     x = torch.zeros(1, device=device)
-    sync = (lambda: torch.cuda.synchronize(x.device)) if x.device.type == "cuda" else (lambda: None)
+    if x.device.type == "cuda":
+        sync = lambda: torch.cuda.synchronize(x.device)  # noqa: E731
+    elif x.device.type != "cpu" and hasattr(torch, "accelerator"):  # mps, xpu...: the current accelerator's queue
+        sync = torch.accelerator.synchronize
+    else:
+        sync = lambda: None  # noqa: E731
     sync()
     t0 = time.perf_counter()
     for _ in range(n):
