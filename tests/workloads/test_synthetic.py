@@ -1,6 +1,7 @@
 """Synthetic inputs match their dataset's statistics, are made of real words, and are reproducible."""
 
 import random
+import statistics
 import sys
 
 import pytest
@@ -44,6 +45,19 @@ def test_a_stand_in_tokenizer_gives_the_same_texts_and_counts_as_its_base(tok):
     assert synthetic.texts(stand_in, d, 20, seed=3) == synthetic.texts(tok, d, 20, seed=3)
     text = synthetic.texts(stand_in, d, 1, seed=4)[0][0]
     assert synthetic.count_tokens(stand_in, text) == len(stand_in(text, add_special_tokens=False)["input_ids"])
+
+
+def test_every_first_n_lengths_match_the_distribution():
+    d = synthetic.length_dist(spec("aienergyscore_text_classification").stats)  # N(157, 80) in [3, 512]
+    rng = random.Random(0)
+    spread = d.spread(1000, rng)
+    for n in (10, 14, 20, 30, 100, 1000):  # a job keeps the first n of the inputs it built
+        assert abs(sum(spread[:n]) / n - 157) < 0.03 * 157, n
+    assert 75 < statistics.pstdev(spread) < 85 and min(spread) >= 3 and max(spread) <= 512
+    assert d.spread(14, random.Random(0)) == spread[:14]  # the same seed, the same lengths, any n
+    assert d.spread(14, random.Random(1)) != spread[:14]
+    assert synthetic.LengthDist(5, 0, 1, 9).spread(3, random.Random(2)) == [5, 5, 5]  # no spread: the mean
+    assert [synthetic._van_der_corput(i) for i in range(1, 5)] == [0.5, 0.25, 0.75, 0.125]
 
 
 def test_same_seed_same_texts_other_seed_other_texts(tok):

@@ -110,7 +110,8 @@ def synthetic_texts(loaded: LoadedModel, spec: DatasetSpec, n: int, seed: int, p
 
     dist = synthetic.length_dist(spec.stats, prefix, cap)
     texts, lengths = synthetic.texts(loaded.processor, dist, n, seed)
-    desc = (f"synthetic: {n} texts of real words, {dist.describe('tokens')} ({spec.name} statistics: "
+    desc = (f"synthetic: {n} texts of real words, {dist.describe('tokens')}, lengths spread over its quantiles "
+            f"({spec.name} statistics: "
             f"{spec.source}); tokenizer {loaded.extra.get('processor', '?')}; seed {seed}")
     return texts, desc, {"tokens": synthetic.summarize([float(x) for x in lengths])}
 

@@ -37,8 +37,8 @@ class TokenClassification(Task):
             )
         dist = synthetic.length_dist(dataset.stats, "words", cap=_text.text_limit(loaded) // 2)
         items = synthetic.word_sequences(loaded.processor, dist, n, seed)
-        desc = (f"synthetic: {n} sentences of real words, {dist.describe('words')} ({dataset.name} statistics: "
-                f"{dataset.source}); seed {seed}")
+        desc = (f"synthetic: {n} sentences of real words, {dist.describe('words')}, lengths spread over its "
+                f"quantiles ({dataset.name} statistics: {dataset.source}); seed {seed}")
         return Inputs(items, None, dataset.name, "synthetic", desc,
                       {"words": synthetic.summarize([float(len(x)) for x in items])})
 

@@ -2,8 +2,12 @@
 images of typical sizes, audio of typical durations. Seeded and reproducible; every generator returns a
 description of exactly what it made and from which statistics.
 
-Lengths are drawn from a normal distribution with the dataset's mean and standard deviation, clipped to
-its [min, max] (a simple, stated approximation of usually right-skewed distributions).
+Lengths follow a normal distribution with the dataset's mean and standard deviation, clipped to its [min, max]
+(a simple, stated approximation of usually right-skewed distributions). Text lengths are not drawn at random
+but spread over that distribution's quantiles in a low-discrepancy order (:meth:`LengthDist.spread`): a job
+keeps the first n of the inputs it built, often 10 to 30 of them for a slow model, and n random draws can miss
+the mean by a quarter (157-token texts averaged 200 over the first 13 of one seed); any first n of the spread
+order match it within a few percent.
 """
 
 from __future__ import annotations
@@ -11,12 +15,21 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 _WORD = re.compile(r"^[a-z]{2,12}$")
 # Markers of whole-word tokens: GPT-2/RoBERTa byte BPE ("Ġ"), SentencePiece ("▁") lead; CLIP ("</w>") trails.
 _WORD_PREFIXES = ("Ġ", "▁")
 _WORD_SUFFIX = "</w>"
+
+
+def _van_der_corput(i: int) -> float:
+    """The i-th term of the base-2 van der Corput sequence: i's binary digits mirrored behind the point."""
+    x, f = 0.0, 0.5
+    while i:
+        x, i, f = x + f * (i & 1), i >> 1, f / 2
+    return x
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,20 @@ class LengthDist:
 
     def sample(self, rng: random.Random) -> int:
         return int(min(self.hi, max(self.lo, round(rng.gauss(self.mean, self.std)))))
+
+    def spread(self, n: int, rng: random.Random) -> list[int]:
+        """``n`` lengths at the distribution's quantiles, in an order whose every prefix covers it evenly: pairs
+        of mirrored quantiles (u, 1 - u: each pair's mean is the distribution's, clipping aside) at the points of
+        the van der Corput sequence (base 2), rotated by one seeded offset (another even set for each seed)."""
+        shift = rng.random()
+        dist = NormalDist(self.mean, self.std) if self.std > 0 else None
+        out = []
+        for i in range(n):
+            u = (_van_der_corput(i // 2 + 1) + shift) % 1.0
+            u = 1.0 - u if i % 2 else u
+            x = dist.inv_cdf(min(max(u, 1e-9), 1 - 1e-9)) if dist else self.mean
+            out.append(int(min(self.hi, max(self.lo, round(x)))))
+        return out
 
     def describe(self, unit: str) -> str:
         return f"{unit} ~ N({self.mean:g}, {self.std:g}) clipped to [{self.lo}, {self.hi}]"
@@ -98,22 +125,23 @@ def text_of_tokens(tokenizer: Any, words: list[str], n_tokens: int, rng: random.
 
 
 def texts(tokenizer: Any, dist: LengthDist, n: int, seed: int) -> tuple[list[str], list[int]]:
-    """``n`` texts whose token counts follow ``dist``; returns the texts and their actual token counts."""
+    """``n`` texts whose token counts follow ``dist`` (spread over its quantiles: :meth:`LengthDist.spread`);
+    returns the texts and their actual token counts."""
     rng = random.Random(seed)
     words = word_list(tokenizer)
     out, lengths = [], []
-    for _ in range(n):
-        t, count = _text_and_count(tokenizer, words, dist.sample(rng), rng)
+    for target in dist.spread(n, rng):
+        t, count = _text_and_count(tokenizer, words, target, rng)
         out.append(t)
         lengths.append(count)
     return out, lengths
 
 
 def word_sequences(tokenizer: Any, dist: LengthDist, n: int, seed: int) -> list[list[str]]:
-    """``n`` pre-split sentences (lists of words) whose word counts follow ``dist``."""
+    """``n`` pre-split sentences (lists of words) whose word counts follow ``dist`` (spread over its quantiles)."""
     rng = random.Random(seed)
     words = word_list(tokenizer)
-    return [[rng.choice(words) for _ in range(dist.sample(rng))] for _ in range(n)]
+    return [[rng.choice(words) for _ in range(k)] for k in dist.spread(n, rng)]
 
 
 def images(stats: dict[str, Any], n: int, seed: int, size_cap: int | None = None) -> tuple[list[Any], str]:
