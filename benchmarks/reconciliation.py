@@ -22,6 +22,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
+from reference_plan import DRAWN_LENGTH_MAX_SAMPLES, drawn_lengths  # noqa: E402  (rows to be measured again)
+
 DATA = HERE / "data"
 # A difference larger than this between wattprint and a published figure must be explained by a measurement.
 EXPLAIN_RATIO = 1.5
@@ -375,8 +377,11 @@ def _general(rows: list[dict]) -> str:
         ts = [r for r in rows if r["task"] == task and r["model_kind"] == "task-specific"]
         if gp and ts:
             a, b = _median(gp), _median(ts)
+            drawn = sum(map(drawn_lengths, gp + ts))
+            caveat = (f"; {drawn} of these rows ran fewer than {DRAWN_LENGTH_MAX_SAMPLES} texts of randomly drawn "
+                      f"lengths, whose mean could miss the dataset's, and are to be measured again" if drawn else "")
             lines.append(f"{task}: general-purpose {a:.4g} vs task-specific {b:.4g} Wh / 1,000 (medians of "
-                         f"{len(gp)} and {len(ts)} models), {ratio_text(a / b)} (runs: {_cite(gp + ts)})")
+                         f"{len(gp)} and {len(ts)} models), {ratio_text(a / b)} (runs: {_cite(gp + ts)}{caveat})")
     if not lines:
         return "not measured yet: needs runs of general-purpose and task-specific models of one task."
     return "; ".join(lines) + "."

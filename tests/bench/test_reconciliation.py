@@ -212,3 +212,17 @@ def test_breakeven_stands_beside_the_studys_own_where_it_published_one():
     # (51,686 + 7,571) kWh / 5e-5 kWh = 1.19 billion; the study's 592.6 million at 1e-4 kWh: x2
     assert "bloomz-7b1: 1.2 billion inferences at 50 Wh / 1,000" in be
     assert "(the study: 592.6 million at 100 Wh / 1,000 on its node; x2 as many here)" in be
+
+
+def test_a_general_purpose_finding_names_its_rows_of_few_texts_of_drawn_lengths():
+    gp = _r("text-classification", "bloomz-560m", preset="aienergyscore", kind="general-purpose", total=9.0,
+            samples=14)
+    ts = _r("text-classification", "distilbert-sst2", preset="aienergyscore", total=0.3, samples=524)
+    for row in (gp, ts):
+        row.update(commit="02405ce", workload="synthetic")
+    text = _per_preset(dict(rc.findings([gp, ts]))["General-purpose against task-specific models"])["aienergyscore"]
+    assert text.endswith("; 1 of these rows ran fewer than 100 texts of randomly drawn lengths, whose mean could "
+                         "miss the dataset's, and are to be measured again).")
+    gp["commit"] = "94cb208"  # lengths spread over the quantiles: nothing to say
+    text = _per_preset(dict(rc.findings([gp, ts]))["General-purpose against task-specific models"])["aienergyscore"]
+    assert "randomly drawn" not in text

@@ -165,6 +165,25 @@ def test_a_row_on_a_dataset_its_preset_no_longer_uses_is_measured_again(tmp_path
          "published on cnn_dailymail; the preset now uses aienergyscore_summarization")]
 
 
+def test_a_row_of_few_texts_of_drawn_lengths_is_measured_again(tmp_path):
+    p = tmp_path / "h.csv"
+    head = "task,model,preset,dataset,samples,workload,commit,stop\n"
+    p.write_text(head +
+                 "text-classification,bloomz-560m,aienergyscore,aienergyscore_text_classification,14,synthetic,"
+                 "02405ce,tight\n"  # 14 texts of drawn lengths: their mean missed the dataset's
+                 "text-classification,distilbert-sst2,aienergyscore,aienergyscore_text_classification,524,synthetic,"
+                 "02405ce,tight\n"  # 524 of them: close enough
+                 "text-classification,bloomz-3b,aienergyscore,aienergyscore_text_classification,19,synthetic,"
+                 "94cb208,tight\n"  # lengths spread over the quantiles
+                 "image-classification,resnet-18,aienergyscore,imagenet-1k,40,synthetic,02405ce,tight\n")  # no texts
+    assert rp.done_keys(str(p)) == {("aienergyscore", "text-classification", "distilbert-sst2"),
+                                    ("aienergyscore", "text-classification", "bloomz-3b"),
+                                    ("aienergyscore", "image-classification", "resnet-18")}
+    (job,) = rp.plan("refresh", str(p))
+    assert job.key == ("aienergyscore", "text-classification", "bloomz-560m")
+    assert job.why == "published from 14 texts of randomly drawn lengths"
+
+
 def test_unknown_set_is_an_error():
     with pytest.raises(ValueError, match="unknown set 'papr'"):
         rp.plan("papr")
