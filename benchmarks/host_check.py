@@ -24,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from lane_check import load  # noqa: E402  (the read-only store reader the lane check uses)
 
-T95 = {2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228, 11: 2.201}
-
 
 def jobs(runs: list[Any]) -> dict[tuple[str, str, str], list[Any]]:
     """Finished repeats with a GPU figure, by (preset, task, model)."""
@@ -66,6 +64,8 @@ def _median(values: list[float]) -> float:
 
 def compare(a: list[Any], b: list[Any]) -> list[dict[str, Any]]:
     """One row per job both stores hold: B over A for energy (with its 95% interval), latency and power."""
+    from wattprint.bench.stats import t_quantile
+
     ja, jb = jobs(a), jobs(b)
     rows = []
     for key in sorted(ja.keys() & jb.keys()):
@@ -73,7 +73,7 @@ def compare(a: list[Any], b: list[Any]) -> list[dict[str, Any]]:
         ratio = mb / ma
         # delta method on the ratio of two independent means; t with the smaller repeat count
         rel = math.hypot(sa / ma, sb / mb)
-        t = T95.get(min(len(ja[key]), len(jb[key])) - 1, 1.96)
+        t = t_quantile(0.975, max(1, min(len(ja[key]), len(jb[key])) - 1))
         lat = [_median([r.latency_p50_s for r in rs if r.latency_p50_s]) for rs in (ja[key], jb[key])]
         watts = [_median([r.gpu_energy_j / r.duration_s for r in rs if r.duration_s]) for rs in (ja[key], jb[key])]
         rows.append({"job": key, "a": ma, "b": mb, "ratio": ratio, "ci": ratio * t * rel,

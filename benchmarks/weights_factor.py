@@ -38,7 +38,6 @@ TASK, PRESET = "sentence-similarity", "aienergyscore"
 # the study tasks whose models are text encoders of fixed shape, as MiniLM is: where this one measurement holds
 ENCODER_TASKS = ("fill-mask", "text-classification", "token-classification", "question-answering",
                  "sentence-similarity")
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
 
 
 def package_folder() -> str:
@@ -101,9 +100,11 @@ def measure(model: str, device: str, rounds: int, repeat_s: float, store_path: s
 
 
 def summarize(arms: dict[str, list[Any]], samples: int) -> dict[str, Any]:
+    from wattprint.bench.stats import summarize as mean_ci
+
     ratios = [figure(p) / figure(r) for r, p in zip(arms["random"], arms["pretrained"])]
-    mean = statistics.fmean(ratios)
-    half = T95.get(len(ratios) - 1, 1.96) * statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else None
+    ci = mean_ci(ratios)
+    mean, half = ci.mean, ci.ci_half_width
     per_arm = {w: {"wh_per_1000": statistics.fmean(figure(r) for r in rs),
                    "seconds": statistics.fmean(r.duration_s for r in rs),
                    "gpu_w": (statistics.fmean(r.gpu_energy_j / r.duration_s for r in rs)

@@ -23,7 +23,9 @@ def test_each_round_gives_one_ratio_and_the_rounds_their_mean_and_interval():
             "pretrained": [_rec("pretrained", 1.1), _rec("pretrained", 2.0)]}
     s = wf.summarize(arms, 100)
     assert s["ratios"] == pytest.approx([1.1, 1.0]) and s["ratio_mean"] == pytest.approx(1.05)
-    assert s["ratio_ci95"] == pytest.approx(12.706 * 0.05)  # t(1) x sd 0.0707 / sqrt(2)
+    from wattprint.bench.stats import t_quantile
+
+    assert s["ratio_ci95"] == pytest.approx(t_quantile(0.975, 1) * 0.05)  # t(1) = 12.706, x sd 0.0707 / sqrt(2)
     assert s["basis"] == "gpu" and s["arms"]["random"]["gpu_w"] == pytest.approx(100.0)
     text = wf.report(s)
     assert "trained over random: x1.050 ± 0.635" in text and "100 inputs a repeat, 2 rounds" in text
