@@ -264,8 +264,8 @@ _add(DatasetSpec("quora", "sentence-transformers/quora-duplicates", "train", "pa
 # 1,000 rows each, sampled equally from three datasets; the input-token totals are the AI Energy Score
 # documentation's (huggingface.github.io/AIEnergyScore, Methodology, Table 1), the columns those of
 # optimum-benchmark's energy_star configs (examples/energy_star/*.yaml, branch energy_star_dev), which load the
-# train split. Stds are assumed, about half the mean, so that clipping at the minimum barely moves the mean. The
-# hub moved the datasets from EnergyStarAI/ to AIEnergyScore/. No reference column is used: the three sources of
+# train split (the same datasets are also published as EnergyStarAI/<task>). Stds are assumed, about half the mean,
+# so that clipping at the minimum barely moves the mean. No reference column is used: the three sources of
 # a mix do not share one label space.
 _AES = "AI Energy Score documentation, Methodology, Table 1"
 _add(DatasetSpec("aienergyscore_text_generation", "AIEnergyScore/text_generation", "train", None, {"text": "text"},
