@@ -25,12 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wattprint.bench.progress import NullProgress
+
 TARGET = 0.10
 MIN_REPEATS = 3
 REPEAT_SECONDS = 2.5  # each repeat's inputs are sized to this (counter-resolved: >= 20 of its ~0.1 s updates)
 
 
-class StageClock:
+class StageClock(NullProgress):
     """A runner progress hook that times a job's stages: where the seconds outside its repeats go. The runner
     names each stage before it starts ("loading the model", "building 40 inputs (synthetic)", "warm-up (...)",
     "preprocessing ..."); a stage lasts until the next stage or the first repeat. ``start`` is what comes before the
@@ -40,15 +42,11 @@ class StageClock:
         self.clock = clock
         self.seconds: dict[str, float] = {}
         self._name, self._t = "start", clock()
-        self._in_repeats = False
 
     def _switch(self, name: str) -> None:
         now = self.clock()
         self.seconds[self._name] = self.seconds.get(self._name, 0.0) + now - self._t
         self._name, self._t = name, now
-
-    def plan(self, jobs: int) -> None:
-        return None
 
     def job_started(self, label: str, repeats: int) -> None:
         self._name, self._t = "start", self.clock()
@@ -57,18 +55,11 @@ class StageClock:
         self._switch(text.split(" (")[0].split(" ")[0] if not text.startswith("idle") else "idle baseline")
 
     def repeat_started(self, repeat: int, repeats: int, inputs: int) -> None:
-        if not self._in_repeats:
-            self._in_repeats = True
+        if self._name != "repeats":
             self._switch("repeats")
-
-    def advance(self, n: int) -> None:
-        return None
 
     def job_finished(self, label: str, summary: str) -> None:
         self._switch("end")
-
-    def close(self) -> None:
-        return None
 
     def rounded(self) -> dict[str, float]:
         return {k: round(v, 2) for k, v in self.seconds.items()}
@@ -214,7 +205,7 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int |
     meter = idle_meter(idle_s) if idle_s > 0 else None
     try:
         run_job(replace(job, repeats=max_repeats), store=store, on_record=on_record, skip_keys=store.done_keys(),
-                progress=clock, **({"meter_factory": meter} if meter else {}))
+                progress=clock, meter_factory=meter)
     except StopRepeats:
         clock.job_finished("", "")  # raised from inside the last repeat: the runner's own call never came
     log.stages = clock.rounded()

@@ -58,7 +58,7 @@ def test_run_adaptive_stops_through_on_record_once_tight(monkeypatch):
 
     seen = {}
 
-    def fake_run_job(job, *, store, on_record, skip_keys, progress):
+    def fake_run_job(job, *, store, on_record, skip_keys, progress, meter_factory):
         seen["repeats"] = job.repeats
         progress.job_started("job", job.repeats)
         progress.stage("loading the model")
@@ -161,7 +161,7 @@ def test_split_rows_and_markdown_leave_flagged_rows_out():
 def test_run_adaptive_records_a_failed_job(monkeypatch):
     import wattprint.bench.runner as runner
 
-    def fake(job, *, store, on_record, skip_keys, progress):
+    def fake(job, *, store, on_record, skip_keys, progress, meter_factory):
         on_record(SimpleNamespace(gpu_wh_per_1000=None, wh_per_1000=None, status="failed",
                                   error="cannot run the model: OutOfMemoryError"))
 
