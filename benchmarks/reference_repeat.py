@@ -65,6 +65,11 @@ class StageClock(NullProgress):
         return {k: round(v, 2) for k, v in self.seconds.items()}
 
 
+def figure(r: Any) -> float | None:
+    """What the rule reads of a run: GPU Wh per 1,000 where a GPU was measured, else the total (a CPU run)."""
+    return r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000
+
+
 class StopRepeats(BaseException):
     """Raised from ``on_record`` to end a job's repeats early (not an error: see the module docstring)."""
 
@@ -187,7 +192,7 @@ def run_adaptive(job, store, *, cap_s: float, max_repeats: int, gpu_index: int |
     last = [t0]
 
     def on_record(r) -> None:
-        v = r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000
+        v = figure(r)
         log.basis = "gpu" if r.gpu_wh_per_1000 is not None else "total (no GPU measured)"
         if r.status == "finished" and v is not None:
             values.append(v)
@@ -224,7 +229,7 @@ def _earlier_values(store, job, max_repeats: int) -> list[float]:
 
     keys = {plan_key(job, i) for i in range(max_repeats)}
     runs = [r for r in store.runs(task=job.task, model=job.model) if r.status == "finished" and r.plan_key in keys]
-    values = [r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000 for r in runs]
+    values = [figure(r) for r in runs]
     return [v for v in values if v is not None]
 
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE))
 
 from reference import overrides  # noqa: E402  (the reference's own settings for a job)
-from reference_repeat import REPEAT_SECONDS  # noqa: E402
+from reference_repeat import REPEAT_SECONDS, figure  # noqa: E402
 
 TASK, PRESET = "sentence-similarity", "aienergyscore"
 # the study tasks whose models are text encoders of fixed shape, as MiniLM is: where this one measurement holds
@@ -72,11 +72,6 @@ def job_for(model: str, weights: str, device: str, samples: int | str, repeat_s:
         o.update(samples=samples, min_samples=None, max_samples=None, time_budget_s=None)
     (job,) = expand(PRESET, [TASK], [model], o)
     return job
-
-
-def figure(r: Any) -> float:
-    """GPU Wh per 1,000 where a GPU was measured, else the total (a CPU run)."""
-    return r.gpu_wh_per_1000 if r.gpu_wh_per_1000 is not None else r.wh_per_1000
 
 
 def measure(model: str, device: str, rounds: int, repeat_s: float, store_path: str) -> dict[str, Any]:
