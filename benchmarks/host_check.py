@@ -13,7 +13,6 @@ the records carry a host probe before each repeat, how far the repeats' spread w
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -36,26 +35,28 @@ def jobs(runs: list[Any]) -> dict[tuple[str, str, str], list[Any]]:
 
 def per_1000(rs: list[Any]) -> tuple[float, float]:
     """Mean GPU Wh per 1,000 over the repeats and its standard error."""
-    v = [r.gpu_energy_j / 3.6 / r.inferences for r in rs]
+    from wattprint.core.units import J_PER_WH
+
+    v = [r.gpu_energy_j / J_PER_WH / r.inferences * 1000 for r in rs]
     se = statistics.stdev(v) / math.sqrt(len(v)) if len(v) > 1 else 0.0
     return statistics.fmean(v), se
 
 
-def _env(r: Any) -> dict[str, Any]:
-    return r.environment if isinstance(r.environment, dict) else json.loads(r.environment or "{}")
+def _probe(r: Any) -> dict[str, Any]:
+    return (r.environment or {}).get("host_probe") or {}
 
 
 def host(runs: list[Any]) -> str:
-    """The card UUID, the CPU the records name and the host probe's dispatch time (median over the runs)."""
-    for r in runs:
-        env = _env(r)
-        gpu = (env.get("gpus") or [{}])[0]
-        hw = env.get("hardware") or {}
-        cpu = " ".join(str(hw[k]) for k in ("cpu_model", "cpu_id", "cpu_mhz") if hw.get(k))  # id, MHz: newer records
-        probes = [p["dispatch_us"] for p in (_env(x).get("host_probe") or {} for x in runs) if "dispatch_us" in p]
-        probe = f", dispatch {statistics.median(probes):.2f} µs per op" if probes else ""
-        return f"{gpu.get('uuid', '?')[:12]}, {cpu or '?'}, {hw.get('cpu_cores_logical', '?')} cores{probe}"
-    return "?"
+    """The card UUID and the CPU the first record names, and the host probe's dispatch time (median over runs)."""
+    if not runs:
+        return "?"
+    env = runs[0].environment or {}
+    gpu = (env.get("gpus") or [{}])[0]
+    hw = env.get("hardware") or {}
+    cpu = " ".join(str(hw[k]) for k in ("cpu_model", "cpu_id", "cpu_mhz") if hw.get(k))  # id, MHz: newer records
+    probes = [p["dispatch_us"] for p in map(_probe, runs) if "dispatch_us" in p]
+    probe = f", dispatch {statistics.median(probes):.2f} µs per op" if probes else ""
+    return f"{gpu.get('uuid', '?')[:12]}, {cpu or '?'}, {hw.get('cpu_cores_logical', '?')} cores{probe}"
 
 
 def _median(values: list[float]) -> float:
@@ -87,7 +88,7 @@ def within_jobs(runs: list[Any]) -> tuple[int, float | None]:
     spread is the host's speed; near 0: something else."""
     xs, ys = [], []
     for rs in jobs(runs).values():
-        pairs = [(r.gpu_energy_j / r.inferences, (_env(r).get("host_probe") or {}).get("dispatch_us")) for r in rs]
+        pairs = [(r.gpu_energy_j / r.inferences, _probe(r).get("dispatch_us")) for r in rs]
         pairs = [(e, d) for e, d in pairs if d and e > 0]
         if len(pairs) < 3:
             continue
