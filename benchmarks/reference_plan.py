@@ -11,7 +11,8 @@ Three sets (GitHub issue 16):
   at least three models of the task, else from the parameter count; the plan says which for every task. Text
   generation also gets one decoder-only model of every size class (``SIZE_CLASSES``).
 - ``refresh``: every row of a results CSV (``--figures``) that the repeat rule did not stop (still from an earlier
-  fixed-repeat run) or that was measured on another dataset than its preset now uses, in its own preset.
+  fixed-repeat run), that was measured on another dataset than its preset now uses, or that ran fewer than 100
+  synthetic texts of randomly drawn lengths (``drawn_lengths``), in its own preset.
 
 Jobs are ordered text generation first (decoder-only models, smallest first), then the other tasks in the
 registry's order, so the first parts hold the models the earlier reference lacked.
@@ -286,8 +287,8 @@ def select(jobs: list[PlannedJob], part: str | None = None, only: list[str] | No
 def done_keys(csv_path: str | None) -> set[tuple[str, str, str]]:
     """(preset, task, model) of the rows of a results CSV that the repeat rule stopped (a ``stop`` reason: tight,
     time cap, max repeats) on the dataset their preset uses now: jobs a part need not run again. Rows from earlier
-    fixed-repeat runs have no reason, and rows on another dataset (the preset has changed since), are measured
-    again."""
+    fixed-repeat runs have no reason; they, rows on another dataset than the preset's and rows of few texts of
+    drawn lengths (:func:`is_done`) are measured again."""
     if not csv_path:
         return set()
     with open(csv_path, newline="") as f:
