@@ -139,7 +139,7 @@ def merge(args: argparse.Namespace) -> None:
     the stores are listed newest first and a job (task, model, preset) found in an earlier-listed store keeps only
     that store's runs and job log: a re-run with a later meter replaces the older runs instead of being averaged
     with them. An archived export (``<name>-runs.csv.gz``) brings the job log archived beside it
-    (``<name>-jobs.json``)."""
+    (``<name>-jobs.json``). A sidecar found beside a store that held no runs is replaced, not extended."""
     from wattprint.store.sqlite import Store
 
     logs: list[dict] = []
@@ -160,8 +160,12 @@ def merge(args: argparse.Namespace) -> None:
                     out.add(r)
             logs += [e for e in _read_logs(log_path) if (e["task"], e["model"], e["preset"]) in mine]
             taken |= jobs
-    if logs:
-        Path(args.store + ".jobs.json").write_text(json.dumps(_read_logs(args.store + ".jobs.json") + logs, indent=1))
+    sidecar = Path(args.store + ".jobs.json")
+    # a sidecar left beside a store that held no runs belongs to another store once at that path: not carried on
+    prior = _read_logs(str(sidecar)) if have else []
+    if logs or sidecar.exists():
+        once = {json.dumps(e, sort_keys=True): e for e in prior + logs}  # a store merged twice: its log once
+        sidecar.write_text(json.dumps(list(once.values()), indent=1))
 
 
 def _archived_log(export: str) -> str:

@@ -272,6 +272,21 @@ def test_merge_newest_first_keeps_the_newest_runs_and_job_log_of_each_job(tmp_pa
     assert logs == {("a", "old"), ("b", "new")}  # the archived log comes along; b's older entry does not
 
 
+def test_merge_into_a_new_store_leaves_out_a_sidecar_left_from_an_earlier_store_at_that_path(tmp_path):
+    import reference as ref
+
+    _store_with(tmp_path / "new.db", [("b", 3.0)], "new")
+    out = tmp_path / "merged.db"
+    Path(str(out) + ".jobs.json").write_text(json.dumps(  # the store itself was deleted, its sidecar was not
+        [{"preset": "aienergyscore", "task": "text-classification", "model": "b", "stop": "stale"}]))
+    ref.merge(SimpleNamespace(store=str(out), merge=[str(tmp_path / "new.db")], newest_first=True))
+    logs = [(e["model"], e["stop"]) for e in json.loads(Path(str(out) + ".jobs.json").read_text())]
+    assert logs == [("b", "new")]
+    ref.merge(SimpleNamespace(store=str(out), merge=[str(tmp_path / "new.db")], newest_first=True))
+    logs = [(e["model"], e["stop"]) for e in json.loads(Path(str(out) + ".jobs.json").read_text())]
+    assert logs == [("b", "new")]  # merged again into the now non-empty store: nothing new to add, the log kept
+
+
 def test_job_row_gives_the_cards_mean_power_and_time_per_1000_whose_product_is_the_gpu_figure():
     from wattprint.report.accounting import IdleLookup
     from wattprint.store.record import RunRecord
