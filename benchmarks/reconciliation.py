@@ -54,18 +54,24 @@ def attribution(task: str, factors: list[dict]) -> str:
     done = [f for f in factors if task in f["tasks"].split(";")]
     if not done:
         return ATTRIBUTION
-    said = "; ".join(f"{f['factor']} measured apart: x{float(f['ratio']):.3f} ± {float(f['ci95']):.3f} "
-                     f"({f['measured']})" for f in done)
+    said = "; ".join(f"{f['factor']} measured apart: {_factor(f)} (how: below)" for f in done)
     rest = [name for key, name in (("card", "A100 vs H200"), ("software", "software"), ("weights", "random weights"),
                                    ("inputs", "synthetic inputs")) if key not in {f["factor"] for f in done}]
     return f"{said}; {', '.join(rest)} not yet"
 
 
+def _factor(f: dict) -> str:
+    """A factor's ratio with its 95% interval, and whether that interval holds 1 (no effect at this resolution)."""
+    ratio, ci = float(f["ratio"]), float(f["ci95"])
+    holds_one = abs(ratio - 1) <= ci
+    return f"x{ratio:.3f} ± {ci:.3f}" + (", no effect within its 95% interval" if holds_one else "")
+
+
 def attribution_note(factors: list[dict]) -> str:
     if not factors:
         return ATTRIBUTION_NOTE
-    measured = "; ".join(f"{f['factor']} for {', '.join(f['tasks'].split(';'))} (x{float(f['ratio']):.3f} ± "
-                         f"{float(f['ci95']):.3f}: {f['measured']}; {f['source']})" for f in factors)
+    measured = "; ".join(f"{f['factor']} for {', '.join(f['tasks'].split(';'))} ({_factor(f)}: {f['measured']}; "
+                         f"{f['source']})" for f in factors)
     return (ATTRIBUTION_NOTE.rsplit("None of the three", 1)[0] + f"Measured apart so far, each the same job with only "
             f"that factor changed: {measured}. The others are not measured apart yet.")
 
@@ -165,6 +171,7 @@ def leaderboard_rows(results: list[dict], board: list[dict], phases: dict[str, d
     from wattprint.models.catalog import get_entry
 
     out = []
+    fastest = fastest_host(results)
     for b in board:
         try:
             entry = get_entry(b["hub_id"])
@@ -186,11 +193,27 @@ def leaderboard_rows(results: list[dict], board: list[dict], phases: dict[str, d
         row["input_tokens"] = _f(mine.get("input_tokens_per_input")) if mine else None
         row["watts"] = _f(mine.get("gpu_mean_w")) if mine else None
         row["s_per_1000"] = _f(mine.get("s_per_1000")) if mine else None
+        row["dispatch_us"] = _f(mine.get("host_dispatch_us")) if mine else None
+        row["fastest_host"] = fastest
         row["measured"] = (measured or {}).get(name, [])
         row["protocol"] = protocol_sum(row["measured"])
         row["why"] = explain(row)
         out.append(row)
     return out
+
+
+def fastest_host(results: list[dict]) -> tuple[str, float, int] | None:
+    """The card whose rows read the lowest host probe (median ``host_dispatch_us`` of its rows): (card, median,
+    rows). A launch-bound row's time depends on its host; this is the yardstick a row's own reading is set against."""
+    by_card: dict[str, list[float]] = {}
+    for r in results:
+        d = _f(r.get("host_dispatch_us"))
+        if d and r.get("card_uuids") and ";" not in r["card_uuids"]:
+            by_card.setdefault(r["card_uuids"], []).append(d)
+    if not by_card:
+        return None
+    card = min(by_card, key=lambda c: statistics.median(by_card[c]))
+    return card, statistics.median(by_card[card]), len(by_card[card])
 
 
 def board_summary(board: list[dict]) -> str:
@@ -228,7 +251,17 @@ def explain(row: dict) -> str:
     if row.get("protocol") is not None:
         return explain_measured(row)
     need = NEEDS.get(row["task"], "the same job on an H100 with the leaderboard's software")
-    return f"not yet explained{_at_power(row)}: needs {need}"
+    return f"not yet explained{_at_power(row)}{_host(row)}: needs {need}"
+
+
+def _host(row: dict) -> str:
+    """The host probe's reading over the row's repeats against the fastest host measured here (else empty)."""
+    mine, fastest = row.get("dispatch_us"), row.get("fastest_host")
+    if not mine or not fastest:
+        return ""
+    card, best, n = fastest
+    return (f"; its host's probe read {mine:.1f} µs per dispatch, {ratio_text(mine / best)} the fastest host measured "
+            f"here ({card}, median of its {n} rows {best:.1f} µs)")
 
 
 def _at_power(row: dict) -> str:

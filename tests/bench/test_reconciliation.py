@@ -91,6 +91,21 @@ def test_an_unexplained_gap_states_the_window_as_time_at_the_cards_power():
                                "at that power the leaderboard's whole figure is 37.7 s per 1,000): needs the same job")
 
 
+
+def test_an_unexplained_gap_sets_its_hosts_probe_against_the_fastest_host_measured():
+    def row(model, task, gpu, card, dispatch):
+        return dict(_r(task, model, preset="aienergyscore", gpu=gpu), card_uuids=card, host_dispatch_us=dispatch)
+
+    results = [row("distilgpt2", "text-generation", 2.6, "GPU-slow", "10.5"),
+               row("a", "fill-mask", 0.3, "GPU-fast", "6.0"), row("b", "fill-mask", 0.3, "GPU-fast", "7.0"),
+               row("c", "fill-mask", 0.3, "GPU-fast;GPU-slow", "1.0")]  # a row over two hosts says nothing of one
+    assert rc.fastest_host(results) == ("GPU-fast", 6.5, 2)
+    d = rc.leaderboard_rows(results, BOARD, {})[0]
+    assert ("; its host's probe read 10.5 µs per dispatch, x1.62 the fastest host measured here (GPU-fast, median "
+            "of its 2 rows 6.5 µs): needs") in d["why"]
+    assert rc.fastest_host([row("a", "fill-mask", 0.3, "GPU-1", "")]) is None
+
+
 def _phase(model, phase, wh, in_sum, ms_token="", ms_input="10"):
     return {"model": model, "phase": phase, "in_protocol_sum": in_sum, "gpu_wh_per_1000": str(wh),
             "ms_per_new_token": ms_token, "ms_per_input": ms_input}

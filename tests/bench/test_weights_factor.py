@@ -73,10 +73,13 @@ def test_a_result_becomes_the_factors_csv_row_that_reconciliation_reads(tmp_path
     (factor,) = rc.read_factors(path)
     assert factor["ratio"] == "1.0500" and "sentence-similarity" in factor["tasks"].split(";")
     text = rc.attribution("text-classification", [factor])
-    assert text.startswith("weights measured apart: x1.050 ± 0.635 (all-MiniLM-L6-v2")
+    assert text.startswith("weights measured apart: x1.050 ± 0.635, no effect within its 95% interval (how: below)")
     assert text.endswith("; A100 vs H200, software, synthetic inputs not yet")
     assert rc.attribution("image-generation", [factor]) == rc.ATTRIBUTION  # not a text encoder: not claimed
-    assert "Measured apart so far" in rc.attribution_note([factor]) and rc.attribution_note([]) == rc.ATTRIBUTION_NOTE
+    note = rc.attribution_note([factor])
+    assert "Measured apart so far" in note and "interval: all-MiniLM-L6-v2" in note and "runs.tar.xz" in note
+    assert rc.attribution_note([]) == rc.ATTRIBUTION_NOTE
+    assert "no effect" not in rc._factor({"ratio": "1.3", "ci95": "0.2"})  # an interval without 1: an effect
     assert list(csv.reader([row]))[0][0] == "weights"
 
 
