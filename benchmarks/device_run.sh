@@ -90,6 +90,25 @@ ref_setup() {  # ref_setup DEFAULT_BUDGET: $budget, the store kept outside $OUT 
   ds_env
 }
 
+snapshots_start() {  # snapshots_start DB...: every 45 s a copy of each store (an SQLite backup) and of its job log
+  # lands in the returned folder as NAME-partial.db, so a call cut off at the device's 600 s keeps what it measured
+  ( while sleep 45; do
+      for db in "$@"; do
+        [ -f "$db" ] || continue  # not made yet (connecting would make an empty one)
+        part="$FINAL/$(basename "$db" .db)-partial.db"
+        python3 -c 'import os, sqlite3, sys; d = sqlite3.connect(sys.argv[2] + ".tmp"); sqlite3.connect(sys.argv[1]).backup(d); d.close(); os.replace(sys.argv[2] + ".tmp", sys.argv[2])' \
+          "$db" "$part" 2>/dev/null
+        cp "$db.jobs.json" "$part.jobs.json.tmp" 2>/dev/null && mv "$part.jobs.json.tmp" "$part.jobs.json"
+      done
+    done ) &
+  snap=$!
+}
+
+snapshots_stop() {  # the call ended on its own: its stores are in its results archive, the partial copies go
+  kill "$snap" 2>/dev/null; wait "$snap" 2>/dev/null
+  rm -f "$FINAL"/*-partial.db*
+}
+
 datasets_install() {  # datasets alone (its hub client is the machine's), for the aienergyscore preset's Arrow reads
   (cd .gapwhl && python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapds datasets-*.whl \
     pyarrow-*.whl pyarrow_hotfix*.whl dill-*.whl multiprocess-*.whl xxhash-*.whl fsspec-*.whl) >>"$OUT/gap_pip.log" 2>&1
@@ -141,19 +160,12 @@ reference)
       --json "$OUT/weights_factor.json" 2>&1 | grep -v "Loading weights" | tee "$OUT/weights_factor.log"
   fi
   # a job may start just before BUDGET and run to its 120 s cap: past ~430 s the call can outlive the device's
-  # 600 s; a copy of the store and job log lands in the returned folder every 45 s, so a killed call keeps them
+  # 600 s (snapshots_start keeps what it measured)
   [ "$budget" -gt 430 ] && echo "BUDGET=$budget: a last long job can take the call past the device's 600 s limit"
-  ( while sleep 45; do
-      python3 -c 'import os, sqlite3, sys; d = sqlite3.connect(sys.argv[2] + ".tmp"); sqlite3.connect(sys.argv[1]).backup(d); d.close(); os.replace(sys.argv[2] + ".tmp", sys.argv[2])' \
-        "$store/ref.db" "$FINAL/ref-partial.db" 2>/dev/null
-      cp "$store/ref.db.jobs.json" "$FINAL/ref-partial.db.jobs.json.tmp" 2>/dev/null \
-        && mv "$FINAL/ref-partial.db.jobs.json.tmp" "$FINAL/ref-partial.db.jobs.json"
-    done ) &
-  snap=$!
+  snapshots_start "$store/ref.db"
   CUDA_VISIBLE_DEVICES=0 timeout $((budget + 150)) python3 benchmarks/reference.py ${REF_ARGS:---set study --part 1/8} \
     --budget "$budget" --store "$store/ref.db" 2>&1 | tee "$OUT/ref.log" | grep "^\[\|not run"
-  kill "$snap" 2>/dev/null; wait "$snap" 2>/dev/null
-  rm -f "$FINAL"/ref-partial.db*  # the call ended on its own: the store is in its results archive
+  snapshots_stop
   cp "$store"/ref.db* "$OUT"/ 2>/dev/null
   python3 benchmarks/reference.py --table-only --store "$store/ref.db" --out "$OUT" --archive "$OUT" \
     --name "${NAME:-h200}" 2>&1 | tail -40
@@ -242,9 +254,11 @@ lanes)
         benchmarks/reference.py $a --budget "$left" --store "$store/lane$k.db" >>"$OUT/lane$k.log" 2>&1
     done
   }
+  snapshots_start "$store/lane0.db" "$store/lane1.db"
   lane 0 "${LANE0:---set study --decoder-only}" & l0=$!
   lane 1 "${LANE1:---set study --no-decoders --part 1/7}" & l1=$!
   wait $l0 $l1
+  snapshots_stop
   for k in 0 1; do
     cp "$store"/lane$k.db* "$OUT"/ 2>/dev/null
     mkdir -p "$OUT/lane$k"
