@@ -156,8 +156,8 @@ reference)
   # job after BUDGET s. The store stays outside $OUT (STORE_DIR) so a second call on a warm machine resumes it.
   ref_setup 380
   if [ -d .minilm ]; then  # carried (weights_factor.py --pack .minilm): trained against random weights first, ~90 s
-    CUDA_VISIBLE_DEVICES=0 timeout 200 python3 benchmarks/weights_factor.py --model .minilm --device cuda --rounds 8 \
-      --json "$OUT/weights_factor.json" 2>&1 | grep -v "Loading weights" | tee "$OUT/weights_factor.log"
+    CUDA_VISIBLE_DEVICES=0 timeout 200 python3 benchmarks/weights_factor.py --model .minilm --device cuda --rounds 12 \
+      --store "$OUT/weights.db" --json "$OUT/weights_factor.json" 2>&1 | grep -v "Loading weights" | tee "$OUT/weights_factor.log"
   fi
   # a job may start just before BUDGET and run to its 120 s cap: past ~430 s the call can outlive the device's
   # 600 s (snapshots_start keeps what it measured)

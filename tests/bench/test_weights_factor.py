@@ -31,6 +31,24 @@ def test_each_round_gives_one_ratio_and_the_rounds_their_mean_and_interval():
     assert "trained over random: x1.050 ± 0.635" in text and "100 inputs a repeat, 2 rounds" in text
 
 
+def test_each_ratio_splits_into_power_and_time_and_the_power_ratio_is_published_when_the_time_holds_1():
+    # energy = power x time: round 1 trained drew 2% more power for 1% less time, round 2 the other way round
+    arms = {"random": [_rec("random", 1.0, seconds=2.0, gpu_j=200.0), _rec("random", 1.0, seconds=2.0, gpu_j=200.0)],
+            "pretrained": [_rec("pretrained", 1.0098, seconds=1.98, gpu_j=1.02 * 100 * 1.98),
+                           _rec("pretrained", 1.0098, seconds=2.02, gpu_j=1.0 * 100 * 2.02)]}
+    s = wf.summarize(arms, 100)
+    power, time = s["split"]["power"], s["split"]["time"]
+    assert power["ratios"] == pytest.approx([1.02, 1.0]) and time["ratios"] == pytest.approx([0.99, 1.01])
+    ratio, half, what = wf.published(s)
+    assert ratio == pytest.approx(1.01) and half == pytest.approx(power["ci95"])
+    assert what.startswith("the card's power at the same work") and "time x1.000" in what
+    row = wf.factors_row(s, "src")
+    assert row.startswith("weights,") and ",1.0100," in row and "power at the same work" in row
+    assert "of which power: x1.010" in wf.report(s) and "published: x1.010" in wf.report(s)
+    slower = {**s, "split": {**s["split"], "time": {"ratios": [1.2, 1.3], "mean": 1.25, "ci95": 0.1}}}
+    assert wf.published(slower) == (s["ratio_mean"], s["ratio_ci95"], "energy")  # the work itself moved: energy
+
+
 def test_without_a_gpu_the_total_is_compared_and_said():
     cpu = {w: [SimpleNamespace(**{**vars(_rec(w, v)), "gpu_wh_per_1000": None, "gpu_energy_j": 0.0})
                for v in (1.0, 1.0)] for w in ("random", "pretrained")}
@@ -57,8 +75,8 @@ def test_a_result_becomes_the_factors_csv_row_that_reconciliation_reads(tmp_path
 
     import reconciliation as rc
 
-    arms = {"random": [_rec("random", 1.0), _rec("random", 2.0)],
-            "pretrained": [_rec("pretrained", 1.1), _rec("pretrained", 2.0)]}
+    arms = {"random": [_rec("random", 1.0, gpu_j=200.0), _rec("random", 2.0, gpu_j=400.0)],  # energy follows wh
+            "pretrained": [_rec("pretrained", 1.1, gpu_j=220.0), _rec("pretrained", 2.0, gpu_j=400.0)]}
     for r in arms["random"]:
         r.components = [{"kind": "gpu", "name": "NVIDIA H200", "uuid": "GPU-abcdef123456789"}]
         r.environment = {"git": {"commit": "0123456789abcdef"}}
