@@ -140,9 +140,18 @@ def merge(args: argparse.Namespace) -> None:
     that store's runs and job log: a re-run with a later meter replaces the older runs instead of being averaged
     with them. An archived export (``<name>-runs.csv.gz``) brings the job log archived beside it
     (``<name>-jobs.json``). A sidecar found beside a store that held no runs is replaced, not extended."""
+    from wattprint.core.errors import ConfigError
     from wattprint.store.sqlite import Store
 
     logs: list[dict] = []
+    if args.newest_first and Path(args.store).exists():
+        with Store(args.store, recover=False) as existing:
+            held = len(existing.runs(status=None))
+        if held:  # checked before anything is written
+            runs = f"{held} run" + ("" if held == 1 else "s")
+            raise ConfigError(f"--newest-first needs a new --store: {args.store} already holds {runs}, which would "
+                              "stay beside the newer runs of the same jobs; fix: give a path that does not exist, "
+                              "or delete that store first")
     with Store(args.store) as out:
         have = {r.run_id for r in out.runs(status=None)}
         taken: set[tuple[str, str, str]] = set()

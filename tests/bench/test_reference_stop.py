@@ -282,9 +282,23 @@ def test_merge_into_a_new_store_leaves_out_a_sidecar_left_from_an_earlier_store_
     ref.merge(SimpleNamespace(store=str(out), merge=[str(tmp_path / "new.db")], newest_first=True))
     logs = [(e["model"], e["stop"]) for e in json.loads(Path(str(out) + ".jobs.json").read_text())]
     assert logs == [("b", "new")]
-    ref.merge(SimpleNamespace(store=str(out), merge=[str(tmp_path / "new.db")], newest_first=True))
+    ref.merge(SimpleNamespace(store=str(out), merge=[str(tmp_path / "new.db")], newest_first=False))
     logs = [(e["model"], e["stop"]) for e in json.loads(Path(str(out) + ".jobs.json").read_text())]
     assert logs == [("b", "new")]  # merged again into the now non-empty store: nothing new to add, the log kept
+
+
+def test_merge_newest_first_refuses_a_store_that_already_holds_runs_before_writing_anything(tmp_path, capsys):
+    import reference as ref
+
+    _store_with(tmp_path / "new.db", [("b", 3.0)], "new")
+    _store_with(tmp_path / "merged.db", [("b", 1.0)], "older")  # an earlier merge left at that path
+    before = (tmp_path / "merged.db").read_bytes(), (tmp_path / "merged.db.jobs.json").read_text()
+    assert ref.main(["--merge", str(tmp_path / "new.db"), "--newest-first", "--store", str(tmp_path / "merged.db"),
+                     "--out", ""]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already holds 1 run, which" in err
+    assert "fix: give a path that does not exist" in err
+    assert ((tmp_path / "merged.db").read_bytes(), (tmp_path / "merged.db.jobs.json").read_text()) == before
 
 
 def test_job_row_gives_the_cards_mean_power_and_time_per_1000_whose_product_is_the_gpu_figure():
