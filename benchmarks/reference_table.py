@@ -81,7 +81,7 @@ def job_row(rs: list, idle, logs: list[dict] | None = None) -> dict[str, Any]:
                                         for r in rs),
         "weights": r0.weights, "workload": r0.workload,
         "gpu": gpu_component(r0).get("name", "none"), "driver": env.get("driver") or "",
-        "commit": next((e["commit"] for e in logs if e.get("commit")), "") or _git(env),
+        "commit": next((e["commit"] for e in logs if e.get("commit")), "") or git_commit(env),
         "methods": ";".join(sorted({c["method"] + ":" + c["kind"] for r in rs for c in r.components})),
         "gpu_counter_share": sum(gpu_method(r) == "counter" for r in rs) / len(rs),
         "cards": len({gpu_component(r).get("uuid", "") for r in rs}), "repeats_left_out": len(everything) - len(rs),
@@ -105,7 +105,8 @@ def _s_per_1000(r) -> float | None:
     return r.duration_s / r.inferences * 1000.0 if r.inferences and r.duration_s else None
 
 
-def _git(env: dict) -> str:
+def git_commit(env: dict) -> str:
+    """The commit a record's environment names (a dict with "commit", or the bare string of older records)."""
     g = env.get("git")
     return (g.get("commit") or "") if isinstance(g, dict) else (g or "")
 

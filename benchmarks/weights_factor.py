@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from reference import overrides  # noqa: E402  (the reference's own settings for a job)
 from reference_repeat import REPEAT_SECONDS, figure  # noqa: E402
+from reference_table import git_commit, gpu_component  # noqa: E402
 
 TASK, PRESET = "sentence-similarity", "aienergyscore"
 # the study tasks whose models are text encoders of fixed shape, as MiniLM is: where this one measurement holds
@@ -97,6 +98,11 @@ def measure(model: str, device: str, rounds: int, repeat_s: float, store_path: s
     return summarize(arms, n)
 
 
+def _watts(r: Any) -> float | None:
+    """The card's mean power over a run's window (None without a GPU figure)."""
+    return r.gpu_energy_j / r.duration_s if r.gpu_energy_j and r.duration_s else None
+
+
 def summarize(arms: dict[str, list[Any]], samples: int) -> dict[str, Any]:
     from wattprint.bench.stats import summarize as mean_ci
 
@@ -105,24 +111,21 @@ def summarize(arms: dict[str, list[Any]], samples: int) -> dict[str, Any]:
     ci = mean_ci(ratios)
     mean, half = ci.mean, ci.ci_half_width
     split: dict[str, Any] = {}
-    if all(r.gpu_energy_j and p.gpu_energy_j and r.duration_s and p.duration_s for r, p in pairs):
-        for name, of in (("power", lambda x: x.gpu_energy_j / x.duration_s), ("time", lambda x: x.duration_s)):
+    if all(_watts(r) and _watts(p) for r, p in pairs):
+        for name, of in (("power", _watts), ("time", lambda x: x.duration_s)):
             rs = [of(p) / of(r) for r, p in pairs]
             c = mean_ci(rs)
             split[name] = {"ratios": rs, "mean": c.mean, "ci95": c.ci_half_width}
     per_arm = {w: {"wh_per_1000": statistics.fmean(figure(r) for r in rs),
                    "seconds": statistics.fmean(r.duration_s for r in rs),
-                   "gpu_w": (statistics.fmean(r.gpu_energy_j / r.duration_s for r in rs)
-                             if all(r.gpu_energy_j for r in rs) else None),
+                   "gpu_w": statistics.fmean(map(_watts, rs)) if all(map(_watts, rs)) else None,
                    "weights": rs[0].weights, "model_source": rs[0].model_source}
                for w, rs in arms.items()}
     r0 = arms["random"][0]
-    gpus = [c for c in (getattr(r0, "components", None) or []) if c.get("kind") == "gpu"]
-    env = getattr(r0, "environment", None) or {}
-    git = env.get("git")
+    gpu = gpu_component(r0)
     return {"task": TASK, "preset": PRESET, "samples": samples, "rounds": len(ratios),
-            "card": f"{gpus[0].get('name', '')} {str(gpus[0].get('uuid', ''))[:12]}".strip() if gpus else "no GPU",
-            "commit": ((git.get("commit") or "") if isinstance(git, dict) else (git or ""))[:10],
+            "card": f"{gpu.get('name', '')} {str(gpu.get('uuid', ''))[:12]}".strip() if gpu else "no GPU",
+            "commit": git_commit(r0.environment or {})[:10],
             "basis": "gpu" if arms["random"][0].gpu_wh_per_1000 is not None else "total (no GPU measured)",
             "ratios": ratios, "ratio_mean": mean, "ratio_ci95": half, "split": split, "arms": per_arm,
             "device": arms["random"][0].device}

@@ -15,7 +15,8 @@ import weights_factor as wf  # noqa: E402
 
 def _rec(weights, wh, seconds=2.0, gpu_j=200.0):
     return SimpleNamespace(weights=weights, gpu_wh_per_1000=wh, wh_per_1000=wh * 1.2, duration_s=seconds,
-                           gpu_energy_j=gpu_j, model_source=f"{weights}:folder", device="cuda")
+                           gpu_energy_j=gpu_j, model_source=f"{weights}:folder", device="cuda", components=[],
+                           environment={})
 
 
 def test_each_round_gives_one_ratio_and_the_rounds_their_mean_and_interval():
