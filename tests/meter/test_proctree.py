@@ -21,6 +21,11 @@ from wattprint.meter.proctree import ProcessTree, read_stat
 BURN = ("import sys, time\n"
         "end = time.process_time() + float(sys.argv[1])\n"
         "while time.process_time() < end:\n    pass\n")
+BURN_ON_GO = ("import sys, time\n"
+              "print('ready', flush=True)\n"
+              "sys.stdin.readline()\n"
+              "end = time.process_time() + float(sys.argv[1])\n"
+              "while time.process_time() < end:\n    pass\n")
 SPIN = "while True:\n    pass\n"
 HOLD = "import sys, time\nb = bytearray(int(sys.argv[1]) * 2**20)\nb[::4096] = b'x' * len(b[::4096])\n" \
        "print('ready', flush=True)\ntime.sleep(60)\n"
@@ -112,12 +117,19 @@ def test_descendants_beyond_the_edge_read_limit_carry_the_last_scan(monkeypatch)
 
 def test_a_reaped_child_is_not_counted_twice():
     tree = ProcessTree()
-    child = subprocess.Popen([sys.executable, "-c", BURN, "0.3"])
-    time.sleep(0.05)
+    # the child burns only after the first reading: all of its 0.3 s fall between the two readings, whatever
+    # the machine's load (a child burning from the start had used an unknown share of it by the first one)
+    child = subprocess.Popen([sys.executable, "-c", BURN_ON_GO, "0.3"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "ready"
     tree.scan()  # the child is live in this scan ...
     assert child.pid in tree.live_descendants()
     before = tree.cpu_seconds()[0]
+    child.stdin.write("go\n")
+    child.stdin.flush()
     child.wait()  # ... and reaped now: its time moves to our waited-for children, /proc/<pid> is gone
+    child.stdin.close()
+    child.stdout.close()
     after = tree.cpu_seconds()[0]
     t = os.times()
     assert after == pytest.approx(t.user + t.system + t.children_user + t.children_system, abs=1e-6)
