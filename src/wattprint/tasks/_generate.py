@@ -7,6 +7,7 @@ yields the first new token); every later forward pass is decode. No data is run 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from wattprint.tasks._text import sync
@@ -34,6 +35,24 @@ def _marker_class():
     return PhaseMarker
 
 
+class _LengthNotice(logging.Filter):
+    """Drops transformers' notice that ``max/min_new_tokens`` take precedence over ``max/min_length``: Whisper's
+    generate sets both on its own config at every call, so the notice came twice per input and buried the run's
+    log; the new-token counts are what this module asks for and what runs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "seem to have been set" not in record.getMessage()
+
+
+_LENGTH_NOTICE = _LengthNotice()
+
+
+def _quiet_length_notice() -> None:
+    log = logging.getLogger("transformers.generation.utils")
+    if _LENGTH_NOTICE not in log.filters:
+        log.addFilter(_LENGTH_NOTICE)
+
+
 def generate(loaded: LoadedModel, inputs: dict[str, Any], phases: Phases, *, max_new_tokens: int,
              min_new_tokens: int | None = None, **kw: Any) -> tuple[Any, int]:
     """Run ``model.generate`` with phases; returns (sequences, decoding steps). ``min_new_tokens`` equal to
@@ -42,6 +61,7 @@ def generate(loaded: LoadedModel, inputs: dict[str, Any], phases: Phases, *, max
     from transformers import LogitsProcessorList
 
     marker = _marker_class()(phases, loaded.device)
+    _quiet_length_notice()
     gen_kw = dict(kw)
     gen_kw.setdefault("do_sample", False)
     gen_kw.setdefault("num_beams", 1)
