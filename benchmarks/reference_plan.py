@@ -223,23 +223,37 @@ def plan(which: str, figures_csv: str | None = None) -> list[PlannedJob]:
     raise ValueError(f"unknown set {which!r}: choose one of {', '.join(SETS)}")
 
 
-# Seconds per input on one H200, batch 1, by task: a rough model for sizing parts (base + per billion parameters),
-# from the per-job times of the earlier reference (docs/results/h200.md); the per-job cap bounds any error.
-PER_INPUT_S = {"text-generation": (0.25, 0.03), "image-generation": (0.8, 1.4), "image-captioning": (0.5, 0.1),
-               "summarization": (0.05, 0.05), "automatic-speech-recognition": (0.6, 0.3)}
+# Seconds per input on one H200, batch 1, by task: a rough model (base + per billion parameters) from the
+# reference's median latencies (docs/results/h200.csv; captioning and speech generate up to 100 and 128 tokens).
+PER_INPUT_S = {"text-generation": (0.25, 0.03), "image-generation": (0.8, 1.4), "image-captioning": (0.9, 0.3),
+               "summarization": (0.05, 0.05), "automatic-speech-recognition": (0.4, 1.2)}
 DEFAULT_PER_INPUT_S = (0.01, 0.02)
 LOAD_S = (4.0, 6.0)  # building random weights: base + per billion parameters
 REPEAT_S = 2.5  # the time budget of one repeat (samples sized to it)
-EXPECTED_REPEATS = 4
+MIN_SAMPLES = {"image-generation": 3}  # reference.py's floor of inputs a repeat; 10 elsewhere
+# Medians per job on the H200 over parts 10-11 (84 jobs; benchmarks/runs/reference-2026-12-04d/e, each job's
+# "stages" in call4/ref.db.jobs.json): seconds outside the repeats (loading, building, warm-up, preprocessing) and
+# repeats until the interval was within 10%.
+SETUP_S = {"text-generation": 15.0, "summarization": 9.0, "text-classification": 8.0, "question-answering": 9.0,
+           "image-classification": 9.0, "object-detection": 11.0, "image-captioning": 22.0,
+           "automatic-speech-recognition": 28.0}
+EXPECTED_REPEATS = {"text-generation": 6.0, "summarization": 3.0, "text-classification": 3.0,
+                    "question-answering": 4.5, "image-classification": 7.5, "object-detection": 8.0,
+                    "image-captioning": 6.0, "automatic-speech-recognition": 7.0}
+DEFAULT_SETUP_S, DEFAULT_REPEATS = 10.0, 5.0
+JOB_CAP_S = 120.0  # reference.py's per-job cap on the repeats (reference_repeat.py)
 
 
 def estimate_seconds(job: PlannedJob) -> float:
-    """Expected wall time of one job: load, warm-up and preprocess, and the expected repeats (each >= REPEAT_S)."""
+    """Expected wall time of one job: its set-up (the task's measured median, or building and warm-up if a large
+    model takes longer) and its expected repeats, each at least REPEAT_S and its floor of inputs, within the cap."""
     b = job.parameters / 1e9
     base, per_b = PER_INPUT_S.get(job.task, DEFAULT_PER_INPUT_S)
     per_input = base + per_b * b
-    repeat = max(REPEAT_S, 3 * per_input) if job.task == "image-generation" else max(REPEAT_S, per_input)
-    return LOAD_S[0] + LOAD_S[1] * b + 4 * per_input + EXPECTED_REPEATS * repeat
+    setup = max(SETUP_S.get(job.task, DEFAULT_SETUP_S), LOAD_S[0] + LOAD_S[1] * b + 4 * per_input)
+    repeat = max(REPEAT_S, MIN_SAMPLES.get(job.task, 10) * per_input)
+    # the repeats stop before one would pass the cap, once there are 3
+    return setup + min(max(JOB_CAP_S, 3 * repeat), EXPECTED_REPEATS.get(job.task, DEFAULT_REPEATS) * repeat)
 
 
 def split(jobs: list[PlannedJob], parts: int) -> list[list[PlannedJob]]:

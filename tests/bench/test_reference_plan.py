@@ -90,12 +90,19 @@ def test_read_figures_takes_aienergyscore_rows_of_a_results_csv(tmp_path):
     assert rp.read_figures(str(tmp_path / "missing.csv")) == {}
 
 
-def test_estimate_grows_with_parameters_and_image_generation_costs_more():
+def test_estimate_is_the_tasks_measured_setup_and_repeats_within_the_cap():
     small = rp.PlannedJob("aienergyscore", "text-classification", "distilbert-sst2", 66_955_010)
-    assert rp.estimate_seconds(small) == pytest.approx(4.0 + 6 * 0.067 + 4 * (0.01 + 0.02 * 0.067) + 4 * 2.5, 1e-3)
+    # measured median set-up (8 s) and 3 repeats of the 2.5 s budget: building is quicker than the median
+    assert rp.estimate_seconds(small) == pytest.approx(8.0 + 3 * 2.5, 1e-6)
     big = rp.PlannedJob("aienergyscore", "image-generation", "sdxl-base-1.0", 3_468_837_867)
     per = 0.8 + 1.4 * 3.468837867
-    assert rp.estimate_seconds(big) == pytest.approx(4 + 6 * 3.468837867 + 4 * per + 4 * 3 * per, 1e-6)
+    # no measured set-up for the task: building the weights and warm-up; a repeat is its floor of 3 images
+    assert rp.estimate_seconds(big) == pytest.approx(4 + 6 * 3.468837867 + 4 * per + 5 * 3 * per, 1e-6)
+    slow = rp.PlannedJob("aienergyscore", "automatic-speech-recognition", "whisper-large-v3", 1_543_490_560)
+    per = 0.4 + 1.2 * 1.54349056
+    # 7 repeats of 10 inputs would pass the job's cap: the repeats stop before one would pass it
+    assert 7 * 10 * per > rp.JOB_CAP_S
+    assert rp.estimate_seconds(slow) == pytest.approx(28.0 + rp.JOB_CAP_S, 1e-6)
 
 
 def test_split_is_contiguous_balanced_and_covers_every_job_once():
