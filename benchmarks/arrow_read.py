@@ -3,8 +3,9 @@
 The aienergyscore preset reads every prepared input back from an Arrow file inside each repeat, through datasets'
 torch formatter, as the AI Energy Score protocol reads its cache (src/wattprint/bench/arrow_inputs.py). For an
 image model that read is most of the repeat, and the GPU's idle power over it is most of the figure. This script
-builds the job's own rows (a catalog image classifier, random weights, synthetic images, the model's processor)
-and times, per input, the read alone and variants that each change one thing: datasets' per-tensor check for
+builds the job's own rows (a catalog image model of any task: classifier, detector, captioner; random weights,
+synthetic images at its dataset's sizes, the model's processor) and times, per input, the read alone and variants
+that each change one thing: datasets' per-tensor check for
 torchvision's VideoReader left in (where this torchvision lacks it, huggingface/datasets#8085; the reads skip it),
 the protocol's row shape (no batch dimension), the file on /dev/shm, one torch thread, the meter's sampler running
 as in a benchmark, CUDA initialised, the model call after each read (the repeat's loop) with and without the meter,
@@ -16,6 +17,7 @@ the loop waited (on the GIL, page faults or the device) rather than computed.
 
     python3 benchmarks/arrow_read.py --device cuda --json out.json           # on the GPU machine, ~30-60 s
     python3 benchmarks/arrow_read.py --device cpu --rows 60                   # here
+    python3 benchmarks/arrow_read.py --device cuda --model yolos-tiny --rows 40   # a detector's larger tensors
 """
 
 from __future__ import annotations
@@ -66,14 +68,35 @@ def _rows(prepared: list[Any], folder: str | None = None) -> Any:
         tempfile.tempdir = old
 
 
+IMAGE_TASKS = ("image-classification", "object-detection", "image-captioning")
+
+
 def _load(model: str, device: str) -> tuple[Any, Any]:
     from wattprint.models.catalog import get_entry
     from wattprint.tasks.base import LoadSettings
     from wattprint.tasks.registry import get_task
 
-    task = get_task("image-classification")
-    loaded = task.load(get_entry(model, task=task.name), LoadSettings(device=device, dtype="float32", weights="random"))
+    entry = get_entry(model)
+    name = next((t for t in entry.tasks if t in IMAGE_TASKS), None)
+    if name is None:
+        raise SystemExit(f"arrow_read.py: {model} is a {'/'.join(entry.tasks)} model; pick one of an image task "
+                         f"({', '.join(IMAGE_TASKS)}), e.g. resnet-18 or yolos-tiny")
+    task = get_task(name)
+    loaded = task.load(get_entry(model, task=name), LoadSettings(device=device, dtype="float32", weights="random"))
     return task, loaded
+
+
+def _first_tensor(obj: Any) -> Any:
+    """The pixels of a prepared batch: the tensor itself, a mapping's ``pixel_values``, else the first tensor
+    inside a tuple, list or mapping."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        return obj
+    if hasattr(obj, "values") and isinstance(obj.get("pixel_values"), torch.Tensor):
+        return obj["pixel_values"]
+    items = obj.values() if hasattr(obj, "values") else obj if isinstance(obj, tuple | list) else ()
+    return next((t for t in (_first_tensor(v) for v in items) if t is not None), None)
 
 
 def _meter(device: str) -> Any:
@@ -109,7 +132,9 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         task, loaded = _load(args.model, "cpu")
         items = task.make_inputs(loaded, task.dataset(None), "synthetic", args.rows, seed=0).items
         prepared = [task.prepare(loaded, [x], {}) for x in items]  # one batch of one input per row, as the job writes
-    shape = tuple(prepared[0].shape)  # process_images gives the pixel tensor itself
+    # a classifier's prepared batch is the pixel tensor itself; a detector's or captioner's holds it with more
+    shape = tuple(_first_tensor(prepared[0]).shape)
+    plain = all(isinstance(p, torch.Tensor) for p in prepared)
     out: list[dict[str, Any]] = []
 
     def add(name: str, wall_cpu: tuple[float, float]) -> None:
@@ -126,14 +151,17 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
         add("read, datasets' VideoReader check left in (datasets#8085)", _time(lambda i: rows._table[i], n))
     if args.rows_file:
         return out
-    if args.alt_site:
+    if args.alt_site and not plain:
+        print("  --alt-site: only for a classifier's plain pixel tensors; left out for this model")
+    elif args.alt_site:
         import numpy
 
         keep = Path(tempfile.mkdtemp(prefix="arrow-read-")) / "rows.npy"
         numpy.save(keep, torch.stack(prepared).numpy())
         out += alt_site(args, keep)
-    flat = _rows([p[0] for p in prepared])
-    add("read, rows without the batch dimension (the protocol's)", _time(lambda i: flat[i], n))
+    if plain:
+        flat = _rows([p[0] for p in prepared])
+        add("read, rows without the batch dimension (the protocol's)", _time(lambda i: flat[i], n))
     if Path("/dev/shm").is_dir():
         shm = _rows(prepared, "/dev/shm")
         add("read, file on /dev/shm", _time(lambda i: shm[i], n))
@@ -181,7 +209,8 @@ def alt_site(args: argparse.Namespace, rows_file: Path) -> list[dict[str, Any]]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cuda")
-    ap.add_argument("--model", default="resnet-18", help="a catalog image classifier (default resnet-18)")
+    ap.add_argument("--model", default="resnet-18",
+                    help="a catalog image model: classifier, detector or captioner (default resnet-18)")
     ap.add_argument("--rows", type=int, default=150, help="inputs (rows) per variant, each read twice")
     ap.add_argument("--alt-site", help="a folder with another datasets version, timed in a subprocess")
     ap.add_argument("--rows-file", help=argparse.SUPPRESS)

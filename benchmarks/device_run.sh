@@ -16,6 +16,7 @@
 #       machine goes on where the last call stopped)
 #   bash benchmarks/device_run.sh arrowread # 1 GPU: the aienergyscore preset's Arrow read timed variant by variant
 #                                           # (carry .dswhl, and .gapwhl for datasets 2.21: not .devsite too, over 64 MiB), ~60 s
+#                                           # a model; ARROW_MODELS="resnet-18 yolos-tiny" ARROW_ROWS=40 for several
 #   bash benchmarks/device_run.sh peers     # 1 GPU: meter_vs_peers v2 alone (carry .whl), ~250 s
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
@@ -229,8 +230,13 @@ arrowread)
   ds_env
   alt=()
   [ -d .gapwhl ] && datasets_install && alt=(--alt-site /tmp/gapds)
-  CUDA_VISIBLE_DEVICES=0 timeout 300 python3 benchmarks/arrow_read.py --device cuda "${alt[@]}" \
-    --json "$OUT/arrow_read.json" 2>&1 | grep -v "^\[transformers\]" | tee "$OUT/arrow_read.log"
+  # ARROW_MODELS: catalog image models, one run each (default resnet-18; e.g. "resnet-18 yolos-tiny detr-resnet-50")
+  for m in ${ARROW_MODELS:-resnet-18}; do
+    sfx=$([ "$m" = resnet-18 ] && echo "" || echo "-$m")
+    CUDA_VISIBLE_DEVICES=0 timeout 300 python3 benchmarks/arrow_read.py --device cuda --model "$m" "${alt[@]}" \
+      --rows "${ARROW_ROWS:-150}" --json "$OUT/arrow_read$sfx.json" 2>&1 | grep -v "^\[transformers\]" \
+      | tee "$OUT/arrow_read$sfx.log"
+  done
   ;;
 lanes)
   # two reference lanes at once, one per card, each pinned to half of the host's cores (a lent single-GPU H200
