@@ -82,7 +82,10 @@ PROTOCOL_TOKENS = {"text-generation": 10, "image-captioning": 100, "automatic-sp
 NEEDS = {"text-generation": "the same job with the leaderboard's software (transformers 4.44) on an H100, per-token "
                             "decode time beside it",
          "image-classification": "each image's read back from Arrow timed apart on this host "
-                                 "(`benchmarks/arrow_read.py`), beside the protocol's own loop on the same host"}
+                                 "(`benchmarks/arrow_read.py`), beside the protocol's own loop on the same host",
+         "object-detection": "each image's read back from Arrow timed apart from the model call on this host "
+                             "(`ARROW_MODELS={model} bash benchmarks/device_run.sh arrowread`): a detector's "
+                             "pixels are up to 800 x 1,333, about 20 times a 224 x 224 classifier's"}
 
 
 def read_csv(path: str | Path) -> list[dict]:
@@ -250,7 +253,7 @@ def explain(row: dict) -> str:
         return f"within {EXPLAIN_RATIO}x"
     if row.get("protocol") is not None:
         return explain_measured(row)
-    need = NEEDS.get(row["task"], "the same job on an H100 with the leaderboard's software")
+    need = NEEDS.get(row["task"], "the same job on an H100 with the leaderboard's software").format(model=row["model"])
     return f"not yet explained{_at_power(row)}{_host(row)}: needs {need}"
 
 

@@ -92,6 +92,15 @@ def test_an_unexplained_gap_states_the_window_as_time_at_the_cards_power():
 
 
 
+def test_a_detectors_gap_names_the_arrow_read_measurement_for_that_model():
+    board = [{"model": "yolos-tiny", "hub_id": "hustvl/yolos-tiny", "task": "object-detection",
+              "kwh_per_1000": "0.001", "source": "s6"}]
+    row = _r("object-detection", "yolos-tiny", preset="aienergyscore", gpu=4.4)
+    d = rc.leaderboard_rows([row], board, {})[0]
+    assert d["why"].startswith("not yet explained: needs each image's read back from Arrow timed apart from the model "
+                               "call on this host (`ARROW_MODELS=yolos-tiny bash benchmarks/device_run.sh arrowread`)")
+
+
 def test_an_unexplained_gap_sets_its_hosts_probe_against_the_fastest_host_measured():
     def row(model, task, gpu, card, dispatch):
         return dict(_r(task, model, preset="aienergyscore", gpu=gpu), card_uuids=card, host_dispatch_us=dispatch)
