@@ -6,6 +6,7 @@ its figures as JSON; ``table`` prints them (``reconciliation.py`` sets their sum
 
     python benchmarks/aienergyscore_gap.py image --json image.json      # ResNet-18, the protocol's data path
     python benchmarks/aienergyscore_gap.py text --json text-444.json    # distilgpt2 with the transformers on the path
+    python benchmarks/aienergyscore_gap.py caption --json caption-444.json   # GIT captions, 100 new tokens each
     python benchmarks/aienergyscore_gap.py preset --samples 500 --json preset.json   # wattprint's own preset
     python benchmarks/aienergyscore_gap.py table image.json text-*.json preset.json
 
@@ -17,6 +18,10 @@ window) and wattprint's way (tensors in memory), and the Arrow reads alone witho
 ``text``: distilgpt2 fp16, batch 1, the protocol's prefill pass (1 new token) and generate pass (exactly 10),
 with whichever transformers is importable (the leaderboard's image pins 4.44.0), prompts from memory or,
 with ``--rows arrow`` and ``datasets``, through the DataLoader as the protocol reads them.
+``caption``: a GIT captioner (``--model git-base`` or ``git-large-coco``), fp32, batch 1, exactly 100 new tokens
+(the scenario's default for image-to-text), with whichever transformers is importable, and how many times its
+image encoder ran per caption: transformers 4.x hands ``pixel_values`` to every decoding step, so the encoder runs
+once per new token; transformers 5 drops them after the prefill.
 
 GPU energy is the NVML total-energy counter of GPU 0, the counter the protocol's tracker reads (CodeCarbon
 2.5.1, ``codecarbon/core/gpu.py`` ``_get_total_energy_consumption``, GPU ids from ``backend.device_ids: 0``).
@@ -55,6 +60,7 @@ IMAGE_SIZES = ((500, 375), (512, 512), (500, 500))
 # text_generation dataset: 369,139 input tokens over 1,000 prompts (AIEnergyScore index.md, Table 1)
 PROMPT_MEAN_TOKENS = 369
 NEW_TOKENS = 10  # examples/energy_star/text_generation.yaml: min_new_tokens = max_new_tokens = 10
+CAPTION_TOKENS = 100  # image-to-text has no settings in its config: the scenario's default, exactly 100 new tokens
 
 
 class GpuCounter:
@@ -92,11 +98,14 @@ class Phases:
 
     @contextmanager
     def measure(self, name: str, inputs: int, **extra):
+        """A window over ``inputs`` inputs; the window may lower the count it yields (``done["inputs"]``)."""
         self.sync()
         e0, t0 = self.counter.joules(), time.perf_counter()
-        yield
+        done = {"inputs": inputs}
+        yield done
         self.sync()
         e1, t1 = self.counter.joules(), time.perf_counter()
+        inputs = done["inputs"]
         row = {"phase": name, "inputs": inputs, "seconds": t1 - t0,
                "gpu_j": None if e0 is None or e1 is None else e1 - e0, **extra}
         self.rows.append(row)
@@ -290,6 +299,54 @@ def text_part(args: argparse.Namespace) -> None:
            prompt_tokens=sum(prompt_lengths(args.prompts)))
 
 
+# ---- image captioning: GIT's generation loop with this environment's transformers ----
+
+def git_captioner(name: str, device: str):
+    import torch
+    from transformers import GitConfig, GitForCausalLM
+
+    cfg = _kept_config(name)
+    torch.manual_seed(0)
+    return GitForCausalLM(GitConfig(**cfg)).to(device).eval()  # fp32, as the protocol runs image-to-text
+
+
+def caption_part(args: argparse.Namespace) -> None:
+    import torch
+
+    phases = Phases(args.device)
+    model = git_captioner(args.model, args.device)
+    calls = [0]
+    model.git.image_encoder.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    size = model.config.vision_config.image_size
+    g = torch.Generator().manual_seed(0)
+    # pixels as the processor leaves them (normalised, about unit variance); their values do not change the work
+    images = [torch.randn(1, 3, size, size, generator=g) for _ in range(args.images)]
+    gen = {"do_sample": False, "num_beams": 1, "use_cache": True,
+           "max_new_tokens": CAPTION_TOKENS, "min_new_tokens": CAPTION_TOKENS}
+    with torch.inference_mode():
+        for _ in range(3):
+            model.generate(pixel_values=images[0].to(args.device), **{**gen, "max_new_tokens": 2, "min_new_tokens": 2})
+    _idle(phases, args.idle_seconds)
+    tag = f"transformers {_versions()['transformers']}"
+    per_caption = []
+    for k in range(args.iterations):
+        done, t0 = 0, time.perf_counter()
+        with phases.measure(f"generate ({tag})", args.images, iteration=k) as window:
+            for pixels in images:  # the first --images, or fewer (3 at least) once --seconds have passed
+                calls[0] = 0
+                with torch.inference_mode():
+                    out = model.generate(pixel_values=pixels.to(args.device), **gen)
+                per_caption.append(calls[0])
+                done += 1
+                if done >= 3 and time.perf_counter() - t0 > args.seconds:
+                    break
+            window["inputs"] = done
+    new = int(out.shape[1]) - 1  # the sequence starts from the BOS token GIT's generate puts first
+    print(f"  image encoder runs per caption: {sorted(set(per_caption))}; new tokens {new}", flush=True)
+    _write(args, "caption", phases, model=args.model, new_tokens=CAPTION_TOKENS, image_size=size,
+           encoder_runs_per_caption=fmean(per_caption), generated_new_tokens=new)
+
+
 # ---- wattprint's own aienergyscore preset ----
 
 def preset_part(args: argparse.Namespace) -> None:
@@ -326,7 +383,7 @@ def preset_part(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="part", required=True)
-    for name in ("image", "text", "preset"):
+    for name in ("image", "text", "caption", "preset"):
         p = sub.add_parser(name)
         p.add_argument("--device", default="cuda", help="cpu only to check the script (no GPU energy then)")
         p.add_argument("--json", default=None, help="write the figures here")
@@ -338,6 +395,10 @@ def main(argv: list[str] | None = None) -> None:
     txt = sub.choices["text"]
     txt.add_argument("--prompts", type=int, default=300)
     txt.add_argument("--rows", choices=("memory", "arrow"), default="memory")
+    cap = sub.choices["caption"]
+    cap.add_argument("--model", default="git-base", help="a GIT captioner of the catalog (git-base, git-large-coco)")
+    cap.add_argument("--images", type=int, default=50)
+    cap.add_argument("--seconds", type=float, default=60.0, help="a pass stops after this, with 3 images at least")
     pre = sub.choices["preset"]
     pre.add_argument("--samples", type=int, default=500)
     pre.add_argument("--repeats", type=int, default=2)
@@ -345,11 +406,13 @@ def main(argv: list[str] | None = None) -> None:
     tab = sub.add_parser("table")
     tab.add_argument("paths", nargs="+")
     tab.add_argument("--csv", default=None, help="also write the phases as benchmarks/data/aienergyscore_phases.csv")
+    tab.add_argument("--keep-others", action="store_true",
+                     help="keep the rows --csv already holds for models these parts did not measure")
     args = ap.parse_args(argv)
     if os.environ.get("GAP_SMOKE") and args.part != "table":
         # a check of the whole path on a CPU machine: few inputs, no GPU figures
         args.device, args.idle_seconds, args.iterations = "cpu", 0.5, 1
-        for name, value in (("samples", 30), ("forward_samples", 10), ("prompts", 3), ("repeats", 1)):
+        for name, value in (("samples", 30), ("forward_samples", 10), ("prompts", 3), ("repeats", 1), ("images", 2)):
             if hasattr(args, name):
                 setattr(args, name, value if name != "samples" or args.part == "image" else 3)
     if args.part == "table":
@@ -357,10 +420,11 @@ def main(argv: list[str] | None = None) -> None:
 
         print(table(args.paths))
         if args.csv:
-            write_csv(args.paths, args.csv, source=os.environ.get("GAP_SOURCE", "benchmarks/aienergyscore_gap.py"))
+            write_csv(args.paths, args.csv, source=os.environ.get("GAP_SOURCE", "benchmarks/aienergyscore_gap.py"),
+                      keep_others=args.keep_others)
         return
     print(f"{args.part}: {_versions()}", flush=True)
-    {"image": image_part, "text": text_part, "preset": preset_part}[args.part](args)
+    {"image": image_part, "text": text_part, "caption": caption_part, "preset": preset_part}[args.part](args)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def _phase_lines(doc: dict) -> list[str]:
         j = fmean(joules) if joules else None
         watts = j / s if j is not None and s > 0 else None
         per = f"{s / n * 1000:.3g} ms/input" if n else f"{s:.3g} s"
-        if doc["part"] == "text" and name.startswith("generate") and n:
+        if doc["part"] in GENERATING and name.startswith("generate") and n:
             per += f", {s / (n * doc['new_tokens']) * 1000:.3g} ms/new token"
         lines.append(f"| {doc.get('model', '')} | {name} | {n} x {len(rs)} | {_fmt(wh_per_1000(j, n))} | {per} "
                      f"| {_fmt(watts, '.0f')} |")
@@ -82,6 +82,9 @@ def table(paths: list[str]) -> str:
         v = doc["versions"]
         notes.append(f"{os.path.basename(p)}: {doc['gpu']}, python {v['python']}, torch {v['torch']}, "
                      f"transformers {v['transformers']}, datasets {v['datasets']}, pyarrow {v['pyarrow']}")
+        if "encoder_runs_per_caption" in doc:
+            notes.append(f"{os.path.basename(p)}: the image encoder ran {doc['encoder_runs_per_caption']:.3g} times "
+                         f"per caption of {doc['generated_new_tokens']} new tokens")
     out.append("")
     out.append("leaderboard (H100, GPU Wh/1k): " + ", ".join(f"{m} {board[m]:.3g}" for m in dict.fromkeys(models)
                                                              if m in board))
@@ -89,6 +92,7 @@ def table(paths: list[str]) -> str:
 
 
 PROTOCOL_IMAGE = ("preprocess", "forward, DataLoader over the Arrow cache (protocol)")
+GENERATING = ("text", "caption")  # parts whose generate phases have new tokens (their JSON's new_tokens)
 
 
 def _summaries(doc: dict) -> list[dict]:
@@ -103,7 +107,7 @@ def _summaries(doc: dict) -> list[dict]:
             continue
         joules = [r["gpu_j"] for r in rs if r["gpu_j"] is not None]
         s = fmean(r["seconds"] for r in rs)
-        tokens = n * doc["new_tokens"] if doc["part"] == "text" and name.startswith("generate") else None
+        tokens = n * doc["new_tokens"] if doc["part"] in GENERATING and name.startswith("generate") else None
         out.append({"model": doc["model"], "phase": name, "inputs": n, "passes": len(rs),
                     "gpu_wh_per_1000": wh_per_1000(fmean(joules), n) if joules else None,
                     "ms_per_input": s / n * 1000, "ms_per_new_token": s / tokens * 1000 if tokens else None,
@@ -113,10 +117,16 @@ def _summaries(doc: dict) -> list[dict]:
     return out
 
 
-def _protocol_text_phase(rows: list[dict]) -> str | None:
-    """The generate pass with the leaderboard's transformers (4.x), read from Arrow if measured so, else memory."""
-    old = [r["phase"] for r in rows if r["phase"].startswith("generate (transformers 4.")]
-    return next((p for p in old if "from arrow" in p), old[0] if old else None)
+def _protocol_generate_phases(rows: list[dict]) -> dict[str, str]:
+    """model -> its generate pass with the leaderboard's transformers (4.x), read from Arrow if measured so, else
+    from memory (a captioner's pixels are in memory: its image preprocessing is not re-enacted, a small share
+    beside 100 new tokens)."""
+    out: dict[str, str] = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        old = [r["phase"] for r in rows if r["model"] == model and r["phase"].startswith("generate (transformers 4.")]
+        if old:
+            out[model] = next((p for p in old if "from arrow" in p), old[0])
+    return out
 
 
 def _preset_rows(doc: dict) -> list[dict]:
@@ -138,22 +148,33 @@ def _preset_rows(doc: dict) -> list[dict]:
     return out
 
 
-def write_csv(paths: list[str], out: str, source: str) -> None:
+COLUMNS = ["model", "phase", "in_protocol_sum", "gpu_wh_per_1000", "ms_per_input", "ms_per_new_token", "inputs",
+           "passes", "software", "gpu", "source"]
+
+
+def write_csv(paths: list[str], out: str, source: str, keep_others: bool = False) -> None:
+    """The parts' phases into ``out``, each row with ``source``. With ``keep_others``, the rows ``out`` already
+    holds for models these parts did not measure stay as they are, with their own source, ahead of the new rows."""
     rows = []
     for p in paths:
         if os.path.exists(p):
             with open(p, encoding="utf-8") as f:
                 doc = json.load(f)
             rows.extend(_preset_rows(doc) if doc["part"] == "preset" else _summaries(doc))
-    text_phase = _protocol_text_phase(rows)
+    generate = _protocol_generate_phases(rows)
     for r in rows:
         if "in_protocol_sum" not in r:
-            r["in_protocol_sum"] = "yes" if r["phase"] in PROTOCOL_IMAGE or r["phase"] == text_phase else "no"
+            mine = r["phase"] in PROTOCOL_IMAGE or generate.get(r["model"]) == r["phase"]
+            r["in_protocol_sum"] = "yes" if mine else "no"
         r["source"] = source
-    cols = ["model", "phase", "in_protocol_sum", "gpu_wh_per_1000", "ms_per_input", "ms_per_new_token", "inputs",
-            "passes", "software", "gpu", "source"]
+    kept: list[dict] = []
+    if keep_others and os.path.exists(out):
+        measured = {r["model"] for r in rows}
+        with open(out, newline="", encoding="utf-8") as f:
+            kept = [r for r in csv.DictReader(f) if r["model"] not in measured]
     with open(out, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=cols)
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
         w.writeheader()
+        w.writerows(kept)
         for r in rows:
-            w.writerow({k: (f"{r[k]:.4g}" if isinstance(r[k], float) else r[k]) for k in cols})
+            w.writerow({k: (f"{r[k]:.4g}" if isinstance(r[k], float) else r[k]) for k in COLUMNS})

@@ -21,6 +21,7 @@
 #   bash benchmarks/device_run.sh checks    # 1 GPU: meter check, meter cost, proxy cost and proxy receipts (carry .whl .servewhl)
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
 #   bash benchmarks/device_run.sh gappreset # 1 GPU: the aienergyscore preset with Arrow reads (carry .gapwhl .devsite/pkgs)
+#   bash benchmarks/device_run.sh gapcaption # 1 GPU: GIT captioning with transformers 4.44 and the machine's (carry .gapwhl), ~400 s
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -211,6 +212,25 @@ gap)
     "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json --csv "$OUT/aienergyscore_phases.csv") \
     >"$OUT/table.md" 2>&1
   tar -C "$RES" -czf "$FINAL/results-gap.tar.gz" . && trap - EXIT
+  cat "$OUT/table.md"
+  ;;
+gapcaption)
+  # GIT captioning, 100 new tokens, with the leaderboard's transformers 4.44 (.gapwhl: its image encoder runs at every
+  # new token) and this machine's (once per caption), ~${TOTAL:-470} s at most; CAPTION_MODELS to pick others
+  export OUT
+  gap_install
+  old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")
+  new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")
+  parts=()
+  for m in ${CAPTION_MODELS:-git-base git-large-coco}; do
+    step "caption_new_$m" 100 "${new[@]}" python3 aienergyscore_gap.py caption --model "$m" --seconds 30 \
+      --json "$OUT/caption-$m-new.json"
+    step "caption_old_$m" 130 "${old[@]}" python3 aienergyscore_gap.py caption --model "$m" --seconds 45 \
+      --iterations 1 --json "$OUT/caption-$m-old.json"
+    parts+=("$OUT/caption-$m-new.json" "$OUT/caption-$m-old.json")
+  done
+  (cd benchmarks && python3 aienergyscore_gap.py table "${parts[@]}" --csv "$OUT/aienergyscore_phases.csv") \
+    >"$OUT/table.md" 2>&1
   cat "$OUT/table.md"
   ;;
 gappreset)
