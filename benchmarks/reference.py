@@ -245,8 +245,9 @@ def table(args: argparse.Namespace) -> None:
     for row, (_, rs) in zip(rows, sorted(groups.items())):
         row["card_ratio"] = _card_ratio(rs)
     published, flagged = rt.split_rows(rows)
-    _write_csv(out / f"{args.name}.csv", published)
-    _write_csv(archive / f"{args.name}-flagged.csv", flagged)
+    header = list(rows[0]) if rows else ["task"]  # an empty file keeps the columns its rows would have
+    _write_csv(out / f"{args.name}.csv", published, header)
+    _write_csv(archive / f"{args.name}-flagged.csv", flagged, header)
     kept = {(r["task"], r["model"], r["preset"]) for r in published}
     shown = [r for r in finished if (r.task, r.model, r.preset) in kept]
     title = TITLES.get(args.name, f"wattprint reference: {args.name}")
@@ -265,9 +266,9 @@ def table(args: argparse.Namespace) -> None:
     _print_rows(rows, failed)
 
 
-def _write_csv(path: Path, rows: list[dict]) -> None:
+def _write_csv(path: Path, rows: list[dict], header: list[str]) -> None:
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["task"])
+        w = csv.DictWriter(f, fieldnames=header)
         w.writeheader()
         w.writerows(rows)
 

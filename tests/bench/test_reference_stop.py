@@ -375,3 +375,17 @@ def test_a_call_measures_its_idle_baseline_once_at_the_first_job_that_runs(monke
     args = ref._args(["--store", str(tmp_path / "r.db"), "--idle-baseline", "7", "--budget", "100"])
     assert ref.run(args) == 0
     assert asked == [7.0, 7.0, 0.0]
+
+
+def test_a_table_file_without_rows_keeps_the_columns_its_rows_would_have(tmp_path):
+    import csv
+
+    import reference as ref
+
+    _store_with(tmp_path / "s.db", [("a", 1.0)], "tight")  # no counter share recorded: the row is flagged
+    ref.table(SimpleNamespace(store=str(tmp_path / "s.db"), out=str(tmp_path / "out"), archive=str(tmp_path / "arc"),
+                              name="h200", from_export=None))
+    published = (tmp_path / "out" / "h200.csv").read_text().splitlines()
+    flagged = (tmp_path / "arc" / "h200-flagged.csv").read_text().splitlines()
+    assert len(flagged) == 2 and published == flagged[:1]  # no published row, but every column of one
+    assert next(csv.reader(published))[:3] == ["task", "model", "model_kind"]
