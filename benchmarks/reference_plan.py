@@ -104,12 +104,14 @@ def leaderboard_jobs(path: Path = LEADERBOARD) -> list[PlannedJob]:
 
 
 def read_figures(path: str | None) -> dict[tuple[str, str], float]:
-    """(task, model) -> GPU Wh per 1,000 of the ``aienergyscore`` rows of a results CSV (this script's own)."""
+    """(task, model) -> GPU Wh per 1,000 of the ``aienergyscore`` rows of a results CSV (this script's own) that
+    ``--skip-done`` counts as done: a row of the fixed protocol, another dataset or drawn lengths could rank a model
+    by settings the others did not run (a captioner's 10 new tokens where the rest generated 100)."""
     if not path or not Path(path).exists():
         return {}
     with open(path, newline="") as f:
         return {(r["task"], r["model"]): float(r["gpu_wh_per_1000"]) for r in csv.DictReader(f)
-                if r.get("preset") == "aienergyscore" and r.get("gpu_wh_per_1000") not in (None, "")}
+                if r.get("preset") == "aienergyscore" and r.get("gpu_wh_per_1000") not in (None, "") and is_done(r)}
 
 
 def _least_median_most(ranked: list[tuple[float, str]]) -> list[tuple[str, str]]:

@@ -82,10 +82,15 @@ def test_paper_set_ranks_by_given_figures_when_three_are_known():
     assert fm["xlm-roberta-base"].startswith("median")
 
 
-def test_read_figures_takes_aienergyscore_rows_of_a_results_csv(tmp_path):
+def test_read_figures_takes_the_done_aienergyscore_rows_of_a_results_csv(tmp_path):
     p = tmp_path / "r.csv"
-    p.write_text("task,model,preset,gpu_wh_per_1000\nfill-mask,roberta-base,aienergyscore,0.5\n"
-                 "fill-mask,roberta-base,paper,9\nfill-mask,albert-base-v2,aienergyscore,\n")
+    ds = rp.preset_dataset("aienergyscore", "fill-mask")
+    p.write_text("task,model,preset,gpu_wh_per_1000,stop,dataset\n"
+                 f"fill-mask,roberta-base,aienergyscore,0.5,tight,{ds}\n"
+                 f"fill-mask,roberta-base,paper,9,tight,{ds}\n"
+                 f"fill-mask,albert-base-v2,aienergyscore,,tight,{ds}\n"
+                 f"fill-mask,bert-base-cased,aienergyscore,3,,{ds}\n"  # the fixed protocol: no stop reason
+                 "fill-mask,deberta-base,aienergyscore,4,tight,another-dataset\n")
     assert rp.read_figures(str(p)) == {("fill-mask", "roberta-base"): 0.5}
     assert rp.read_figures(str(tmp_path / "missing.csv")) == {}
 
