@@ -1,8 +1,9 @@
 """Object detection (COCO, Pascal VOC 2007, LVIS images): boxes with labels and scores above a threshold.
 
-Images are resized as the model family does (shortest edge 800, longest 1333 for DETR-style models) by the
-model's own processor, or a stand-in of the same family built offline (``overrides["image_size"]`` shrinks
-the shortest edge for CPU runs and is recorded). No quality score (mAP needs the full COCO evaluation).
+Images are resized as the model does (shortest edge 800, longest 1333 for DETR-style models; YOLOS-tiny 512)
+by the model's own processor, or a stand-in of the same family and sizes built offline
+(``overrides["image_size"]`` shrinks the shortest edge for CPU runs and is recorded). No quality score (mAP
+needs the full COCO evaluation).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from wattprint.workloads.specs import specs
 
 PROCESSORS = {"detr": "DetrImageProcessor", "deformable_detr": "DeformableDetrImageProcessor",
               "yolos": "YolosImageProcessor", "conditional_detr": "ConditionalDetrImageProcessor"}
+# A model's own shortest edge where it is not the family's 800 (the longest edge is 1333 either way):
+# hustvl/yolos-tiny's preprocessor_config.json, size {"shortest_edge": 512, "longest_edge": 1333}
+OWN_SHORTEST_EDGE = {"hustvl/yolos-tiny": 512}
 
 
 class ObjectDetection(Task):
@@ -40,7 +44,7 @@ class ObjectDetection(Task):
 
             proc, desc = AutoImageProcessor.from_pretrained(ml.plan.location), f"own ({ml.plan.location})"
         else:
-            proc, desc = _stand_in(ml.model.config, settings)
+            proc, desc = _stand_in(ml.model.config, settings, OWN_SHORTEST_EDGE.get(entry.hub_id, 800))
         return LoadedModel(ml.model, proc, settings.device, settings.dtype, ml.plan.weights, ml.parameters,
                            ml.plan.source, _text.base_extra(entry, ml, self.model_class(entry), desc))
 
@@ -92,11 +96,15 @@ class ObjectDetection(Task):
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
 
-def _stand_in(config: Any, settings: LoadSettings) -> tuple[Any, str]:
+def _stand_in(config: Any, settings: LoadSettings, own_short: int = 800) -> tuple[Any, str]:
+    """The family's processor at the model's own sizes; ``overrides["image_size"]`` scales both edges down."""
     import transformers
 
     name = PROCESSORS.get(getattr(config, "model_type", ""), "DetrImageProcessor")
-    short = int(settings.overrides.get("image_size", 800))
-    size = {"shortest_edge": short, "longest_edge": int(round(short * 1333 / 800))}
+    if "image_size" in settings.overrides:
+        short = int(settings.overrides["image_size"])
+        size = {"shortest_edge": short, "longest_edge": int(round(short * 1333 / 800))}
+    else:
+        size = {"shortest_edge": own_short, "longest_edge": 1333}
     proc = getattr(transformers, name)(size=size)
     return proc, f"stand-in {name} (shortest edge {size['shortest_edge']}, longest {size['longest_edge']})"
