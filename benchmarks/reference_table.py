@@ -6,7 +6,8 @@ published tables (they stay in the archive, ``<name>-flagged.csv``):
 
 - ``not counter-resolved``: some repeat's GPU figure does not rest on the energy counter (power-field or no GPU);
 - ``shared GPU``: another process used the GPU before or after the job (from the sidecar of reference.py);
-- a known defect of the code that measured it (``data/reference_defects.csv``: preset, task and commit, and why).
+- a known defect of the code that measured it (``data/reference_defects.csv``: preset, task, commit, the model
+  where only one was hit, and why).
 
 A row whose interval is wider than 10% of its mean stays in the tables and says why (``ci_note``).
 """
@@ -115,18 +116,20 @@ DEFECTS = Path(__file__).resolve().parent / "data" / "reference_defects.csv"
 
 
 @functools.cache
-def defects(path: Path = DEFECTS) -> dict[tuple[str, str, str], str]:
-    """(preset, task, commit) -> why the rows that commit measured are not to be published."""
+def defects(path: Path = DEFECTS) -> dict[tuple[str, str, str, str], str]:
+    """(preset, task, commit, model) -> why the rows that commit measured are not to be published; model "": every
+    model of the task."""
     if not path.exists():
         return {}
     with open(path, newline="") as f:
-        return {(r["preset"], r["task"], r["commit"]): r["why"] for r in csv.DictReader(f)}
+        return {(r["preset"], r["task"], r["commit"], r.get("model") or ""): r["why"] for r in csv.DictReader(f)}
 
 
 def flags(row: dict, logs: list[dict]) -> list[str]:
     """Why a row is left out of the tables (empty: it is in)."""
     out = []
-    known = defects().get((row.get("preset", ""), row.get("task", ""), (row.get("commit") or "")[:7]))
+    key = (row.get("preset", ""), row.get("task", ""), (row.get("commit") or "")[:7])
+    known = defects().get((*key, row.get("model", ""))) or defects().get((*key, ""))
     if known:
         out.append(known)
     if row["gpu_wh_per_1000"] is None or row["gpu_counter_share"] < 1.0:

@@ -130,6 +130,16 @@ def test_rows_of_a_known_defect_are_flagged_with_its_reason(tmp_path, monkeypatc
     assert rt.flags(dict(bad, commit="f82de98"), []) == [] and rt.flags(dict(bad, task="summarization"), []) == []
 
 
+def test_a_defect_may_name_the_one_model_it_hit(tmp_path, monkeypatch):
+    path = tmp_path / "defects.csv"
+    path.write_text('preset,task,commit,model,why\naienergyscore,object-detection,df99a21,yolos-tiny,"too large"\n')
+    read = rt.defects.__wrapped__  # uncached
+    monkeypatch.setattr(rt, "defects", lambda: read(path))
+    hit = _row(preset="aienergyscore", task="object-detection", commit="df99a21", model="yolos-tiny")
+    assert rt.flags(hit, []) == ["too large"]
+    assert rt.flags(dict(hit, model="detr-resnet-50"), []) == []  # the task's other models stand
+
+
 def test_ci_note_says_why_an_interval_is_wide():
     assert rt.ci_note(_row(), []) == ""
     assert rt.ci_note(_row(gpu_ci95_rel=0.23, repeats=3), []) == \
