@@ -133,12 +133,15 @@ def test_rows_of_a_known_defect_are_flagged_with_its_reason(tmp_path, monkeypatc
 
 def test_a_defect_may_name_the_one_model_it_hit(tmp_path, monkeypatch):
     path = tmp_path / "defects.csv"
-    path.write_text('preset,task,commit,model,why\naienergyscore,object-detection,df99a21,yolos-tiny,"too large"\n')
+    path.write_text('preset,task,commit,model,why\naienergyscore,object-detection,df99a21,yolos-tiny,"too large"\n'
+                    'paper,object-detection,,yolos-tiny,"too large too"\n')
     read = rt.defects.__wrapped__  # uncached
     monkeypatch.setattr(rt, "defects", lambda: read(path))
     hit = _row(preset="aienergyscore", task="object-detection", commit="df99a21", model="yolos-tiny")
     assert rt.flags(hit, []) == ["too large"]
     assert rt.flags(dict(hit, model="detr-resnet-50"), []) == []  # the task's other models stand
+    old = dict(hit, preset="paper", commit="")  # a record naming no commit
+    assert rt.flags(old, []) == ["too large too"] and rt.flags(dict(old, commit="e14af7e"), []) == []
 
 
 def test_ci_note_says_why_an_interval_is_wide():
