@@ -48,7 +48,7 @@ _T32 = _with(_T308, "tracking_mode", *_UTIL)
 
 # name -> columns in file order, newest first. Checked at tags v1.0.0, v1.1.0, v1.2.0, v2.0.0, v2.1.0, v2.2.0,
 # v2.3.0, v2.4.0rc0, v2.5.0, v2.6.0, v2.7.0, v2.7.4, v2.8.0, v2.8.5, v3.0.0-v3.0.9, v3.1.0, v3.1.2, v3.2.1,
-# v3.2.5, v3.2.8, v3.2.9 and master of 2026-07.
+# v3.2.5, v3.2.8, v3.2.9 and the master branch after v3.2.9.
 LAYOUTS: dict[str, tuple[str, ...]] = {
     "3.2": _L32,
     "3.0.8-3.1": _L308,
