@@ -53,7 +53,7 @@ def overrides(task: str, device: str, repeat_s: float) -> dict:
     """Inputs sized to ``repeat_s`` per repeat from the warm-up; one dataset; no idle window in the settings (a
     call's idle baseline is taken once, by its first job's meter: ``--idle-baseline``). On a CPU (the smoke run)
     float32 and fewer inputs: half precision there is emulated and takes seconds per token."""
-    o = {"samples": "auto", "time_budget_s": repeat_s, "min_samples": 3 if task == "image-generation" else 10,
+    o = {"samples": "auto", "time_budget_s": repeat_s, "min_samples": rp.min_samples(task),
          "max_samples": 1000, "device": device, "weights": "random", "workload": "synthetic", "datasets": 1,
          "idle_seconds": 0.0, "warmup_batches": 1 if task == "image-generation" else 3}
     if device == "cpu":
@@ -346,7 +346,8 @@ def _args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--device", default="cuda", help="cuda (the reference) or cpu (a smoke test of this script)")
     p.add_argument("--repeat-seconds", type=float, default=rr.REPEAT_SECONDS, help="inputs per repeat sized to this")
     p.add_argument("--max-repeats", type=int, default=12)
-    p.add_argument("--job-cap", type=float, default=120.0, help="no repeat of a job starts after this many seconds")
+    p.add_argument("--job-cap", type=float, default=rp.JOB_CAP_S,
+                   help="no repeat of a job starts after this many seconds")
     p.add_argument("--budget", type=float, default=500.0, help="seconds after which no new job starts")
     p.add_argument("--idle-baseline", type=float, default=10.0, metavar="SECONDS",
                    help="measure the card's idle power this long once a call, before the first job that runs "

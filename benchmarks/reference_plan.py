@@ -232,7 +232,6 @@ PER_INPUT_S = {"text-generation": (0.25, 0.03), "image-generation": (0.8, 1.4), 
 DEFAULT_PER_INPUT_S = (0.01, 0.02)
 LOAD_S = (4.0, 6.0)  # building random weights: base + per billion parameters
 REPEAT_S = 2.5  # the time budget of one repeat (samples sized to it)
-MIN_SAMPLES = {"image-generation": 3}  # reference.py's floor of inputs a repeat; 10 elsewhere
 # Medians per job on the H200 over parts 10-11 (84 jobs; benchmarks/runs/reference-2026-12-04d/e, each job's
 # "stages" in call4/ref.db.jobs.json): seconds outside the repeats (loading, building, warm-up, preprocessing) and
 # repeats until the interval was within 10%.
@@ -243,7 +242,12 @@ EXPECTED_REPEATS = {"text-generation": 6.0, "summarization": 3.0, "text-classifi
                     "question-answering": 4.5, "image-classification": 7.5, "object-detection": 8.0,
                     "image-captioning": 6.0, "automatic-speech-recognition": 7.0}
 DEFAULT_SETUP_S, DEFAULT_REPEATS = 10.0, 5.0
-JOB_CAP_S = 120.0  # reference.py's per-job cap on the repeats (reference_repeat.py)
+JOB_CAP_S = 120.0  # no repeat of a job starts after this many seconds (reference.py --job-cap's default)
+
+
+def min_samples(task: str) -> int:
+    """The floor of inputs a repeat has on the GPU (reference.py's settings): 3 images, else 10."""
+    return 3 if task == "image-generation" else 10
 
 
 def estimate_seconds(job: PlannedJob) -> float:
@@ -253,7 +257,7 @@ def estimate_seconds(job: PlannedJob) -> float:
     base, per_b = PER_INPUT_S.get(job.task, DEFAULT_PER_INPUT_S)
     per_input = base + per_b * b
     setup = max(SETUP_S.get(job.task, DEFAULT_SETUP_S), LOAD_S[0] + LOAD_S[1] * b + 4 * per_input)
-    repeat = max(REPEAT_S, MIN_SAMPLES.get(job.task, 10) * per_input)
+    repeat = max(REPEAT_S, min_samples(job.task) * per_input)
     # the repeats stop before one would pass the cap, once there are 3
     return setup + min(max(JOB_CAP_S, 3 * repeat), EXPECTED_REPEATS.get(job.task, DEFAULT_REPEATS) * repeat)
 
