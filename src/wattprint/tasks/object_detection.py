@@ -17,7 +17,8 @@ from wattprint.workloads.specs import specs
 
 PROCESSORS = {"detr": "DetrImageProcessor", "deformable_detr": "DeformableDetrImageProcessor",
               "yolos": "YolosImageProcessor", "conditional_detr": "ConditionalDetrImageProcessor"}
-# A model's own shortest edge where it is not the family's 800 (the longest edge is 1333 either way):
+FAMILY_SHORTEST_EDGE, LONGEST_EDGE = 800, 1333  # DETR-style processors' resize
+# A model's own shortest edge where it is not the family's (the longest edge is the same):
 # hustvl/yolos-tiny's preprocessor_config.json, size {"shortest_edge": 512, "longest_edge": 1333}
 OWN_SHORTEST_EDGE = {"hustvl/yolos-tiny": 512}
 
@@ -44,7 +45,7 @@ class ObjectDetection(Task):
 
             proc, desc = AutoImageProcessor.from_pretrained(ml.plan.location), f"own ({ml.plan.location})"
         else:
-            proc, desc = _stand_in(ml.model.config, settings, OWN_SHORTEST_EDGE.get(entry.hub_id, 800))
+            proc, desc = _stand_in(ml.model.config, settings, entry.hub_id)
         return LoadedModel(ml.model, proc, settings.device, settings.dtype, ml.plan.weights, ml.parameters,
                            ml.plan.source, _text.base_extra(entry, ml, self.model_class(entry), desc))
 
@@ -96,15 +97,15 @@ class ObjectDetection(Task):
         return self.run_prepared(loaded, self.prepare(loaded, batch, params), phases, params)
 
 
-def _stand_in(config: Any, settings: LoadSettings, own_short: int = 800) -> tuple[Any, str]:
+def _stand_in(config: Any, settings: LoadSettings, hub_id: str) -> tuple[Any, str]:
     """The family's processor at the model's own sizes; ``overrides["image_size"]`` scales both edges down."""
     import transformers
 
     name = PROCESSORS.get(getattr(config, "model_type", ""), "DetrImageProcessor")
     if "image_size" in settings.overrides:
         short = int(settings.overrides["image_size"])
-        size = {"shortest_edge": short, "longest_edge": int(round(short * 1333 / 800))}
+        size = {"shortest_edge": short, "longest_edge": int(round(short * LONGEST_EDGE / FAMILY_SHORTEST_EDGE))}
     else:
-        size = {"shortest_edge": own_short, "longest_edge": 1333}
+        size = {"shortest_edge": OWN_SHORTEST_EDGE.get(hub_id, FAMILY_SHORTEST_EDGE), "longest_edge": LONGEST_EDGE}
     proc = getattr(transformers, name)(size=size)
     return proc, f"stand-in {name} (shortest edge {size['shortest_edge']}, longest {size['longest_edge']})"
