@@ -56,12 +56,16 @@ step() {  # step NAME SECONDS CMD...: run CMD with a timeout of min(SECONDS, tim
   echo "$name rc=$? in $(( $(date +%s) - t0 )) s"
 }
 
-gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gapds), the meter's needs (/tmp/gapbase)
+gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gapds), the meter's needs (/tmp/gapbase),
+  # and the env prefixes that run a step with each: "${old[@]}", "${new[@]}", "${mid[@]}"
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapsite .gapwhl/*.whl \
     >"$OUT/gap_pip.log" 2>&1 || { echo "gap wheel install failed"; tail -5 "$OUT/gap_pip.log"; exit 1; }
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/gapbase .gapwhl/nvidia_ml_py*.whl \
     .gapwhl/psutil*.whl >>"$OUT/gap_pip.log" 2>&1
   datasets_install
+  old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")   # the leaderboard image's transformers 4.44 and datasets
+  new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")   # this machine's transformers
+  mid=(env "PYTHONPATH=$PWD/src:/tmp/gapds:/tmp/gapbase")   # this machine's transformers with datasets
 }
 
 ds_env() {  # datasets for the aienergyscore preset's Arrow reads, on PYTHONPATH and named in versions.txt:
@@ -197,10 +201,7 @@ gap)
   # benchmarks/aienergyscore_gap.py: the protocol's stack (.gapwhl: transformers 4.44, datasets) beside the
   # machine's own transformers; each part cut to what is left of ${TOTAL:-470} s, the table printed last
   export OUT
-  gap_install
-  old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")   # the leaderboard image's transformers 4.44 and datasets
-  new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")   # this machine's transformers
-  mid=(env "PYTHONPATH=$PWD/src:/tmp/gapds:/tmp/gapbase")   # this machine's transformers with datasets
+  gap_install  # and the old, new and mid environments
   step gap_image 200 "${old[@]}" python3 aienergyscore_gap.py image --json "$OUT/image.json"
   step gap_text_new 120 "${new[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-new.json"
   step gap_text_old 100 "${old[@]}" python3 aienergyscore_gap.py text --json "$OUT/text-old.json"
@@ -219,8 +220,6 @@ gapcaption)
   # new token) and this machine's (once per caption), ~${TOTAL:-470} s at most; CAPTION_MODELS to pick others
   export OUT
   gap_install
-  old=(env "PYTHONPATH=/tmp/gapsite:$PWD/src")
-  new=(env "PYTHONPATH=$PWD/src:/tmp/gapbase")
   parts=()
   for m in ${CAPTION_MODELS:-git-base git-large-coco}; do
     step "caption_new_$m" 100 "${new[@]}" python3 aienergyscore_gap.py caption --model "$m" --seconds 30 \
