@@ -68,19 +68,17 @@ def _rows(prepared: list[Any], folder: str | None = None) -> Any:
         tempfile.tempdir = old
 
 
-IMAGE_TASKS = ("image-classification", "object-detection", "image-captioning")
-
-
 def _load(model: str, device: str) -> tuple[Any, Any]:
     from wattprint.models.catalog import get_entry
     from wattprint.tasks.base import LoadSettings
-    from wattprint.tasks.registry import get_task
+    from wattprint.tasks.registry import get_task, task_names
 
+    image_tasks = [t for t in task_names() if get_task(t).modality.startswith("image")]  # images in, as prepared
     entry = get_entry(model)
-    name = next((t for t in entry.tasks if t in IMAGE_TASKS), None)
+    name = next((t for t in entry.tasks if t in image_tasks), None)
     if name is None:
         raise SystemExit(f"arrow_read.py: {model} is a {'/'.join(entry.tasks)} model; pick one of an image task "
-                         f"({', '.join(IMAGE_TASKS)}), e.g. resnet-18 or yolos-tiny")
+                         f"({', '.join(image_tasks)}), e.g. resnet-18 or yolos-small")
     task = get_task(name)
     loaded = task.load(get_entry(model, task=name), LoadSettings(device=device, dtype="float32", weights="random"))
     return task, loaded
