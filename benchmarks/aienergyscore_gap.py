@@ -15,9 +15,11 @@ Arrow dataset; the protocol's preprocessing (``filter``, ``select``, ``map`` wit
 ``writer_batch_size=50``, to an Arrow cache on disk, ``with_format("torch")``) as its own phase; then the
 forward pass at batch 1 read the protocol's way (a torch ``DataLoader`` over the Arrow cache, inside the
 window) and wattprint's way (tensors in memory), and the Arrow reads alone without the model.
-``text``: distilgpt2 fp16, batch 1, the protocol's prefill pass (1 new token) and generate pass (exactly 10),
-with whichever transformers is importable (the leaderboard's image pins 4.44.0), prompts from memory or,
-with ``--rows arrow`` and ``datasets``, through the DataLoader as the protocol reads them.
+``text``: a decoder (``--model``, distilgpt2 unless named) fp16, batch 1, the protocol's prefill pass (1 new
+token) and generate pass (exactly 10), with whichever transformers is importable (the leaderboard's image pins
+4.44.0), prompts from memory or, with ``--rows arrow`` and ``datasets``, through the DataLoader as the protocol
+reads them; then, outside the windows, the operators one call dispatches per new token (``--count-only``: those
+alone, the way to compare transformers versions on a machine without a GPU).
 ``caption``: a GIT captioner (``--model git-base`` or ``git-large-coco``), fp32, batch 1, exactly 100 new tokens
 (the scenario's default for image-to-text), with whichever transformers is importable, and how many times its
 image encoder ran per caption: transformers 4.x hands ``pixel_values`` to every decoding step, so the encoder runs
@@ -245,15 +247,48 @@ def prompt_lengths(n: int) -> list[int]:
     return [lo + (i * 7919) % (span + 1) for i in range(n)]
 
 
-def distilgpt2(device: str):
+def causal_lm(name: str, device: str):
+    """A catalog decoder (distilgpt2, the GPT-2 family, OPT...) built from its kept config, random weights."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
+    from transformers import AutoConfig, AutoModelForCausalLM
 
-    cfg = _kept_config("distilgpt2")
+    from wattprint.models.build import read_config
+
+    cfg = read_config(name)
+    model_type = cfg.pop("model_type")
     torch.manual_seed(0)
     dtype = torch.float16 if device.startswith("cuda") else torch.float32  # AIEnergyScore: fp16 for generation
-    model = GPT2LMHeadModel(GPT2Config(**cfg))
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **cfg))
     return model.to(device=device, dtype=dtype).eval()  # type: ignore[call-arg]
+
+
+def dispatch_counts(model, inputs: dict, gen: dict) -> dict:
+    """Operators dispatched by one prefill call (1 new token) and one generate call (NEW_TOKENS), counted by a
+    torch dispatch mode outside any measured window: all of them, and those that are not views (each of which
+    launches work on the device). A batch-1 loop waits on the host between them, so their number per new token
+    is what a version of transformers costs the host, whatever the card."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Count(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.all = self.compute = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.all += 1
+            self.compute += not func.is_view
+            return func(*args, **(kwargs or {}))
+
+    out = {}
+    for name, kw in (("prefill", {**gen, "max_new_tokens": 1, "min_new_tokens": 1}), ("generate", gen)):
+        with torch.inference_mode(), Count() as c:
+            model.generate(**inputs, **kw)
+        out[f"{name}_ops"], out[f"{name}_compute_ops"] = c.all, c.compute
+    steps = NEW_TOKENS - 1  # the generate call's decode steps beyond the prefill call's one token
+    out["ops_per_new_token"] = (out["generate_ops"] - out["prefill_ops"]) / steps
+    out["compute_ops_per_new_token"] = (out["generate_compute_ops"] - out["prefill_compute_ops"]) / steps
+    return out
 
 
 def _prompt_rows(n: int, vocab: int, rows: str):
@@ -275,28 +310,39 @@ def _prompt_rows(n: int, vocab: int, rows: str):
 def text_part(args: argparse.Namespace) -> None:
     import torch
 
+    from wattprint.bench.host_probe import probe
+
     phases = Phases(args.device)
-    model = distilgpt2(args.device)
+    model = causal_lm(args.model, args.device)
     # scenario.py TEXT_GENERATION_DEFAULT_KWARGS, overridden by text_generation.yaml's 10 new tokens
     gen = {"num_return_sequences": 1, "temperature": 1.0, "do_sample": False, "use_cache": True, "num_beams": 1,
            "max_new_tokens": NEW_TOKENS, "min_new_tokens": NEW_TOKENS}
     rows = _prompt_rows(args.prompts, model.config.vocab_size, args.rows)
     first = {k: v.to(args.device) for k, v in next(iter(rows)).items()}
     with torch.inference_mode():
-        for _ in range(10):  # warmup_runs = 10, 2 new tokens each, then one with the full kwargs
+        for _ in range(1 if args.count_only else 10):  # warmup_runs = 10, 2 new tokens each, then the full kwargs
             model.generate(**first, **{**gen, "max_new_tokens": 2, "min_new_tokens": 2})
         model.generate(**first, **gen)
-    _idle(phases, args.idle_seconds)
+    if not args.count_only:
+        _idle(phases, args.idle_seconds)
     tag = f"transformers {_versions()['transformers']}, rows from {args.rows}"
-    for k in range(args.iterations):
+    for k in range(0 if args.count_only else args.iterations):
         for name, kw in (("prefill", {**gen, "max_new_tokens": 1, "min_new_tokens": 1}), ("generate", gen)):
-            with phases.measure(f"{name} ({tag})", args.prompts, iteration=k):
+            host = probe(args.device).get("dispatch_us")  # the host's speed just before, as the runner records it
+            with phases.measure(f"{name} ({tag})", args.prompts, iteration=k, host_dispatch_us=host):
                 for inputs in rows:
                     inputs = {key: v.to(args.device) for key, v in inputs.items()}
                     with torch.inference_mode():
                         model.generate(**inputs, **kw)
-    _write(args, "text", phases, model="distilgpt2", rows=args.rows, new_tokens=NEW_TOKENS,
-           prompt_tokens=sum(prompt_lengths(args.prompts)))
+    counts = dispatch_counts(model, first, gen)
+    print(f"  operators per new token: {counts['ops_per_new_token']:.0f} "
+          f"({counts['compute_ops_per_new_token']:.0f} not views)", flush=True)
+    _write(args, "text", phases, model=args.model, rows=args.rows, new_tokens=NEW_TOKENS,
+           prompt_tokens=sum(prompt_lengths(args.prompts)), layers=_layers(model.config), dispatch=counts)
+
+
+def _layers(config) -> int | None:
+    return getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
 
 
 # ---- image captioning: GIT's generation loop with this environment's transformers ----
@@ -395,6 +441,8 @@ def main(argv: list[str] | None = None) -> None:
     txt = sub.choices["text"]
     txt.add_argument("--prompts", type=int, default=300)
     txt.add_argument("--rows", choices=("memory", "arrow"), default="memory")
+    txt.add_argument("--model", default="distilgpt2", help="a catalog decoder (distilgpt2, gpt2-xl, opt-1.3b...)")
+    txt.add_argument("--count-only", action="store_true", help="only the operators per new token, no windows")
     cap = sub.choices["caption"]
     cap.add_argument("--model", default="git-base", help="a GIT captioner of the catalog (git-base, git-large-coco)")
     cap.add_argument("--images", type=int, default=50)

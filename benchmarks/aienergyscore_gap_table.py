@@ -82,6 +82,12 @@ def table(paths: list[str]) -> str:
         v = doc["versions"]
         notes.append(f"{os.path.basename(p)}: {doc['gpu']}, python {v['python']}, torch {v['torch']}, "
                      f"transformers {v['transformers']}, datasets {v['datasets']}, pyarrow {v['pyarrow']}")
+        if "dispatch" in doc:
+            d, probes = doc["dispatch"], [r["host_dispatch_us"] for r in doc["phases"] if r.get("host_dispatch_us")]
+            host = f"; the host probe read {fmean(probes):.3g} µs per dispatch (mean of {len(probes)})" if probes \
+                else ""
+            notes.append(f"{os.path.basename(p)}: {d['ops_per_new_token']:.0f} operators dispatched per new token, "
+                         f"{d['compute_ops_per_new_token']:.0f} of them not views{host}")
         if "encoder_runs_per_caption" in doc:
             notes.append(f"{os.path.basename(p)}: the image encoder ran {doc['encoder_runs_per_caption']:.3g} times "
                          f"per caption of {doc['generated_new_tokens']} new tokens")

@@ -22,6 +22,8 @@
 #   bash benchmarks/device_run.sh gap       # 1 GPU: the AI Energy Score gap phase by phase (carry .gapwhl), ~450 s
 #   bash benchmarks/device_run.sh gappreset # 1 GPU: the aienergyscore preset with Arrow reads (carry .gapwhl .devsite/pkgs)
 #   bash benchmarks/device_run.sh gapcaption # 1 GPU: GIT captioning with transformers 4.44 and the machine's (carry .gapwhl), ~400 s
+#   bash benchmarks/device_run.sh gapdecoder # 1 GPU: GPT-2 large and XL generating with transformers 4.44 and the
+#                                            # machine's, one host (carry .gapwhl), ~470 s
 #   bash benchmarks/device_run.sh final     # 1 GPU: meter vs peers, meter cost, meter check, proxy, reference
 #                                           # re-run of the short jobs (carry .whl .servewhl .devsite)
 #
@@ -227,6 +229,24 @@ gapcaption)
     step "caption_old_$m" 130 "${old[@]}" python3 aienergyscore_gap.py caption --model "$m" --seconds 45 \
       --iterations 1 --json "$OUT/caption-$m-old.json"
     parts+=("$OUT/caption-$m-new.json" "$OUT/caption-$m-old.json")
+  done
+  (cd benchmarks && python3 aienergyscore_gap.py table "${parts[@]}" --csv "$OUT/aienergyscore_phases.csv") \
+    >"$OUT/table.md" 2>&1
+  cat "$OUT/table.md"
+  ;;
+gapdecoder)
+  # the protocol's generation loop for the GPT-2 rows over 1.5x the leaderboard, with its transformers 4.44 (.gapwhl)
+  # and this machine's, on one host, each pass with the host probe beside it; ~${TOTAL:-470} s at most;
+  # DECODER_MODELS to pick others
+  export OUT
+  gap_install
+  parts=()
+  for m in ${DECODER_MODELS:-gpt2-large gpt2-xl}; do
+    step "text_new_$m" 110 "${new[@]}" python3 aienergyscore_gap.py text --model "$m" --prompts 60 \
+      --json "$OUT/text-$m-new.json"
+    step "text_old_$m" 110 "${old[@]}" python3 aienergyscore_gap.py text --model "$m" --prompts 60 \
+      --json "$OUT/text-$m-old.json"
+    parts+=("$OUT/text-$m-new.json" "$OUT/text-$m-old.json")
   done
   (cd benchmarks && python3 aienergyscore_gap.py table "${parts[@]}" --csv "$OUT/aienergyscore_phases.csv") \
     >"$OUT/table.md" 2>&1

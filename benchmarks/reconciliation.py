@@ -79,20 +79,28 @@ def attribution_note(factors: list[dict]) -> str:
 # New tokens per input in the protocol (optimum-benchmark's energy_star: text generation 10, image-to-text and
 # speech recognition the scenario's default 100; docs/benchmark.md cites the code).
 PROTOCOL_TOKENS = {"text-generation": 10, "image-captioning": 100, "automatic-speech-recognition": 100}
-NEEDS = {"text-generation": "the same job with the leaderboard's software (transformers 4.44) on an H100, per-token "
-                            "decode time beside it",
+NEEDS = {"text-generation": "the protocol's generation loop with the leaderboard's transformers 4.44 beside this "
+                            "machine's on one host, the host probe beside each pass (`DECODER_MODELS={model} bash "
+                            "benchmarks/device_run.sh gapdecoder`, carry `.gapwhl`), and the same job on another host",
          "image-classification": "each image's read back from Arrow timed apart on this host "
                                  "(`benchmarks/arrow_read.py`), beside the protocol's own loop on the same host",
          "object-detection": "each image's read back from Arrow timed apart from the model call on this host "
                              "(`ARROW_MODELS={model} bash benchmarks/device_run.sh arrowread`): a detector's "
                              "pixels are up to 800 x 1,333, about 20 times a 224 x 224 classifier's"}
 
-# by model family, before the task's: what GIT's captions need is its generation loop under the leaderboard's software
+# by model family, before the task's: the measurement a family's gap needs, and what a CPU count already ruled out
 NEEDS_BY_FAMILY = {
     "git-": "the same job with the leaderboard's transformers 4.44 on this card (`bash benchmarks/device_run.sh "
             "gapcaption`, carry `.gapwhl`): with 4.44 GIT's image encoder runs at every new token, 100 times a "
             "caption, and with transformers 5 once (counted by `benchmarks/aienergyscore_gap.py caption` on the "
-            "project's 2-core CPU VM: git-base 44.9 s a caption with 4.44 against 3.0 s with 5.25)"}
+            "project's 2-core CPU VM: git-base 44.9 s a caption with 4.44 against 3.0 s with 5.25)",
+    "gpt2": "the protocol's generation loop with the leaderboard's transformers 4.44 beside this machine's on one "
+            "host, the host probe beside each pass (`bash benchmarks/device_run.sh gapdecoder`, carry `.gapwhl`), "
+            "and the same job on another host (`docs/results/h200.md`, \"What is left\"). The version alone does not "
+            "make the work: 4.44 and the 5.17 of these rows dispatch as many operators that launch work per new token "
+            "(GPT-2 large 797 and 798, GPT-2 XL 1,049 and 1,050; `benchmarks/aienergyscore_gap.py text --count-only` "
+            "on the project's 2-core CPU VM), and distilgpt2's loop cost the same under both on an H200 "
+            "(`docs/benchmark.md`)"}
 
 
 def read_csv(path: str | Path) -> list[dict]:

@@ -58,7 +58,9 @@ def test_leaderboard_rows_ratio_and_explanation_only_by_a_measured_phase():
     assert [r["model"] for r in rows] == ["distilgpt2", "resnet-18"]  # hub ids through the catalog; unknown skipped
     d, r18 = rows
     assert d["ratio"] == pytest.approx(0.0027 / 0.00131)
-    assert d["why"].startswith("not yet explained: needs the same job with the leaderboard's software")
+    assert d["why"].startswith("not yet explained: needs the protocol's generation loop with the leaderboard's "
+                               "transformers 4.44 beside this machine's on one host")
+    assert "DECODER_MODELS=distilgpt2 bash benchmarks/device_run.sh gapdecoder" in d["why"]  # the row's own model
     assert r18["ratio"] == pytest.approx(0.0024 / 0.0026)
     assert r18["why"].startswith("within 1.5x; the inference window alone is x0.08: the preprocess phase, measured "
                                  "apart (0.0022 kWh / 1,000), closes the gap")
@@ -88,7 +90,7 @@ def test_an_unexplained_gap_states_the_window_as_time_at_the_cards_power():
     d = rc.leaderboard_rows([row], BOARD, {})[0]
     # the leaderboard's 0.00131 kWh at 125 W: 0.00131 x 3.6e6 / 125 = 37.7 s per 1,000
     assert d["why"].startswith("not yet explained (the card drew 125 W through the repeats, 74.9 s per 1,000 inputs; "
-                               "at that power the leaderboard's whole figure is 37.7 s per 1,000): needs the same job")
+                               "at that power the leaderboard's whole figure is 37.7 s per 1,000): needs the")
 
 
 
@@ -112,6 +114,19 @@ def test_a_git_captioners_gap_names_its_generation_loop_under_the_leaderboards_t
     git, blip = rows
     assert "device_run.sh gapcaption" in git["why"] and "100 times a caption" in git["why"]
     assert blip["why"] == "not yet explained: needs the same job on an H100 with the leaderboard's software"
+
+
+def test_a_gpt2_gap_names_the_loop_under_both_versions_and_what_the_operator_count_ruled_out():
+    board = [{"model": "gpt2-xl", "hub_id": "openai-community/gpt2-xl", "task": "text-generation",
+              "kwh_per_1000": "0.00892", "source": "s3"},
+             {"model": "distilgpt2", "hub_id": "distilbert/distilgpt2", "task": "text-generation",
+              "kwh_per_1000": "0.00131", "source": "s3"}]
+    xl, distil = rc.leaderboard_rows([_r("text-generation", "gpt2-xl", preset="aienergyscore", gpu=14.3),
+                                      _r("text-generation", "distilgpt2", preset="aienergyscore", gpu=2.6)],
+                                     board, {})
+    assert "device_run.sh gapdecoder" in xl["why"] and "GPT-2 XL 1,049 and 1,050" in xl["why"]
+    assert "1,049" not in distil["why"]  # distilgpt2 is not of the family: the task's need, with its own name
+    assert "DECODER_MODELS=distilgpt2" in distil["why"]
 
 
 def test_an_unexplained_gap_sets_its_hosts_probe_against_the_fastest_host_measured():
