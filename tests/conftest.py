@@ -32,6 +32,18 @@ class RecordingPhases:
         return [name for edge, name in self.events if edge == "begin"]
 
 
+@pytest.fixture(scope="session")
+def _state_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("wattprint-state")
+
+
+@pytest.fixture(autouse=True)
+def _own_state_dir(_state_dir, monkeypatch):
+    """The outputs wattprint remembers writing (``wattprint.cli.owned``) go to a folder of the test session,
+    never to the user's own state folder."""
+    monkeypatch.setenv("WATTPRINT_STATE_DIR", str(_state_dir))
+
+
 @pytest.fixture
 def recording_phases():
     """The RecordingPhases class: each call gives fresh phases."""

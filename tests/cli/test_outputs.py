@@ -138,8 +138,94 @@ def test_export_and_report_never_overwrite_the_store(cli, store_path):
     for argv in (["export", "--store", str(store_path), "--format", "csv", "-o", str(store_path)],
                  ["report", "--store", str(store_path), "--format", "csv", "-o", str(store_path)]):
         code, _, err = cli(*argv)
-        assert_one_error(code, err, "is the store itself")
+        assert_one_error(code, err, "is an SQLite database")
     from wattprint.store.sqlite import Store
 
     with Store(store_path) as s:
         assert len(s.runs()) == 3
+
+
+@pytest.mark.parametrize("template", OUTPUT_FLAGS, ids=lambda t: t[0])
+def test_an_output_replaces_only_a_file_wattprint_wrote_and_nobody_changed(cli, tmp_path, store_path, template):
+    suffix = ".html" if template[0] in ("report", "compare") else ".csv" if template[0] == "export" else ".json"
+    foreign = tmp_path / f"notes{suffix}"
+    foreign.write_text("the user's own notes\n")
+    code, _, err = cli(*_argv(template, store_path, str(foreign)))
+    assert_one_error(code, err, f"{foreign} already exists and was not written by wattprint",
+                     "pick another path, or move that file away first")
+    assert foreign.read_text() == "the user's own notes\n"
+    ours = tmp_path / f"out{suffix}"
+    for _ in range(2):  # written, then replaced: the second time it is wattprint's own, unchanged
+        code, _, err = cli(*_argv(template, store_path, str(ours)))
+        assert code == 0, err
+    with open(ours, "a") as f:
+        f.write("an edit\n")
+    code, _, err = cli(*_argv(template, store_path, str(ours)))
+    assert_one_error(code, err, f"{ours} already exists and changed since wattprint wrote it")
+    assert ours.read_text().endswith("an edit\n")
+
+
+def test_an_output_never_replaces_another_programs_database(cli, tmp_path, store_path):
+    import sqlite3
+
+    theirs = tmp_path / "theirs.db"
+    with sqlite3.connect(theirs) as con:
+        con.execute("create table t (x)")
+    before = theirs.read_bytes()
+    code, _, err = cli("report", "--store", str(store_path), "--format", "md", "-o", str(theirs))
+    assert_one_error(code, err, f"{theirs} is an SQLite database", "an output never replaces a database")
+    assert theirs.read_bytes() == before
+
+
+def test_a_folder_format_leaves_the_folder_as_it_was_when_one_file_is_not_ours(cli, tmp_path):
+    from cli_helpers import make_record
+
+    from wattprint.store.sqlite import Store
+
+    store_path = tmp_path / "hw.db"
+    env = {"hardware": {"cpu_model": "AMD EPYC 9654", "cpu_cores_logical": 192, "ram_bytes": 1_600_000_000_000}}
+    with Store(store_path) as s:
+        for i in range(2):
+            s.add(make_record("text-classification", "distilbert-sst2", 360.0, repeat=i, environment=env))
+    folder = tmp_path / "bo"
+    code, _, err = cli("report", "--store", str(store_path), "--format", "boamps", "-o", str(folder))
+    assert code == 0, err
+    written = sorted(folder.iterdir())
+    assert len(written) == 2  # one report per finished run
+    code, _, err = cli("report", "--store", str(store_path), "--format", "boamps", "-o", str(folder))
+    assert code == 0, err  # its own files, unchanged: replaced
+    written[0].write_text("edited by hand\n")
+    code, _, err = cli("report", "--store", str(store_path), "--format", "boamps", "-o", str(folder))
+    assert_one_error(code, err, f"{written[0]} already exists and changed since wattprint wrote it")
+    assert written[0].read_text() == "edited by hand\n" and sorted(folder.iterdir()) == written
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".bo.")] == []  # no staging folder left
+
+
+def test_serve_bench_checks_its_outputs_before_the_sweep(cli, tmp_path, store_path):
+    base = ["serve-bench", "--model", "m", "--url", "http://127.0.0.1:9", "--store", str(tmp_path / "sb.db")]
+    cases = [(["--json", str(tmp_path / "missing" / "r.json")], "does not exist"),
+             (["--report", str(tmp_path / "missing" / "r.html")], "does not exist"),
+             (["--json", str(tmp_path)], "is a folder, not a file"),
+             (["--json", str(tmp_path / "sb.db")], "is the store itself"),
+             (["--json", str(tmp_path / "a.md"), "--report", str(tmp_path / "a.md")], "both name")]
+    for extra, message in cases:
+        code, _, err = cli(*base, *extra)
+        assert_one_error(code, err, message)
+        assert not (tmp_path / "sb.db").exists()  # nothing ran, nothing written
+    code, _, err = cli("serve-bench", "--from-store", "--store", str(store_path), "--report", str(tmp_path / "x.pdf"))
+    assert_one_error(code, err, "unknown format", "end the path with .html or .md")
+
+
+def test_card_never_edits_a_readme_of_a_folder_that_holds_no_model(cli, tmp_path, store_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# My project\n")
+    code, _, err = cli("card", str(project), "--store", str(store_path), "--model", "distilbert-sst2")
+    assert_one_error(code, err, "holds no model files", "pass the folder that holds the model's files")
+    assert (project / "README.md").read_text() == "# My project\n"
+    code, _, err = cli("card", "", "--store", str(store_path), "--model", "distilbert-sst2")
+    assert_one_error(code, err, "the model folder is empty")
+    (project / "config.json").write_text("{}")  # now a model's folder: its README.md is the model's card
+    code, _, err = cli("card", str(project), "--store", str(store_path), "--model", "distilbert-sst2")
+    assert code == 0, err
+    assert (project / "README.md").read_text().startswith("---") or "Energy" in (project / "README.md").read_text()

@@ -4,9 +4,10 @@
   (NaN, inf and out-of-range values are refused at parse time).
 - ``param_pair``: a ``NAME=VALUE`` task parameter, its value read as TOML reads it (true, 3, 2.5, text).
 - ``output_file(suffix, stdout)``: an output path that can be written (not a folder, its folder
-  exists and is writable), checked at parse time, so before a measured command runs.
-- ``write_output(path, text)``: write a result; if the write still fails (disk full, permission changed),
-  the result is kept in a temporary file whose path the error names.
+  exists and is writable, not a file wattprint did not write: ``wattprint.cli.owned``), checked at parse time,
+  so before a measured command runs.
+- ``write_output(path, text)``: write a result (and remember it as ours); if the write still fails (disk full,
+  permission changed), the result is kept in a temporary file whose path the error names.
 - ``require_device(device)``: a torch device that exists on this machine, before anything loads.
 - ``one_line_errors(parser)``: argparse errors as ``wattprint CMD: error: ...`` plus a fix line, no usage dump.
 """
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from wattprint.cli.owned import check_replaceable, remember
 from wattprint.core.errors import ConfigError, WattprintError
 
 MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
@@ -137,7 +139,8 @@ def check_output(text: str, suffix: str = ".json") -> Path:
         raise ConfigError(f"the folder {folder} does not exist", f"create it (mkdir -p {folder}) or pick another path")
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder", "pick a path inside a folder")
-    target = path if path.exists() else folder  # an existing file is overwritten; a new one is created
+    check_replaceable(path)  # an existing file is replaced only when wattprint wrote it and it is unchanged
+    target = path if path.exists() else folder
     if not _can_write(target):
         why = "is on a read-only file system" if _read_only_fs(target) else "is not writable by this user"
         raise ConfigError(f"cannot write {text}: {target} {why}", "pick a path in a folder you can write to")
@@ -208,6 +211,8 @@ def write_output(path: str | os.PathLike[str], write: Callable[[Path], None] | s
     target = Path(path)
     try:
         _replace_into(target, writer)
+        if target.is_file():
+            remember(target)
         return target
     except OSError as e:
         reason = e.strerror or str(e)

@@ -134,13 +134,31 @@ def _check_folder(out: str, fmt: str) -> None:
 
 
 def _write_folder(fmt: str, records: list, out: str) -> int:
-    """A format that is a set of files (aienergyscore): ``-o`` names the folder to write them in."""
+    """A format that is a set of files (aienergyscore, boamps): ``-o`` names the folder to write them in. They
+    are written into a staging folder beside it first, and moved in only when none would replace a file that
+    wattprint did not write (``wattprint.cli.owned``): a refused report leaves the folder as it was."""
     import importlib
+    import os
+    import shutil
+    import tempfile
     from pathlib import Path
 
+    from wattprint.cli.owned import check_replaceable, remember
     from wattprint.report.formats import DIRECTORY_FORMATS
 
     module, func = DIRECTORY_FORMATS[fmt].split(":")
-    paths = getattr(importlib.import_module(module), func)(records, Path(out))
-    print(f"wrote {len(paths)} files under {out} ({fmt})", file=sys.stderr)
+    target = Path(out)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.resolve().parent))
+    try:
+        staged = getattr(importlib.import_module(module), func)(records, stage)
+        moves = [(p, target / p.relative_to(stage)) for p in staged]
+        for _, dest in moves:
+            check_replaceable(dest)
+        for src, dest in moves:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+            remember(dest)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    print(f"wrote {len(moves)} files under {out} ({fmt})", file=sys.stderr)
     return 0

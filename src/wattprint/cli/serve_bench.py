@@ -102,14 +102,31 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, list[Any], Any, Any]:
     workload = resolve(args.workload, seed=args.seed, max_input=args.max_input, max_output=args.max_output)
     settings = LoadSettings(args.duration, args.min_requests, args.slice, args.seed)
     slo = LatencyTarget.parse(args.latency_target) if args.latency_target else None
+    return target, workload, levels, settings, slo
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """--json and --report can be written, neither is the store or the other, before any level runs."""
+    from wattprint.cli.args import check_output, same_file
+
     if args.report and not args.report.lower().endswith((".html", ".htm", ".md")):
         raise ConfigError(f"--report {args.report}: unknown format", fix="end the path with .html or .md")
-    return target, workload, levels, settings, slo
+    for flag, path, suffix in (("--json", args.json, ".json"), ("--report", args.report, ".html")):
+        if not path:
+            continue
+        if same_file(path, args.store) or path == args.store:
+            raise ConfigError(f"{flag} {path} is the store itself", fix=f"pick another file for {flag}")
+        check_output(path, suffix)
+    if args.json and args.report and (args.json == args.report or same_file(args.json, args.report)):
+        raise ConfigError(f"--json and --report both name {args.json}", fix="give each its own file")
 
 
 def run(args: argparse.Namespace) -> int:
     from wattprint.cli import serve_bench_run
 
+    if args.from_store and not (args.report or args.json):
+        args.report = "serve-bench.html"
+    check_outputs(args)
     if args.from_store:
         return serve_bench_run.report_from_store(args)
     target, workload, levels, settings, slo = _inputs(args)

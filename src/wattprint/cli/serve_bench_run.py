@@ -122,13 +122,15 @@ def sweep(args: argparse.Namespace, target: Any, workload: Any, levels: list[Any
 def write_json(path: str, summaries: list[dict[str, Any]]) -> None:
     import json
 
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({"written_at": time.time(), "levels": summaries}, f, indent=1, default=str)
+    from wattprint.cli.args import write_output
+
+    text = json.dumps({"written_at": time.time(), "levels": summaries}, indent=1, default=str)
+    write_output(path, text, what="levels' summary", suffix=".json")
     print(f"wrote {path}", file=sys.stderr)
 
 
 def _finish(args: argparse.Namespace, summaries: list[dict[str, Any]], slo: Any, state: Any) -> None:
-    from wattprint.report.serving import pick_line, write_report
+    from wattprint.report.serving import pick_line, report_text
 
     for w in state.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -138,7 +140,10 @@ def _finish(args: argparse.Namespace, summaries: list[dict[str, Any]], slo: Any,
     if args.json:
         write_json(args.json, summaries)
     if args.report:
-        write_report(args.report, summaries, args.model or "", slo)
+        from wattprint.cli.args import write_output
+
+        write_output(args.report, report_text(args.report, summaries, args.model or "", slo), what="report",
+                     suffix=".html")
         print(f"wrote {args.report}", file=sys.stderr)
 
 
@@ -159,8 +164,6 @@ def report_from_store(args: argparse.Namespace) -> int:
         raise ConfigError(f"no serve-bench levels in {args.store}" + (f" for {args.model}" if args.model else ""),
                           fix="run wattprint serve-bench first, or check --model")
     slo = LatencyTarget.parse(args.latency_target) if args.latency_target else None
-    if not (args.report or args.json):
-        args.report = "serve-bench.html"
     args.model = args.model or recs[0].model
     _finish(args, [r.serving for r in recs if r.model == args.model], slo, argparse.Namespace(warnings=[]))
     return 0

@@ -41,12 +41,36 @@ class CardResult:
     co2_eq_emissions: dict[str, Any] | None  # what was written to the metadata, None when left as it was
 
 
+# what makes a folder a model's: its config or weights (transformers, diffusers, sentence-transformers, GGUF, ONNX)
+MODEL_FILES = ("config.json", "model_index.json", "modules.json", "adapter_config.json")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".ckpt", ".h5", ".msgpack")
+
+
+def is_model_folder(p: Path) -> bool:
+    """The folder holds a model's files, or its README.md is already a model card (YAML front matter first)."""
+    if any((p / name).is_file() for name in MODEL_FILES):
+        return True
+    if any(f.suffix.lower() in WEIGHT_SUFFIXES for f in p.iterdir() if f.is_file()):
+        return True
+    readme = p / "README.md"
+    try:
+        with open(readme, encoding="utf-8", errors="replace") as f:
+            return f.readline().rstrip("\r\n") == "---"
+    except OSError:
+        return False
+
+
 def check_folder(model_dir: str | Path) -> Path:
+    if not str(model_dir).strip():
+        raise ConfigError("the model folder is empty", "pass the folder that holds the model's files (config.json)")
     p = Path(model_dir)
     if not p.exists():
         raise ConfigError(f"no model folder at {p}", "pass the folder that holds the model's files (config.json, ...)")
     if not p.is_dir():
         raise ConfigError(f"{p} is a file, not a model folder", "pass the folder that holds the model's README.md")
+    if (p / "README.md").exists() and not is_model_folder(p):  # a project's own README.md, not a model card
+        raise ConfigError(f"{p} holds no model files (config.json, weights) and its README.md is not a model card",
+                          "pass the folder that holds the model's files (config.json, model.safetensors, ...)")
     return p
 
 

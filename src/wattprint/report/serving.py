@@ -143,8 +143,8 @@ def render_md(summaries: Sequence[dict[str, Any]], model: str, slo: pareto.Laten
     return "\n".join(lines) + "\n"
 
 
-def write_report(path: str, summaries: Sequence[dict[str, Any]], model: str,
-                 slo: pareto.LatencyTarget | None) -> None:
-    p = Path(path)
-    text = render_md(summaries, model, slo) if p.suffix.lower() == ".md" else render_html(summaries, model, slo)
-    p.write_text(text, encoding="utf-8")
+def report_text(path: str, summaries: Sequence[dict[str, Any]], model: str,
+                slo: pareto.LatencyTarget | None) -> str:
+    """The report ``path``'s suffix asks for: Markdown for .md, else HTML."""
+    md = Path(path).suffix.lower() == ".md"
+    return render_md(summaries, model, slo) if md else render_html(summaries, model, slo)
