@@ -69,8 +69,9 @@ def _room(module: str) -> str:
 
 
 def test_every_room_has_a_layer():
-    rooms = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    rooms = {p.name for p in SRC.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
     assert rooms - set(LAYER) == set(), "add the new room to LAYERS here and to docs/architecture.md"
+    assert {r for r in rooms if not (SRC / r / "__init__.py").exists()} == set(), "a room is a package: add __init__.py"
 
 
 def test_rooms_import_only_downward():

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     eq = equivalents(energy_j=em.facility_energy_j, gco2e=em.gco2e, tables=tables)
     text = json.dumps(emissions_payload(em, eq, location), indent=2, allow_nan=False) if args.json else ""
     print(text if args.json == "-" else render_text(em, eq, location))
-    if location.defaulted:
+    if location.defaulted and location.set_by == "default":  # a place without a table row has its own note
         from wattprint.carbon.location import HOW_TO_SET
 
         print(f"hint: the place was not set, so the world average was used; {HOW_TO_SET}", file=sys.stderr)
