@@ -22,26 +22,34 @@ CHARS_PER_TOKEN = 4.0  # OpenAI help centre rule of thumb for English text (see 
 
 
 def _text_chars(value: Any) -> tuple[float, bool]:
-    """(characters or token ids, exact?) of a prompt value: str, list of str, token ids, nested lists."""
-    if isinstance(value, str):
-        return float(len(value)), False
-    if isinstance(value, list):
-        if value and all(isinstance(v, int) for v in value):
-            return float(len(value)), True
-        total, exact = 0.0, bool(value)
-        for v in value:
-            n, e = _text_chars(v)
-            total += n
-            exact = exact and e
-        return total, exact
-    if isinstance(value, dict):  # a content part: {"type": "text", "text": ...}
-        return _text_chars(value.get("text", ""))
-    return 0.0, False
+    """(characters or token ids, exact?) of a prompt value: str, list of str, token ids, nested lists.
+
+    Exact when every innermost value is a non-empty list of token ids. Walked with a stack, not by
+    recursion: a client's nesting depth must not reach Python's recursion limit."""
+    total, exact = 0.0, True
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            total += len(v)
+            exact = False
+        elif isinstance(v, list):
+            if v and all(isinstance(x, int) for x in v):
+                total += len(v)
+            else:
+                exact = exact and bool(v)
+                stack.extend(v)
+        elif isinstance(v, dict):  # a content part: {"type": "text", "text": ...}
+            stack.append(v.get("text", ""))
+        else:
+            exact = False
+    return total, exact
 
 
 def _chat_prompt(body: dict[str, Any]) -> tuple[float, bool]:
     chars = 0.0
-    for msg in body.get("messages") or []:
+    messages = body.get("messages")
+    for msg in messages if isinstance(messages, list) else ():
         if isinstance(msg, dict):
             chars += _text_chars(msg.get("content", ""))[0]
     return chars, False
@@ -85,13 +93,16 @@ def inspect_request(method: str, path: str, body: bytes) -> RequestInfo | None:
     route = next((r for r in ROUTES if path.rstrip("/").endswith(r.suffix)), None)
     if route is None:
         return None
+    unparsed = RequestInfo(route.name, 0.0, "unparsed", False)
+    # Whatever the body holds (broken JSON, JSON of another shape, nesting past the recursion limit), the
+    # request is forwarded as it is: the upstream answers it, accounted with no prompt tokens.
     try:
         parsed = json.loads(body) if body else None
-    except (ValueError, UnicodeDecodeError):
-        parsed = None
-    if not isinstance(parsed, dict):  # the upstream will refuse it; accounted with no prompt tokens
-        return RequestInfo(route.name, 0.0, "unparsed", False)
-    n, exact = route.prompt(parsed)
+        if not isinstance(parsed, dict):
+            return unparsed
+        n, exact = route.prompt(parsed)
+    except Exception:  # RecursionError from json.loads included
+        return unparsed
     tokens = n if exact else n / CHARS_PER_TOKEN
     return RequestInfo(route.name, tokens, "token-ids" if exact else "chars/4",
                        bool(route.streams and parsed.get("stream") is True))
@@ -142,7 +153,7 @@ class SseScanner:
         if raw[:1] == b":" and self.take_receipts and raw.startswith(b": wattprint "):
             try:
                 got = json.loads(raw[len(b": wattprint "):])
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 got = None
             if isinstance(got, dict):
                 self.upstream_receipt = got
@@ -157,7 +168,7 @@ class SseScanner:
             return raw, n, False
         try:
             obj = json.loads(data) if data else None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return raw, 0, False
         if not isinstance(obj, dict):
             return raw, 0, False
@@ -187,7 +198,7 @@ def json_usage(body: bytes) -> dict[str, int] | None:
     """``usage`` of a non-streamed JSON response, or None."""
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     if isinstance(obj, dict) and isinstance(obj.get("usage"), dict):
         return {k: v for k, v in obj["usage"].items() if isinstance(v, int)}

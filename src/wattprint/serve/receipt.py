@@ -118,7 +118,7 @@ def take_json_member(body: bytes) -> tuple[bytes, Any]:
         return body, None
     try:
         obj = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return body, None
     if not isinstance(obj, dict) or "wattprint" not in obj:
         return body, None
@@ -130,6 +130,6 @@ def take_json_member(body: bytes) -> tuple[bytes, Any]:
     try:
         if json.loads(cut) == obj:
             return cut, theirs
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         pass
     return json.dumps(obj, separators=(",", ":")).encode(), theirs

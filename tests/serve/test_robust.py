@@ -1,0 +1,120 @@
+"""The proxy under requests and upstreams of unexpected shape, clients that leave early or linger, and
+its limits: what reaches the upstream, what the client gets, and a log without tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import httpx
+import pytest
+
+from wattprint.meter.sim.traces import Constant
+from wattprint.serve.accountant import Accountant
+from wattprint.serve.middleware import WattprintMiddleware
+from wattprint.serve.proxy import ProxyConfig, build_app
+from wattprint.serve.testing import serve_in_thread, sim_gpu_meter
+
+DEEP = b'{"messages": [{"role": "user", "content": ' + b"[" * 1000 + b"]" * 1000 + b"}]}"
+ODD_BODIES = [b'{"messages": 5}', b"true", b"1.5", b"[" * 1000 + b"]" * 1000, DEEP,
+              b'{"messages": [{"content": ' + b"[" * 900 + b'"x"' + b"]" * 900 + b"}]}"]
+
+
+@pytest.fixture
+def meter():
+    m = sim_gpu_meter(Constant(300.0))
+    yield m
+    m.close()
+
+
+@pytest.fixture
+def recording_upstream(raw_upstream, read_request_fn):
+    """An upstream that keeps each request (head, body) and answers 400 with a JSON error."""
+    got: list[tuple[bytes, bytes]] = []
+    answer = b'{"error": {"message": "bad request", "type": "invalid_request_error"}}'
+
+    async def handler(reader, writer):
+        try:
+            while True:
+                head, body = await read_request_fn(reader)
+                got.append((head, body))
+                writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                             b"content-length: %d\r\n\r\n%s" % (len(answer), answer))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return raw_upstream(handler), got, answer
+
+
+def no_traceback(caplog) -> None:
+    bad = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert not bad, [r.getMessage() for r in bad]
+
+
+def test_odd_json_is_forwarded_as_it_is(recording_upstream, meter, caplog):
+    """Valid JSON of another shape, or nested past the recursion limit: forwarded unchanged, the upstream's
+    answer comes back, and the request is accounted (no prompt tokens)."""
+    caplog.set_level(logging.INFO)
+    up, got, answer = recording_upstream
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url, \
+                httpx.Client(base_url=url, timeout=30) as c:
+            replies = [c.post("/v1/chat/completions", content=b, headers={"content-type": "application/json"})
+                       for b in ODD_BODIES]
+    assert [r.status_code for r in replies] == [400] * len(ODD_BODIES)
+    assert all(r.content == answer and "x-wattprint-energy-j" in r.headers for r in replies)
+    assert [body for _, body in got] == ODD_BODIES
+    no_traceback(caplog)
+
+
+def test_odd_json_reaches_the_apps_handler(meter, caplog):
+    """Behind the middleware, the app's handler runs for the same bodies and sees them unchanged."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    seen = []
+
+    async def chat(request):
+        seen.append(await request.body())
+        return JSONResponse({"error": {"message": "no"}}, status_code=400)
+
+    caplog.set_level(logging.INFO)
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(WattprintMiddleware(app, acct)) as url, httpx.Client(base_url=url, timeout=30) as c:
+            replies = [c.post("/v1/chat/completions", content=b) for b in ODD_BODIES]
+    assert [r.status_code for r in replies] == [400] * len(ODD_BODIES) and seen == ODD_BODIES
+    assert all(json.loads(r.content)["error"]["message"] == "no" for r in replies)
+    no_traceback(caplog)
+
+
+def test_upstream_json_nested_past_the_recursion_limit_passes(raw_upstream, read_request_fn, meter, caplog):
+    """A response (JSON, or an SSE event) nested deeper than json.loads can go: relayed, with a receipt."""
+    deep = b'{"usage": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    sse = b"data: " + deep + b"\n\ndata: [DONE]\n\n"
+
+    async def handler(reader, writer):
+        head, _ = await read_request_fn(reader)
+        if b"stream" in head:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n%s"
+                         % (len(sse), sse))
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s"
+                         % (len(deep), deep))
+        await writer.drain()
+        writer.close()
+
+    caplog.set_level(logging.INFO)
+    up = raw_upstream(handler)
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url, \
+                httpx.Client(base_url=url, timeout=30) as c:
+            plain = c.post("/v1/chat/completions", json={"messages": []})
+            streamed = c.post("/v1/chat/completions?stream", json={"messages": [], "stream": True})
+    assert plain.status_code == 200 and plain.content.startswith(deep[:-1]) and b'"wattprint":' in plain.content
+    assert streamed.status_code == 200 and streamed.content.startswith(sse[:-len(b"data: [DONE]\n\n")])
+    assert b": wattprint {" in streamed.content and streamed.content.endswith(b"data: [DONE]\n\n")
+    no_traceback(caplog)
