@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
+import threading
+import time
 
 import httpx
 import pytest
@@ -118,3 +121,73 @@ def test_upstream_json_nested_past_the_recursion_limit_passes(raw_upstream, read
     assert streamed.status_code == 200 and streamed.content.startswith(sse[:-len(b"data: [DONE]\n\n")])
     assert b": wattprint {" in streamed.content and streamed.content.endswith(b"data: [DONE]\n\n")
     no_traceback(caplog)
+
+
+def test_client_leaving_before_the_response_frees_the_upstream(raw_upstream, read_request_fn, meter, caplog):
+    """The upstream is still working on the request when the client hangs up: the proxy closes its
+    upstream connection (the upstream stops working for nobody) and the request ends, not completed."""
+    caplog.set_level(logging.INFO)
+    closed = threading.Event()
+
+    async def slow(reader, writer):
+        await read_request_fn(reader)
+        await reader.read()  # until the proxy closes the connection
+        closed.set()
+        writer.close()
+
+    up = raw_upstream(slow)
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode()
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url:
+            host, port = url.removeprefix("http://").split(":")
+            with socket.create_connection((host, int(port))) as s:
+                s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                          b"content-length: %d\r\n\r\n%s" % (len(body), body))
+                deadline = time.monotonic() + 5
+                while not acct.open_requests() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+            t0 = time.monotonic()
+            assert closed.wait(5), "the upstream connection stayed open after the client left"
+            deadline = time.monotonic() + 5
+            while acct.open_requests() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert acct.open_requests() == 0 and time.monotonic() - t0 < 3
+    assert "client left before the response" in caplog.text
+    no_traceback(caplog)
+
+
+def test_no_free_upstream_connection_gives_503(raw_upstream, read_request_fn, meter):
+    """With every upstream connection busy for longer than pool_wait_s, the next client gets 503 in
+    OpenAI's error shape (not a wait without end)."""
+    async def stalled(reader, writer):
+        await read_request_fn(reader)
+        await asyncio.sleep(30)
+
+    up = raw_upstream(stalled)
+    chat = {"messages": [{"role": "user", "content": "hi"}]}
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(up, max_connections=1, pool_wait_s=0.3, read_timeout_s=1.5))
+        with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=10) as c:
+            first = threading.Thread(target=lambda: c.post("/v1/chat/completions", json=chat))
+            first.start()
+            time.sleep(0.3)
+            with httpx.Client(base_url=url, timeout=10) as c2:
+                r = c2.post("/v1/chat/completions", json=chat)
+            first.join()
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.json()["error"]["type"] == "upstream_busy" and up.rsplit(":", 1)[1] not in r.text
+
+
+def test_client_connections_are_capped(upstream, meter):
+    """Past max_clients connections at once, a request is answered 503 at once."""
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(upstream, max_clients=2))
+        with serve_in_thread(app, proxy=True) as url:
+            host, port = url.removeprefix("http://").split(":")
+            held = [socket.create_connection((host, int(port))) for _ in range(2)]
+            try:
+                r = httpx.get(url + "/wattprint/totals", timeout=10)
+            finally:
+                for s in held:
+                    s.close()
+    assert r.status_code == 503

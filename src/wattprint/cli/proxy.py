@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.meter.meter import Meter
     from wattprint.serve.accountant import Accountant, AccountantConfig
     from wattprint.serve.metrics import ServeMetrics
-    from wattprint.serve.proxy import ProxyConfig, build_app
+    from wattprint.serve.proxy import ProxyConfig, build_app, raise_fd_limit, server_options
 
     meter_settings = _settings(args)
     host, port = _listen(args.listen)
@@ -191,8 +191,9 @@ def run(args: argparse.Namespace) -> int:
             if host not in _LOOPBACK and not token:
                 print(f"  warning: listening on {host}, beyond this machine, with no token: anyone who can "
                       f"reach it can read /metrics, the totals and receipts (set {TOKEN_ENV})", file=err)
+            raise_fd_limit()
             uvicorn.run(app, host=host, port=port, log_level="info", access_log=args.access_log,
-                        server_header=False, date_header=False)
+                        **server_options(config))
     finally:
         meter.close()
     return 0

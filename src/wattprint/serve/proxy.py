@@ -9,7 +9,8 @@ Every path is passed through (method, raw path, query, headers, body); inference
 
 With a token set (``ProxyConfig.token``), these answer only requests carrying ``Authorization: Bearer
 <token>`` (401 otherwise). Failures answer in OpenAI's error shape: upstream unreachable -> 502, upstream
-timeout -> 504; the bodies do not name the upstream (the log does).
+timeout -> 504, ``max_connections`` requests already in flight to it for ``pool_wait_s`` -> 503; the
+bodies do not name the upstream (the log does).
 
 The relay is written against ASGI and a small keep-alive HTTP/1.1 client on asyncio streams
 (:mod:`wattprint.serve.upstream`) directly: no routing framework, no request/response objects, no URL or
@@ -18,6 +19,7 @@ header models, no anyio layer (docs/benchmarks/proxy_overhead.md).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -29,8 +31,8 @@ from urllib.parse import urlsplit
 from wattprint.serve.accountant import Accountant
 from wattprint.serve.exchange import HOP_BY_HOP, Exchange, response_mode
 from wattprint.serve.metrics import CONTENT_TYPE
-from wattprint.serve.relay import relay_stream
-from wattprint.serve.upstream import UpstreamError, UpstreamPool, UpstreamTimeout
+from wattprint.serve.relay import ClientWatch, cancel_handled, relay_stream
+from wattprint.serve.upstream import UpstreamBusy, UpstreamError, UpstreamPool, UpstreamTimeout
 
 log = logging.getLogger("wattprint.serve.proxy")
 
@@ -52,7 +54,9 @@ class ProxyConfig:
     metrics_path: str = "/metrics"
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 600.0
-    max_connections: int = 1000
+    max_connections: int = 1000  # requests in flight to the upstream at once
+    pool_wait_s: float = 10.0  # the longest a request waits for one of them before its client gets 503
+    max_clients: int = 2000  # client connections and requests at once; past it uvicorn answers 503
     max_inspect_bytes: int = 16 * 1024 * 1024  # larger request bodies stream through, unread
     token: str | None = None
 
@@ -68,11 +72,14 @@ class ProxyConfig:
             raise ConfigError(f"metrics path {self.metrics_path!r} is not a usable path",
                               "e.g. --metrics-path /metrics or /prometheus (not under /wattprint/, no query)")
         object.__setattr__(self, "metrics_path", path)
-        for name in ("connect_timeout_s", "read_timeout_s"):
+        for name in ("connect_timeout_s", "read_timeout_s", "pool_wait_s"):
             value = getattr(self, name)
             if not 0 < value < math.inf:
                 raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}",
                                   "e.g. --upstream-timeout 600")
+        for name in ("max_connections", "max_clients"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}", "e.g. 1000")
         if self.token is not None and not self.token.strip():
             raise ConfigError("the proxy's token is empty", "set a long random value, or none at all")
 
@@ -146,7 +153,8 @@ class ProxyApp:
     def _client(self) -> UpstreamPool:
         if self._pool is None:  # made inside the server's event loop
             self._pool = UpstreamPool(self._scheme, self._host, self._port, self.config.connect_timeout_s,
-                                      self.config.read_timeout_s, self.config.max_connections, keepalive_s=5.0)
+                                      self.config.read_timeout_s, self.config.max_connections, keepalive_s=5.0,
+                                      slot_timeout_s=self.config.pool_wait_s)
         return self._pool
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -212,10 +220,11 @@ class ProxyApp:
     async def _forward(self, scope: Any, receive: Any, send: Any) -> None:
         method = scope["method"]
         headers, declared = _request_headers(scope, self._host_header)
+        watch = ClientWatch(send, receive)
         content: Any
         if declared.isdigit() and int(declared) > self.config.max_inspect_bytes:
             # Too large to hold: streamed to the upstream unread (its prompt is then not estimated).
-            body, content = b"", _request_stream(receive)
+            body, content = b"", _request_stream(receive, watch)
             headers.append((b"content-length", declared))
         else:
             got = await _read_body(receive)
@@ -224,11 +233,26 @@ class ProxyApp:
             body = content = got
             if body or method in _BODY_METHODS:
                 headers.append((b"content-length", str(len(body)).encode()))
+            watch.arm()
         exchange = Exchange(self.acct, method, scope["path"], body)
         target = self._base_path + (scope.get("raw_path") or scope["path"].encode())
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
-        upstream = await self._request(method, target, headers, content, exchange, send)
+        try:
+            await self._respond(scope, method, target, headers, content, exchange, watch, send)
+        except _ClientLeft:
+            _client_left(exchange)
+        except asyncio.CancelledError:
+            if not watch.left:
+                raise
+            cancel_handled()  # the watch cancelled the forwarding: the client is gone
+            _client_left(exchange)
+        finally:
+            watch.stop()
+
+    async def _respond(self, scope: Any, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
+                       content: Any, exchange: Exchange, watch: ClientWatch, send: Any) -> None:
+        upstream = await self._request(method, target, headers, content, exchange, watch, send)
         if upstream is None:
             return
         status = upstream.status
@@ -237,38 +261,82 @@ class ProxyApp:
         if mode == "sse" or (mode == "raw" and status < 400):
             if exchange.handle is not None:
                 out.append((b"x-wattprint-request-id", exchange.handle.id.encode()))
-            await relay_stream(upstream, exchange, mode, status, out, receive, send,
+            await relay_stream(upstream, exchange, mode, status, out, watch, send,
                                hold=scope.get("http_version") == "1.0")
             return
         try:  # held: raw bytes (a compressed error body must stay compressed)
             data = await upstream.read()
         except Exception as e:
             exchange.abort()
+            watch.ending = True
             log.warning("upstream %s broke off a response: %s: %s", self.config.upstream, type(e).__name__, e)
             await _send_error(send, 502, "upstream_failed", "the upstream server broke off the response")
             return
         finally:
             await upstream.aclose()
+        watch.ending = True
         data, extra = exchange.finish_body(mode, data)
         await _send_whole(send, status, out + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in extra], data)
 
     async def _request(self, method: str, target: bytes, headers: list[tuple[bytes, bytes]], content: Any,
-                       exchange: Exchange, send: Any) -> Any:
-        """The upstream's response, or None once the client got a 502 or 504 (logged with the reason)."""
+                       exchange: Exchange, watch: ClientWatch, send: Any) -> Any:
+        """The upstream's response, or None once the client got a 502, 503 or 504 (logged with the reason)."""
         try:
             return await self._client().request(method.encode(), target, headers, content)
         except UpstreamTimeout as e:
             exchange.abort()
+            watch.ending = True
             log.warning("upstream %s timed out: %s", self.config.upstream, e)
             await _send_error(send, 504, "upstream_timeout", "the upstream server timed out")
+        except UpstreamBusy as e:
+            exchange.abort()
+            watch.ending = True
+            log.warning("upstream %s busy: %s", self.config.upstream, e)
+            await _send_error(send, 503, "upstream_busy", "too many requests in flight to the upstream server; "
+                              "try again later", [(b"retry-after", b"1")])
         except UpstreamError as e:
             exchange.abort()
+            watch.ending = True
             log.warning("upstream %s could not be reached: %s: %s", self.config.upstream, type(e).__name__, e)
             await _send_error(send, 502, "upstream_unavailable", "the upstream server could not be reached")
         except BaseException:
             exchange.abort()  # cancelled: the energy so far still counts
             raise
         return None
+
+
+def server_options(config: ProxyConfig) -> dict[str, Any]:
+    """uvicorn settings for the proxy (``uvicorn.Config(app, host=..., port=..., **server_options(c))``).
+
+    ``limit_concurrency`` caps the client connections and requests held at once (uvicorn answers 503
+    past it), within what the process may open: each request in flight holds a client and an upstream
+    connection."""
+    return {"limit_concurrency": min(config.max_clients, _fd_budget()),
+            "server_header": False, "date_header": False}  # the upstream's pass through
+
+
+def _fd_budget() -> int:
+    """Client connections that fit in the process's file descriptor limit, two per request in flight
+    and 64 left for the rest (the meter's files, the log)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 1 << 30
+    return (1 << 30) if soft == resource.RLIM_INFINITY else max(1, (soft - 64) // 2)
+
+
+def raise_fd_limit() -> None:
+    """Raise the soft limit on open files to the hard one (a proxy holds two per request in flight)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != hard:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ImportError, OSError, ValueError):
+        pass
 
 
 def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> ProxyApp:
@@ -287,14 +355,26 @@ async def _read_body(receive: Any) -> bytes | None:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def _request_stream(receive: Any) -> Any:
+def _client_left(exchange: Exchange) -> None:
+    exchange.abort()  # the upstream connection was closed: the upstream stops working for nobody
+    log.info("client left before the response; request %s counted as not completed",
+             exchange.handle.id if exchange.handle else "-")
+
+
+class _ClientLeft(Exception):
+    """The client left while its body was being streamed to the upstream."""
+
+
+async def _request_stream(receive: Any, watch: ClientWatch) -> Any:
+    """A request body as it arrives; ``watch`` is armed once it has all arrived (both read ``receive``)."""
     while True:
         msg = await receive()
         if msg["type"] == "http.disconnect":
-            return
+            raise _ClientLeft()
         if msg.get("body"):
             yield msg["body"]
         if not msg.get("more_body", False):
+            watch.arm()
             return
 
 

@@ -2,10 +2,11 @@
 
 * The client leaving is noticed, cheapest first: uvicorn's ``send`` returns silently once the connection
   is gone but marks its request cycle ``disconnected``, which is read after every send; a server following
-  ASGI 2.4 raises OSError from ``send``; and a stream that runs longer than ``WATCH_AFTER_S`` (or any
-  stream, on a server whose cycle cannot be read) gets one task waiting on ``receive()`` for
-  ``http.disconnect``, which cancels the relay, so that a stalled upstream does not hold a gone client's
-  request open. Short streams thus cost no task.
+  ASGI 2.4 raises OSError from ``send``; and a request still running ``WATCH_AFTER_S`` after it was
+  forwarded (or any request, on a server whose cycle cannot be read) gets one task waiting on
+  ``receive()`` for ``http.disconnect``, which cancels the forwarding, so that a stalled upstream (before
+  its response head, or mid-body) does not hold a gone client's request open. Short requests thus cost
+  no task.
 * An upstream that breaks off an SSE stream: the client gets an OpenAI-style error event
   (``data: {"error": ...}``) and the receipt, marked partial, and the stream ends; any other body is cut
   (the connection closes), so that the client cannot take it for complete.
@@ -29,8 +30,10 @@ WATCH_AFTER_S = 1.0  # a stream still running after this long gets a task that w
 BROKEN_OFF = "the upstream server broke off the stream"
 
 
-class _ClientWatch:
-    """Notices the client leaving (see the module docstring); ``left`` once it has."""
+class ClientWatch:
+    """Notices the client leaving (see the module docstring); ``left`` once it has. Armed once the
+    request's body has been read (the watcher reads ``receive()`` too); set ``ending`` before the last
+    send, so that the client leaving then cancels nothing."""
 
     def __init__(self, send: Any, receive: Any) -> None:
         cycle = getattr(send, "__self__", None)
@@ -70,6 +73,13 @@ class _ClientWatch:
             self._watcher.cancel()
 
 
+def cancel_handled() -> None:
+    """Mark the current task's cancellation as handled (Python 3.11+), once it has been acted on."""
+    uncancel = getattr(asyncio.current_task(), "uncancel", None)
+    if uncancel is not None:
+        uncancel()
+
+
 class _Out:
     """The response to the client: streamed, or held whole for an HTTP/1.0 client."""
 
@@ -99,7 +109,7 @@ class _Out:
         await self._send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _pump(upstream: Any, exchange: Exchange, sse: bool, out: _Out, watch: _ClientWatch) -> bool:
+async def _pump(upstream: Any, exchange: Exchange, sse: bool, out: _Out, watch: ClientWatch) -> bool:
     """Relay until the upstream ends (True) or the client is gone (False); a broken SSE stream ends with
     an error event (True)."""
     try:
@@ -126,24 +136,20 @@ async def _pump(upstream: Any, exchange: Exchange, sse: bool, out: _Out, watch: 
 
 
 async def relay_stream(upstream: Any, exchange: Exchange, mode: str, status: int,
-                       headers: list[tuple[bytes, bytes]], receive: Any, send: Any, hold: bool = False) -> None:
-    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves.
-    ``hold``: send it whole when it ends (an HTTP/1.0 client)."""
-    watch = _ClientWatch(send, receive)
+                       headers: list[tuple[bytes, bytes]], watch: ClientWatch, send: Any, hold: bool = False) -> None:
+    """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves
+    (``watch``, armed). ``hold``: send it whole when it ends (an HTTP/1.0 client)."""
     out = _Out(send, status, headers, hold)
     finished = False
     try:
         await out.start()
-        watch.arm()
         finished = await _pump(upstream, exchange, mode == "sse", out, watch)
     except OSError:  # the client went away (ASGI spec 2.4 raises from send)
         pass
     except asyncio.CancelledError:
         if not watch.left:
             raise
-        uncancel = getattr(asyncio.current_task(), "uncancel", None)  # 3.11+: this cancellation is handled
-        if uncancel is not None:
-            uncancel()
+        cancel_handled()
     finally:
         watch.stop()
         if not finished:

@@ -294,12 +294,19 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", timeout_s: float = 20.0,
                     proxy: bool = False) -> Iterator[str]:
     """Run ``app`` with uvicorn in an owned thread on ``host`` and an OS-assigned port; yields its URL.
 
-    ``proxy``: leave out uvicorn's own ``server`` and ``date`` headers (the upstream's pass through).
+    ``proxy``: run it as ``wattprint proxy`` does (:func:`wattprint.serve.proxy.server_options`, from the
+    app's config when it is the proxy), or at least without uvicorn's own ``server`` and ``date`` headers
+    (the upstream's pass through).
     """
     import uvicorn
 
-    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="auto",
-                            access_log=False, server_header=not proxy, date_header=not proxy)
+    from wattprint.serve.proxy import ProxyApp, server_options
+
+    options: dict[str, Any] = {"server_header": not proxy, "date_header": not proxy}
+    if proxy and isinstance(app, ProxyApp):
+        options = server_options(app.config)
+    config = uvicorn.Config(app, host=host, port=0, log_level="warning", lifespan="auto", access_log=False,
+                            **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="wattprint-serve-uvicorn", daemon=True)
     thread.start()

@@ -13,6 +13,8 @@ the response head:
   (``100 Continue``) are skipped;
 * ``https`` upstreams through the standard library's ``ssl`` (default context, or the one given:
   certificates and host name verified);
+* at most ``max_connections`` requests in flight at once; one more waits up to ``slot_timeout_s`` for a
+  connection to come free, then raises :class:`UpstreamBusy` (the proxy answers 503);
 * timeouts: connecting (``connect_timeout_s``) and each read or write (``read_timeout_s``, the longest
   the upstream may stay silent) raise :class:`UpstreamTimeout` (the proxy answers 504); every other
   failure to reach or understand the upstream raises :class:`UpstreamError` (502). A read timeout costs
@@ -42,6 +44,10 @@ class UpstreamError(Exception):
 
 class UpstreamTimeout(UpstreamError):
     """The upstream did not accept the connection or stayed silent for too long (-> 504)."""
+
+
+class UpstreamBusy(UpstreamError):
+    """Every connection the pool may open is busy, and none came free in time (-> 503)."""
 
 
 class _Stale(Exception):
@@ -187,13 +193,14 @@ class UpstreamPool:
 
     def __init__(self, scheme: str, host: str, port: int, connect_timeout_s: float = 5.0,
                  read_timeout_s: float = 600.0, max_connections: int = 1000, keepalive_s: float = 5.0,
-                 ssl_context: _ssl.SSLContext | None = None) -> None:
+                 ssl_context: _ssl.SSLContext | None = None, slot_timeout_s: float = 10.0) -> None:
         if scheme not in ("http", "https"):
             raise ValueError(f"unsupported scheme {scheme!r}")
         self.host, self.port = host, port
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
         self.keepalive_s = keepalive_s
+        self.slot_timeout_s = slot_timeout_s
         self._ssl = (ssl_context or _ssl.create_default_context()) if scheme == "https" else None
         self._idle: deque[_Conn] = deque()
         self._slots = asyncio.Semaphore(max_connections)
@@ -256,7 +263,13 @@ class UpstreamPool:
         has arrived. ``body``: bytes, or an async iterator of bytes sent as they come (not retried)."""
         head = b"".join([method, b" ", target, b" HTTP/1.1\r\n",
                          *[k + b": " + v + _CRLF for k, v in headers], _CRLF])
-        await self._slots.acquire()
+        if self._slots.locked():  # all busy: wait, but not for ever
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self.slot_timeout_s)
+            except asyncio.TimeoutError:
+                raise UpstreamBusy(f"no connection came free in {self.slot_timeout_s:g} s") from None
+        else:
+            await self._slots.acquire()
         try:
             conn = self._take_idle()
             if conn is not None and isinstance(body, bytes):
