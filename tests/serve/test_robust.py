@@ -191,3 +191,68 @@ def test_client_connections_are_capped(upstream, meter):
                 for s in held:
                     s.close()
     assert r.status_code == 503
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closed ``sock`` within ``seconds`` (reading and dropping what it sent)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        pass
+    return True
+
+
+def test_lingering_clients_are_closed(upstream, meter):
+    """A connection that sends nothing, one that sends its head a byte at a time, and one idle after a
+    response are closed; a head past max_head_bytes gets 431."""
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(upstream, head_timeout_s=0.6, keepalive_s=0.3, max_head_bytes=4096))
+        with serve_in_thread(app, proxy=True) as url:
+            addr = url.removeprefix("http://").split(":")
+            where = (addr[0], int(addr[1]))
+            silent = socket.create_connection(where)
+            slow = socket.create_connection(where)
+            t0 = time.monotonic()
+            for byte in b"GET /v1/models HTTP/1.1\r\nhost: x\r\nx-a: aaaaaa":
+                try:
+                    slow.send(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(0.05)
+            slow_closed_after = time.monotonic() - t0
+            assert _closed_within(silent, 1.0)
+            with socket.create_connection(where) as kept:
+                kept.sendall(b"GET /wattprint/totals HTTP/1.1\r\nhost: x\r\n\r\n")
+                kept.settimeout(5)
+                assert kept.recv(65536).startswith(b"HTTP/1.1 200")
+                assert _closed_within(kept, 2.0)
+            with socket.create_connection(where) as big:
+                big.sendall(b"GET /v1/models HTTP/1.1\r\nhost: x\r\nx-big: " + b"b" * 20_000 + b"\r\n\r\n")
+                big.settimeout(5)
+                answer = big.recv(65536)
+            with httpx.Client(base_url=url) as c:  # and the proxy still serves
+                ok = c.get("/v1/models")
+            silent.close()
+            slow.close()
+    assert slow_closed_after < 1.5
+    assert answer.startswith(b"HTTP/1.1 431") and ok.status_code == 200
+
+
+def test_request_trailers_are_not_forwarded(recording_upstream, meter):
+    """Trailer fields of a chunked request body never become headers of the forwarded request."""
+    up, got, _ = recording_upstream
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url:
+            addr = url.removeprefix("http://").split(":")
+            with socket.create_connection((addr[0], int(addr[1]))) as s:
+                s.sendall(b"POST /v1/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+                          b"5;ext=1\r\nhello\r\n0\r\nx-trailer: evil\r\nauthorization: Bearer evil\r\n\r\n")
+                s.settimeout(5)
+                answer = s.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400")
+    head, body = got[0]
+    assert body == b"hello" and b"x-trailer" not in head.lower() and b"evil" not in head

@@ -57,6 +57,9 @@ class ProxyConfig:
     max_connections: int = 1000  # requests in flight to the upstream at once
     pool_wait_s: float = 10.0  # the longest a request waits for one of them before its client gets 503
     max_clients: int = 2000  # client connections and requests at once; past it uvicorn answers 503
+    head_timeout_s: float = 10.0  # a request head must arrive within this (from connecting, or the last response)
+    max_head_bytes: int = 64 * 1024  # a larger request head gets 431
+    keepalive_s: float = 5.0  # an idle client connection is closed after this
     max_inspect_bytes: int = 16 * 1024 * 1024  # larger request bodies stream through, unread
     token: str | None = None
 
@@ -72,12 +75,12 @@ class ProxyConfig:
             raise ConfigError(f"metrics path {self.metrics_path!r} is not a usable path",
                               "e.g. --metrics-path /metrics or /prometheus (not under /wattprint/, no query)")
         object.__setattr__(self, "metrics_path", path)
-        for name in ("connect_timeout_s", "read_timeout_s", "pool_wait_s"):
+        for name in ("connect_timeout_s", "read_timeout_s", "pool_wait_s", "head_timeout_s", "keepalive_s"):
             value = getattr(self, name)
             if not 0 < value < math.inf:
                 raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}",
                                   "e.g. --upstream-timeout 600")
-        for name in ("max_connections", "max_clients"):
+        for name in ("max_connections", "max_clients", "max_head_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)!r}", "e.g. 1000")
         if self.token is not None and not self.token.strip():
@@ -310,8 +313,18 @@ def server_options(config: ProxyConfig) -> dict[str, Any]:
 
     ``limit_concurrency`` caps the client connections and requests held at once (uvicorn answers 503
     past it), within what the process may open: each request in flight holds a client and an upstream
-    connection."""
-    return {"limit_concurrency": min(config.max_clients, _fd_budget()),
+    connection. Idle connections are closed after ``keepalive_s``, and a request head must arrive whole
+    within ``head_timeout_s`` and ``max_head_bytes`` (:mod:`wattprint.serve.listener`), so that clients
+    that linger cannot hold the connections that others need."""
+    try:
+        from wattprint.serve.listener import protocol_class
+
+        http: Any = protocol_class(config.head_timeout_s, config.max_head_bytes)
+        bounds: dict[str, Any] = {"http": http}
+    except ImportError:  # no httptools: uvicorn's h11 protocol bounds the head's size only
+        bounds = {"http": "h11", "h11_max_incomplete_event_size": config.max_head_bytes}
+    return {**bounds, "limit_concurrency": min(config.max_clients, _fd_budget()),
+            "timeout_keep_alive": config.keepalive_s,
             "server_header": False, "date_header": False}  # the upstream's pass through
 
 
