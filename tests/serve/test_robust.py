@@ -256,3 +256,22 @@ def test_request_trailers_are_not_forwarded(recording_upstream, meter):
     assert answer.startswith(b"HTTP/1.1 400")
     head, body = got[0]
     assert body == b"hello" and b"x-trailer" not in head.lower() and b"evil" not in head
+
+
+def test_chunked_body_past_the_limit_is_refused(recording_upstream, meter):
+    """A body sent without content-length is read up to max_inspect_bytes: one byte more gets 413 and
+    nothing reaches the upstream; one within it is forwarded whole."""
+    up, got, _ = recording_upstream
+
+    def chunked(n):
+        yield b"x" * (n - 1)
+        yield b"x"
+
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(up, max_inspect_bytes=1000))
+        with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=10) as c:
+            over = c.post("/v1/completions", content=chunked(1001))
+            within = c.post("/v1/completions", content=chunked(1000))
+    assert over.status_code == 413 and over.json()["error"]["type"] == "request_too_large"
+    assert over.headers["connection"] == "close"
+    assert within.status_code == 400 and [body for _, body in got] == [b"x" * 1000]

@@ -60,7 +60,7 @@ class ProxyConfig:
     head_timeout_s: float = 10.0  # a request head must arrive within this (from connecting, or the last response)
     max_head_bytes: int = 64 * 1024  # a larger request head gets 431
     keepalive_s: float = 5.0  # an idle client connection is closed after this
-    max_inspect_bytes: int = 16 * 1024 * 1024  # larger request bodies stream through, unread
+    max_inspect_bytes: int = 16 * 1024 * 1024  # larger declared bodies stream through unread; chunked: 413
     token: str | None = None
 
     def __post_init__(self) -> None:
@@ -230,7 +230,15 @@ class ProxyApp:
             body, content = b"", _request_stream(receive, watch)
             headers.append((b"content-length", declared))
         else:
-            got = await _read_body(receive)
+            try:
+                got = await _read_body(receive, self.config.max_inspect_bytes)
+            except _TooLarge:  # chunked past the limit: refused (its length was not declared)
+                log.info("refused a request body over %d bytes sent without content-length",
+                         self.config.max_inspect_bytes)
+                await _send_error(send, 413, "request_too_large", "request body over "
+                                  f"{self.config.max_inspect_bytes} bytes without a content-length",
+                                  [(b"connection", b"close")])
+                return
             if got is None:  # the client left before its body arrived: nothing was forwarded
                 return
             body = content = got
@@ -357,13 +365,23 @@ def build_app(acct: Accountant, config: ProxyConfig, metrics: Any = None) -> Pro
     return ProxyApp(acct, config, metrics)
 
 
-async def _read_body(receive: Any) -> bytes | None:
+class _TooLarge(Exception):
+    """A request body past the limit (what was read of it is dropped)."""
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The whole request body, or None if the client left; raises :class:`_TooLarge` past ``limit`` bytes."""
     chunks = []
+    size = 0
     while True:
         msg = await receive()
         if msg["type"] == "http.disconnect":
             return None
-        chunks.append(msg.get("body", b""))
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge()
+        chunks.append(chunk)
         if not msg.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
