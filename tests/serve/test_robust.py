@@ -275,3 +275,36 @@ def test_chunked_body_past_the_limit_is_refused(recording_upstream, meter):
     assert over.status_code == 413 and over.json()["error"]["type"] == "request_too_large"
     assert over.headers["connection"] == "close"
     assert within.status_code == 400 and [body for _, body in got] == [b"x" * 1000]
+
+
+def test_connection_named_headers_stay_on_their_hop(raw_upstream, read_request_fn, meter):
+    """Headers that a Connection field names are not forwarded, either way; X-Forwarded-For is the
+    client's to send on, not something the proxy's server believes about the client."""
+    from wattprint.serve.proxy import ProxyApp
+
+    heads = []
+
+    async def handler(reader, writer):
+        head, _ = await read_request_fn(reader)
+        heads.append(head.lower())
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: keep-alive, x-up-hop\r\n"
+                     b"x-up-hop: 1\r\nx-up-kept: 1\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+
+    clients = []
+
+    class Recording(ProxyApp):
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http":
+                clients.append(scope["client"][0])
+            await super().__call__(scope, receive, send)
+
+    up = raw_upstream(handler)
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(Recording(acct, ProxyConfig(up)), proxy=True) as url:
+            r = httpx.get(url + "/v1/models", timeout=10, headers={
+                "connection": "keep-alive, X-Hop", "x-hop": "secret", "x-kept": "1", "x-forwarded-for": "6.6.6.6"})
+    assert r.status_code == 200 and r.text == "ok"
+    assert r.headers["x-up-kept"] == "1" and "x-up-hop" not in r.headers
+    assert b"x-kept: 1" in heads[0] and b"x-hop" not in heads[0] and b"secret" not in heads[0]
+    assert b"x-forwarded-for: 6.6.6.6" in heads[0] and clients == ["127.0.0.1"]

@@ -107,14 +107,20 @@ def _request_headers(scope: Any, host: bytes) -> tuple[list[tuple[bytes, bytes]]
     headers: list[tuple[bytes, bytes]] = []
     declared = b""
     accept_encoding = False
+    connection: list[bytes] = []
     for k, v in scope["headers"]:  # ASGI names are lower-case
         if k in _HOP:
             if k == b"content-length":
                 declared = v
+            elif k == b"connection":
+                connection.append(v)
             continue
         if k == b"accept-encoding":
             accept_encoding = True
         headers.append((k, v))
+    if connection:
+        headers = _drop_named(headers, connection)
+        accept_encoding = any(k == b"accept-encoding" for k, _ in headers)
     if not accept_encoding:  # HTTP's default would allow any coding; ask for the body as is
         headers.append((b"accept-encoding", b"identity"))
     headers.append((b"host", host))
@@ -125,6 +131,7 @@ def _response_headers(upstream: Any) -> tuple[list[tuple[bytes, bytes]], bytes, 
     """The upstream's end-to-end headers (its receipt headers renamed), content type and encoding."""
     out: list[tuple[bytes, bytes]] = []
     ctype = cenc = b""
+    connection: list[bytes] = []
     for k, v in upstream.headers:  # names already lower-case
         if k == b"content-type":
             ctype = v.lower()
@@ -132,9 +139,20 @@ def _response_headers(upstream: Any) -> tuple[list[tuple[bytes, bytes]], bytes, 
             cenc = v.lower()
         elif k.startswith(_OURS):
             k = _THEIRS + k[len(_OURS):]
+        elif k == b"connection":
+            connection.append(v)
         if k not in _HOP:
             out.append((k, v))
+    if connection:
+        out = _drop_named(out, connection)
     return out, ctype, cenc
+
+
+def _drop_named(headers: list[tuple[bytes, bytes]], connection: list[bytes]) -> list[tuple[bytes, bytes]]:
+    """``headers`` without those that the ``Connection`` field values name: they are hop-by-hop, for this
+    connection only (RFC 9110 section 7.6.1)."""
+    named = {t.strip().lower() for v in connection for t in v.split(b",")} - {b"close", b"keep-alive", b""}
+    return [(k, v) for k, v in headers if k not in named] if named else headers
 
 
 class ProxyApp:
@@ -333,6 +351,7 @@ def server_options(config: ProxyConfig) -> dict[str, Any]:
         bounds = {"http": "h11", "h11_max_incomplete_event_size": config.max_head_bytes}
     return {**bounds, "limit_concurrency": min(config.max_clients, _fd_budget()),
             "timeout_keep_alive": config.keepalive_s,
+            "proxy_headers": False,  # X-Forwarded-* are the client's to send on, not the proxy's to trust
             "server_header": False, "date_header": False}  # the upstream's pass through
 
 
