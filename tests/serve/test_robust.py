@@ -308,3 +308,56 @@ def test_connection_named_headers_stay_on_their_hop(raw_upstream, read_request_f
     assert r.headers["x-up-kept"] == "1" and "x-up-hop" not in r.headers
     assert b"x-kept: 1" in heads[0] and b"x-hop" not in heads[0] and b"secret" not in heads[0]
     assert b"x-forwarded-for: 6.6.6.6" in heads[0] and clients == ["127.0.0.1"]
+
+
+def _reference_events(data: bytes) -> list[bytes]:
+    """Events as a search for the earliest end of each, over the whole stream, frames them."""
+    out = []
+    while True:
+        ends = [data.find(sep) + len(sep) for sep in (b"\n\n", b"\r\n\r\n", b"\r\r") if data.find(sep) >= 0]
+        if not ends:
+            return out + ([data] if data else [])
+        out.append(data[:min(ends)])
+        data = data[min(ends):]
+
+
+def test_sse_scanner_frames_any_split_in_linear_time():
+    """Events come out the same whichever way the stream is cut; 16,000 events in one read take well under
+    a second (scanning from the start for each event took seconds)."""
+    import random
+
+    from wattprint.serve.openai import SseScanner
+
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}'
+    rng = random.Random(7)
+    stream = b"".join(event + rng.choice([b"\n\n", b"\r\n\r\n", b"\r\r", b"\n\r\n", b"\r\n\n"])
+                      for _ in range(300)) + b"data: [DONE]\n\n"
+    for _ in range(20):
+        cuts = sorted(rng.sample(range(1, len(stream)), 40))
+        scanner = SseScanner()
+        got = [raw for a, b in zip([0, *cuts], [*cuts, len(stream)]) for raw, _, _ in scanner.feed(stream[a:b])]
+        assert got + ([scanner.rest()] if scanner._buf else []) == _reference_events(stream)
+        assert scanner.done
+    scanner = SseScanner()
+    t0 = time.perf_counter()
+    events = scanner.feed((event + b"\n\n") * 16_000)
+    assert time.perf_counter() - t0 < 1.0 and len(events) == 16_000 and scanner.tokens == 16_000
+
+
+def test_sse_event_past_the_bound_passes_unread(caplog):
+    """An unfinished event past max_event_bytes is passed on as it comes (not held), byte for byte; the
+    events after it are read again; the log says so once."""
+    from wattprint.serve.openai import SseScanner
+
+    caplog.set_level(logging.WARNING)
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n'
+    huge = b'data: {"choices":[{"index":0,"delta":{"content":"' + b"y" * 50_000 + b'"}}]}\r\n\r\n'
+    stream = event + huge + event + huge + event + b"data: [DONE]\n\n"
+    scanner = SseScanner(max_event_bytes=4096)
+    out, held = [], 0
+    for i in range(0, len(stream), 1000):
+        out += scanner.feed(stream[i:i + 1000])
+        held = max(held, len(scanner._buf))
+    assert b"".join(raw for raw, _, _ in out) + scanner.rest() == stream
+    assert held <= 4096 + 1000 and scanner.tokens == 3 and scanner.done and scanner.oversized == 2
+    assert caplog.text.count("passed on unread") == 1

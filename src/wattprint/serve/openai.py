@@ -13,12 +13,16 @@ Prompt text is read only to count characters: it is never stored or logged.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 CHARS_PER_TOKEN = 4.0  # OpenAI help centre rule of thumb for English text (see module docstring)
+MAX_EVENT_BYTES = 1 << 20  # a larger SSE event is passed on unread (OpenAI's chunks are a few hundred bytes)
+
+log = logging.getLogger("wattprint.serve.proxy")
 
 
 def _text_chars(value: Any) -> tuple[float, bool]:
@@ -123,30 +127,58 @@ def _chunk_tokens(obj: dict[str, Any]) -> int:
 
 
 class SseScanner:
-    """Frames SSE bytes into whole events (kept byte for byte) and reads what the accountant needs."""
+    """Frames SSE bytes into whole events (kept byte for byte) and reads what the accountant needs.
 
-    def __init__(self, take_receipts: bool = False) -> None:
+    Each byte is searched once for an event's end (a feed resumes where the last one stopped), so a read
+    holding thousands of events costs time in proportion to its length. An unfinished event past
+    ``max_event_bytes`` is passed on as it comes, unread, up to its end (its tokens are not counted; the
+    log says so once per stream), so that an upstream cannot make the proxy hold a stream in memory."""
+
+    def __init__(self, take_receipts: bool = False, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self._buf = b""
+        self._scanned = 0  # where the search for an event's end resumes in _buf
+        self._skipping = False  # inside an event too large to read
+        self.max_event_bytes = max_event_bytes
         self.usage: dict[str, int] | None = None
         self.done = False
         self.tokens = 0
         self.take_receipts = take_receipts  # an upstream proxy's receipt comment is taken out of the stream
         self.upstream_receipt: dict[str, Any] | None = None
+        self.oversized = 0  # events passed on unread
 
     def feed(self, chunk: bytes) -> list[tuple[bytes, int, bool]]:
-        """Whole events completed by ``chunk``: (raw bytes, generated tokens, is ``[DONE]``)."""
-        self._buf += chunk
+        """Whole events completed by ``chunk``: (raw bytes, generated tokens, is ``[DONE]``); and the
+        bytes of an event too large to read, as they come (no tokens)."""
+        buf = self._buf + chunk if self._buf else chunk
         out: list[tuple[bytes, int, bool]] = []
-        while True:
-            cut = _event_end(self._buf)
-            if cut < 0:
-                return out
-            raw, self._buf = self._buf[:cut], self._buf[cut:]
-            out.append(self._read(raw))
+        start, pos = 0, self._scanned
+        search = _EVENT_END.search
+        while (m := search(buf, pos)) is not None:
+            pos = m.end()
+            raw = buf[start:pos]
+            out.append((raw, 0, False) if self._skipping else self._read(raw))
+            self._skipping = False
+            start = pos
+        rest = buf[start:] if start else buf
+        if self._skipping or len(rest) > self.max_event_bytes:
+            if not self._skipping:
+                self._skipping = True
+                self.oversized += 1
+                if self.oversized == 1:
+                    log.warning("an SSE event over %d bytes is passed on unread (its tokens are not counted)",
+                                self.max_event_bytes)
+            if len(rest) > _SEP_MAX - 1:  # the last bytes may begin the event's end
+                out.append((rest[:1 - _SEP_MAX], 0, False))
+                rest = rest[1 - _SEP_MAX:]
+        self._buf = rest
+        self._scanned = max(0, len(rest) - (_SEP_MAX - 1))  # a separator may straddle two feeds
+        return out
 
     def rest(self) -> bytes:
         """Bytes of an unfinished event at the end of the stream."""
         rest, self._buf = self._buf, b""
+        self._scanned = 0
+        self._skipping = False
         return rest
 
     def _read(self, raw: bytes) -> tuple[bytes, int, bool]:
@@ -184,14 +216,10 @@ class SseScanner:
 _TOKEN_FIELD = re.compile(rb'"(?:content|text|reasoning_content)"\s*:\s*"(?!")|"tool_calls"\s*:\s*\[')
 
 
-def _event_end(buf: bytes) -> int:
-    """Index just after the first blank line (event terminator) in ``buf``, or -1."""
-    best = -1
-    for sep in (b"\n\n", b"\r\n\r\n", b"\r\r"):
-        i = buf.find(sep)
-        if i >= 0 and (best < 0 or i + len(sep) < best):
-            best = i + len(sep)
-    return best
+# The end of an event: a blank line. The leftmost match is the one that ends first (a CRLF pair cannot
+# contain one of the two-byte forms), so events split as a search for the earliest end of each would.
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+_SEP_MAX = 4
 
 
 def json_usage(body: bytes) -> dict[str, int] | None:
