@@ -361,3 +361,32 @@ def test_sse_event_past_the_bound_passes_unread(caplog):
     assert b"".join(raw for raw, _, _ in out) + scanner.rest() == stream
     assert held <= 4096 + 1000 and scanner.tokens == 3 and scanner.done and scanner.oversized == 2
     assert caplog.text.count("passed on unread") == 1
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["held-json", "sse"])
+def test_upstream_stalling_mid_body_is_a_timeout(raw_upstream, read_request_fn, meter, stream):
+    """The upstream sends its head and part of its body, then nothing: a held body gets 504
+    upstream_timeout (not 502), a stream ends with an upstream_timeout error event, code 504."""
+    event = b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n'
+
+    async def stalls(reader, writer):
+        await read_request_fn(reader)
+        if stream:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
+                         b"\r\n%x\r\n%s\r\n" % (len(event), event))
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"a\":")
+        await writer.drain()
+        await asyncio.sleep(30)
+
+    up = raw_upstream(stalls)
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(up, read_timeout_s=0.4))
+        with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=10) as c:
+            r = c.post("/v1/chat/completions", json={"messages": [], "stream": stream})
+    if stream:
+        data = [json.loads(line[5:]) for line in r.text.splitlines() if line.startswith("data:")]
+        assert r.status_code == 200 and data[-1]["error"]["type"] == "upstream_timeout"
+        assert data[-1]["error"]["code"] == 504 and "timed out" in data[-1]["error"]["message"]
+    else:
+        assert r.status_code == 504 and r.json()["error"]["type"] == "upstream_timeout"

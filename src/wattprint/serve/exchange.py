@@ -141,11 +141,12 @@ class Exchange:
         if self.handle and self.receipt is None:
             self.finish(self._sse.usage, completed=False)
 
-    def fail_sse(self, message: str) -> bytes:
-        """Bytes that end a stream the upstream broke off: an OpenAI-style error event, then the receipt
-        (not completed, marked partial). The unfinished event the upstream left is dropped."""
+    def fail_sse(self, message: str, kind: str = "upstream_failed", code: int = 502) -> bytes:
+        """Bytes that end a stream the upstream broke off: an OpenAI-style error event (``kind`` and the
+        HTTP status ``code`` the failure would have had before the response began), then the receipt (not
+        completed, marked partial). The unfinished event the upstream left is dropped."""
         self._sse.rest()
-        error = {"error": {"message": message, "type": "upstream_failed", "code": 502}}
+        error = {"error": {"message": message, "type": kind, "code": code}}
         out = b"data: " + json.dumps(error, separators=(",", ":")).encode() + b"\n\n"
         if self.handle and self.receipt is None:
             receipt = self.finish(self._sse.usage, completed=False)

@@ -295,6 +295,12 @@ class ProxyApp:
             return
         try:  # held: raw bytes (a compressed error body must stay compressed)
             data = await upstream.read()
+        except UpstreamTimeout as e:
+            exchange.abort()
+            watch.ending = True
+            log.warning("upstream %s timed out mid-response: %s", self.config.upstream, e)
+            await _send_error(send, 504, "upstream_timeout", "the upstream server timed out")
+            return
         except Exception as e:
             exchange.abort()
             watch.ending = True

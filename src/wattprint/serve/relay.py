@@ -7,8 +7,9 @@
   ``receive()`` for ``http.disconnect``, which cancels the forwarding, so that a stalled upstream (before
   its response head, or mid-body) does not hold a gone client's request open. Short requests thus cost
   no task.
-* An upstream that breaks off an SSE stream: the client gets an OpenAI-style error event
-  (``data: {"error": ...}``) and the receipt, marked partial, and the stream ends; any other body is cut
+* An upstream that breaks off an SSE stream, or stays silent in it past the read timeout: the client gets
+  an OpenAI-style error event (``data: {"error": ...}``: ``upstream_failed`` 502, or
+  ``upstream_timeout`` 504) and the receipt, marked partial, and the stream ends; any other body is cut
   (the connection closes), so that the client cannot take it for complete.
 * An HTTP/1.0 client cannot read chunked encoding, and an ASGI server frames a body of unknown length in
   chunks (uvicorn with httptools does even for HTTP/1.0): such a client gets the stream whole, with a
@@ -22,12 +23,13 @@ import logging
 from typing import Any
 
 from wattprint.serve.exchange import Exchange
-from wattprint.serve.upstream import UpstreamError
+from wattprint.serve.upstream import UpstreamError, UpstreamTimeout
 
 log = logging.getLogger("wattprint.serve.proxy")
 
 WATCH_AFTER_S = 1.0  # a stream still running after this long gets a task that watches for the client leaving
 BROKEN_OFF = "the upstream server broke off the stream"
+TIMED_OUT = "the upstream server timed out"
 
 
 class ClientWatch:
@@ -122,10 +124,12 @@ async def _pump(upstream: Any, exchange: Exchange, sse: bool, out: _Out, watch: 
     except UpstreamError as e:
         if not sse:
             raise
-        log.warning("upstream broke off a stream (request %s): %s",
+        timeout = isinstance(e, UpstreamTimeout)
+        log.warning("upstream %s a stream (request %s): %s", "timed out in" if timeout else "broke off",
                     exchange.handle.id if exchange.handle else "-", e)
         watch.ending = True
-        await out.end(exchange.fail_sse(BROKEN_OFF))
+        await out.end(exchange.fail_sse(TIMED_OUT, "upstream_timeout", 504) if timeout else
+                      exchange.fail_sse(BROKEN_OFF))
         return True
     tail = exchange.end_sse() if sse else b""
     if not sse and exchange.accounted:
