@@ -390,3 +390,38 @@ def test_upstream_stalling_mid_body_is_a_timeout(raw_upstream, read_request_fn, 
         assert data[-1]["error"]["code"] == 504 and "timed out" in data[-1]["error"]["message"]
     else:
         assert r.status_code == 504 and r.json()["error"]["type"] == "upstream_timeout"
+
+
+def test_upstream_receipts_in_errors_and_bad_comments_never_pass_as_ours(raw_upstream, read_request_fn, meter):
+    """A 4xx JSON body with a "wattprint" member: it moves under our receipt's "upstream" (one receipt in
+    the body, ours). A stream's ": wattprint" comments that hold no receipt are dropped, not passed on."""
+    from wattprint.serve.receipt import parse_sse_comment
+
+    error = b'{"error":{"message":"x"},"wattprint":{"energy_j":0,"id":"wp-fake"}}'
+    sse = (b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n: wattprint {"energy_j":0,"id":"wp-fake"}\n\n'
+           b": wattprint not-json\n\n:wattprint\n\n: wattprints are kept\n\ndata: [DONE]\n\n")
+
+    async def handler(reader, writer):
+        head, _ = await read_request_fn(reader)
+        streamed = b"stream" in head
+        ctype, body, status = (b"text/event-stream", sse, 200) if streamed else (b"application/json", error, 400)
+        writer.write(b"HTTP/1.1 %d X\r\ncontent-type: %s\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s"
+                     % (status, ctype, len(body), body))
+        await writer.drain()
+        writer.close()
+
+    up = raw_upstream(handler)
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url, \
+                httpx.Client(base_url=url, timeout=10) as c:
+            bad = c.post("/v1/chat/completions", json={"messages": []})
+            streamed = c.post("/v1/chat/completions?stream", json={"messages": [], "stream": True})
+    assert bad.status_code == 400 and bad.content.count(b'"wattprint"') == 1
+    mine = bad.json()["wattprint"]
+    assert mine["id"] == bad.headers["x-wattprint-request-id"] and mine["upstream"]["id"] == "wp-fake"
+    assert bad.json()["error"] == {"message": "x"}
+    comments = [line for line in streamed.text.splitlines() if line.startswith(":")]
+    assert comments[0] == ": wattprints are kept" and len(comments) == 2
+    receipt = parse_sse_comment(comments[1])
+    assert receipt["id"] == streamed.headers["x-wattprint-request-id"] and receipt["upstream"]["id"] == "wp-fake"
+    assert parse_sse_comment(": wattprint not-json") is None and parse_sse_comment(": wattprint [1]") is None

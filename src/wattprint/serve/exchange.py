@@ -116,12 +116,13 @@ class Exchange:
         if not self.handle:
             return body, []
         usage = None
-        if mode == "json":
+        if mode == "json" or b'"wattprint"' in body:  # an error body may carry an upstream's receipt too
             body, self.upstream_receipt = take_json_member(body)
+        if mode == "json":
             usage = json_usage(body)
         receipt = self.finish(usage, completed=mode == "json")
         headers = list(receipt.headers().items())
-        if mode == "json":
+        if mode == "json" or self.upstream_receipt is not None:  # theirs nested in ours, never beside it
             spliced = splice_json(body, receipt)
             if spliced is not None:
                 return spliced, headers

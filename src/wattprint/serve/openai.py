@@ -182,14 +182,17 @@ class SseScanner:
         return rest
 
     def _read(self, raw: bytes) -> tuple[bytes, int, bool]:
-        if raw[:1] == b":" and self.take_receipts and raw.startswith(b": wattprint "):
+        theirs = _RECEIPT_COMMENT.match(raw) if raw[:1] == b":" and self.take_receipts else None
+        if theirs is not None:
+            # an upstream's receipt comment: kept for ours (under "upstream") when it is one, else dropped;
+            # either way not passed on beside ours
             try:
-                got = json.loads(raw[len(b": wattprint "):])
+                got = json.loads(raw[theirs.end():])
             except (ValueError, UnicodeDecodeError, RecursionError):
                 got = None
             if isinstance(got, dict):
                 self.upstream_receipt = got
-                return b"", 0, False
+            return b"", 0, False
         data = b"\n".join(line[5:].lstrip(b" ") for line in raw.splitlines() if line.startswith(b"data:"))
         if data.strip() == b"[DONE]":
             self.done = True
@@ -218,6 +221,7 @@ _TOKEN_FIELD = re.compile(rb'"(?:content|text|reasoning_content)"\s*:\s*"(?!")|"
 
 # The end of an event: a blank line. The leftmost match is the one that ends first (a CRLF pair cannot
 # contain one of the two-byte forms), so events split as a search for the earliest end of each would.
+_RECEIPT_COMMENT = re.compile(rb":[ \t]*wattprint(?:[ \t\r\n]|$)")
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _SEP_MAX = 4
 

@@ -100,12 +100,17 @@ def splice_json(body: bytes, receipt: Receipt) -> bytes | None:
 
 
 def parse_sse_comment(line: bytes | str) -> dict[str, Any] | None:
-    """The receipt in an SSE comment line, or None (for clients that want to read it)."""
+    """The receipt in an SSE comment line, or None (for clients that want to read it): None too for a
+    ``: wattprint`` comment that does not hold a JSON object."""
     raw = line.encode() if isinstance(line, str) else line
     raw = raw.strip()
     if not raw.startswith(SSE_COMMENT_PREFIX):
         return None
-    return json.loads(raw[len(SSE_COMMENT_PREFIX):].strip())
+    try:
+        got = json.loads(raw[len(SSE_COMMENT_PREFIX):].strip())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return got if isinstance(got, dict) else None
 
 
 def take_json_member(body: bytes) -> tuple[bytes, Any]:
