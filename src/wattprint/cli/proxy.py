@@ -25,7 +25,7 @@ DESCRIPTION = (
 
 def _number(flag: str, low: float, low_ok: bool, example: str) -> Callable[[str], float]:
     """An argparse ``type=``: a finite number above ``low`` (or equal to it when ``low_ok``), with the fix
-    in the message (argparse prints it as one line, exit status 2)."""
+    in the message (``one_line_errors`` prints it as the fix line, exit status 2)."""
     bound = f">= {low:g}" if low_ok else f"> {low:g}"
 
     def parse(text: str) -> float:
@@ -34,7 +34,8 @@ def _number(flag: str, low: float, low_ok: bool, example: str) -> Callable[[str]
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and (value >= low if low_ok else value > low)):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number {bound}: e.g. {flag} {example}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number {bound}\n"
+                                             f"  fix: pass e.g. {flag} {example}")
         return value
 
     parse.__name__ = "number"  # argparse names the type in some messages
