@@ -321,3 +321,13 @@ def misspelt_options(parser: argparse.ArgumentParser, words: list[str]) -> str:
             hits += [options[h] for h in difflib.get_close_matches(name, list(options), n=3, cutoff=0.75)]
     hits = list(dict.fromkeys(hits))
     return f"; did you mean {' or '.join(hits)}?" if hits else ""
+
+
+def check_store(path: str | os.PathLike[str], fix: str) -> None:
+    """ConfigError (one line and ``fix``) when the store file to read does not exist, or is a folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"the store {path} is a folder, not a store file",
+                          f"pass the store's file, e.g. --store {p / 'wattprint.db'}")
+    if not p.exists():
+        raise ConfigError(f"no store at {path}: the file does not exist", fix)

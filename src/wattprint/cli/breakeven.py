@@ -26,10 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training energy in kWh (instead of the table)")
     parser.add_argument("--no-finetuning", action="store_true",
                         help="count the table's training energy only, not its finetuning energy")
-    parser.add_argument("--wh-per-1000", type=number(above=0, example="--wh-per-1000 0.5"), metavar="WH",
-                        help="inference energy in Wh per 1,000 inferences")
-    parser.add_argument("--kwh-per-inference", type=number(above=0, example="--kwh-per-inference 1e-4"),
-                        metavar="KWH", help="inference energy in kWh per inference")
+    given = parser.add_mutually_exclusive_group()  # two figures of the same energy: one would be dropped
+    given.add_argument("--wh-per-1000", type=number(above=0, example="--wh-per-1000 0.5"), metavar="WH",
+                       help="inference energy in Wh per 1,000 inferences")
+    given.add_argument("--kwh-per-inference", type=number(above=0, example="--kwh-per-inference 1e-4"),
+                       metavar="KWH", help="inference energy in kWh per inference")
     parser.add_argument("--store", metavar="PATH", default=None,
                         help="store for the inference energy (default wattprint.db)")
     parser.add_argument("--store-model", help="take the inference energy of this model in the store (default --model)")
@@ -54,9 +55,18 @@ def _training(args: argparse.Namespace) -> tuple[float, str]:
     return f.total_kwh(not args.no_finetuning), f"{f.model} {what} ({f.basis}): {f.source}"
 
 
-def _inference(args: argparse.Namespace) -> tuple[float, str]:
-    from pathlib import Path
+def _task(name: str | None) -> str | None:
+    """The registry's name of --task (an alias resolved); an unknown name gets the close matches."""
+    from wattprint.core.errors import UnknownNameError
+    from wattprint.tasks.registry import ALIASES, TASKS
 
+    if name is None or ALIASES.get(name, name) in TASKS:
+        return ALIASES.get(name, name) if name else None
+    raise UnknownNameError("task", name, list(TASKS) + list(ALIASES), fix="run `wattprint tasks` for the list")
+
+
+def _inference(args: argparse.Namespace) -> tuple[float, str]:
+    from wattprint.cli.args import check_store
     from wattprint.core.errors import ConfigError
     from wattprint.report.breakeven import store_kwh_per_inference
     from wattprint.store.sqlite import DEFAULT_PATH, Store
@@ -66,11 +76,13 @@ def _inference(args: argparse.Namespace) -> tuple[float, str]:
     if args.wh_per_1000 is not None:
         return args.wh_per_1000 / 1000.0 / 1000.0, "given (--wh-per-1000)"
     model = args.store_model or args.model
-    path = args.store or DEFAULT_PATH
-    if not model or not Path(path).exists():
+    if not model:
         raise ConfigError("no inference energy", "pass --wh-per-1000 WH, or --model with a store that ran it")
+    task = _task(args.task)
+    path = args.store or DEFAULT_PATH
+    check_store(path, f"pass --store PATH of a store that ran {model}, or --wh-per-1000 WH")
     with Store(path, readonly=True) as store:
-        found = store_kwh_per_inference(store, model, args.task)
+        found = store_kwh_per_inference(store, model, task)
         store.print_notices()
         return found
 
