@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         records = [r for r in store.runs(status=None) if r.plan_key in keys]
-    return _print_results(records, args.store, preset.name)
+    return _print_results(records, args.store, preset.name, quiet=getattr(args, "quiet", False))
 
 
 def _check_unused_flags(args: argparse.Namespace, jobs: list[Any], preset: str) -> None:
@@ -187,7 +187,8 @@ def _latest(records: list[Any]) -> list[Any]:
     return list(best.values())
 
 
-def _print_results(records: list[Any], store_path: str, preset: str) -> int:
+def _print_results(records: list[Any], store_path: str, preset: str, quiet: bool = False) -> int:
+    """The table on stdout (the result); the notes and the count of finished runs on stderr (--quiet: none)."""
     from wattprint.bench.summary import plain_table, rich_tables, rows
 
     result_rows = rows(_latest(records))
@@ -204,9 +205,10 @@ def _print_results(records: list[Any], store_path: str, preset: str) -> int:
         print(plain_table(result_rows))
     notes = sorted({w for r in result_rows for w in r.warnings if w.startswith(("settings shrunk", "carbon"))})
     notes += sorted({w for r in records if r.emissions for w in r.emissions.get("warnings", [])})
-    for note in notes:
-        print(f"note: {note}")
     failed = [r for r in result_rows if r.status != "finished"]
-    print(f"\n{len(result_rows) - len(failed)} of {len(result_rows)} model run(s) finished"
-          f" (preset {preset}); every run is in {store_path} (wattprint export --store {store_path} -o runs.csv)")
+    if not quiet:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"{len(result_rows) - len(failed)} of {len(result_rows)} model run(s) finished (preset {preset}); "
+              f"every run is in {store_path} (wattprint export --store {store_path} -o runs.csv)", file=sys.stderr)
     return 1 if result_rows and len(failed) == len(result_rows) else 0

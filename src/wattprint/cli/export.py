@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from wattprint.cli.args import check_store, one_line_errors, output_file, same_file, write_output
@@ -58,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
     records = [r for r in every if (task is None or r.task == task)
                and (model is None or r.model == model) and (status is None or r.status == status)]
     write_output(args.output, lambda p: EXPORTERS[fmt](records, p), what="export", suffix=f".{fmt}")
-    print(f"wrote {len(records)} run(s) to {args.output} ({fmt})")
+    print(f"wrote {len(records)} run(s) to {args.output} ({fmt})", file=sys.stderr)  # as report and import do
     return 0
