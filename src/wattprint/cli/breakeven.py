@@ -130,20 +130,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fixed(x: float, decimals: int = 0) -> str:
+    """``x`` with thousands separators and ``decimals`` places where that reads (1,234.5); a number too large
+    or too small for it (1e300 would print 301 digits, 1e-300 as 0) in significant digits instead."""
+    from wattprint.report.fmt import sig
+
+    return f"{x:,.{decimals}f}" if x == 0 or 10.0 ** -decimals <= abs(x) < 1e15 else sig(x)
+
+
 def _print_result(be: Any, rate: float | None) -> None:
     from wattprint.report.fmt import count, sig
 
     tk = be.training_kwh
-    print(f"training energy:  {f'{tk:,.0f}' if tk < 1e15 else sig(tk)} kWh  [{be.training_source}]")
+    print(f"training energy:  {_fixed(tk)} kWh  [{be.training_source}]")
     ik = be.kwh_per_inference
     print(f"inference energy: {sig(ik)} kWh per inference = {sig(ik * 1e6)} Wh per 1,000  [{be.inference_source}]")
     if not math.isfinite(be.inferences):
         print(f"break-even never: {NEVER}")
         return
-    print(f"break-even after {count(be.inferences)} inferences ({be.inferences:,.0f})")
-    if be.days is None:
+    n = be.inferences
+    print(f"break-even after {count(n)} inferences ({n:,.0f})" if n < 1e15 else f"break-even after {sig(n)} inferences")
+    if be.days is None or rate is None:
         return
     if not math.isfinite(be.days):
         print(f"at {sig(rate)} queries per day: never ({NEVER_DAYS})")
         return
-    print(f"at {rate:,.0f} queries per day: {be.days:,.1f} days ({be.days / 365.25:,.2f} years)")
+    print(f"at {_fixed(rate)} queries per day: {_fixed(be.days, 1)} days ({_fixed(be.days / 365.25, 2)} years)")
