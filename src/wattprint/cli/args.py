@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from wattprint.core.errors import ConfigError, WattprintError, close_matches
+from wattprint.core.errors import ConfigError, WattprintError
 
 MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
 CUDA_MISSING = "CUDA is not available on this machine"
@@ -276,6 +276,8 @@ def _error(self: argparse.ArgumentParser, message: str) -> NoReturn:
 
 def _check_value(self: argparse.ArgumentParser, action: argparse.Action, value: Any) -> None:
     """argparse's check of a value against ``choices`` (a command name too), with the close matches."""
+    from wattprint.core.errors import close_matches
+
     if action.choices is None or value in action.choices:
         return
     names = [str(c) for c in action.choices]
