@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from wattprint.cli import proxy
 from wattprint.cli.main import main
 
 
@@ -53,6 +54,7 @@ def _proxy(monkeypatch, capsys, *flags):
 
     seen = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
+    monkeypatch.setattr(proxy, "_check_bind", lambda host, port: None)  # nothing listens: uvicorn.run is faked
     code = main(["proxy", "--gpu", "none", "--no-ram", *flags])
     return code, seen, capsys.readouterr().err
 

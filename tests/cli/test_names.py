@@ -95,12 +95,12 @@ def test_export_task_typo_and_task_not_stored(cli, store_path, tmp_path):
 
 def test_export_filters_that_match(cli, store_path, tmp_path):
     out = tmp_path / "x.csv"
-    code, stdout, _ = cli("export", "--store", str(store_path), "--model", "distilbert-sst2", "-o", str(out))
-    assert code == 0 and "wrote 2 run(s)" in stdout
+    code, stdout, err = cli("export", "--store", str(store_path), "--model", "distilbert-sst2", "-o", str(out))
+    assert code == 0 and "wrote 2 run(s)" in err and stdout == ""  # a note on stderr, as report and import
     assert [r["model"] for r in csv.DictReader(out.open())] == ["distilbert-sst2"] * 2
-    code, stdout, _ = cli("export", "--store", str(store_path), "--task", "fill-mask", "--status", "all",
-                          "-o", str(out))
-    assert code == 0 and "wrote 1 run(s)" in stdout
+    code, stdout, err = cli("export", "--store", str(store_path), "--task", "fill-mask", "--status", "all",
+                            "-o", str(out))
+    assert code == 0 and "wrote 1 run(s)" in err and stdout == ""
 
 
 # ---- places -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -27,9 +28,11 @@ def test_library_noise_only_with_verbose(tmp_path):
     assert "it/s]" not in quiet.stderr
     # the same run with --verbose shows them: the check above is about the switch, not about a quiet model
     assert "[transformers]" in verbose.stderr and "Loading weights" in verbose.stderr
-    assert quiet.stdout.count("finished") == verbose.stdout.count("finished") >= 1
-    # whatever stays on stderr by default is wattprint's own, one line each
-    assert all(line.startswith(("wattprint", "note")) for line in quiet.stderr.splitlines() if line.strip())
+    counts = [re.search(r"(\d+) of (\d+) model run\(s\) finished", r.stderr) for r in (quiet, verbose)]
+    assert all(c and c[1] == c[2] != "0" for c in counts), (quiet.stderr, verbose.stderr)
+    # whatever stays on stderr by default is wattprint's own, one line each: its notes and the count of runs
+    assert all(line.startswith(("wattprint", "note")) or "model run(s) finished" in line
+               for line in quiet.stderr.splitlines() if line.strip())
 
 
 def test_quiet_prints_the_table_and_nothing_else(tmp_path):
@@ -38,5 +41,15 @@ def test_quiet_prints_the_table_and_nothing_else(tmp_path):
                         "--idle-seconds", "0", "--store", str(tmp_path / "w.db")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert r.stderr == ""  # no progress lines, no notes
-    assert "text-classification" in r.stdout and "1 of 1 model run(s) finished" in r.stdout
+    assert r.stderr == ""  # no progress lines, no notes, no count of finished runs
+    assert "text-classification" in r.stdout and "model run(s)" not in r.stdout
+
+
+def test_the_table_is_stdout_and_the_notes_stderr(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "wattprint", "bench", "--task", "text-classification",
+                        "--weights", "random", "--workload", "synthetic", "--samples", "2", "--repeats", "1",
+                        "--idle-seconds", "0", "--no-progress", "--store", str(tmp_path / "w.db")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "text-classification" in r.stdout and "note:" not in r.stdout and "model run(s)" not in r.stdout
+    assert "1 of 1 model run(s) finished (preset quick); every run is in" in r.stderr

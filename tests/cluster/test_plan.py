@@ -66,6 +66,8 @@ def test_toml_and_yaml_give_the_same_plan(tmp_path):
         ({"tasks": ["x"], "resources": {"num_gpus": 0.5}}, ConfigError, "whole GPUs"),
         ({"tasks": ["x"], "resources": {"num_cpus": 0}}, ConfigError, "at least one CPU"),
         ({"tasks": ["x"], "resources": {"rules": [{"num_gpus": 1}]}}, ConfigError, "no task or model"),
+        ({"tasks": ["x"], "resources": {"rules": [{"task": "text-clasification", "num_gpus": 1}]}}, UnknownNameError,
+         "unknown task in a resources rule 'text-clasification'; did you mean 'text-classification'"),
         ({"tasks": ["x"], "repeats": 0}, ConfigError, "repeats"),
     ],
 )
@@ -107,18 +109,24 @@ def _fake_keys(job):
 
 
 def test_expansion_crosses_settings_and_applies_rules():
+    a, b = "fill-mask", "text-generation"
     plan = plan_from_dict(
-        {"presets": ["quick", "quick"], "tasks": ["a", "b"], "repeats": 2, "cross": {"batch_size": [1, 4]},
-         "resources": {"rules": [{"task": "b", "num_gpus": 1}]}}
+        {"presets": ["quick", "quick"], "tasks": [a, b], "repeats": 2, "cross": {"batch_size": [1, 4]},
+         "resources": {"rules": [{"task": b, "num_gpus": 1}]}}
     )
     jobs = expand_plan(plan, expand=_fake_expand, keys=_fake_keys)
     assert len(jobs) == 4  # the duplicate preset adds nothing
-    assert [(j.job.task, j.job.settings["batch_size"]) for j in jobs] == [("a", 1), ("b", 1), ("a", 4), ("b", 4)]
+    assert [(j.job.task, j.job.settings["batch_size"]) for j in jobs] == [(a, 1), (b, 1), (a, 4), (b, 4)]
     assert all(len(j.keys) == 2 for j in jobs)
     # device "auto" is made concrete from what the job reserves, so it lands in the plan key
-    assert {j.job.task: j.job.settings["device"] for j in jobs} == {"a": "cpu", "b": "cuda"}
+    assert {j.job.task: j.job.settings["device"] for j in jobs} == {a: "cpu", b: "cuda"}
     assert jobs[1].resources.num_gpus == 1 and jobs[0].resources.num_gpus == 0
     assert "batch_size" in jobs[0].label
+
+
+def test_a_rule_names_a_task_by_alias_too():
+    plan = plan_from_dict({"tasks": ["token-classification"], "resources": {"rules": [{"task": "ner", "num_gpus": 1}]}})
+    assert plan.resources_for("token-classification", "m").num_gpus == 1
 
 
 def test_a_cuda_device_without_a_gpu_is_refused():

@@ -77,6 +77,14 @@ def test_http10_client_gets_a_stream_it_can_read(upstream, meter):
     assert sum(1 for t in tokens if t["choices"] and t["choices"][0]["delta"].get("content")) == 8
 
 
+def _no_bind_check(monkeypatch):
+    """uvicorn.run is faked, so nothing listens: the proxy's check that it can bind --listen (port 9 needs
+    root) is left out too."""
+    from wattprint.cli import proxy
+
+    monkeypatch.setattr(proxy, "_check_bind", lambda host, port: None)
+
+
 def _run_cli(args, capsys):
     from wattprint.cli.main import main
 
@@ -130,6 +138,7 @@ def test_flags_reach_the_proxy(monkeypatch, capsys):
         seen.update(app=app, host=host, port=port)
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    _no_bind_check(monkeypatch)
     monkeypatch.setenv("WATTPRINT_PROXY_TOKEN", "from-env")
     code, err = _run_cli(["--upstream", "http://127.0.0.1:1", "--no-ram", "--idle-seconds", "0", "--upstream-timeout",
                           "42", "--final-within", "3", "--metrics-path", "prom", "--listen", "127.0.0.1:9"], capsys)
@@ -144,6 +153,7 @@ def test_exposed_without_token_is_warned(monkeypatch, capsys):
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: None)
+    _no_bind_check(monkeypatch)
     monkeypatch.delenv("WATTPRINT_PROXY_TOKEN", raising=False)
     code, err = _run_cli(["--upstream", "http://127.0.0.1:1", "--no-ram", "--idle-seconds", "0",
                           "--listen", "0.0.0.0:9"], capsys)

@@ -79,7 +79,9 @@ class BenchSettings:
         for c in self.components:
             _check_choice("component", c, COMPONENTS)
         if not _DEVICE.match(self.device):
-            raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N, mps")
+            raise ConfigError(f"device {self.device!r} is not one of auto, cpu, cuda, cuda:N, mps"
+                              + _device_hint(str(self.device)), fix="use auto, cpu, cuda (cuda:N for one of "
+                              "several NVIDIA GPUs) or mps (an Apple GPU)")
         self._check_counts()
 
     def _check_counts(self) -> None:
@@ -119,6 +121,23 @@ class BenchSettings:
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BenchSettings))
 _TUPLES = ("dataset", "components")
+
+
+# what people write for a device that torch names otherwise
+_DEVICE_WORDS = {"gpu": "cuda", "nvidia": "cuda", "cuda0": "cuda:0", "apple": "mps", "metal": "mps"}
+
+
+def _device_hint(device: str) -> str:
+    """``"; did you mean 'cuda'?"`` for gpu, gpu:1, Cuda...; close matches otherwise; or ``""``."""
+    from wattprint.core.errors import close_matches
+
+    name, colon, index = device.strip().lower().partition(":")
+    if name in _DEVICE_WORDS or name in ("cuda", "cpu", "mps", "auto"):
+        guess = _DEVICE_WORDS.get(name, name) + (f":{index}" if colon and index.isdigit() else "")
+        hits = [guess] if _DEVICE.match(guess) else []
+    else:
+        hits = close_matches(name, ("auto", "cpu", "cuda", "mps"))
+    return f"; did you mean {', '.join(repr(h) for h in hits)}?" if hits else ""
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -153,7 +153,10 @@ def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str
     if path is None and env.get("WATTPRINT_CONFIG"):
         path = Path(env["WATTPRINT_CONFIG"])
     if path is not None:
-        if not path.exists():
+        if not path.exists():  # the fix names where the path came from: the flag or the variable
+            if config_path is None:
+                raise ConfigError(f"config file WATTPRINT_CONFIG={path} does not exist",
+                                  fix="point WATTPRINT_CONFIG at a TOML file with a [carbon] table, or unset it")
             raise ConfigError(f"config file {path} does not exist",
                               fix="pass the path of a TOML file with a [carbon] table, or drop --carbon-config")
         file_settings, file_name = read_config_file(path), f"file {path}"

@@ -9,7 +9,10 @@
 - ``write_output(path, text)``: write a result (and remember it as ours); if the write still fails (disk full,
   permission changed), the result is kept in a temporary file whose path the error names.
 - ``require_device(device)``: a torch device that exists on this machine, before anything loads.
-- ``one_line_errors(parser)``: argparse errors as ``wattprint CMD: error: ...`` plus a fix line, no usage dump.
+- ``one_line_errors(parser)``: argparse errors as ``wattprint CMD: error: ...`` plus a fix line, no usage dump;
+  a value outside a flag's choices gets the close matches.
+- ``refuse_empty(parser)``: free-text flags refuse an empty value rather than read it as "not given".
+- ``misspelt_options(parser, words)``: the "did you mean --kwh?" for unrecognized arguments.
 """
 
 from __future__ import annotations
@@ -271,9 +274,67 @@ def require_device(device: str | None) -> None:
 # ---- argparse errors ----------------------------------------------------------------------------
 def _error(self: argparse.ArgumentParser, message: str) -> NoReturn:
     text, _, fix = message.partition("\n  fix: ")
+    if not fix and " not allowed with argument " in text:  # a mutually exclusive group
+        fix = "give only one of the two"
     self.exit(2, f"{self.prog}: error: {text}\n  fix: {fix or f'see {self.prog} --help'}\n")
 
 
+def _check_value(self: argparse.ArgumentParser, action: argparse.Action, value: Any) -> None:
+    """argparse's check of a value against ``choices`` (a command name too), with the close matches."""
+    from wattprint.core.errors import close_matches
+
+    if action.choices is None or value in action.choices:
+        return
+    names = [str(c) for c in action.choices]
+    hits = close_matches(str(value), names)
+    said = f"invalid choice {value!r}" + (f"; did you mean {', '.join(repr(h) for h in hits)}?" if hits else "")
+    raise argparse.ArgumentError(action, f"{said}\n  fix: pass one of: {', '.join(names)}")
+
+
 def one_line_errors(parser: argparse.ArgumentParser) -> None:
-    """Make ``parser`` report a bad flag as one error line and a fix line, without the usage dump."""
+    """Make ``parser`` report a bad flag as one error line and a fix line, without the usage dump; a value
+    that is not one of the flag's choices gets the close matches."""
     parser.error = types.MethodType(_error, parser)  # type: ignore[method-assign]
+    parser._check_value = types.MethodType(_check_value, parser)  # type: ignore[method-assign]
+
+
+def _not_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the value is empty\n  fix: give a value, or leave the flag out")
+    return text
+
+
+def refuse_empty(parser: argparse.ArgumentParser) -> None:
+    """Every flag of ``parser`` that takes free text refuses an empty value (``--country ""`` would otherwise
+    read as "not given" and fall back silently). Flags with their own ``type`` or ``choices`` check their
+    values themselves; a flag whose default is the empty string keeps accepting it."""
+    for action in parser._actions:
+        if (action.option_strings and action.nargs != 0 and action.type is None and action.choices is None
+                and action.default != ""):
+            action.type = _not_empty
+
+
+def misspelt_options(parser: argparse.ArgumentParser, words: list[str]) -> str:
+    """``"; did you mean --kwh?"`` for the unrecognized ``words`` that look like a misspelt option of
+    ``parser`` (compared without their dashes, so the shared ``--`` does not make every option look close),
+    or ``""``."""
+    import difflib
+
+    options = {o.lstrip("-"): o for a in parser._actions for o in a.option_strings if o.startswith("--")}
+    hits: list[str] = []
+    for word in words:
+        if word.startswith("-") and word.strip("-"):
+            name = word.split("=", 1)[0].lstrip("-")
+            hits += [options[h] for h in difflib.get_close_matches(name, list(options), n=3, cutoff=0.75)]
+    hits = list(dict.fromkeys(hits))
+    return f"; did you mean {' or '.join(hits)}?" if hits else ""
+
+
+def check_store(path: str | os.PathLike[str], fix: str) -> None:
+    """ConfigError (one line and ``fix``) when the store file to read does not exist, or is a folder."""
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"the store {path} is a folder, not a store file",
+                          f"pass the store's file, e.g. --store {p / 'wattprint.db'}")
+    if not p.exists():
+        raise ConfigError(f"no store at {path}: the file does not exist", fix)

@@ -55,8 +55,9 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--repeats", type=count, metavar="N", help="measured repeats of each model and dataset")
     g.add_argument("--batch-size", type=count, metavar="N", help="inputs per forward pass")
     g.add_argument("--warmup", type=whole, metavar="N", help="warm-up batches (never counted)")
-    g.add_argument("--datasets", type=count, metavar="N", help="how many of each task's standard datasets")
-    g.add_argument("--dataset", action="append", metavar="NAME", help="a dataset by name (repeatable)")
+    which = g.add_mutually_exclusive_group()  # names, or the first N: one would be dropped
+    which.add_argument("--datasets", type=count, metavar="N", help="how many of each task's standard datasets")
+    which.add_argument("--dataset", action="append", metavar="NAME", help="a dataset by name (repeatable)")
     g.add_argument("--models", dest="models_rule", choices=("smallest", "all", "task-specific", "general-purpose"),
                    help="which catalog models when no --model is given")
     g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="numeric type of the weights")
@@ -127,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     preset = load_preset(args.preset)
     jobs = expand(preset, args.task, args.model, overrides_from_args(args))
+    _check_unused_flags(args, jobs, preset.name)
     for device in sorted({j.settings["device"] for j in jobs}):
         require_device(device)  # before the store opens or anything loads
     location, live = _location(args)
@@ -147,7 +149,32 @@ def run(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         records = [r for r in store.runs(status=None) if r.plan_key in keys]
-    return _print_results(records, args.store, preset.name)
+    return _print_results(records, args.store, preset.name, quiet=getattr(args, "quiet", False))
+
+
+def _check_unused_flags(args: argparse.Namespace, jobs: list[Any], preset: str) -> None:
+    """A flag the plan would ignore is refused, not dropped: --time-budget when no job sizes its samples by
+    time, --datasets when the datasets are named (by the preset) or more than any selected task has."""
+    from wattprint.core.errors import ConfigError
+    from wattprint.tasks.registry import get_task
+
+    if not jobs:
+        return
+    if args.time_budget is not None and all(j.settings.get("samples") is not None for j in jobs):
+        given = (f"--samples {args.samples} fixes the count" if args.samples is not None
+                 else f"preset {preset} sets samples = {jobs[0].settings['samples']}")
+        raise ConfigError(f"--time-budget only applies when samples is auto, and {given}",
+                          "add --samples auto, or drop --time-budget")
+    if args.datasets is None:
+        return
+    named = sorted({d for j in jobs for d in j.settings.get("dataset") or ()})
+    if named:
+        raise ConfigError(f"--datasets {args.datasets}: preset {preset} names its datasets ({', '.join(named[:4])}"
+                          f"{', ...' if len(named) > 4 else ''})", "pick them with --dataset NAME (repeatable)")
+    most = max(len(get_task(t).datasets) for t in {j.task for j in jobs})
+    if args.datasets > most:
+        raise ConfigError(f"--datasets {args.datasets}: the selected tasks have at most {most} standard datasets",
+                          f"pass --datasets {most} or fewer" if most > 1 else "drop --datasets")
 
 
 def _latest(records: list[Any]) -> list[Any]:
@@ -160,7 +187,8 @@ def _latest(records: list[Any]) -> list[Any]:
     return list(best.values())
 
 
-def _print_results(records: list[Any], store_path: str, preset: str) -> int:
+def _print_results(records: list[Any], store_path: str, preset: str, quiet: bool = False) -> int:
+    """The table on stdout (the result); the notes and the count of finished runs on stderr (--quiet: none)."""
     from wattprint.bench.summary import plain_table, rich_tables, rows
 
     result_rows = rows(_latest(records))
@@ -177,9 +205,10 @@ def _print_results(records: list[Any], store_path: str, preset: str) -> int:
         print(plain_table(result_rows))
     notes = sorted({w for r in result_rows for w in r.warnings if w.startswith(("settings shrunk", "carbon"))})
     notes += sorted({w for r in records if r.emissions for w in r.emissions.get("warnings", [])})
-    for note in notes:
-        print(f"note: {note}")
     failed = [r for r in result_rows if r.status != "finished"]
-    print(f"\n{len(result_rows) - len(failed)} of {len(result_rows)} model run(s) finished"
-          f" (preset {preset}); every run is in {store_path} (wattprint export --store {store_path} -o runs.csv)")
+    if not quiet:
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
+        print(f"{len(result_rows) - len(failed)} of {len(result_rows)} model run(s) finished (preset {preset}); "
+              f"every run is in {store_path} (wattprint export --store {store_path} -o runs.csv)", file=sys.stderr)
     return 1 if result_rows and len(failed) == len(result_rows) else 0

@@ -26,10 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="training energy in kWh (instead of the table)")
     parser.add_argument("--no-finetuning", action="store_true",
                         help="count the table's training energy only, not its finetuning energy")
-    parser.add_argument("--wh-per-1000", type=number(above=0, example="--wh-per-1000 0.5"), metavar="WH",
-                        help="inference energy in Wh per 1,000 inferences")
-    parser.add_argument("--kwh-per-inference", type=number(above=0, example="--kwh-per-inference 1e-4"),
-                        metavar="KWH", help="inference energy in kWh per inference")
+    given = parser.add_mutually_exclusive_group()  # two figures of the same energy: one would be dropped
+    given.add_argument("--wh-per-1000", type=number(above=0, example="--wh-per-1000 0.5"), metavar="WH",
+                       help="inference energy in Wh per 1,000 inferences")
+    given.add_argument("--kwh-per-inference", type=number(above=0, example="--kwh-per-inference 1e-4"),
+                       metavar="KWH", help="inference energy in kWh per inference")
     parser.add_argument("--store", metavar="PATH", default=None,
                         help="store for the inference energy (default wattprint.db)")
     parser.add_argument("--store-model", help="take the inference energy of this model in the store (default --model)")
@@ -54,9 +55,18 @@ def _training(args: argparse.Namespace) -> tuple[float, str]:
     return f.total_kwh(not args.no_finetuning), f"{f.model} {what} ({f.basis}): {f.source}"
 
 
-def _inference(args: argparse.Namespace) -> tuple[float, str]:
-    from pathlib import Path
+def _task(name: str | None) -> str | None:
+    """The registry's name of --task (an alias resolved); an unknown name gets the close matches."""
+    from wattprint.core.errors import UnknownNameError
+    from wattprint.tasks.registry import ALIASES, TASKS
 
+    if name is None or ALIASES.get(name, name) in TASKS:
+        return ALIASES.get(name, name) if name else None
+    raise UnknownNameError("task", name, list(TASKS) + list(ALIASES), fix="run `wattprint tasks` for the list")
+
+
+def _inference(args: argparse.Namespace) -> tuple[float, str]:
+    from wattprint.cli.args import check_store
     from wattprint.core.errors import ConfigError
     from wattprint.report.breakeven import store_kwh_per_inference
     from wattprint.store.sqlite import DEFAULT_PATH, Store
@@ -66,11 +76,13 @@ def _inference(args: argparse.Namespace) -> tuple[float, str]:
     if args.wh_per_1000 is not None:
         return args.wh_per_1000 / 1000.0 / 1000.0, "given (--wh-per-1000)"
     model = args.store_model or args.model
-    path = args.store or DEFAULT_PATH
-    if not model or not Path(path).exists():
+    if not model:
         raise ConfigError("no inference energy", "pass --wh-per-1000 WH, or --model with a store that ran it")
+    task = _task(args.task)
+    path = args.store or DEFAULT_PATH
+    check_store(path, f"pass --store PATH of a store that ran {model}, or --wh-per-1000 WH")
     with Store(path, readonly=True) as store:
-        found = store_kwh_per_inference(store, model, args.task)
+        found = store_kwh_per_inference(store, model, task)
         store.print_notices()
         return found
 
@@ -118,20 +130,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fixed(x: float, decimals: int = 0) -> str:
+    """``x`` with thousands separators and ``decimals`` places where that reads (1,234.5); a number too large
+    or too small for it (1e300 would print 301 digits, 1e-300 as 0) in significant digits instead."""
+    from wattprint.report.fmt import sig
+
+    return f"{x:,.{decimals}f}" if x == 0 or 10.0 ** -decimals <= abs(x) < 1e15 else sig(x)
+
+
 def _print_result(be: Any, rate: float | None) -> None:
     from wattprint.report.fmt import count, sig
 
     tk = be.training_kwh
-    print(f"training energy:  {f'{tk:,.0f}' if tk < 1e15 else sig(tk)} kWh  [{be.training_source}]")
+    print(f"training energy:  {_fixed(tk)} kWh  [{be.training_source}]")
     ik = be.kwh_per_inference
     print(f"inference energy: {sig(ik)} kWh per inference = {sig(ik * 1e6)} Wh per 1,000  [{be.inference_source}]")
     if not math.isfinite(be.inferences):
         print(f"break-even never: {NEVER}")
         return
-    print(f"break-even after {count(be.inferences)} inferences ({be.inferences:,.0f})")
-    if be.days is None:
+    n = be.inferences
+    print(f"break-even after {count(n)} inferences ({n:,.0f})" if n < 1e15 else f"break-even after {sig(n)} inferences")
+    if be.days is None or rate is None:
         return
     if not math.isfinite(be.days):
         print(f"at {sig(rate)} queries per day: never ({NEVER_DAYS})")
         return
-    print(f"at {rate:,.0f} queries per day: {be.days:,.1f} days ({be.days / 365.25:,.2f} years)")
+    print(f"at {_fixed(rate)} queries per day: {_fixed(be.days, 1)} days ({_fixed(be.days / 365.25, 2)} years)")

@@ -96,7 +96,9 @@ def _print_list(which: str) -> None:
         print(line)
 
 
-def _window(args: argparse.Namespace):
+def _window(args: argparse.Namespace, live: bool):
+    """(start, end) of --start/--end, or (None, None). They choose the hours of live intensity, so they are
+    refused without it (live from --live, WATTPRINT_LIVE or the config file) rather than ignored."""
     from wattprint.carbon.live import parse_time
 
     if (args.start is None) != (args.end is None):
@@ -105,9 +107,15 @@ def _window(args: argparse.Namespace):
     if args.start is None:
         return None, None
     try:
-        return parse_time(args.start), parse_time(args.end)
+        start, end = parse_time(args.start), parse_time(args.end)
     except ValueError as e:
         raise ConfigError(f"bad --start/--end: {e}", fix="use ISO 8601, e.g. 2026-01-31T14:00:00Z") from e
+    if end < start:
+        raise ConfigError(f"--end {args.end} is before --start {args.start}", fix="swap them")
+    if not live:
+        raise ConfigError("--start/--end choose the hours of live intensity, and live intensity is off",
+                          fix="add --live (needs ELECTRICITYMAPS_API_KEY), or drop --start/--end")
+    return start, end
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
     energy_j = _energy_j(args)
     tables = CarbonTables.load()
     location = location_from_args(args, tables=tables)
-    start, end = _window(args)
+    start, end = _window(args, location.live)
     em = emissions_for(energy_j, location, start=start, end=end, live=live_client_from_args(location))
     eq = equivalents(energy_j=em.facility_energy_j, gco2e=em.gco2e, tables=tables)
     text = json.dumps(emissions_payload(em, eq, location), indent=2, allow_nan=False) if args.json else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wattprint.cli.args import integer, one_line_errors
+from wattprint.cli.args import check_store, integer, one_line_errors
 
 HELP = "write the model's energy on its Hugging Face model card (README.md of a local folder; never pushed)"
 DESCRIPTION = (
@@ -62,8 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.store is not None:
         from wattprint.store.sqlite import Store
 
-        if not Path(args.store).is_file():
-            raise ConfigError(f"no store at {args.store}", "run `wattprint bench --store PATH` first, or fix the path")
+        check_store(args.store, "run `wattprint bench --store PATH` first, or fix the path")
         with Store(args.store, readonly=True) as store:
             records = store.runs()
             store.print_notices()

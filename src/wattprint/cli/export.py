@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 from typing import Any
 
-from wattprint.cli.args import one_line_errors, output_file, same_file, write_output
+from wattprint.cli.args import check_store, one_line_errors, output_file, same_file, write_output
 
 HELP = "export stored runs to CSV, JSON or Parquet"
 
@@ -48,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.store.sqlite import Store
 
     fmt = format_for(args.output, args.format)  # a bad suffix fails before anything is read
-    if not Path(args.store).is_file():
-        raise ConfigError(f"no store at {args.store}", fix="run wattprint bench first, or pass --store PATH")
+    check_store(args.store, "run wattprint bench first, or pass --store PATH")
     if same_file(args.output, args.store):
         raise ConfigError(f"-o {args.output} is the store itself", "pick another file to export to")
     with Store(args.store, readonly=True) as store:
@@ -60,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
     records = [r for r in every if (task is None or r.task == task)
                and (model is None or r.model == model) and (status is None or r.status == status)]
     write_output(args.output, lambda p: EXPORTERS[fmt](records, p), what="export", suffix=f".{fmt}")
-    print(f"wrote {len(records)} run(s) to {args.output} ({fmt})")
+    print(f"wrote {len(records)} run(s) to {args.output} ({fmt})", file=sys.stderr)  # as report and import do
     return 0

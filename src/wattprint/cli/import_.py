@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from wattprint.cli.args import integer
+
 HELP = "import runs measured by another tool (CodeCarbon emissions.csv) into the store"
 DESCRIPTION = (
     "Read CodeCarbon emissions.csv files (every column layout from 1.x to 3.x) into the store as finished runs "
@@ -18,20 +20,11 @@ DESCRIPTION = (
 SOURCES = ("codecarbon",)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not at least 1")
-    return n
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", choices=SOURCES, help="the tool that wrote the files")
     parser.add_argument("files", nargs="+", metavar="FILE", help="emissions.csv files (run rows or task logs)")
-    parser.add_argument("--inferences-per-run", type=_positive_int, required=True, metavar="N",
+    parser.add_argument("--inferences-per-run", type=integer(minimum=1, example="--inferences-per-run 1000"),
+                        required=True, metavar="N",
                         help="inferences measured by each inference row of a task log, or by each run row")
     parser.add_argument("--inference-task", action="append", default=None, metavar="NAME",
                         help="task_name of the task-log rows that ran the inferences (default: 'query model'); "
@@ -43,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="column that names the model (default: project_name)")
     parser.add_argument("--unlisted-model", action="store_true",
                         help="accept a model that is not in the catalog, stored under its own name (needs --task)")
-    parser.add_argument("--batch-size", type=_positive_int, metavar="N",
+    parser.add_argument("--batch-size", type=integer(minimum=1, example="--batch-size 8"), metavar="N",
                         help="batch size the measured code used (default: recorded as 1, with a warning)")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip rows that are not valid measurements (each reported) instead of importing nothing")

@@ -4,9 +4,10 @@ A command module defines ``HELP`` (one line), ``add_arguments(parser)`` and ``ru
 imports nothing heavy at module level, so ``wattprint --help`` and ``wattprint measure`` start fast.
 
 ``main`` owns what every command shares: ``--verbose``/``--quiet`` (see :mod:`wattprint.cli.verbosity`),
-one line instead of a traceback for wattprint's errors, the shell's exit codes for signals (130 on Ctrl-C,
-143 on SIGTERM) and for a closed pipe (141), and a command whose module cannot be imported (a missing
-extra) shown in the help and failing with the extra to install when it is used.
+one line instead of a traceback for wattprint's errors and instead of the usage dump for argparse's (with the
+close matches of a misspelt command, option or choice; see :mod:`wattprint.cli.args`), the shell's exit codes
+for signals (130 on Ctrl-C, 143 on SIGTERM) and for a closed pipe (141), and a command whose module cannot be
+imported (a missing extra) shown in the help and failing with the extra to install when it is used.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wattprint._version import __version__
+from wattprint.cli.args import misspelt_options, one_line_errors, refuse_empty
 from wattprint.core.errors import ConfigError, WattprintError
 from wattprint.core.signals import Interrupted, StopSignals, exit_code
 
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wattprint",
         description="Measure what AI inference costs the planet: energy, carbon, and a task benchmark.",
     )
+    one_line_errors(parser)  # a misspelt command gets the close matches
     parser.add_argument("--version", action="version", version=f"wattprint {__version__}")
     _add_verbosity(parser, False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -107,15 +110,26 @@ def build_parser() -> argparse.ArgumentParser:
         mod.add_arguments(p)
         _add_verbosity(p, argparse.SUPPRESS)  # before or after the command name, either works
         p.set_defaults(_run=mod.run)
+        one_line_errors(p)  # every command: one line and a fix, never the usage dump
+        refuse_empty(p)
     return parser
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices.get(name) if name else None
+    return None
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
     args, rest = parser.parse_known_args(argv)
     if rest and not getattr(args, "_unavailable", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        # said by the command (its name in the message), with its closest options for a misspelt one
+        where = _command_parser(parser, args.command) or parser
+        where.error(f"unrecognized arguments: {' '.join(rest)}{misspelt_options(where, rest)}")
     if args.verbose and args.quiet:
-        parser.error("--verbose and --quiet exclude each other")
+        parser.error("--verbose and --quiet exclude each other\n  fix: give only one of them")
     return args
 
 

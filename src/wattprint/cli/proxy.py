@@ -25,7 +25,7 @@ DESCRIPTION = (
 
 def _number(flag: str, low: float, low_ok: bool, example: str) -> Callable[[str], float]:
     """An argparse ``type=``: a finite number above ``low`` (or equal to it when ``low_ok``), with the fix
-    in the message (argparse prints it as one line, exit status 2)."""
+    in the message (``one_line_errors`` prints it as the fix line, exit status 2)."""
     bound = f">= {low:g}" if low_ok else f"> {low:g}"
 
     def parse(text: str) -> float:
@@ -34,7 +34,8 @@ def _number(flag: str, low: float, low_ok: bool, example: str) -> Callable[[str]
         except ValueError:
             value = math.nan
         if not (math.isfinite(value) and (value >= low if low_ok else value > low)):
-            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number {bound}: e.g. {flag} {example}")
+            raise argparse.ArgumentTypeError(f"{text!r} is not a finite number {bound}\n"
+                                             f"  fix: pass e.g. {flag} {example}")
         return value
 
     parse.__name__ = "number"  # argparse names the type in some messages
@@ -94,6 +95,32 @@ def _listen(value: str) -> tuple[str, int]:
         raise ConfigError(f"--listen {value!r}: port {port} is out of range",
                           "a port from 1 to 65535, e.g. --listen 127.0.0.1:8080")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Bind the address once and let it go, before the meter starts and the idle baseline waits: a port in use
+    or an address this machine does not have is one line with the fix, not uvicorn's log after the wait."""
+    import errno
+    import socket
+
+    where = f"the proxy cannot listen on {host}:{port}"
+    other = "listen on an address of this machine: --listen 127.0.0.1:8080 (this machine only) or 0.0.0.0:8080"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as e:
+        raise ConfigError(f"{where}: {host} is not an address of this machine ({getattr(e, 'strerror', e)})",
+                          other) from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            sock.bind(address)
+        except OSError as e:
+            fix = {errno.EADDRINUSE: f"stop what listens on port {port}, or pick another port, e.g. "
+                                     f"--listen {host}:{port + 1 if port < 65535 else 8080}",
+                   errno.EACCES: "ports below 1024 need privileges: pick a port above 1023, e.g. "
+                                 f"--listen {host}:8080"}.get(e.errno or 0, other)
+            raise ConfigError(f"{where}: {e.strerror or e}", fix) from None
 
 
 def _check_location_numbers(args: argparse.Namespace) -> None:
@@ -169,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
     meter_settings = _settings(args)
     host, port = _listen(args.listen)
     _check_location_numbers(args)
+    _check_bind(host, port)
     token = args.token
     config = ProxyConfig(args.upstream, metrics_path=args.metrics_path, read_timeout_s=args.upstream_timeout,
                          token=token)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from wattprint.core.errors import ConfigError
+from wattprint.core.errors import ConfigError, UnknownNameError
 
 
 @contextlib.contextmanager
@@ -157,9 +157,13 @@ def report_from_store(args: argparse.Namespace) -> int:
     if not Path(args.store).is_file():
         raise ConfigError(f"store {args.store} does not exist", fix="run a sweep first, or give --store PATH")
     with Store(args.store, readonly=True) as store:
-        recs = [r for r in store.runs(status=None) if r.preset == PRESET and r.serving and
-                (args.model is None or r.model == args.model)]
+        levels = [r for r in store.runs(status=None) if r.preset == PRESET and r.serving]
         store.print_notices()
+    recs = [r for r in levels if args.model is None or r.model == args.model]
+    if not recs and levels:  # a --model the store has no levels of: the models it has, closest first
+        stored = sorted({r.model for r in levels})
+        raise UnknownNameError("serve-bench model", args.model, stored,
+                               fix=f"{args.store} has serve-bench levels of {', '.join(stored)}")
     if not recs:
         raise ConfigError(f"no serve-bench levels in {args.store}" + (f" for {args.model}" if args.model else ""),
                           fix="run wattprint serve-bench first, or check --model")

@@ -249,7 +249,21 @@ def _rule(table: Any) -> ResourceRule:
     _check_keys(table, _RULE_KEYS, "resources rule key")
     if "task" not in table and "model" not in table:
         raise ConfigError(f"resources rule {dict(table)} names no task or model to match")
-    return ResourceRule(_resources(table), task=table.get("task"), model=table.get("model"))
+    return ResourceRule(_resources(table), task=_rule_task(table.get("task")), model=table.get("model"))
+
+
+def _rule_task(name: Any) -> str | None:
+    """A rule's task by the registry's name (an alias resolved, as the jobs name it): a misspelt one would
+    match no job and leave its jobs with the default resources, silently."""
+    from wattprint.tasks.registry import ALIASES, TASKS
+
+    if name is None:
+        return None
+    key = ALIASES.get(name, name) if isinstance(name, str) else name
+    if key not in TASKS:
+        raise UnknownNameError("task in a resources rule", str(name), list(TASKS) + list(ALIASES),
+                               fix="name a task `wattprint tasks` lists")
+    return str(key)
 
 
 def _ray_options(table: dict[str, Any]) -> RayOptions:

@@ -98,10 +98,35 @@ def store_kwh_per_inference(store: Any, model: str, task: str | None = None) -> 
     measured = [(r, v) for r in store.runs(model=model, task=task) if (v := kwh_per_1000(r)) is not None]
     runs = [r for r, _ in measured]
     if not runs:
-        raise ConfigError(f"the store has no finished run of {model!r}" + (f" on {task}" if task else ""),
-                          "run `wattprint bench` for it, or pass --wh-per-1000 / --kwh-per-inference")
+        _no_runs(store, model, task)
     tasks = sorted({r.task for r in runs})
     if len(tasks) > 1:
         raise ConfigError(f"{model!r} ran on several tasks ({', '.join(tasks)})", "pass --task to choose one")
     mean = statistics.fmean(v for _, v in measured) / 1000.0
     return mean, f"store: mean of {len(runs)} run(s) of {model} on {tasks[0]}"
+
+
+def _no_runs(store: Any, model: str, task: str | None) -> None:
+    """The store has no finished run of ``model`` (on ``task``): say so with what it does have, the models
+    closest to the name (the store's first, then the catalog's) or the tasks the model ran."""
+    from wattprint.core.errors import close_matches
+    from wattprint.models.catalog import entries
+    from wattprint.report.aggregate import kwh_per_1000
+
+    usable = [r for r in store.runs() if kwh_per_1000(r) is not None]
+    what = f"the store has no finished run of {model!r}" + (f" on {task}" if task else "")
+    fix = f"run `wattprint bench --model {model}`, or pass --wh-per-1000 / --kwh-per-inference"
+    ran_on = sorted({r.task for r in usable if r.model == model})
+    if ran_on:
+        raise ConfigError(f"{what}; it ran on {', '.join(ran_on)}", f"pass --task {ran_on[0]}, or drop --task")
+    stored = sorted({r.model for r in usable if task is None or r.task == task})
+    catalog = [e.name for e in entries(task)]
+    if model not in catalog:  # a typo: the closest names, the store's first
+        hits = close_matches(model, stored)
+        hits += [h for h in close_matches(model, catalog) if h not in hits]
+        if hits:
+            what += f"; did you mean {', '.join(repr(h) for h in hits[:3])}?"
+    if stored:
+        fix = (f"pick a model the store has ({', '.join(stored[:8])}{', ...' if len(stored) > 8 else ''}), "
+               f"or {fix}")
+    raise ConfigError(what, fix)

@@ -166,11 +166,9 @@ def write_card(model_dir: str | Path, records: Sequence[RunRecord] | None = None
     folder = check_folder(model_dir)
     if records is None and measurement is None:
         raise ConfigError("nothing to write on the card", "give a store (--store) or a measurement (--measurement)")
+    _check_covered(measurement is not None, training_type, inferences)
     runs = runs_of_model(records, folder, model, store) if records is not None else []
     m = measurement_dict(measurement) if measurement is not None else None
-    if m is not None and (training_type is None) == (inferences is None):
-        raise ConfigError("say what the measurement covered",
-                          "add --training-type pre-training|fine-tuning, or --inferences N")
     if inferences is not None and inferences <= 0:
         raise ConfigError(f"--inferences {inferences} is not a positive count", "give the inferences it ran, e.g. 1000")
     co2 = co2_eq_emissions(m, training_type) if m is not None and training_type else None
@@ -191,7 +189,27 @@ def write_card(model_dir: str | Path, records: Sequence[RunRecord] | None = None
     return CardResult(path, created, len(runs), co2)
 
 
+def _check_covered(measured: bool, training_type: str | None, inferences: int | None) -> None:
+    """What the measurement covered: a training run (``training_type``) or N inferences, exactly one of them,
+    and neither without a measurement (it would be dropped)."""
+    if not measured:
+        given = [f for f, v in (("--training-type", training_type), ("--inferences", inferences)) if v is not None]
+        if given:
+            raise ConfigError(f"{' and '.join(given)} describe{'s' if len(given) == 1 else ''} a measurement, "
+                              "and none was given", f"add --measurement FILE (a `wattprint measure --json FILE` "
+                              f"result), or drop {' and '.join(given)}")
+    elif training_type is not None and inferences is not None:
+        raise ConfigError("--training-type and --inferences exclude each other: the measurement is of a training "
+                          "run or of N inferences", "keep --training-type for a training run, or --inferences N")
+    elif training_type is None and inferences is None:
+        raise ConfigError("say what the measurement covered",
+                          "add --training-type pre-training|fine-tuning, or --inferences N")
+
+
 def _read(path: Path) -> str:
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a model card",
+                          f"move or rename that folder: the card is the file {path.name}")
     try:
         raw = path.read_bytes()
     except OSError as e:

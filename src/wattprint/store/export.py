@@ -118,12 +118,17 @@ SUFFIXES = {".csv": "csv", ".json": "json", ".parquet": "parquet", ".pq": "parqu
 
 
 def format_for(path: str | Path, fmt: str | None = None) -> str:
-    """The format named, or the one the file suffix implies."""
+    """The format named, or the one the file suffix implies. A named format that the suffix contradicts
+    (``-o runs.csv --format parquet``) is a ConfigError, as in ``wattprint report``: the file would lie."""
+    suffix = Path(path).suffix.lower()
     if fmt:
         if fmt not in EXPORTERS:
             raise UnknownNameError("export format", fmt, EXPORTERS)
+        implied = SUFFIXES.get(suffix)
+        if implied is not None and implied != fmt:
+            raise ConfigError(f"--format {fmt} contradicts -o {path} (a .{implied} file name)",
+                              f"drop --format to write {implied}, or name the file *.{fmt}")
         return fmt
-    suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         raise ConfigError(f"cannot tell the format of {path} from its suffix", fix="add --format csv|json|parquet")
     return SUFFIXES[suffix]

@@ -92,9 +92,12 @@ def load_preset(name_or_path: str) -> Preset:
     """
     path = Path(name_or_path)
     if not (path.suffix == ".toml" and path.is_file()):
+        if name_or_path not in preset_names():  # a shipped name wins over a file or folder of that name here
+            _check_preset_path(path)
         path = _HERE / f"{name_or_path}.toml"
         if not path.is_file():
-            raise UnknownNameError("preset", name_or_path, preset_names(), fix="or give a path to a .toml file")
+            raise UnknownNameError("preset", name_or_path, preset_names(),
+                                   fix=f"name one of {', '.join(preset_names())}, or give the path of a .toml file")
     try:
         data = tomllib.loads(read_text(path, "preset file"))
     except tomllib.TOMLDecodeError as e:
@@ -113,6 +116,19 @@ def load_preset(name_or_path: str) -> Preset:
     )
     _validate(preset, path)
     return preset
+
+
+def _check_preset_path(path: Path) -> None:
+    """A --preset that is meant as a file (a .toml name, a folder, a path with a separator) and is not one:
+    said as such, not as an unknown preset name."""
+    if path.is_dir():
+        raise ConfigError(f"preset {path} is a folder, not a preset file",
+                          f"give a .toml file, e.g. {path / 'my.toml'}")
+    if path.is_file():
+        raise ConfigError(f"preset file {path} is not a .toml file", "give a preset file ending in .toml")
+    if path.suffix == ".toml" or len(path.parts) > 1:
+        raise ConfigError(f"preset file {path} does not exist",
+                          f"check the path, or name a shipped preset: {', '.join(preset_names())}")
 
 
 def _validate(preset: Preset, path: Path) -> None:
