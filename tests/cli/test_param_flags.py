@@ -56,3 +56,12 @@ def test_bad_params_are_one_line(cli, tmp_path, argv, needle):
     code, _, err = cli("bench", "--task", "text-generation", *argv, "--store", str(store))
     assert_one_error(code, err, needle)
     assert not store.exists()
+
+
+def test_models_takes_every_selection_a_preset_can_name_study_too():
+    from wattprint.bench.settings import MODEL_SELECTIONS
+    from wattprint.cli.main import build_parser
+
+    for rule in MODEL_SELECTIONS:
+        args = build_parser().parse_args(["bench", "--models", rule])
+        assert args.models_rule == rule

@@ -7,6 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
+from wattprint.bench.settings import MODEL_SELECTIONS
 from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
@@ -58,8 +59,9 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
     which = g.add_mutually_exclusive_group()  # names, or the first N: one would be dropped
     which.add_argument("--datasets", type=count, metavar="N", help="how many of each task's standard datasets")
     which.add_argument("--dataset", action="append", metavar="NAME", help="a dataset by name (repeatable)")
-    g.add_argument("--models", dest="models_rule", choices=("smallest", "all", "task-specific", "general-purpose"),
-                   help="which catalog models when no --model is given")
+    g.add_argument("--models", dest="models_rule", choices=MODEL_SELECTIONS,
+                   help="which catalog models when no --model is given (study: the models Power Hungry Processing "
+                        "ran on the task)")
     g.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="numeric type of the weights")
     g.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N, mps (checked before anything loads)")
     g.add_argument("--weights", choices=("pretrained", "random", "auto"),
