@@ -25,22 +25,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
+from wattprint.core.config import MAX_IDLE_S as MAX_IDLE_S  # the commands' --idle-seconds cap
 from wattprint.core.errors import ConfigError, WattprintError
 
-MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
 CUDA_MISSING = "CUDA is not available on this machine"
 CUDA_FIX = "use --device cpu or install a CUDA build of torch"
 
 
 # ---- numbers ------------------------------------------------------------------------------------
 def _bounds(minimum: float | None, maximum: float | None, above: float | None) -> str:
+    def show(x: float) -> str:  # a whole bound in full (a seed's 2**63 - 1), others short
+        return str(x) if isinstance(x, int) else f"{x:g}"
+
     parts = []
     if above is not None:
-        parts.append(f"> {above:g}")
+        parts.append(f"> {show(above)}")
     if minimum is not None:
-        parts.append(f">= {minimum:g}")
+        parts.append(f">= {show(minimum)}")
     if maximum is not None:
-        parts.append(f"<= {maximum:g}")
+        parts.append(f"<= {show(maximum)}")
     return " and ".join(parts)
 
 

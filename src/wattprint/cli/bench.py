@@ -7,6 +7,7 @@ import contextlib
 import sys
 from typing import Any
 
+from wattprint.bench.settings import MAX_SAMPLES, MAX_SEED
 from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
@@ -48,7 +49,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_settings(g: argparse._ArgumentGroup) -> None:
     count, whole = integer(minimum=1, example="--repeats 3"), integer(minimum=0, example="--warmup 1")
-    g.add_argument("--samples", type=integer(minimum=1, also=("auto",), example="--samples 100"), metavar="N|auto",
+    samples = integer(minimum=1, maximum=MAX_SAMPLES, also=("auto",), example="--samples 100")
+    g.add_argument("--samples", type=samples, metavar="N|auto",
                    help="inputs per dataset, or 'auto' (as many as fit --time-budget)")
     g.add_argument("--time-budget", type=number(above=0, example="--time-budget 30"), metavar="S",
                    help="seconds of inference per task when samples is auto")
@@ -65,7 +67,8 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
                    help="hub weights, random weights from the kept config, or pretrained when reachable (auto)")
     g.add_argument("--workload", choices=("dataset", "synthetic", "auto"),
                    help="hub dataset rows, synthetic inputs matched to its statistics, or dataset when reachable")
-    g.add_argument("--seed", type=whole, help="seed of inputs and random weights")
+    g.add_argument("--seed", type=integer(minimum=0, maximum=MAX_SEED, example="--seed 0"),
+                   help="seed of inputs and random weights")
     g.add_argument("--max-new-tokens", type=count, metavar="N",
                    help="task parameter max_new_tokens: tokens to generate at most (generative tasks)")
     g.add_argument("--min-new-tokens", type=count, metavar="N",
