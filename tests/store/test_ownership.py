@@ -233,9 +233,13 @@ def test_folder_as_store_is_a_clear_error(tmp_path):
 def test_a_store_that_cannot_be_created_is_one_line(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    assert main(_commands(blocker / "w.db", tmp_path)["import"]) == 2
+    with pytest.raises(SystemExit) as e:
+        main(_commands(blocker / "w.db", tmp_path)["import"])
     err = capsys.readouterr().err
-    assert "cannot create store" in err and "Traceback" not in err
+    # import checks the store's folder at parse time
+    assert e.value.code == 2 and f"{blocker} is not a folder" in err and "Traceback" not in err
+    with pytest.raises(ConfigError, match="cannot create store"):  # a command that creates folders: the store says it
+        Store(blocker / "w.db")
     assert blocker.read_text() == "x"
 
 

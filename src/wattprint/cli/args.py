@@ -5,6 +5,7 @@
 - ``param_pair``: a ``NAME=VALUE`` task parameter, its value read as TOML reads it (true, 3, 2.5, text).
 - ``output_file(suffix, stdout)``: an output path that can be written (not a folder, its folder
   exists and is writable), checked at parse time, so before a measured command runs.
+- ``store_file()``: a ``--store`` path that is not empty (optionally: in a folder that exists).
 - ``write_output(path, text)``: write a result; if the write still fails (disk full, permission changed),
   the result is kept in a temporary file whose path the error names.
 - ``require_device(device)``: a torch device that exists on this machine, before anything loads.
@@ -162,6 +163,25 @@ def output_file(suffix: str = ".json", stdout: bool = False) -> Callable[[str], 
         return text
 
     parse.__name__ = "output file"
+    return parse
+
+
+def store_file(folder_must_exist: bool = False) -> Callable[[str], str]:
+    """A ``type=`` for ``--store``: a path that is not empty (an empty one would be read as ./wattprint.db, or
+    fail only when the first result is stored); with ``folder_must_exist``, in a folder that is there."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("the store path is empty\n  fix: pass a file name, e.g. --store runs.db")
+        folder = Path(text).parent
+        if folder_must_exist and not folder.exists():
+            raise argparse.ArgumentTypeError(f"the folder {folder} does not exist\n"
+                                             f"  fix: create it (mkdir -p {folder}) or pick another path")
+        if folder_must_exist and not folder.is_dir():
+            raise argparse.ArgumentTypeError(f"{folder} is not a folder\n  fix: pick a path inside a folder")
+        return text
+
+    parse.__name__ = "store file"
     return parse
 
 

@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from wattprint.bench.settings import MAX_SAMPLES, MAX_SEED
-from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device
+from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device, store_file
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
 DESCRIPTION = (
@@ -36,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="quick", help="quick (default), paper, aienergyscore, or a .toml file")
     p.add_argument("--task", action="append", metavar="T", help="a task to run (repeatable; default: all)")
     p.add_argument("--model", action="append", metavar="M", help="catalog name, hub id or local folder (repeatable)")
-    p.add_argument("--store", default="wattprint.db", metavar="PATH", help="SQLite file (default ./wattprint.db)")
+    p.add_argument("--store", default="wattprint.db", metavar="PATH", type=store_file(),
+                   help="SQLite file (default ./wattprint.db)")
     p.add_argument("--resume", action="store_true", help="skip runs the store already has as finished")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow a hub model's own code to run (off by default)")
