@@ -88,3 +88,27 @@ def test_bad_settings_are_clear_errors(tmp_path):
 def test_live_flag_from_env():
     s = resolve_settings({}, None, {"WATTPRINT_LIVE": "yes", "WATTPRINT_COUNTRY": "FR"})
     assert s.live is True and s.origin["live"] == "env WATTPRINT_LIVE"
+
+
+@pytest.mark.parametrize("line, said", [
+    ("country = 5", "[carbon] country: expected a name in quotes, got 5"),
+    ('country = ["FR"]', "[carbon] country: expected a name in quotes, got ['FR']"),
+    ("region = 3", "[carbon] region: expected a name in quotes, got 3"),
+    ("cloud = 3", "[carbon] cloud: expected a name in quotes, got 3"),
+    ("live_zone = 3", "[carbon] live_zone: expected a name in quotes, got 3"),
+    ("pue = true", "[carbon] pue: expected a number, got True"),
+    ("intensity = false", "[carbon] intensity: expected a number, got False"),
+    ("live = 3", "[carbon] live: expected true/false, got 3"),
+])
+@pytest.mark.parametrize("where", ["flag", "cwd"])
+def test_a_config_value_of_the_wrong_type_is_one_line_naming_file_and_key(tmp_path, capsys, line, said, where):
+    from wattprint.cli.main import main
+
+    path = tmp_path / ("c.toml" if where == "flag" else "wattprint.toml")
+    path.write_text(f"[carbon]\n{line}\n")
+    code = main(["carbon", "--kwh", "1", *(["--carbon-config", str(path)] if where == "flag" else [])])
+    err = capsys.readouterr().err
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert code == 2 and "Traceback" not in err, err
+    assert len(lines) == 2 and lines[1].startswith("  fix: "), err
+    assert lines[0].startswith("wattprint: error: file ") and said in lines[0], err

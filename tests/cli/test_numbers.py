@@ -43,6 +43,8 @@ CASES = [
     (["bench", "--warmup", "-1"], "--warmup"), (["bench", "--datasets", "0"], "--datasets"),
     (["bench", "--max-new-tokens", "0"], "--max-new-tokens"), (["bench", "--steps", "0"], "--steps"),
     (["bench", "--height", "-64"], "--height"), (["bench", "--seed", "-1"], "--seed"),
+    (["bench", "--samples", "100000000000000000000"], "--samples"),
+    (["bench", "--seed", "99999999999999999999999"], "--seed"),
     *[(["breakeven", flag, v, "--model", "bloomz-7b1"], flag)
       for flag in ("--training-kwh", "--wh-per-1000", "--kwh-per-inference", "--queries-per-day")
       for v in ("nan", "inf", "0", "-1")],

@@ -198,6 +198,21 @@ def test_a_bad_row_is_refused_with_its_file_and_line(tmp_path, fixtures_dir, cap
         assert s.runs(status=None) == []
 
 
+@pytest.mark.parametrize("column, value", [("energy_consumed", "1e308"), ("gpu_energy", "1e303"),
+                                           ("emissions", "1e305")])
+def test_a_number_that_overflows_once_converted_is_refused(tmp_path, fixtures_dir, capsys, column, value):
+    """1e308 kWh is finite, and infinite in joules: the rows' check converts before it accepts."""
+    rows = _rows(fixtures_dir / "v3.2.9_emissions.csv")
+    rows[0][column] = value
+    f = tmp_path / "big.csv"
+    _write(f, rows)
+    db = tmp_path / "w.db"
+    assert main(["import", "codecarbon", str(f), "--inferences-per-run", "1", "--store", str(db)]) == 2
+    error, fix = _one_error(capsys)
+    assert f"{f}:2: {column} '{value}' is too large" in error and "nothing imported" in error
+    assert not db.exists()
+
+
 def test_skip_bad_rows_imports_the_rest_and_reports_each(tmp_path, fixtures_dir, capsys):
     good = _rows(fixtures_dir / DISTILGPT2)
     bad = _rows(fixtures_dir / SDXL)

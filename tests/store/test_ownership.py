@@ -233,9 +233,13 @@ def test_folder_as_store_is_a_clear_error(tmp_path):
 def test_a_store_that_cannot_be_created_is_one_line(tmp_path, capsys):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
-    assert main(_commands(blocker / "w.db", tmp_path)["import"]) == 2
+    with pytest.raises(SystemExit) as e:
+        main(_commands(blocker / "w.db", tmp_path)["import"])
     err = capsys.readouterr().err
-    assert "cannot create store" in err and "Traceback" not in err
+    # import checks the store's folder at parse time
+    assert e.value.code == 2 and f"{blocker} is not a folder" in err and "Traceback" not in err
+    with pytest.raises(ConfigError, match="cannot create store"):  # a command that creates folders: the store says it
+        Store(blocker / "w.db")
     assert blocker.read_text() == "x"
 
 
@@ -249,3 +253,94 @@ def test_a_finished_record_is_reportable_exactly_when_its_quantities_are_finite_
     assert (invalid_reason(record) is None) == ok
     if not ok:
         assert invalid_reason(record).startswith(f"{name} ")
+
+
+def _garbled(path):
+    """A store of ours whose schema text is overwritten: its header still says it is wattprint's."""
+    _stored(path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"CREATE TABLE meta")
+    data[at:at + 40] = b"A" * 40
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _edited(path, statement):
+    """A store of ours changed by hand with one SQL statement."""
+    _stored(path)
+    conn = sqlite3.connect(path)
+    conn.execute(statement)
+    conn.commit()
+    conn.close()
+    return path
+
+
+DAMAGED = {
+    "garbled": (_garbled, "malformed database schema"),
+    "schema-version-text": (lambda p: _edited(p, "UPDATE meta SET value = 'abc' WHERE key = 'schema_version'"),
+                            "schema_version is 'abc'"),
+    "no-record-column": (lambda p: _edited(p, "ALTER TABLE runs DROP COLUMN record"), "without column record"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGED))
+@pytest.mark.parametrize("command", ["export", "report", "card", "compare", "breakeven", "import",
+                                     "serve-bench-from-store"])
+def test_a_damaged_store_is_one_line_and_left_untouched(tmp_path, capsys, damage, command):
+    make, said = DAMAGED[damage]
+    d = tmp_path / "d"
+    d.mkdir()
+    db = make(d / "w.db")
+    before = _snapshot(db)
+    card = tmp_path / "model"
+    card.mkdir()
+    argv = _commands(db, tmp_path).get(command) or ["card", str(card), "--store", str(db), "--model", "distilbert-sst2"]
+    code = main(argv)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2, err
+    assert "Traceback" not in err and len(lines) == 2 and lines[1].startswith("  fix: "), err
+    assert lines[0].startswith("wattprint: error: ") and said in lines[0], err
+    assert _snapshot(db) == before
+    assert not (card / "README.md").exists()
+
+
+def _rw_opens_read_only(monkeypatch):
+    """What SQLite does with a file this user may not write: it opens it read-only without saying so."""
+    from wattprint.store import ownership
+
+    uri = ownership.uri
+    monkeypatch.setattr(ownership, "uri", lambda path, **p: uri(path, **{**p, "mode": "ro"} if p.get("mode") == "rw"
+                                                                  else p))
+
+
+@pytest.mark.parametrize("command", ["bench", "import"])
+def test_a_store_sqlite_opens_read_only_is_refused_before_any_run(tmp_path, capsys, monkeypatch, command):
+    db = _stored(tmp_path / "w.db")
+    _rw_opens_read_only(monkeypatch)
+    assert main(_commands(db, tmp_path)[command]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert "Traceback" not in err and len(lines) == 2 and "is read-only" in lines[0], err
+    assert "chmod u+w" in lines[1]
+    with Store(db, readonly=True) as s:
+        assert len(s.runs(status=None)) == 3  # nothing stored, no failed run recorded
+
+
+@pytest.mark.skipif(not _read_only_mount_works(), reason="needs root and unshare to mount a read-only folder")
+@pytest.mark.parametrize("command", ["bench", "import"])
+def test_a_store_on_a_read_only_file_system_is_refused_untouched(tmp_path, command):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = _stored(folder / "w.db")
+    before = _snapshot(db)
+    argv = _commands(db, tmp_path)[command]
+    line = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "wattprint", *argv])
+    script = f"mount --bind {folder} {folder} && mount -o remount,bind,ro {folder} && {line}"
+    src = str(Path(__file__).parents[2] / "src")
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": src}, cwd=tmp_path)
+    lines = [x for x in proc.stderr.splitlines() if x.strip()]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert len(lines) == 2 and "is read-only" in lines[0], proc.stderr
+    assert _snapshot(db) == before

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Mapping
+import typing
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from wattprint.core.config import MAX_IDLE_S
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.store.record import migrate_settings
 
@@ -24,6 +26,8 @@ SCORES = ("total", "gpu")
 PREPROCESS = ("inline", "phase", "arrow")
 DRIVERS = ("direct", "pipeline")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
+MAX_SAMPLES = 1_000_000  # inputs per dataset: more is a typo that would spend hours building inputs
+MAX_SEED = 2**63 - 1  # torch and numpy take a seed as a signed 64-bit number
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ class BenchSettings:
     params: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # each value's type and range first: the checks below rely on them
+            _check_value(f.name, getattr(self, f.name))
         choices = (("dtype", DTYPES), ("weights", WEIGHTS), ("workload", WORKLOADS), ("models", MODEL_SELECTIONS),
                    ("score", SCORES), ("preprocess", PREPROCESS), ("driver", DRIVERS))
         for name, allowed in choices:
@@ -85,23 +91,13 @@ class BenchSettings:
         self._check_counts()
 
     def _check_counts(self) -> None:
-        for f in fields(self):  # a preset or plan file can say nan or inf: every number must be finite
-            v = getattr(self, f.name)
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ConfigError(f"{f.name} = {v} is not a finite number", fix=f"set {f.name} to a number")
-        counts = ("repeats", "batch_size", "datasets", "min_samples", "max_samples", "samples")
-        for name in counts:
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise ConfigError(f"{name} must be at least 1, got {v}")
-        if self.warmup_batches < 0 or self.idle_seconds < 0:
-            raise ConfigError("warmup_batches and idle_seconds cannot be negative")
         if self.samples is None and not self.time_budget_s:
             raise ConfigError("samples = \"auto\" needs time_budget_s", fix="set time_budget_s or a number of samples")
         if self.samples is None and self.warmup_batches < 1:
             raise ConfigError("samples = \"auto\" is sized from a warm-up batch", fix="set warmup_batches to 1 or more")
         if self.min_samples > self.max_samples:
-            raise ConfigError(f"min_samples {self.min_samples} exceeds max_samples {self.max_samples}")
+            raise ConfigError(f"min_samples {self.min_samples} exceeds max_samples {self.max_samples}",
+                              fix="lower min_samples or raise max_samples")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -121,6 +117,79 @@ class BenchSettings:
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(BenchSettings))
 _TUPLES = ("dataset", "components")
+_HINTS = typing.get_type_hints(BenchSettings)
+# (least, most, least excluded) of each number setting that has bounds
+_RANGES: dict[str, tuple[int, int | float | None, bool]] = {
+    "samples": (1, MAX_SAMPLES, False), "min_samples": (1, MAX_SAMPLES, False), "max_samples": (1, MAX_SAMPLES, False),
+    "repeats": (1, None, False), "batch_size": (1, None, False), "datasets": (1, None, False),
+    "warmup_batches": (0, None, False), "seed": (0, MAX_SEED, False), "idle_seconds": (0, MAX_IDLE_S, False),
+    "time_budget_s": (0, None, True),
+}
+_EXAMPLES = {"time_budget_s": "30", "shrunk": '"why"'}  # settings whose default (None) makes no example
+
+
+def _toml(value: Any) -> str:
+    """A value as a preset file writes it: 3, true, "text", ["a", "b"]."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _kind(hint: Any) -> tuple[Callable[[Any], bool], str]:
+    """A check of a value against a field's type, and what that type is in words."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if type(None) in typing.get_args(hint):  # X | None: None means unset
+        check, words = _kind(args[0])
+        return (lambda v: v is None or check(v)), words
+    if hint is bool:
+        return (lambda v: isinstance(v, bool)), "true or false"
+    if hint is int:
+        return (lambda v: isinstance(v, int) and not isinstance(v, bool)), "a whole number"
+    if hint is float:
+        return (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)), "a number"
+    if hint is str:
+        return (lambda v: isinstance(v, str)), "a text in quotes"
+    if typing.get_origin(hint) is tuple and args[0] is str:  # tuple[str, ...]: one name or a list of names
+        return (lambda v: isinstance(v, str) or isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v)), \
+            "a list of names"
+    return (lambda v: True), "any value"  # params: checked as a table by _params_table
+
+
+def _check_value(name: str, value: Any) -> None:
+    """One setting's type and range, alone: ConfigError naming it, what it must be and an example."""
+    check, words = _kind(_HINTS[name])
+    if name == "samples":  # "auto" (a plan's, not yet read as None): as many as fit time_budget_s
+        if value == "auto":
+            return
+        words = 'a whole number or "auto"'
+    default = next(f.default for f in fields(BenchSettings) if f.name == name)
+    example = f"e.g. {name} = {_EXAMPLES.get(name) or _toml(default)}"
+    if not check(value):
+        raise ConfigError(f"{name} must be {words}, got {value!r}", fix=example)
+    if isinstance(value, float) and not math.isfinite(value):  # a preset or plan file can say nan or inf
+        raise ConfigError(f"{name} = {value} is not a finite number", fix=f"set {name} to a number")
+    if name not in _RANGES or not isinstance(value, (int, float)):
+        return
+    least, most, excluded = _RANGES[name]
+    if value < least or excluded and value == least:
+        raise ConfigError(f"{name} must be {'above' if excluded else 'at least'} {_toml(least)}, got {_toml(value)}",
+                          fix=example)
+    if most is not None and value > most:
+        raise ConfigError(f"{name} must be at most {_toml(most)}, got {_toml(value)}", fix=example)
+
+
+def check_values(values: Mapping[str, Any]) -> None:
+    """Each setting in ``values`` (a sweep plan's) known, of its type and in its range, alone: what the
+    settings of a whole job (:class:`BenchSettings`) check together is left to them."""
+    d = migrate_settings(values)
+    _check_names(d)
+    for k, v in d.items():
+        _check_value(k, v)
+    _params_table(d.get("params"))
 
 
 # what people write for a device that torch names otherwise
@@ -148,17 +217,22 @@ def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
 def _coerce(d: dict[str, Any]) -> dict[str, Any]:
     """Legacy keys moved into params, names checked, lists to tuples, "auto" samples to None."""
     d = migrate_settings(d)
-    for k in d:
-        if k not in SETTING_NAMES:
-            raise UnknownNameError("setting", k, SETTING_NAMES, fix=_param_hint(k))
-    for k in _TUPLES:
-        if k in d and d[k] is not None:
+    _check_names(d)
+    for k in _TUPLES:  # anything else is left for the type check to name
+        if isinstance(d.get(k), (str, list)):
             d[k] = (d[k],) if isinstance(d[k], str) else tuple(d[k])
     if d.get("samples") == "auto":
         d["samples"] = None
     if "params" in d:  # an unset (None) parameter takes the task's default: it is left out
         d["params"] = tuple(sorted((k, v) for k, v in _params_table(d["params"]).items() if v is not None))
     return d
+
+
+def _check_names(d: Mapping[str, Any]) -> None:
+    for k in d:
+        if k not in SETTING_NAMES:
+            raise UnknownNameError("setting", k, SETTING_NAMES,
+                                   fix=_param_hint(k) or f"use one of: {', '.join(SETTING_NAMES)}")
 
 
 def _params_table(value: Any) -> dict[str, Any]:
@@ -220,4 +294,5 @@ def settings_with(settings: BenchSettings, **changes: Any) -> BenchSettings:
     return BenchSettings.from_dict(d)
 
 
-__all__ = ["BenchSettings", "resolve_settings", "resolve_device", "settings_with", "SETTING_NAMES"]
+__all__ = ["BenchSettings", "resolve_settings", "resolve_device", "settings_with", "check_values",
+           "SETTING_NAMES", "MAX_SAMPLES", "MAX_SEED"]

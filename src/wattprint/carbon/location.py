@@ -139,10 +139,28 @@ def _parse_bool(text: str, where: str) -> bool:
 
 def _parse_float(value: Any, where: str) -> float:
     try:
+        if isinstance(value, bool):  # TOML's true is not a PUE of 1.0
+            raise TypeError
         return float(value)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"{where}: expected a number, got {value!r}",
                           fix="e.g. 1.2 for a PUE, 56 for gCO2e/kWh") from e
+
+
+# the keys that hold a name, and an example of each
+_TEXT_KEYS = {"country": "FR", "region": "US-CA", "cloud": "aws:us-west-2", "live_zone": "FR"}
+
+
+def _parse_text(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str):  # a file can hold a number or a list where a name belongs
+        raise ConfigError(f"{where}: expected a name in quotes, got {value!r}",
+                          fix=f'e.g. {key} = "{_TEXT_KEYS[key]}"')
+    return value
+
+
+def _where(origin: str, key: str) -> str:
+    """Where a value came from, naming its key: a file's origin ("file PATH") does not."""
+    return f"{origin}: [carbon] {key}" if origin.startswith("file") else origin
 
 
 def _levels(flags: Mapping[str, Any], config_path: Path | None, env: Mapping[str, str]):
@@ -198,12 +216,21 @@ def resolve_settings(flags: Mapping[str, Any] | None = None, config_path: Path |
                 continue
             merged[k] = v
             origin[k] = _origin(name, k, flag_label)
+    return CarbonSettings(**_parsed(merged, origin), origin=origin)
+
+
+def _parsed(merged: Mapping[str, Any], origin: Mapping[str, str]) -> dict[str, Any]:
+    """Each merged value as its key holds it (text, number, true/false); an error names where it came from."""
+    out = dict(merged)
+    for key in _TEXT_KEYS:
+        if key in out:
+            out[key] = _parse_text(out[key], key, _where(origin[key], key))
     for key in ("intensity", "pue"):
-        if key in merged:
-            merged[key] = _parse_float(merged[key], origin[key])
-    if "live" in merged and not isinstance(merged["live"], bool):
-        merged["live"] = _parse_bool(merged["live"], origin["live"])
-    return CarbonSettings(**merged, origin=origin)
+        if key in out:
+            out[key] = _parse_float(out[key], _where(origin[key], key))
+    if "live" in out and not isinstance(out["live"], bool):
+        out["live"] = _parse_bool(out["live"], _where(origin["live"], "live"))
+    return out
 
 
 # ---- location -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 - ``output_file(suffix, stdout)``: an output path that can be written (not a folder, its folder
   exists and is writable, not a file wattprint did not write: ``wattprint.cli.owned``), checked at parse time,
   so before a measured command runs.
+- ``store_file()``: a ``--store`` path that is not empty (optionally: in a folder that exists).
 - ``write_output(path, text)``: write a result (and remember it as ours); if the write still fails (disk full,
   permission changed), the result is kept in a temporary file whose path the error names.
 - ``require_device(device)``: a torch device that exists on this machine, before anything loads.
@@ -30,22 +31,25 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from wattprint.cli.owned import check_replaceable, remember
+from wattprint.core.config import MAX_IDLE_S as MAX_IDLE_S  # the commands' --idle-seconds cap
 from wattprint.core.errors import ConfigError, WattprintError
 
-MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
 CUDA_MISSING = "CUDA is not available on this machine"
 CUDA_FIX = "use --device cpu or install a CUDA build of torch"
 
 
 # ---- numbers ------------------------------------------------------------------------------------
 def _bounds(minimum: float | None, maximum: float | None, above: float | None) -> str:
+    def show(x: float) -> str:  # a whole bound in full (a seed's 2**63 - 1), others short
+        return str(x) if isinstance(x, int) else f"{x:g}"
+
     parts = []
     if above is not None:
-        parts.append(f"> {above:g}")
+        parts.append(f"> {show(above)}")
     if minimum is not None:
-        parts.append(f">= {minimum:g}")
+        parts.append(f">= {show(minimum)}")
     if maximum is not None:
-        parts.append(f"<= {maximum:g}")
+        parts.append(f"<= {show(maximum)}")
     return " and ".join(parts)
 
 
@@ -165,6 +169,25 @@ def output_file(suffix: str = ".json", stdout: bool = False) -> Callable[[str], 
         return text
 
     parse.__name__ = "output file"
+    return parse
+
+
+def store_file(folder_must_exist: bool = False) -> Callable[[str], str]:
+    """A ``type=`` for ``--store``: a path that is not empty (an empty one would be read as ./wattprint.db, or
+    fail only when the first result is stored); with ``folder_must_exist``, in a folder that is there."""
+
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("the store path is empty\n  fix: pass a file name, e.g. --store runs.db")
+        folder = Path(text).parent
+        if folder_must_exist and not folder.exists():
+            raise argparse.ArgumentTypeError(f"the folder {folder} does not exist\n"
+                                             f"  fix: create it (mkdir -p {folder}) or pick another path")
+        if folder_must_exist and not folder.is_dir():
+            raise argparse.ArgumentTypeError(f"{folder} is not a folder\n  fix: pick a path inside a folder")
+        return text
+
+    parse.__name__ = "store file"
     return parse
 
 

@@ -7,8 +7,8 @@ import contextlib
 import sys
 from typing import Any
 
-from wattprint.bench.settings import MODEL_SELECTIONS
-from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device
+from wattprint.bench.settings import MAX_SAMPLES, MAX_SEED, MODEL_SELECTIONS
+from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device, store_file
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
 DESCRIPTION = (
@@ -36,7 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="quick", help="quick (default), paper, aienergyscore, or a .toml file")
     p.add_argument("--task", action="append", metavar="T", help="a task to run (repeatable; default: all)")
     p.add_argument("--model", action="append", metavar="M", help="catalog name, hub id or local folder (repeatable)")
-    p.add_argument("--store", default="wattprint.db", metavar="PATH", help="SQLite file (default ./wattprint.db)")
+    p.add_argument("--store", default="wattprint.db", metavar="PATH", type=store_file(),
+                   help="SQLite file (default ./wattprint.db)")
     p.add_argument("--resume", action="store_true", help="skip runs the store already has as finished")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow a hub model's own code to run (off by default)")
@@ -49,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _add_settings(g: argparse._ArgumentGroup) -> None:
     count, whole = integer(minimum=1, example="--repeats 3"), integer(minimum=0, example="--warmup 1")
-    g.add_argument("--samples", type=integer(minimum=1, also=("auto",), example="--samples 100"), metavar="N|auto",
+    samples = integer(minimum=1, maximum=MAX_SAMPLES, also=("auto",), example="--samples 100")
+    g.add_argument("--samples", type=samples, metavar="N|auto",
                    help="inputs per dataset, or 'auto' (as many as fit --time-budget)")
     g.add_argument("--time-budget", type=number(above=0, example="--time-budget 30"), metavar="S",
                    help="seconds of inference per task when samples is auto")
@@ -68,7 +70,8 @@ def _add_settings(g: argparse._ArgumentGroup) -> None:
                    help="hub weights, random weights from the kept config, or pretrained when reachable (auto)")
     g.add_argument("--workload", choices=("dataset", "synthetic", "auto"),
                    help="hub dataset rows, synthetic inputs matched to its statistics, or dataset when reachable")
-    g.add_argument("--seed", type=whole, help="seed of inputs and random weights")
+    g.add_argument("--seed", type=integer(minimum=0, maximum=MAX_SEED, example="--seed 0"),
+                   help="seed of inputs and random weights")
     g.add_argument("--max-new-tokens", type=count, metavar="N",
                    help="task parameter max_new_tokens: tokens to generate at most (generative tasks)")
     g.add_argument("--min-new-tokens", type=count, metavar="N",

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from wattprint.cli.args import number, one_line_errors
+from wattprint.cli.args import number, one_line_errors, store_file
 
 HELP = "inferences (and days at a query rate) after which inference energy equals training energy"
 DESCRIPTION = (
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="inference energy in Wh per 1,000 inferences")
     given.add_argument("--kwh-per-inference", type=number(above=0, example="--kwh-per-inference 1e-4"),
                        metavar="KWH", help="inference energy in kWh per inference")
-    parser.add_argument("--store", metavar="PATH", default=None,
+    parser.add_argument("--store", metavar="PATH", default=None, type=store_file(),
                         help="store for the inference energy (default wattprint.db)")
     parser.add_argument("--store-model", help="take the inference energy of this model in the store (default --model)")
     parser.add_argument("--task", help="the task of the store's runs, if the model ran several")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wattprint.cli.args import check_store, integer, one_line_errors
+from wattprint.cli.args import check_store, integer, one_line_errors, store_file
 
 HELP = "write the model's energy on its Hugging Face model card (README.md of a local folder; never pushed)"
 DESCRIPTION = (
@@ -23,7 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     one_line_errors(p)
     p.add_argument("model_dir", metavar="MODEL_DIR", help="the local model folder (its README.md is the card)")
-    p.add_argument("--store", metavar="PATH", default=None, help="SQLite store whose runs of the model to summarise")
+    p.add_argument("--store", metavar="PATH", default=None, type=store_file(),
+                   help="SQLite store whose runs of the model to summarise")
     p.add_argument("--model", metavar="NAME", default=None,
                    help="the model's name in the store (default: the folder's name, or its path)")
     p.add_argument("--measurement", metavar="FILE", default=None,

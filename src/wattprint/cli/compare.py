@@ -7,7 +7,15 @@ import json
 import sys
 from typing import Any
 
-from wattprint.cli.args import integer, one_line_errors, output_file, require_device, same_file, write_output
+from wattprint.cli.args import (
+    integer,
+    one_line_errors,
+    output_file,
+    require_device,
+    same_file,
+    store_file,
+    write_output,
+)
 from wattprint.core.errors import ConfigError
 
 HELP = "task-specific vs general-purpose (zero-shot) models on one task: energy, ratio, accuracy"
@@ -36,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="repeats per model (default: the preset's, at least 3: the ratio's interval)")
     parser.add_argument("--workload", choices=("auto", "dataset", "synthetic"), help="inputs (default: the preset's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: the preset's; checked before anything loads)")
-    parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
+    parser.add_argument("--store", metavar="PATH", default=None, type=store_file(),
+                        help="SQLite store (default: wattprint.db)")
     parser.add_argument("--from-store", action="store_true", help="compare the store's runs, run nothing")
     parser.add_argument("-o", "--output", metavar="FILE", type=output_file(".html"),
                         help="also write an HTML page with the chart")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wattprint.cli.args import integer
+from wattprint.cli.args import integer, one_line_errors, store_file
 
 HELP = "import runs measured by another tool (CodeCarbon emissions.csv) into the store"
 DESCRIPTION = (
@@ -21,6 +21,7 @@ SOURCES = ("codecarbon",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    one_line_errors(parser)
     parser.add_argument("source", choices=SOURCES, help="the tool that wrote the files")
     parser.add_argument("files", nargs="+", metavar="FILE", help="emissions.csv files (run rows or task logs)")
     parser.add_argument("--inferences-per-run", type=integer(minimum=1, example="--inferences-per-run 1000"),
@@ -40,7 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="batch size the measured code used (default: recorded as 1, with a warning)")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip rows that are not valid measurements (each reported) instead of importing nothing")
-    parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
+    parser.add_argument("--store", metavar="PATH", default=None, type=store_file(folder_must_exist=True),
+                        help="SQLite store (default: wattprint.db)")
     parser.add_argument("--dry-run", action="store_true", help="read, check and map the files, store nothing")
 
 

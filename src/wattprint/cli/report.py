@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from wattprint.cli.args import check_output, one_line_errors, same_file, write_output
+from wattprint.cli.args import check_output, one_line_errors, same_file, store_file, write_output
 
 HELP = "publish the store's runs: per-task summary, log-scale charts, star leaderboards (html, md, csv, json)"
 DESCRIPTION = (
@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from wattprint.report.formats import FORMATS
 
     one_line_errors(parser)
-    parser.add_argument("--store", metavar="PATH", default=None, help="SQLite store (default: wattprint.db)")
+    parser.add_argument("--store", metavar="PATH", default=None, type=store_file(),
+                        help="SQLite store (default: wattprint.db)")
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
                         help="file to write, its suffix choosing the format (.html .md .csv .json); a folder for "
                              "--format aienergyscore (its submission files) or boamps (one report per run; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from wattprint.cli.args import one_line_errors, store_file
 from wattprint.core.errors import ConfigError
 
 HELP = "sweep an OpenAI-compatible LLM server's load and report joules per token beside latency"
@@ -31,6 +32,7 @@ def _levels(text: str, mode: str) -> list[Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    one_line_errors(p)
     t = p.add_argument_group("target")
     t.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL (default %(default)s)")
     t.add_argument("--model", help="the model name the server serves (required unless --from-store)")
@@ -64,7 +66,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--idle", type=float, default=5.0, metavar="S", help="idle baseline before the sweep (0: none)")
     e.add_argument("--counter-reads", type=float, metavar="N", help="GPU counter reads per second (meter budget)")
     o = p.add_argument_group("record and report")
-    o.add_argument("--store", default="wattprint.db", help="SQLite store (default %(default)s)")
+    o.add_argument("--store", default="wattprint.db", type=store_file(), help="SQLite store (default %(default)s)")
     o.add_argument("--json", metavar="PATH", help="write every level's summary as JSON")
     o.add_argument("--report", metavar="PATH", help="write the charts: .html or .md")
     o.add_argument("--latency-target", metavar="METRIC=S", help="pick the most frugal level meeting it, e.g. e2e_p95=2")

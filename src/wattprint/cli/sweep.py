@@ -6,6 +6,8 @@ import argparse
 import signal
 import sys
 
+from wattprint.cli.args import one_line_errors, store_file
+
 HELP = "run a benchmark plan (TOML/YAML) on a Ray cluster or a local Ray instance"
 DESCRIPTION = (
     "Run every job of a sweep plan (presets x tasks x models x settings) as Ray tasks, each reserving its "
@@ -15,10 +17,11 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    one_line_errors(parser)
     parser.add_argument("plan", help="plan file (.toml, .yaml or .yml); see docs/sweep.md")
     parser.add_argument("--ray-address", metavar="ADDR", default=None,
                         help="join this Ray cluster (e.g. auto, 10.0.0.1:6379); default: start a local instance")
-    parser.add_argument("--store", metavar="PATH", default=None,
+    parser.add_argument("--store", metavar="PATH", default=None, type=store_file(),
                         help="SQLite store (default: the plan's `store`, else wattprint.db)")
     parser.add_argument("--progress", choices=("auto", "rich", "lines", "none"), default="auto",
                         help="rich bar, a line per job, or nothing (default: rich on a terminal)")

@@ -52,8 +52,10 @@ class Resources:
     memory_gb: float | None = None
 
     def __post_init__(self) -> None:
-        if self.num_cpus < 0 or self.num_gpus < 0:
-            raise ConfigError(f"resources cannot be negative: {self}")
+        for name in ("num_cpus", "num_gpus"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"resources {name} = {getattr(self, name)} cannot be negative",
+                                  f"set {name} to 0 or more")
         if self.num_gpus != int(self.num_gpus):
             raise ConfigError(
                 f"num_gpus = {self.num_gpus}: a sweep job reserves whole GPUs",
@@ -150,7 +152,7 @@ def read_plan_file(path: str | Path) -> dict[str, Any]:
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{path} is not valid TOML: {e}") from e
+            raise ConfigError(f"{path} is not valid TOML: {e}", f"fix the line it names in {path}") from e
     if suffix in (".yaml", ".yml"):
         return _read_yaml(path, text)
     raise ConfigError(f"plan {path} must end in .toml, .yaml or .yml")
@@ -163,8 +165,11 @@ def _read_yaml(path: Path, text: str) -> dict[str, Any]:
         raise ConfigError("YAML plans need PyYAML", "pip install 'wattprint[cluster]' or use a .toml plan") from e
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    except yaml.YAMLError as e:  # its text spans lines (the line quoted, a caret): one line of it here
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        what = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path} is not valid YAML: {what}{where}", f"fix the line it names in {path}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping at its top level")
     return data
@@ -188,20 +193,38 @@ def plan_from_dict(data: Mapping[str, Any], source: str = "", default_name: str 
         raise ConfigError(f"repeats = {repeats!r} must be a whole number >= 1")
     res = data.get("resources", {}) or {}
     _check_keys(res, (*_RESOURCE_KEYS, "rules"), "resources key")
+    settings, cross = _table(data, "settings"), _cross(_table(data, "cross"))
+    where = f"plan {source}" if source else "the plan"
+    _check_settings(settings, f"{where} [settings]")
+    for key, values in cross:
+        for value in values:
+            _check_settings({key: value}, f"{where} [cross]")
     return SweepPlan(
         name=str(data.get("name", default_name)),
         presets=presets,
         tasks=tasks,
         models=_str_list(data.get("models", []), "models"),
         repeats=repeats,
-        settings=tuple(sorted(_table(data, "settings").items())),
-        cross=_cross(_table(data, "cross")),
+        settings=tuple(sorted(settings.items())),
+        cross=cross,
         resources=_resources(res),
         rules=tuple(_rule(r) for r in res.get("rules", []) or []),
         ray=_ray_options(_table(data, "ray")),
         store=data.get("store"),
         source=source,
     )
+
+
+def _check_settings(values: dict[str, Any], where: str) -> None:
+    """Each benchmark setting of the plan known, of its type and in its range, now: not when its job expands."""
+    from wattprint.cluster import runner_api
+
+    try:
+        runner_api.check_settings(values)
+    except ConfigError as e:
+        e.message = f"{where}: {e.message}"
+        e.args = (e.message,)
+        raise
 
 
 def _check_keys(data: Mapping[str, Any], known: tuple[str, ...], kind: str) -> None:

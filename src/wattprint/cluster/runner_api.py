@@ -17,6 +17,13 @@ def expand_jobs(preset: str, tasks: list[str], models: list[str], overrides: dic
     return list(expand(preset, tasks, models, overrides, overrides_from="the plan's settings"))
 
 
+def check_settings(values: dict[str, Any]) -> None:
+    """Each benchmark setting in ``values`` (a plan's) known, of its type and in its range (ConfigError)."""
+    from wattprint.bench.settings import check_values
+
+    check_values(values)
+
+
 def job_plan_keys(job: Any) -> list[tuple[int, str]]:
     """``(repeat, plan_key)`` for each repeat of ``job``, in the order the runner runs them.
 

@@ -30,6 +30,7 @@ else:  # pragma: no cover
 
 CONFIG_ENV = "WATTPRINT_CONFIG"
 TABLES = ("carbon", "meter", "proxy")  # [carbon] is read by wattprint.carbon.location
+MAX_IDLE_S = 3600.0  # an idle baseline longer than an hour is a typo (it would just wait), not a measurement
 
 
 # ---- parsers: each takes a value from a flag, the environment (text) or TOML, and returns it checked -----
@@ -157,7 +158,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
                          "CPU and RAM energy of this process tree (process) or of the whole machine"),
         "counter_reads_per_s": Key("WATTPRINT_COUNTER_READS_PER_S", None, _number(above=0), "10",
                                    "GPU energy-counter reads per second (default 0.5; 10 resolves 0.3 s windows)"),
-        "idle_seconds": Key("WATTPRINT_IDLE_SECONDS", 0.0, _number(minimum=0, maximum=3600), "5",
+        "idle_seconds": Key("WATTPRINT_IDLE_SECONDS", 0.0, _number(minimum=0, maximum=MAX_IDLE_S), "5",
                             "idle baseline measured before a measure() block or `wattprint measure` (0: none)"),
     },
     "proxy": {
@@ -170,7 +171,7 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "upstream_timeout": Key("WATTPRINT_PROXY_UPSTREAM_TIMEOUT", 600.0, _number(above=0), "600",
                                 "seconds the upstream may stay silent before the client gets 504"),
         "interval": Key("WATTPRINT_PROXY_INTERVAL", 0.1, _number(above=0), "0.1", "meter interval in seconds"),
-        "idle_seconds": Key("WATTPRINT_PROXY_IDLE_SECONDS", 3.0, _number(minimum=0, maximum=3600), "3",
+        "idle_seconds": Key("WATTPRINT_PROXY_IDLE_SECONDS", 3.0, _number(minimum=0, maximum=MAX_IDLE_S), "3",
                             "idle baseline measured at start (0: none)"),
         "idle_policy": Key("WATTPRINT_PROXY_IDLE_POLICY", "even", _choice("none", "even", "proportional"),
                            "proportional", "how idle energy is shared among requests"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from wattprint.core.errors import UnknownNameError
+from wattprint.core.errors import ConfigError, UnknownNameError
 
 KINDS = ("task-specific", "general-purpose", "unknown")
 STUDY = ("Luccioni, Jernite & Strubell, \"Power Hungry Processing: Watts Driving the Cost of AI Deployment?\", "
@@ -170,6 +170,11 @@ def get_entry(name_or_hub_id: str, task: str | None = None) -> ModelEntry:
             )
         return ModelEntry(name=key, hub_id=path, tasks=tasks, kind="unknown", local_path=path, in_catalog=False,
                           config_name=None, parameters_source="counted after loading")
+    if _looks_like_path(key):  # "./mine" is a folder that is not there, not the hub id of owner "."
+        what = "is not a folder" if os.path.exists(key) else "does not exist"
+        raise ConfigError(f"model folder {key} {what}",
+                          fix="give a folder saved with save_pretrained(), a catalog name (`wattprint models`) "
+                              "or a hub id (owner/name)")
     if _looks_like_hub_id(key):
         return ModelEntry(name=key, hub_id=key, tasks=tasks, kind="unknown", in_catalog=False,
                           config_name=None, parameters_source="counted after loading")
@@ -196,6 +201,12 @@ def lookup(key: str, all_entries: list[ModelEntry] | None = None) -> ModelEntry 
     by_short = [e for e in all_entries
                 if any(i.split("/")[-1].lower() == k for i in (e.hub_id, *e.aliases))]
     return by_short[0] if len(by_short) == 1 else None
+
+
+def _looks_like_path(key: str) -> bool:
+    """A name only a path has: absolute, relative to . or .. or ~, two slashes or more, or a trailing one."""
+    return (key in (".", "..") or key.startswith(("/", "./", "../", "~")) or key.endswith(("/", os.sep))
+            or key.count("/") > 1 or os.sep != "/" and os.sep in key)
 
 
 def _looks_like_hub_id(key: str) -> bool:

@@ -10,7 +10,8 @@ Two kinds of file (see :mod:`wattprint.store.codecarbon` for their column layout
   co2_inference, ``code/*/*.py``). Only the inference rows (``query model`` by default) are runs of
   inferences; the other rows of the same ``run_id`` are kept as that run's load energy.
 
-Every row is checked before anything is stored: energy and duration must be finite, non-negative numbers.
+Every row is checked before anything is stored: energy and duration must be finite, non-negative numbers,
+still finite once converted (kWh to joules).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from wattprint.core.errors import ConfigError, UnknownNameError, close_matches
+from wattprint.core.units import J_PER_KWH
+from wattprint.store.checks import invalid_reason
 from wattprint.store.codecarbon import detect_layout
 from wattprint.store.codecarbon_records import ImportOptions, ModelInfo, Row, catalog_resolver, row_to_record
 from wattprint.store.record import RunRecord
@@ -34,6 +37,10 @@ __all__ = ["DEFAULT_INFERENCE_TASK", "ImportOptions", "ImportPlan", "ModelInfo",
 DEFAULT_INFERENCE_TASK = "query model"
 _REQUIRED_NUMBERS = ("duration", "energy_consumed")
 _OPTIONAL_NUMBERS = ("emissions", "cpu_energy", "gpu_energy", "ram_energy", "pue")
+# the most a record multiplies a column by (kWh to joules; kg to g per 1,000 inferences, one inference a run
+# at least): a value finite in the file can still overflow to infinity there
+_SCALE = {"energy_consumed": J_PER_KWH, "cpu_energy": J_PER_KWH, "gpu_energy": J_PER_KWH, "ram_energy": J_PER_KWH,
+          "emissions": 1e6}
 _BAD_ROWS_FIX = "correct or delete the row, or pass --skip-bad-rows to import the other rows"
 
 
@@ -49,8 +56,9 @@ class ImportPlan:
     partial_runs: set[int] = field(default_factory=set)  # ids of inference rows whose run lost a skipped row
 
 
-def _number(text: str | None, required: bool) -> tuple[float | None, str | None]:
-    """The value of a numeric cell, or why it is not a usable quantity."""
+def _number(text: str | None, required: bool, scale: float = 1.0) -> tuple[float | None, str | None]:
+    """The value of a numeric cell, or why it is not a usable quantity (``scale``: the most a record multiplies
+    it by, which must leave it finite)."""
     if text is None or not text.strip():
         return None, ("is blank" if required else None)
     try:
@@ -61,17 +69,19 @@ def _number(text: str | None, required: bool) -> tuple[float | None, str | None]
         return None, f"{text.strip()!r} is not a finite number"
     if x < 0:
         return None, f"{text.strip()!r} is negative"
+    if math.isinf(x * scale):
+        return None, f"{text.strip()!r} is too large (not finite once converted)"
     return x, None
 
 
 def row_problem(values: Mapping[str, str | None], model_column: str, model: str | None) -> str | None:
     """Why a row cannot be a measurement (None: it can)."""
     for col in _REQUIRED_NUMBERS:
-        _, why = _number(values.get(col), required=True)
+        _, why = _number(values.get(col), required=True, scale=_SCALE.get(col, 1.0))
         if why:
             return f"{col} {why}"
     for col in _OPTIONAL_NUMBERS:
-        _, why = _number(values.get(col), required=False)
+        _, why = _number(values.get(col), required=False, scale=_SCALE.get(col, 1.0))
         if why:
             return f"{col} {why}"
     if not model and not (values.get(model_column) or "").strip():
@@ -246,6 +256,9 @@ def plan_import(paths: Iterable[str | Path], options: ImportOptions,
         key = (info.task, info.name)
         counts[key] = counts.get(key, 0) + 1
         record = row_to_record(row, info, options, counts[key] - 1, load)
+        why = invalid_reason(record)  # what the rows' check cannot see: a sum of load rows that overflows
+        if why:
+            raise ConfigError(f"{row.where}: {why} once converted; nothing imported", "correct or delete the row")
         if id(row) in plan.partial_runs:
             record.warnings.append("a row of this run was skipped as invalid (--skip-bad-rows): its load energy "
                                    "leaves that row out")

@@ -134,7 +134,7 @@ def catalog_resolver(options: ImportOptions) -> Callable[[str], ModelInfo]:
             from wattprint.models.catalog import get_entry
 
             e = get_entry(name)
-        except UnknownNameError as err:
+        except ConfigError as err:  # an unknown name, or the path of a folder that is not there (any more)
             return _unlisted(name, options, err.message)
         if not e.in_catalog:
             return _unlisted(name, options, _not_in_catalog(name))

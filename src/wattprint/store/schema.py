@@ -8,6 +8,7 @@ shipped: append a new one. One row per run: key columns for querying, and the fu
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Iterator
 
@@ -46,15 +47,47 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
+_DAMAGED_FIX = "restore the store from a copy, or use another --store file"
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
-    """The database's version: 0 for a new file."""
+def schema_version(conn: sqlite3.Connection, path: str = "the store") -> int:
+    """The database's version: 0 for a new file. Raises :class:`ConfigError` when it is not a whole number."""
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if not has_meta:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return int(row[0]) if row else 0
+    if not row:
+        return 0
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise ConfigError(f"store {path} is damaged: its schema_version is {row[0]!r}, not a whole number",
+                          fix=_DAMAGED_FIX) from None
+
+
+@functools.cache
+def _columns() -> dict[str, frozenset[str]]:
+    """Each table's columns at :data:`SCHEMA_VERSION`, from the migrations themselves (run in memory)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        for step in MIGRATIONS:
+            for statement in step:
+                conn.execute(statement)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {t: frozenset(r[1] for r in conn.execute(f"PRAGMA table_info({t})")) for t in tables}
+    finally:
+        conn.close()
+
+
+def check_columns(conn: sqlite3.Connection, path: str) -> None:
+    """Every table and column this wattprint reads is there (a store changed by hand may lack one)."""
+    for table, wanted in _columns().items():
+        have = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        missing = sorted(wanted - have)
+        if missing:
+            what = (f"no {table} table" if not have else
+                    f"a {table} table without {'column' if len(missing) == 1 else 'columns'} {', '.join(missing)}")
+            raise ConfigError(f"store {path} is damaged: it has {what}", fix=_DAMAGED_FIX)
 
 
 @contextlib.contextmanager
@@ -77,13 +110,14 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
     """
     while True:
         with transaction(conn):  # the version is re-read under the write lock: two openers cannot both migrate
-            version = schema_version(conn)
+            version = schema_version(conn, path)
             if version > SCHEMA_VERSION:
                 raise ConfigError(
                     f"store {path} has schema version {version}; this wattprint reads up to {SCHEMA_VERSION}",
                     fix="upgrade wattprint, or use another --store file",
                 )
             if version == SCHEMA_VERSION:
+                check_columns(conn, path)
                 return version
             for statement in MIGRATIONS[version]:
                 conn.execute(statement)
@@ -100,11 +134,12 @@ def check_readable(conn: sqlite3.Connection, path: str) -> int:
     Raises :class:`ConfigError` for a newer store (upgrade wattprint) or an older one (open it once with a
     command that writes, such as ``wattprint import``, to migrate it).
     """
-    version = schema_version(conn)
+    version = schema_version(conn, path)
     if version > SCHEMA_VERSION:
         raise ConfigError(f"store {path} has schema version {version}; this wattprint reads up to {SCHEMA_VERSION}",
                           fix="upgrade wattprint, or use another --store file")
     if version < SCHEMA_VERSION:
         raise ConfigError(f"store {path} has schema version {version}, older than this wattprint's {SCHEMA_VERSION}",
                           fix="run a command that writes to it once (e.g. `wattprint bench --resume`) to migrate it")
+    check_columns(conn, path)
     return version

@@ -8,6 +8,7 @@ row whose process is gone as ``aborted``, with the reason. Finished runs are nev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ import sqlite3
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, TextIO
 
 import psutil
@@ -53,6 +55,31 @@ def _process_alive(pid: int, started: float | None) -> bool:
     if started is None or now_started != now_started:  # unknown start time (or NaN): assume alive
         return True
     return abs(now_started - started) < 1.0
+
+
+def _can_write(path: str) -> bool:
+    if os.access in os.supports_effective_ids:
+        return os.access(path, os.W_OK, effective_ids=True)
+    return os.access(path, os.W_OK)
+
+
+def _read_only_error(path: str) -> ConfigError:
+    return ConfigError(f"cannot write store {path}: it is read-only (file mode or read-only file system)",
+                       fix=f"make it writable (chmod u+w {path}), or pass --store with another file")
+
+
+def _open_error(path: str, error: sqlite3.DatabaseError) -> ConfigError:
+    return ConfigError(f"cannot open store {path}: {error}", fix="check the path, or use another --store file")
+
+
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[None]:
+    """A damaged page met while reading is a :class:`ConfigError`, not an SQLite traceback."""
+    try:
+        yield
+    except sqlite3.DatabaseError as e:
+        raise ConfigError(f"cannot read store {path}: {e}",
+                          fix="restore the store from a copy, or use another --store file") from e
 
 
 def _decode(blob: str) -> tuple[RunRecord | None, str | None]:
@@ -95,13 +122,17 @@ class Store:
             self.notes.append(note)
         try:
             check_readable(conn, self.path)
-        except BaseException:
+        except BaseException as e:
             conn.close()
+            if isinstance(e, sqlite3.DatabaseError):  # a damaged file: its schema cannot be read
+                raise _open_error(self.path, e) from e
             raise
         return conn
 
     def _open_write(self) -> sqlite3.Connection:
         found = ownership.inspect(self.path)
+        if found.state != "new" and not _can_write(self.path):  # before SQLite leaves a -wal or -shm beside it
+            raise _read_only_error(self.path)
         created = found.state == "new" and ownership.create_exclusive(self.path)
         if found.state == "new" and not created:  # another process created it in between: look again
             found = ownership.inspect(self.path)
@@ -115,14 +146,18 @@ class Store:
             # WAL + NORMAL survives a killed process (not a power cut); each commit is one fsync-free append.
             conn.execute("PRAGMA synchronous=NORMAL")
             migrate(conn, self.path)
+            # a write that changes nothing: SQLite opens a file it may not write read-only without saying so,
+            # and the first run would fail only when it is stored
+            conn.execute("UPDATE meta SET value = value WHERE 0")
             return conn
         except BaseException as e:
             if conn is not None:
                 conn.close()
             self._forget(created)
+            if isinstance(e, sqlite3.OperationalError) and "readonly" in str(e):
+                raise _read_only_error(self.path) from e
             if isinstance(e, sqlite3.DatabaseError):
-                raise ConfigError(f"cannot open store {self.path}: {e}",
-                                  fix="check the path, or use another --store file") from e
+                raise _open_error(self.path, e) from e
             raise
 
     def _forget(self, created: bool) -> None:
@@ -208,7 +243,7 @@ class Store:
                 params.append(value)
         sql = "SELECT run_id, record FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY started_at, rowid"
-        with self._lock:
+        with self._lock, _reading(self.path):
             rows = self._conn.execute(sql, params).fetchall()
         out: list[RunRecord] = []
         self.skipped = []
@@ -239,18 +274,18 @@ class Store:
 
     def done_keys(self) -> set[str]:
         """Plan keys of finished runs: what ``--resume`` skips."""
-        with self._lock:
+        with self._lock, _reading(self.path):
             rows = self._conn.execute("SELECT DISTINCT plan_key FROM runs WHERE status = 'finished'").fetchall()
         return {r[0] for r in rows if r[0]}
 
     def counts(self) -> dict[str, int]:
         """Number of rows per status."""
-        with self._lock:
+        with self._lock, _reading(self.path):
             rows = self._conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status").fetchall()
         return {s: n for s, n in rows}
 
     def meta(self) -> dict[str, Any]:
-        with self._lock:
+        with self._lock, _reading(self.path):
             return dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
 
     # ---- lifetime ---------------------------------------------------------------------------------

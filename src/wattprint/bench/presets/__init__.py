@@ -9,13 +9,14 @@ works wherever a preset name does.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wattprint.bench.settings import SETTING_NAMES, BenchSettings, resolve_settings
+from wattprint.bench.settings import SETTING_NAMES, BenchSettings, check_values, resolve_settings
 from wattprint.core.errors import ConfigError, UnknownNameError
 from wattprint.core.files import read_text
 
@@ -101,19 +102,19 @@ def load_preset(name_or_path: str) -> Preset:
     try:
         data = tomllib.loads(read_text(path, "preset file"))
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"preset file {path} does not parse: {e}") from e
-    head = data.get("preset", {})
+        raise ConfigError(f"preset file {path} does not parse: {e}", fix=f"fix the line it names in {path}") from e
     unknown = set(data) - {"preset", "defaults", "tasks"}
     if unknown:
         raise ConfigError(f"preset file {path}: unknown sections {sorted(unknown)}",
                           fix="use [preset], [defaults] and [tasks.<name>]")
-    preset = Preset(
-        name=head.get("name", path.stem),
-        description=head.get("description", ""),
-        path=str(path),
-        defaults=dict(data.get("defaults", {})),
-        tasks={k: dict(v) for k, v in data.get("tasks", {}).items()},
-    )
+    head, defaults = _table(data, "preset", path), _table(data, "defaults", path)
+    tasks = {k: _table(v, f"tasks.{k}", path, whole=True) for k, v in _table(data, "tasks", path).items()}
+    for key in ("name", "description"):
+        if not isinstance(head.get(key, ""), str):
+            raise ConfigError(f"preset file {path} [preset]: {key} must be a text in quotes, got {head[key]!r}",
+                              fix=f'e.g. {key} = "mine"')
+    preset = Preset(name=head.get("name", path.stem), description=head.get("description", ""), path=str(path),
+                    defaults=defaults, tasks=tasks)
     _validate(preset, path)
     return preset
 
@@ -131,18 +132,46 @@ def _check_preset_path(path: Path) -> None:
                           f"check the path, or name a shipped preset: {', '.join(preset_names())}")
 
 
+def _table(data: Any, key: str, path: Path, whole: bool = False) -> dict[str, Any]:
+    """``data[key]`` (``data`` itself when ``whole``), which must be a TOML table; missing: an empty one."""
+    value = data if whole else data.get(key, {})
+    if not isinstance(value, dict):
+        section, line = {"preset": ("preset", 'name = "mine"'), "tasks": ("tasks.text-classification", "repeats = 3")
+                         }.get(key, (key, "repeats = 3"))
+        raise ConfigError(f"preset file {path}: {key} must be a table, got {value!r}",
+                          fix=f"write a section [{section}] followed by lines such as {line}")
+    return dict(value)
+
+
+@contextlib.contextmanager
+def _section(path: Path, section: str) -> Iterator[None]:
+    """A setting refused while the file is checked names the file and its section, and says how to fix it."""
+    try:
+        yield
+    except ConfigError as e:
+        e.message = f"preset file {path} [{section}]: {e.message}"
+        e.fix = e.fix or f"edit [{section}] in {path}"
+        e.args = (e.message,)
+        raise
+
+
 def _validate(preset: Preset, path: Path) -> None:
     """Every setting and task parameter of the file checked now, not in the middle of a run."""
     from wattprint.tasks.registry import task_names
 
-    defaults = preset.settings_for("")
+    with _section(path, "defaults"):
+        defaults = preset.settings_for("")
     check_unclaimed(dict(defaults.params), task_names(), f"preset file {path} [defaults]")
     for task in preset.tasks:
         if task not in task_names():
             raise UnknownNameError(f"task section in {path}", task, task_names(),
                                    fix="name a section [tasks.<task>] after a task `wattprint tasks` lists")
+        with _section(path, f"tasks.{task}"):
+            check_values(preset.tasks[task])  # each value alone first: its error names this section
     for task in task_names():  # [defaults] params reach every task that declares them
-        check_task_params(task, preset.settings_for(task))
+        with _section(path, f"tasks.{task}" if task in preset.tasks else "defaults"):
+            settings = preset.settings_for(task)
+        check_task_params(task, settings)
 
 
 __all__ = ["Preset", "load_preset", "preset_names"]
