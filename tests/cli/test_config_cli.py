@@ -49,10 +49,10 @@ def test_measure_with_a_bad_variable_is_one_line_and_runs_nothing(tmp_path, monk
 
 
 def _proxy(monkeypatch, capsys, *flags):
-    import uvicorn
+    from wattprint.serve import proxy
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
+    monkeypatch.setattr(proxy, "serve", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
     code = main(["proxy", "--gpu", "none", "--no-ram", *flags])
     return code, seen, capsys.readouterr().err
 
