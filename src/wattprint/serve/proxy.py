@@ -176,7 +176,7 @@ class ProxyApp:
         self._host_header = u.netloc.rpartition("@")[2].encode()
         self._base_path = u.path.rstrip("/").encode()
         self._pool: UpstreamPool | None = None
-        self._auth = b"Bearer " + config.token.encode() if config.token else None
+        self._token = config.token.encode() if config.token else None
 
     def _client(self) -> UpstreamPool:
         if self._pool is None:  # made inside the server's event loop
@@ -219,10 +219,12 @@ class ProxyApp:
 
     # ---- the proxy's own paths ------------------------------------------------------------------
     def _authorised(self, scope: Any) -> bool:
-        if self._auth is None:
+        """``Authorization: Bearer <token>``, the scheme in any case (RFC 9110 section 11.1)."""
+        if self._token is None:
             return True
         given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        return hmac.compare_digest(given, self._auth)
+        scheme, _, credentials = given.partition(b" ")
+        return hmac.compare_digest(credentials.lstrip(b" "), self._token) and scheme.lower() == b"bearer"
 
     async def _own(self, scope: Any, send: Any, path: str) -> None:
         if scope["method"] not in ("GET", "HEAD"):
