@@ -425,3 +425,32 @@ def test_upstream_receipts_in_errors_and_bad_comments_never_pass_as_ours(raw_ups
     receipt = parse_sse_comment(comments[1])
     assert receipt["id"] == streamed.headers["x-wattprint-request-id"] and receipt["upstream"]["id"] == "wp-fake"
     assert parse_sse_comment(": wattprint not-json") is None and parse_sse_comment(": wattprint [1]") is None
+
+
+@pytest.mark.parametrize("head, pieces", [
+    (b"content-length: 100\r\n", [b'{"messages": ', b"[]"]),
+    (b"transfer-encoding: chunked\r\n", [b"5\r\nhello\r\n", b"1\r\n!\r\n"]),
+], ids=["content-length", "chunked"])
+def test_a_body_that_trickles_in_gets_408(recording_upstream, meter, head, pieces):
+    """A client that sends its head, then its body a piece at a time and never all of it, gets 408
+    request_timeout once body_timeout_s has passed, and the connection closes; nothing is forwarded."""
+    up, got, _ = recording_upstream
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(up, body_timeout_s=0.8))
+        with serve_in_thread(app, proxy=True) as url:
+            addr = url.removeprefix("http://").split(":")
+            with socket.create_connection((addr[0], int(addr[1]))) as s:
+                s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                          + head + b"\r\n")
+                for piece in pieces:  # half a piece every 0.15 s, for 0.6 s, then nothing more
+                    for half in (piece[:len(piece) // 2], piece[len(piece) // 2:]):
+                        s.sendall(half)
+                        time.sleep(0.15)
+                s.settimeout(10)  # without a deadline: no answer, ever
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+    status, _, rest = answer.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout" and b"connection: close" in headers.lower()
+    assert json.loads(body)["error"]["type"] == "request_timeout" and got == []

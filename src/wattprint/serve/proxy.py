@@ -66,6 +66,7 @@ class ProxyConfig:
     max_head_bytes: int = 64 * 1024  # a larger request head gets 431
     keepalive_s: float = 5.0  # an idle client connection is closed after this
     max_inspect_bytes: int = 16 * 1024 * 1024  # larger declared bodies stream through unread; chunked: 413
+    body_timeout_s: float = 60.0  # a body read whole (up to max_inspect_bytes) must arrive within this: else 408
     shutdown_timeout_s: float = 5.0  # on SIGTERM / Ctrl-C, requests in flight get this long to finish
     token: str | None = None
 
@@ -82,7 +83,7 @@ class ProxyConfig:
                               "e.g. --metrics-path /metrics or /prometheus (not under /wattprint/, no query)")
         object.__setattr__(self, "metrics_path", path)
         for name in ("connect_timeout_s", "read_timeout_s", "pool_wait_s", "head_timeout_s", "keepalive_s",
-                     "shutdown_timeout_s"):
+                     "shutdown_timeout_s", "body_timeout_s"):
             value = getattr(self, name)
             if not 0 < value < math.inf:
                 raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}",
@@ -263,20 +264,8 @@ class ProxyApp:
             body, content = b"", _request_stream(receive, watch)
             headers.append((b"content-length", declared))
         else:
-            try:
-                got = await _read_body(receive, self.config.max_inspect_bytes)
-            except _TooLarge:  # chunked past the limit: refused (its length was not declared)
-                log.info("refused a request body over %d bytes sent without content-length",
-                         self.config.max_inspect_bytes)
-                await _send_error(send, 413, "request_too_large", "request body over "
-                                  f"{self.config.max_inspect_bytes} bytes without a content-length",
-                                  [(b"connection", b"close")])
-                return
-            except asyncio.CancelledError:  # the server is stopping while the body arrives
-                cancel_handled()
-                await _last_words(_send_error(send, 503, "shutting_down", SHUTTING_DOWN, [(b"connection", b"close")]))
-                return
-            if got is None:  # the client left before its body arrived: nothing was forwarded
+            got = await self._held_body(receive, send)
+            if got is None:  # answered (408, 413, 503), or the client left: nothing was forwarded
                 return
             body = content = got
             if body or method in _BODY_METHODS:
@@ -303,6 +292,25 @@ class ProxyApp:
                                               [(b"connection", b"close")]))
         finally:
             watch.stop()
+
+    async def _held_body(self, receive: Any, send: Any) -> bytes | None:
+        """The request body read whole, or None once the client got 408, 413 or 503, or left."""
+        config = self.config
+        try:
+            return await _read_body(receive, config.max_inspect_bytes, config.body_timeout_s)
+        except _BodyTimeout:  # a client that trickles its body in holds no connection for ever
+            log.info("a request body did not arrive whole within %g s: 408", config.body_timeout_s)
+            await _send_error(send, 408, "request_timeout", "the request body did not arrive within "
+                              f"{config.body_timeout_s:g} s", [(b"connection", b"close")])
+        except _TooLarge:  # chunked past the limit: refused (its length was not declared)
+            log.info("refused a request body over %d bytes sent without content-length", config.max_inspect_bytes)
+            await _send_error(send, 413, "request_too_large", "request body over "
+                              f"{config.max_inspect_bytes} bytes without a content-length",
+                              [(b"connection", b"close")])
+        except asyncio.CancelledError:  # the server is stopping while the body arrives
+            cancel_handled()
+            await _last_words(_send_error(send, 503, "shutting_down", SHUTTING_DOWN, [(b"connection", b"close")]))
+        return None
 
     async def _respond(self, scope: Any, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
                        content: Any, exchange: Exchange, watch: ClientWatch, send: Any) -> None:
@@ -443,21 +451,45 @@ class _TooLarge(Exception):
     """A request body past the limit (what was read of it is dropped)."""
 
 
-async def _read_body(receive: Any, limit: int) -> bytes | None:
-    """The whole request body, or None if the client left; raises :class:`_TooLarge` past ``limit`` bytes."""
+class _BodyTimeout(Exception):
+    """A request body that did not arrive whole in time."""
+
+
+async def _read_body(receive: Any, limit: int, timeout_s: float) -> bytes | None:
+    """The whole request body, or None if the client left; raises :class:`_TooLarge` past ``limit`` bytes,
+    :class:`_BodyTimeout` when it has not all arrived within ``timeout_s`` (a timer, not a task: one
+    that cancels this task when it fires)."""
+    task = asyncio.current_task()
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        if task is not None:
+            task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(timeout_s, expire)
     chunks = []
     size = 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            return None
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge()
-        chunks.append(chunk)
-        if not msg.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge()
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        cancel_handled()
+        raise _BodyTimeout() from None
+    finally:
+        timer.cancel()
 
 
 async def _last_words(sending: Any) -> None:
