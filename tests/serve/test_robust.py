@@ -454,3 +454,47 @@ def test_a_body_that_trickles_in_gets_408(recording_upstream, meter, head, piece
     headers, _, body = rest.partition(b"\r\n\r\n")
     assert status == b"HTTP/1.1 408 Request Timeout" and b"connection: close" in headers.lower()
     assert json.loads(body)["error"]["type"] == "request_timeout" and got == []
+
+
+def test_middleware_passes_a_body_past_the_limit_uninspected(meter):
+    """Behind the middleware, a request body is read (to estimate its prompt) up to max_inspect_bytes;
+    past it the app gets what was read, then the rest as it comes: whole, not held, and still accounted.
+    A declared length past the limit is not read at all."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    seen: list[list[int]] = []
+    bodies: list[bytes] = []
+
+    async def chat(request):
+        pieces = [piece async for piece in request.stream()]
+        seen.append([len(p) for p in pieces if p])
+        bodies.append(b"".join(pieces))
+        return JSONResponse({"choices": []})
+
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    piece = b"x" * 400
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(WattprintMiddleware(app, acct, max_inspect_bytes=1000)) as url:
+            addr = url.removeprefix("http://").split(":")
+            answers = []
+            for head in (b"transfer-encoding: chunked\r\n", b"content-length: 4000\r\n"):
+                with socket.create_connection((addr[0], int(addr[1]))) as s:
+                    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
+                              + head + b"\r\n")
+                    for _ in range(10):  # 4000 bytes in ten pieces, 50 ms apart: ten receive() messages
+                        s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if b"chunked" in head else piece)
+                        time.sleep(0.05)
+                    if b"chunked" in head:
+                        s.sendall(b"0\r\n\r\n")
+                    s.settimeout(10)
+                    answer = b""
+                    while chunk := s.recv(65536):
+                        answer += chunk
+                    answers.append(answer)
+    assert bodies == [piece * 10] * 2
+    assert all(a.startswith(b"HTTP/1.1 200") and b"x-wattprint-request-id" in a.lower() for a in answers)
+    read_first, not_read = seen
+    assert 1000 < read_first[0] <= 1200 and len(read_first) > 1  # held up to the limit, then passed on
+    assert not_read[0] <= 400 and len(not_read) > 1

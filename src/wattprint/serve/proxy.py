@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wattprint.serve.accountant import Accountant
-from wattprint.serve.exchange import HOP_BY_HOP, Exchange, response_mode
+from wattprint.serve.exchange import HOP_BY_HOP, MAX_INSPECT_BYTES, Exchange, response_mode
 from wattprint.serve.metrics import CONTENT_TYPE
 from wattprint.serve.relay import SHUTTING_DOWN, ClientWatch, cancel_handled, relay_stream
 from wattprint.serve.upstream import UpstreamBusy, UpstreamError, UpstreamPool, UpstreamTimeout
@@ -65,7 +65,7 @@ class ProxyConfig:
     head_timeout_s: float = 10.0  # a request head must arrive within this (from connecting, or the last response)
     max_head_bytes: int = 64 * 1024  # a larger request head gets 431
     keepalive_s: float = 5.0  # an idle client connection is closed after this
-    max_inspect_bytes: int = 16 * 1024 * 1024  # larger declared bodies stream through unread; chunked: 413
+    max_inspect_bytes: int = MAX_INSPECT_BYTES  # larger declared bodies stream through unread; chunked: 413
     body_timeout_s: float = 60.0  # a body read whole (up to max_inspect_bytes) must arrive within this: else 408
     shutdown_timeout_s: float = 5.0  # on SIGTERM / Ctrl-C, requests in flight get this long to finish
     token: str | None = None
