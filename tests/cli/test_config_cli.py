@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from wattprint.cli import proxy
+from wattprint.cli import proxy as cli_proxy
 from wattprint.cli.main import main
 
 
@@ -50,11 +50,11 @@ def test_measure_with_a_bad_variable_is_one_line_and_runs_nothing(tmp_path, monk
 
 
 def _proxy(monkeypatch, capsys, *flags):
-    import uvicorn
+    from wattprint.serve import proxy
 
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
-    monkeypatch.setattr(proxy, "_check_bind", lambda host, port: None)  # nothing listens: uvicorn.run is faked
+    monkeypatch.setattr(proxy, "serve", lambda app, host, port, **kw: seen.update(app=app, host=host, port=port))
+    monkeypatch.setattr(cli_proxy, "_check_bind", lambda host, port: None)  # nothing listens: the server is faked
     code = main(["proxy", "--gpu", "none", "--no-ram", *flags])
     return code, seen, capsys.readouterr().err
 

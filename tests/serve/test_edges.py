@@ -78,7 +78,7 @@ def test_http10_client_gets_a_stream_it_can_read(upstream, meter):
 
 
 def _no_bind_check(monkeypatch):
-    """uvicorn.run is faked, so nothing listens: the proxy's check that it can bind --listen (port 9 needs
+    """the server (proxy.serve) is faked, so nothing listens: the proxy's check that it can bind --listen (port 9 needs
     root) is left out too."""
     from wattprint.cli import proxy
 
@@ -115,12 +115,12 @@ def _run_cli(args, capsys):
     (["--metrics-path", "/wattprint/totals"], "--metrics-path /metrics"),
 ])
 def test_bad_flag_values_are_one_line_with_the_fix(args, says, capsys, monkeypatch):
-    import uvicorn
+    from wattprint.serve import proxy
 
     def started(*a, **kw):
         raise AssertionError("the proxy started with a bad flag")
 
-    monkeypatch.setattr(uvicorn, "run", started)
+    monkeypatch.setattr(proxy, "serve", started)
     code, err = _run_cli(["--upstream", "http://127.0.0.1:1", *args], capsys)
     assert code == 2 and says in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if line.strip() and not line.startswith("usage:")
@@ -128,31 +128,34 @@ def test_bad_flag_values_are_one_line_with_the_fix(args, says, capsys, monkeypat
 
 
 def test_flags_reach_the_proxy(monkeypatch, capsys):
-    """--upstream-timeout, --final-within, --metrics-path (no slash) and the token from the environment
-    are what the running proxy uses; the command says where metrics are and that a token is needed."""
-    import uvicorn
+    """--upstream-timeout, --shutdown-timeout, --final-within, --metrics-path (no slash) and the token from
+    the environment are what the running proxy uses; the command says where metrics are and that a token
+    is needed."""
+    from wattprint.serve import proxy
 
     seen = {}
 
-    def fake_run(app, host, port, **kw):
+    def fake_serve(app, host, port, **kw):
         seen.update(app=app, host=host, port=port)
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(proxy, "serve", fake_serve)
     _no_bind_check(monkeypatch)
     monkeypatch.setenv("WATTPRINT_PROXY_TOKEN", "from-env")
     code, err = _run_cli(["--upstream", "http://127.0.0.1:1", "--no-ram", "--idle-seconds", "0", "--upstream-timeout",
-                          "42", "--final-within", "3", "--metrics-path", "prom", "--listen", "127.0.0.1:9"], capsys)
+                          "42", "--shutdown-timeout", "2.5", "--final-within", "3", "--metrics-path", "prom",
+                          "--listen", "127.0.0.1:9"], capsys)
     app = seen["app"]
     assert code == 0 and (seen["host"], seen["port"]) == ("127.0.0.1", 9)
     assert app.config.read_timeout_s == 42 and app.config.metrics_path == "/prom" and app.config.token == "from-env"
+    assert app.config.shutdown_timeout_s == 2.5 and proxy.server_options(app.config)["timeout_graceful_shutdown"] == 2.5
     assert app.acct.config.max_lag_s == 3
     assert "metrics on /prom (token required)" in err and "warning: listening" not in err
 
 
 def test_exposed_without_token_is_warned(monkeypatch, capsys):
-    import uvicorn
+    from wattprint.serve import proxy
 
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kw: None)
+    monkeypatch.setattr(proxy, "serve", lambda app, host, port, **kw: None)
     _no_bind_check(monkeypatch)
     monkeypatch.delenv("WATTPRINT_PROXY_TOKEN", raising=False)
     code, err = _run_cli(["--upstream", "http://127.0.0.1:1", "--no-ram", "--idle-seconds", "0",

@@ -425,3 +425,76 @@ def test_upstream_receipts_in_errors_and_bad_comments_never_pass_as_ours(raw_ups
     receipt = parse_sse_comment(comments[1])
     assert receipt["id"] == streamed.headers["x-wattprint-request-id"] and receipt["upstream"]["id"] == "wp-fake"
     assert parse_sse_comment(": wattprint not-json") is None and parse_sse_comment(": wattprint [1]") is None
+
+
+@pytest.mark.parametrize("head, pieces", [
+    (b"content-length: 100\r\n", [b'{"messages": ', b"[]"]),
+    (b"transfer-encoding: chunked\r\n", [b"5\r\nhello\r\n", b"1\r\n!\r\n"]),
+], ids=["content-length", "chunked"])
+def test_a_body_that_trickles_in_gets_408(recording_upstream, meter, head, pieces):
+    """A client that sends its head, then its body a piece at a time and never all of it, gets 408
+    request_timeout once body_timeout_s has passed, and the connection closes; nothing is forwarded."""
+    up, got, _ = recording_upstream
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(up, body_timeout_s=0.8))
+        with serve_in_thread(app, proxy=True) as url:
+            addr = url.removeprefix("http://").split(":")
+            with socket.create_connection((addr[0], int(addr[1]))) as s:
+                s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                          + head + b"\r\n")
+                for piece in pieces:  # half a piece every 0.15 s, for 0.6 s, then nothing more
+                    for half in (piece[:len(piece) // 2], piece[len(piece) // 2:]):
+                        s.sendall(half)
+                        time.sleep(0.15)
+                s.settimeout(10)  # without a deadline: no answer, ever
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+    status, _, rest = answer.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout" and b"connection: close" in headers.lower()
+    assert json.loads(body)["error"]["type"] == "request_timeout" and got == []
+
+
+def test_middleware_passes_a_body_past_the_limit_uninspected(meter):
+    """Behind the middleware, a request body is read (to estimate its prompt) up to max_inspect_bytes;
+    past it the app gets what was read, then the rest as it comes: whole, not held, and still accounted.
+    A declared length past the limit is not read at all."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    seen: list[list[int]] = []
+    bodies: list[bytes] = []
+
+    async def chat(request):
+        pieces = [piece async for piece in request.stream()]
+        seen.append([len(p) for p in pieces if p])
+        bodies.append(b"".join(pieces))
+        return JSONResponse({"choices": []})
+
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    piece = b"x" * 400
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(WattprintMiddleware(app, acct, max_inspect_bytes=1000)) as url:
+            addr = url.removeprefix("http://").split(":")
+            answers = []
+            for head in (b"transfer-encoding: chunked\r\n", b"content-length: 4000\r\n"):
+                with socket.create_connection((addr[0], int(addr[1]))) as s:
+                    s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
+                              + head + b"\r\n")
+                    for _ in range(10):  # 4000 bytes in ten pieces, 50 ms apart: ten receive() messages
+                        s.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if b"chunked" in head else piece)
+                        time.sleep(0.05)
+                    if b"chunked" in head:
+                        s.sendall(b"0\r\n\r\n")
+                    s.settimeout(10)
+                    answer = b""
+                    while chunk := s.recv(65536):
+                        answer += chunk
+                    answers.append(answer)
+    assert bodies == [piece * 10] * 2
+    assert all(a.startswith(b"HTTP/1.1 200") and b"x-wattprint-request-id" in a.lower() for a in answers)
+    read_first, not_read = seen
+    assert 1000 < read_first[0] <= 1200 and len(read_first) > 1  # held up to the limit, then passed on
+    assert not_read[0] <= 400 and len(not_read) > 1

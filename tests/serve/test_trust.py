@@ -140,3 +140,17 @@ def test_unusable_metrics_paths_are_refused(path):
 def test_sse_comment_reader_ignores_other_comments():
     assert parse_sse_comment(': wattprint {"id": "x"}') == {"id": "x"}
     assert parse_sse_comment(': wattprint-upstream {"id": "x"}') is None and parse_sse_comment(": ping") is None
+
+
+def test_token_scheme_is_case_insensitive(upstream, meters):
+    """The auth scheme is matched case-insensitively (RFC 9110 section 11.1), the token exactly."""
+    with Accountant.from_meter(meters()) as acct:
+        app = build_app(acct, ProxyConfig(upstream, token="s3cret-token"))
+        with serve_in_thread(app, proxy=True) as url, httpx.Client(base_url=url, timeout=30) as c:
+            codes = {given: c.get("/wattprint/totals", headers={"authorization": given}).status_code
+                     for given in ("bearer s3cret-token", "BEARER s3cret-token", "Bearer  s3cret-token",
+                                   "bearer S3CRET-TOKEN", "Basic s3cret-token", "s3cret-token",
+                                   "Bearer", "Bearers3cret-token", "Bearer s3cret-token x")}
+    assert codes == {"bearer s3cret-token": 200, "BEARER s3cret-token": 200, "Bearer  s3cret-token": 200,
+                     "bearer S3CRET-TOKEN": 401, "Basic s3cret-token": 401, "s3cret-token": 401,
+                     "Bearer": 401, "Bearers3cret-token": 401, "Bearer s3cret-token x": 401}

@@ -328,3 +328,60 @@ def test_client_leaving_a_stalled_stream_is_noticed(scripted_upstream, wrap_send
     finally:
         meter.close()
     assert final is not None and not final.completed and final.energy_j > 0
+
+
+def test_transfer_encoding_beats_content_length_and_closes_the_connection():
+    """A response with both Transfer-Encoding and Content-Length (RFC 9112 section 6.3): the coding frames
+    the body, and the connection is closed after it, never reused; a final coding other than chunked
+    means the body ends with the connection, whatever Content-Length says."""
+    answers = {
+        1: b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        2: ok(b"second"),
+        3: b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: gzip\r\nconnection: close\r\n\r\nabcdef",
+    }
+
+    async def client(pool):
+        return [await get(pool), await get(pool), await get(pool)]
+
+    sent = iter(answers.values())
+    results, srv = run(lambda c, n: next(sent), client)
+    assert [r[2] for r in results] == [b"{}", b"second", b"abcdef"]
+    assert srv.connections == 2  # the first connection was not given back to the pool; the second was
+
+
+@pytest.mark.parametrize("size", [b"-1", b"0x2", b"+2", b"1_0", b" 2", b"2 x", b"", b"0" * 17 + b"2"])
+def test_chunk_size_is_hex_digits_only(size):
+    """A chunk-size line that is not hex digits (then optional extensions) is a broken upstream, however
+    Python's int() would read it."""
+    body = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n%s\r\n{}\r\n0\r\n\r\n" % size
+
+    async def client(pool):
+        with pytest.raises(UpstreamError, match="chunk size"):
+            await get(pool)
+        return await get(pool)
+
+    second, srv = run(lambda c, n: body if c == 1 else ok(b"fine"), client)
+    assert second[2] == b"fine" and srv.connections == 2
+
+
+def test_bad_chunk_size_is_a_502(raw_upstream, read_request_fn):
+    """Through the proxy, a held body with a bad chunk size gets 502 upstream_failed."""
+    from wattprint.serve.accountant import Accountant
+    from wattprint.serve.proxy import ProxyConfig, build_app
+    from wattprint.serve.testing import serve_in_thread
+
+    async def handler(reader, writer):
+        await read_request_fn(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+                     b"0x2\r\n{}\r\n0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    meter = sim_gpu_meter(Constant(300.0))
+    try:
+        with Accountant.from_meter(meter) as acct:
+            with serve_in_thread(build_app(acct, ProxyConfig(raw_upstream(handler))), proxy=True) as url:
+                r = httpx.post(url + "/v1/chat/completions", json={"messages": []}, timeout=10)
+    finally:
+        meter.close()
+    assert r.status_code == 502 and r.json()["error"]["type"] == "upstream_failed"

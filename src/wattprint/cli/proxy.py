@@ -75,6 +75,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="S", help="the longest the upstream may stay silent (before its first byte, or "
                         "between two pieces of a stream) before the client gets 504 (mid-stream: an error event; "
                         "default 600, for long generations)")
+    parser.add_argument("--shutdown-timeout", type=_number("--shutdown-timeout", 0, False, "5"), default=None,
+                        metavar="S", help="on SIGTERM or Ctrl-C, the longest requests in flight may take to end "
+                        "before they are answered 503 shutting_down (a stream: an error event); a second "
+                        "signal stops at once (default 5)")
     parser.add_argument("--metrics-path", default=None, metavar="PATH",
                         help="path of the Prometheus metrics (default /metrics; it hides the upstream's)")
     parser.add_argument("--token", default=None, metavar="TOKEN",
@@ -140,8 +144,8 @@ def _gpus(value: str) -> object:
     return [int(v) if v.strip().isdigit() else v.strip() for v in value.split(",") if v.strip()]
 
 
-_SETTINGS = ("upstream", "listen", "token", "upstream_timeout", "interval", "idle_seconds", "idle_policy",
-             "final_within", "prefill_weight", "cpu_scope", "metrics_path")
+_SETTINGS = ("upstream", "listen", "token", "upstream_timeout", "shutdown_timeout", "interval", "idle_seconds",
+             "idle_policy", "final_within", "prefill_weight", "cpu_scope", "metrics_path")
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -191,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     from wattprint.meter.meter import Meter
     from wattprint.serve.accountant import Accountant, AccountantConfig
     from wattprint.serve.metrics import ServeMetrics
-    from wattprint.serve.proxy import ProxyConfig, build_app, raise_fd_limit, server_options
+    from wattprint.serve.proxy import ProxyConfig, build_app, raise_fd_limit, serve
 
     meter_settings = _settings(args)
     host, port = _listen(args.listen)
@@ -199,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     _check_bind(host, port)
     token = args.token
     config = ProxyConfig(args.upstream, metrics_path=args.metrics_path, read_timeout_s=args.upstream_timeout,
-                         token=token)
+                         shutdown_timeout_s=args.shutdown_timeout, token=token)
     acct_config = AccountantConfig(interval_s=args.interval, policy=args.idle_policy,
                                    prefill_weight=args.prefill_weight, max_lag_s=args.final_within)
     location = location_from_args(args)
@@ -220,8 +224,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  warning: listening on {host}, beyond this machine, with no token: anyone who can "
                       f"reach it can read /metrics, the totals and receipts (set {TOKEN_ENV})", file=err)
             raise_fd_limit()
-            uvicorn.run(app, host=host, port=port, log_level="info", access_log=args.access_log,
-                        **server_options(config))
+            serve(app, host, port, log_level="info", access_log=args.access_log)
     finally:
         meter.close()
     return 0

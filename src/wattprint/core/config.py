@@ -170,6 +170,8 @@ SECTIONS: dict[str, dict[str, Key]] = {
                      "bearer token required on /metrics, totals and receipts"),
         "upstream_timeout": Key("WATTPRINT_PROXY_UPSTREAM_TIMEOUT", 600.0, _number(above=0), "600",
                                 "seconds the upstream may stay silent before the client gets 504"),
+        "shutdown_timeout": Key("WATTPRINT_PROXY_SHUTDOWN_TIMEOUT", 5.0, _number(above=0), "5",
+                                "seconds requests in flight get to end on SIGTERM or Ctrl-C"),
         "interval": Key("WATTPRINT_PROXY_INTERVAL", 0.1, _number(above=0), "0.1", "meter interval in seconds"),
         "idle_seconds": Key("WATTPRINT_PROXY_IDLE_SECONDS", 3.0, _number(minimum=0, maximum=MAX_IDLE_S), "3",
                             "idle baseline measured at start (0: none)"),

@@ -26,6 +26,8 @@ from wattprint.serve.accountant import Accountant, RequestHandle
 from wattprint.serve.openai import RequestInfo, SseScanner, inspect_request, json_usage
 from wattprint.serve.receipt import Receipt, splice_json, take_json_member
 
+MAX_INSPECT_BYTES = 16 * 1024 * 1024  # request bodies read to estimate their prompt; larger ones pass unread
+
 # Hop-by-hop headers (RFC 9110 section 7.6.1) and framing headers the proxy recomputes.
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",

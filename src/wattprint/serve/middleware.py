@@ -6,6 +6,11 @@
 Inference routes get the same accounting and receipts as behind the proxy. The handler may count its
 own tokens exactly through ``request.state.wattprint`` (a :class:`RequestHandle`: ``add_tokens(n)``);
 once it does, tokens seen in the response stream are no longer counted.
+
+A request body is read (to estimate its prompt) up to ``max_inspect_bytes``, as the proxy does: one
+declared larger is not read at all, and one that grows past it without a declared length is handed to
+the app as read so far, then as it comes; neither is held whole, and their prompt tokens are then not
+estimated (the handler may still count them).
 """
 
 from __future__ import annotations
@@ -13,17 +18,18 @@ from __future__ import annotations
 from typing import Any
 
 from wattprint.serve.accountant import Accountant
-from wattprint.serve.exchange import Exchange, response_mode_of
+from wattprint.serve.exchange import MAX_INSPECT_BYTES, Exchange, response_mode_of
 from wattprint.serve.metrics import CONTENT_TYPE
 
 
 class WattprintMiddleware:
     def __init__(self, app: Any, accountant: Accountant, metrics: Any = None,
-                 metrics_path: str | None = "/metrics") -> None:
+                 metrics_path: str | None = "/metrics", max_inspect_bytes: int = MAX_INSPECT_BYTES) -> None:
         self.app = app
         self.acct = accountant
         self.metrics = metrics
         self.metrics_path = metrics_path
+        self.max_inspect_bytes = max_inspect_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -32,21 +38,18 @@ class WattprintMiddleware:
         if self.metrics is not None and scope["path"] == self.metrics_path:
             await _send_whole(send, 200, [(b"content-type", CONTENT_TYPE.encode())], self.metrics.render())
             return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        exchange = Exchange(self.acct, scope["method"], scope["path"], body)
+        read = await _read_body(scope, receive, self.max_inspect_bytes)
+        if read is None:  # the client left
+            return
+        body, more = read
+        exchange = Exchange(self.acct, scope["method"], scope["path"], b"" if more else body)
         replayed = False
 
         async def replay() -> Any:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": more}
             return await receive()
 
         if not exchange.accounted:
@@ -103,6 +106,28 @@ class _Relay:
         headers += [(k.encode(), v.encode()) for k, v in extra]
         headers.append((b"content-length", str(len(body)).encode()))
         await _send_whole(self._send, self.start["status"], headers, body)
+
+
+async def _read_body(scope: Any, receive: Any, limit: int) -> tuple[bytes, bool] | None:
+    """(the body read, whether more follows): all of it, or what was read once past ``limit`` bytes
+    (nothing when the declared length is past it); None if the client left."""
+    declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+    if declared.isdigit() and int(declared) > limit:
+        return b"", True
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return None
+    more = message.get("more_body", False)
+    if not more:  # the usual case: the body in one message, not copied
+        return message.get("body", b""), False
+    body = bytearray(message.get("body", b""))
+    while more and len(body) <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return bytes(body), more
 
 
 async def _send_whole(send: Any, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

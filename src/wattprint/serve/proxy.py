@@ -12,6 +12,11 @@ With a token set (``ProxyConfig.token``), these answer only requests carrying ``
 timeout -> 504, ``max_connections`` requests already in flight to it for ``pool_wait_s`` -> 503; the
 bodies do not name the upstream (the log does).
 
+A request cancelled by the server stopping (past ``shutdown_timeout_s``, or on a second signal; see
+:func:`serve`) gets 503 ``shutting_down`` when its response has not begun, and an SSE stream ends with a
+``shutting_down`` error event and its partial receipt, so that nothing reaches the server's log as a
+traceback.
+
 The relay is written against ASGI and a small keep-alive HTTP/1.1 client on asyncio streams
 (:mod:`wattprint.serve.upstream`) directly: no routing framework, no request/response objects, no URL or
 header models, no anyio layer (docs/benchmarks/proxy_overhead.md).
@@ -29,9 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wattprint.serve.accountant import Accountant
-from wattprint.serve.exchange import HOP_BY_HOP, Exchange, response_mode
+from wattprint.serve.exchange import HOP_BY_HOP, MAX_INSPECT_BYTES, Exchange, response_mode
 from wattprint.serve.metrics import CONTENT_TYPE
-from wattprint.serve.relay import ClientWatch, cancel_handled, relay_stream
+from wattprint.serve.relay import SHUTTING_DOWN, ClientWatch, cancel_handled, relay_stream
 from wattprint.serve.upstream import UpstreamBusy, UpstreamError, UpstreamPool, UpstreamTimeout
 
 log = logging.getLogger("wattprint.serve.proxy")
@@ -60,7 +65,9 @@ class ProxyConfig:
     head_timeout_s: float = 10.0  # a request head must arrive within this (from connecting, or the last response)
     max_head_bytes: int = 64 * 1024  # a larger request head gets 431
     keepalive_s: float = 5.0  # an idle client connection is closed after this
-    max_inspect_bytes: int = 16 * 1024 * 1024  # larger declared bodies stream through unread; chunked: 413
+    max_inspect_bytes: int = MAX_INSPECT_BYTES  # larger declared bodies stream through unread; chunked: 413
+    body_timeout_s: float = 60.0  # a body read whole (up to max_inspect_bytes) must arrive within this: else 408
+    shutdown_timeout_s: float = 5.0  # on SIGTERM / Ctrl-C, requests in flight get this long to finish
     token: str | None = None
 
     def __post_init__(self) -> None:
@@ -75,7 +82,8 @@ class ProxyConfig:
             raise ConfigError(f"metrics path {self.metrics_path!r} is not a usable path",
                               "e.g. --metrics-path /metrics or /prometheus (not under /wattprint/, no query)")
         object.__setattr__(self, "metrics_path", path)
-        for name in ("connect_timeout_s", "read_timeout_s", "pool_wait_s", "head_timeout_s", "keepalive_s"):
+        for name in ("connect_timeout_s", "read_timeout_s", "pool_wait_s", "head_timeout_s", "keepalive_s",
+                     "shutdown_timeout_s", "body_timeout_s"):
             value = getattr(self, name)
             if not 0 < value < math.inf:
                 raise ConfigError(f"{name} must be a finite number of seconds > 0, got {value!r}",
@@ -169,7 +177,7 @@ class ProxyApp:
         self._host_header = u.netloc.rpartition("@")[2].encode()
         self._base_path = u.path.rstrip("/").encode()
         self._pool: UpstreamPool | None = None
-        self._auth = b"Bearer " + config.token.encode() if config.token else None
+        self._token = config.token.encode() if config.token else None
 
     def _client(self) -> UpstreamPool:
         if self._pool is None:  # made inside the server's event loop
@@ -194,7 +202,13 @@ class ProxyApp:
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
-            msg = await receive()
+            try:
+                msg = await receive()
+            except asyncio.CancelledError:  # forced to stop (a second signal): no shutdown event comes
+                if self._pool is not None:
+                    await self._pool.aclose()
+                    self._pool = None
+                return  # raising would have uvicorn log that the app does not support lifespan
             if msg["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif msg["type"] == "lifespan.shutdown":
@@ -206,10 +220,12 @@ class ProxyApp:
 
     # ---- the proxy's own paths ------------------------------------------------------------------
     def _authorised(self, scope: Any) -> bool:
-        if self._auth is None:
+        """``Authorization: Bearer <token>``, the scheme in any case (RFC 9110 section 11.1)."""
+        if self._token is None:
             return True
         given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        return hmac.compare_digest(given, self._auth)
+        scheme, _, credentials = given.partition(b" ")
+        return hmac.compare_digest(credentials.lstrip(b" "), self._token) and scheme.lower() == b"bearer"
 
     async def _own(self, scope: Any, send: Any, path: str) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -248,16 +264,8 @@ class ProxyApp:
             body, content = b"", _request_stream(receive, watch)
             headers.append((b"content-length", declared))
         else:
-            try:
-                got = await _read_body(receive, self.config.max_inspect_bytes)
-            except _TooLarge:  # chunked past the limit: refused (its length was not declared)
-                log.info("refused a request body over %d bytes sent without content-length",
-                         self.config.max_inspect_bytes)
-                await _send_error(send, 413, "request_too_large", "request body over "
-                                  f"{self.config.max_inspect_bytes} bytes without a content-length",
-                                  [(b"connection", b"close")])
-                return
-            if got is None:  # the client left before its body arrived: nothing was forwarded
+            got = await self._held_body(receive, send)
+            if got is None:  # answered (408, 413, 503), or the client left: nothing was forwarded
                 return
             body = content = got
             if body or method in _BODY_METHODS:
@@ -272,12 +280,37 @@ class ProxyApp:
         except _ClientLeft:
             _client_left(exchange)
         except asyncio.CancelledError:
-            if not watch.left:
-                raise
-            cancel_handled()  # the watch cancelled the forwarding: the client is gone
-            _client_left(exchange)
+            cancel_handled()
+            if watch.left:  # the watch cancelled the forwarding: the client is gone
+                _client_left(exchange)
+            else:  # the server is stopping (its shutdown timeout, or a second signal) before the response
+                exchange.abort()
+                watch.ending = True
+                log.warning("shutting down: request %s ended before the upstream answered",
+                            exchange.handle.id if exchange.handle else "-")
+                await _last_words(_send_error(send, 503, "shutting_down", SHUTTING_DOWN,
+                                              [(b"connection", b"close")]))
         finally:
             watch.stop()
+
+    async def _held_body(self, receive: Any, send: Any) -> bytes | None:
+        """The request body read whole, or None once the client got 408, 413 or 503, or left."""
+        config = self.config
+        try:
+            return await _read_body(receive, config.max_inspect_bytes, config.body_timeout_s)
+        except _BodyTimeout:  # a client that trickles its body in holds no connection for ever
+            log.info("a request body did not arrive whole within %g s: 408", config.body_timeout_s)
+            await _send_error(send, 408, "request_timeout", "the request body did not arrive within "
+                              f"{config.body_timeout_s:g} s", [(b"connection", b"close")])
+        except _TooLarge:  # chunked past the limit: refused (its length was not declared)
+            log.info("refused a request body over %d bytes sent without content-length", config.max_inspect_bytes)
+            await _send_error(send, 413, "request_too_large", "request body over "
+                              f"{config.max_inspect_bytes} bytes without a content-length",
+                              [(b"connection", b"close")])
+        except asyncio.CancelledError:  # the server is stopping while the body arrives
+            cancel_handled()
+            await _last_words(_send_error(send, 503, "shutting_down", SHUTTING_DOWN, [(b"connection", b"close")]))
+        return None
 
     async def _respond(self, scope: Any, method: str, target: bytes, headers: list[tuple[bytes, bytes]],
                        content: Any, exchange: Exchange, watch: ClientWatch, send: Any) -> None:
@@ -345,9 +378,11 @@ def server_options(config: ProxyConfig) -> dict[str, Any]:
 
     ``limit_concurrency`` caps the client connections and requests held at once (uvicorn answers 503
     past it), within what the process may open: each request in flight holds a client and an upstream
-    connection. Idle connections are closed after ``keepalive_s``, and a request head must arrive whole
-    within ``head_timeout_s`` and ``max_head_bytes`` (:mod:`wattprint.serve.listener`), so that clients
-    that linger cannot hold the connections that others need."""
+    connection. On shutdown, requests in flight get ``shutdown_timeout_s`` to end; then uvicorn cancels
+    them, and the proxy answers each cleanly (:class:`ProxyApp`). Idle connections are closed after
+    ``keepalive_s``, and a request head must arrive whole within ``head_timeout_s`` and
+    ``max_head_bytes`` (:mod:`wattprint.serve.listener`), so that clients that linger cannot hold the
+    connections that others need."""
     try:
         from wattprint.serve.listener import protocol_class
 
@@ -356,9 +391,31 @@ def server_options(config: ProxyConfig) -> dict[str, Any]:
     except ImportError:  # no httptools: uvicorn's h11 protocol bounds the head's size only
         bounds = {"http": "h11", "h11_max_incomplete_event_size": config.max_head_bytes}
     return {**bounds, "limit_concurrency": min(config.max_clients, _fd_budget()),
-            "timeout_keep_alive": config.keepalive_s,
+            "timeout_keep_alive": config.keepalive_s, "timeout_graceful_shutdown": config.shutdown_timeout_s,
             "proxy_headers": False,  # X-Forwarded-* are the client's to send on, not the proxy's to trust
             "server_header": False, "date_header": False}  # the upstream's pass through
+
+
+def serve(app: ProxyApp, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
+    """Run the proxy with uvicorn (:func:`server_options`) until SIGTERM or SIGINT, then stop gracefully:
+    no new connections, the requests in flight get ``shutdown_timeout_s`` to end, then those left get a
+    clean answer (503 ``shutting_down``, or an error event that ends their stream). A second signal, either
+    one, stops at once (uvicorn's own server forces only on a second SIGINT). The signal is raised again
+    once the server has stopped (uvicorn's convention), for the caller's handler or the default one."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            if self.should_exit:
+                self.force_exit = True
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log,
+                            **server_options(app.config))
+    server = Server(config)
+    server.run()
+    if not server.started:  # as uvicorn.run: a server that could not start is an error
+        raise SystemExit(3)
 
 
 def _fd_budget() -> int:
@@ -394,21 +451,54 @@ class _TooLarge(Exception):
     """A request body past the limit (what was read of it is dropped)."""
 
 
-async def _read_body(receive: Any, limit: int) -> bytes | None:
-    """The whole request body, or None if the client left; raises :class:`_TooLarge` past ``limit`` bytes."""
+class _BodyTimeout(Exception):
+    """A request body that did not arrive whole in time."""
+
+
+async def _read_body(receive: Any, limit: int, timeout_s: float) -> bytes | None:
+    """The whole request body, or None if the client left; raises :class:`_TooLarge` past ``limit`` bytes,
+    :class:`_BodyTimeout` when it has not all arrived within ``timeout_s`` (a timer, not a task: one
+    that cancels this task when it fires)."""
+    task = asyncio.current_task()
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        expired = True
+        if task is not None:
+            task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(timeout_s, expire)
     chunks = []
     size = 0
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            return None
-        chunk = msg.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge()
-        chunks.append(chunk)
-        if not msg.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    try:
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            chunk = msg.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise _TooLarge()
+            chunks.append(chunk)
+            if not msg.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    except asyncio.CancelledError:
+        if not expired:
+            raise
+        cancel_handled()
+        raise _BodyTimeout() from None
+    finally:
+        timer.cancel()
+
+
+async def _last_words(sending: Any) -> None:
+    """Send an answer while the server stops: cancelled once more (the event loop closing) or the client
+    gone, it is dropped; nothing is raised to the server, which would log a traceback."""
+    try:
+        await sending
+    except (asyncio.CancelledError, OSError, RuntimeError):  # RuntimeError: a response already begun
+        pass
 
 
 def _client_left(exchange: Exchange) -> None:

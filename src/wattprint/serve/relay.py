@@ -11,6 +11,8 @@
   an OpenAI-style error event (``data: {"error": ...}``: ``upstream_failed`` 502, or
   ``upstream_timeout`` 504) and the receipt, marked partial, and the stream ends; any other body is cut
   (the connection closes), so that the client cannot take it for complete.
+* The server stopping (its shutdown timeout, or a second signal) cancels the relay: an SSE stream ends
+  with a ``shutting_down`` error event (code 503) and its partial receipt; any other body is cut.
 * An HTTP/1.0 client cannot read chunked encoding, and an ASGI server frames a body of unknown length in
   chunks (uvicorn with httptools does even for HTTP/1.0): such a client gets the stream whole, with a
   content-length, when it ends.
@@ -30,6 +32,7 @@ log = logging.getLogger("wattprint.serve.proxy")
 WATCH_AFTER_S = 1.0  # a stream still running after this long gets a task that watches for the client leaving
 BROKEN_OFF = "the upstream server broke off the stream"
 TIMED_OUT = "the upstream server timed out"
+SHUTTING_DOWN = "the proxy is shutting down; try again later"
 
 
 class ClientWatch:
@@ -90,10 +93,12 @@ class _Out:
         self._status = status
         self._headers = headers
         self._held: list[bytes] | None = [] if hold else None
+        self.started = False
 
     async def start(self) -> None:
         if self._held is None:
             await self._send({"type": "http.response.start", "status": self._status, "headers": self._headers})
+        self.started = True
 
     async def body(self, data: bytes) -> None:
         if self._held is None:
@@ -144,20 +149,37 @@ async def relay_stream(upstream: Any, exchange: Exchange, mode: str, status: int
     """Relay an upstream stream and account it; stops cleanly (and counts) when the client leaves
     (``watch``, armed). ``hold``: send it whole when it ends (an HTTP/1.0 client)."""
     out = _Out(send, status, headers, hold)
-    finished = False
+    finished = stopped = False
     try:
         await out.start()
         finished = await _pump(upstream, exchange, mode == "sse", out, watch)
     except OSError:  # the client went away (ASGI spec 2.4 raises from send)
         pass
     except asyncio.CancelledError:
-        if not watch.left:
-            raise
         cancel_handled()
+        if not watch.left:  # the server is stopping (its shutdown timeout, or a second signal)
+            stopped = True
+            await _stopped(exchange, mode == "sse", out, watch)
     finally:
         watch.stop()
         if not finished:
-            exchange.abort()
-            log.info("client left mid-stream; request %s counted as not completed",
-                     exchange.handle.id if exchange.handle else "-")
+            exchange.abort()  # (nothing once a stopped stream's receipt is out)
+            if stopped:
+                log.warning("shutting down: request %s ended mid-stream",
+                            exchange.handle.id if exchange.handle else "-")
+            else:
+                log.info("client left mid-stream; request %s counted as not completed",
+                         exchange.handle.id if exchange.handle else "-")
         await upstream.aclose()
+
+
+async def _stopped(exchange: Exchange, sse: bool, out: _Out, watch: ClientWatch) -> None:
+    """End a stream cut by the server stopping: an SSE stream with a ``shutting_down`` error event (code
+    503) and its partial receipt; any other body stays cut (the server closes the connection)."""
+    if not (sse and out.started):
+        return
+    watch.ending = True
+    try:
+        await out.end(exchange.fail_sse(SHUTTING_DOWN, "shutting_down", 503))
+    except (asyncio.CancelledError, OSError):  # cancelled once more (the event loop closing), or the client gone
+        pass

@@ -9,7 +9,9 @@ the response head:
   an idle connection is dropped after ``keepalive_s`` or when the upstream closed it (or sent bytes
   unasked) while it sat in the pool;
 * response bodies framed by ``content-length``, ``transfer-encoding: chunked`` (trailers read and
-  dropped) or the end of the connection; no body for HEAD, 1xx, 204 and 304; interim 1xx responses
+  dropped; a chunk size is hex digits only) or the end of the connection; with both a transfer-encoding
+  and a content-length, the coding frames the body and the connection is closed after it (RFC 9112
+  section 6.3); no body for HEAD, 1xx, 204 and 304; interim 1xx responses
   (``100 Continue``) are skipped;
 * ``https`` upstreams through the standard library's ``ssl`` (default context, or the one given:
   certificates and host name verified);
@@ -36,6 +38,7 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _CRLF = b"\r\n"
 _HEAD_LIMIT = 1 << 20  # largest response head accepted (64 KiB is asyncio's default buffer limit)
 _READ_SIZE = 1 << 16
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
 class UpstreamError(Exception):
@@ -154,10 +157,10 @@ class Response:
         reader = conn.reader
         conn.arm(self._pool.read_timeout_s)
         line = await reader.readuntil(_CRLF)
-        try:
-            size = int(line.split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise UpstreamError(f"bad chunk size line {line[:40]!r}") from None
+        digits = line[:-2].split(b";", 1)[0].rstrip(b" \t")  # white space may come before extensions
+        if not 0 < len(digits) <= 16 or digits.strip(_HEX_DIGITS):  # int() would take -1, 0x10, 1_0, " 2"
+            raise UpstreamError(f"bad chunk size line {line[:40]!r}")
+        size = int(digits, 16)
         if size == 0:
             while (await reader.readuntil(_CRLF)) != _CRLF:  # trailers: dropped
                 pass
@@ -362,15 +365,20 @@ def _framing(method: bytes, status: int, version: bytes,
 
 
 def _header_framing(fields: list[tuple[bytes, bytes]], keep: bool) -> tuple[int | None, bool, bool]:
-    """(content-length, chunked, keep-alive) as the response's header fields state them."""
+    """(content-length, chunked, keep-alive) as the response's header fields state them.
+
+    With a Transfer-Encoding, Content-Length is ignored, and the connection is closed after the body
+    when both came (RFC 9112 section 6.3: a sign of smuggling, or of an upstream that frames badly); a
+    final coding other than chunked means the body ends with the connection."""
     length: int | None = None
-    chunked = False
+    chunked = coded = False
     for k, v in fields:
         if k == b"content-length":
             if not v.isdigit():
                 raise UpstreamError(f"bad content-length {v[:40]!r}")
             length = int(v)
         elif k == b"transfer-encoding":
+            coded = True
             chunked = v.lower().rsplit(b",", 1)[-1].strip() == b"chunked"
         elif k == b"connection":
             tokens = v.lower()
@@ -378,6 +386,10 @@ def _header_framing(fields: list[tuple[bytes, bytes]], keep: bool) -> tuple[int 
                 keep = False
             elif b"keep-alive" in tokens:
                 keep = True
+    if coded:
+        if length is not None:
+            keep = False
+        length = None
     return length, chunked, keep
 
 
