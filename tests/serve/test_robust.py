@@ -94,6 +94,15 @@ def test_odd_json_reaches_the_apps_handler(meter, caplog):
     no_traceback(caplog)
 
 
+def _plain_and_streamed(up: str, meter) -> tuple[httpx.Response, httpx.Response]:
+    """One chat request held whole and one streamed, through a proxy in front of ``up``."""
+    with Accountant.from_meter(meter) as acct:
+        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url, \
+                httpx.Client(base_url=url, timeout=30) as c:
+            return (c.post("/v1/chat/completions", json={"messages": []}),
+                    c.post("/v1/chat/completions?stream", json={"messages": [], "stream": True}))
+
+
 def test_upstream_json_nested_past_the_recursion_limit_passes(raw_upstream, read_request_fn, meter, caplog):
     """A response (JSON, or an SSE event) nested deeper than json.loads can go: relayed, with a receipt."""
     deep = b'{"usage": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
@@ -111,12 +120,7 @@ def test_upstream_json_nested_past_the_recursion_limit_passes(raw_upstream, read
         writer.close()
 
     caplog.set_level(logging.INFO)
-    up = raw_upstream(handler)
-    with Accountant.from_meter(meter) as acct:
-        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url, \
-                httpx.Client(base_url=url, timeout=30) as c:
-            plain = c.post("/v1/chat/completions", json={"messages": []})
-            streamed = c.post("/v1/chat/completions?stream", json={"messages": [], "stream": True})
+    plain, streamed = _plain_and_streamed(raw_upstream(handler), meter)
     assert plain.status_code == 200 and plain.content.startswith(deep[:-1]) and b'"wattprint":' in plain.content
     assert streamed.status_code == 200 and streamed.content.startswith(sse[:-len(b"data: [DONE]\n\n")])
     assert b": wattprint {" in streamed.content and streamed.content.endswith(b"data: [DONE]\n\n")
@@ -410,12 +414,7 @@ def test_upstream_receipts_in_errors_and_bad_comments_never_pass_as_ours(raw_ups
         await writer.drain()
         writer.close()
 
-    up = raw_upstream(handler)
-    with Accountant.from_meter(meter) as acct:
-        with serve_in_thread(build_app(acct, ProxyConfig(up)), proxy=True) as url, \
-                httpx.Client(base_url=url, timeout=10) as c:
-            bad = c.post("/v1/chat/completions", json={"messages": []})
-            streamed = c.post("/v1/chat/completions?stream", json={"messages": [], "stream": True})
+    bad, streamed = _plain_and_streamed(raw_upstream(handler), meter)
     assert bad.status_code == 400 and bad.content.count(b'"wattprint"') == 1
     mine = bad.json()["wattprint"]
     assert mine["id"] == bad.headers["x-wattprint-request-id"] and mine["upstream"]["id"] == "wp-fake"
