@@ -121,6 +121,6 @@ def test_a_bad_flag_or_argument_is_named_as_given(tmp_path, monkeypatch):
 
 def test_the_table_lists_every_setting_once():
     rows = table_rows()
-    assert len(rows) == sum(len(k) for k in SECTIONS.values()) == 17
+    assert len(rows) == sum(len(k) for k in SECTIONS.values()) == 18
     assert len({r[1] for r in rows}) == len(rows)  # one variable per setting
     assert all(r[1].startswith("WATTPRINT_") for r in rows)
