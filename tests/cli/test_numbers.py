@@ -135,3 +135,17 @@ def test_measure_gpu_list_is_checked_before_running(cli, tmp_path, value):
     code, _, err = cli("measure", "--gpus", value, "--", sys.executable, "-c", f"open({str(marker)!r}, 'w')")
     assert_one_error(code, err, "argument --gpus", "--gpus 0,1")
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("flag, value, said", [
+    ("--duration", "0", "--duration"), ("--duration", "nan", "--duration"), ("--slice", "-1", "--slice"),
+    ("--timeout", "1e9", "--timeout"), ("--seed", "-3", "--seed"), ("--warmup", "x", "--warmup"),
+    ("--idle", "1e9", "--idle"), ("--max-input", "0", "--max-input"), ("--counter-reads", "inf", "--counter-reads"),
+])
+def test_serve_bench_numbers_are_bounded_at_parse_time(capsys, tmp_path, flag, value, said):
+    from cli_helpers import run_cli
+
+    code, _, err = run_cli(capsys, "serve-bench", "--model", "m", "--url", "http://127.0.0.1:1",
+                           "--store", str(tmp_path / "sb.db"), flag, value)
+    assert_one_error(code, err, said)
+    assert not (tmp_path / "sb.db").exists()

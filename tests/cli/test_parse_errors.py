@@ -16,7 +16,8 @@ from wattprint.cli.main import COMMANDS, build_parser
      "number >= 0", "fix: pass e.g. --idle-seconds 3"),
     (["import", "codecarbon", "x.csv", "--inferences-per-run", "0"], "wattprint import: error: argument "
      "--inferences-per-run: expected a whole number >= 1, got '0'", "fix: pass e.g. --inferences-per-run 1000"),
-    (["serve-bench", "--duration", "x"], "wattprint serve-bench: error: argument --duration:", "fix: see"),
+    (["serve-bench", "--duration", "x"], "wattprint serve-bench: error: argument --duration:",
+     "fix: pass e.g. --duration 20"),
 ])
 def test_import_proxy_and_serve_bench_refuse_a_bad_value_in_one_line(cli, argv, said, fix):
     code, out, err = cli(*argv)

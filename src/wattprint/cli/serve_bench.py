@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wattprint.cli.args import one_line_errors, store_file
+from wattprint.bench.settings import MAX_SEED
+from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, store_file
 from wattprint.core.errors import ConfigError
+
+DAY_S = 86_400.0  # a wait or a level longer than a day is a typo, not a benchmark
 
 HELP = "sweep an OpenAI-compatible LLM server's load and report joules per token beside latency"
 DESCRIPTION = (
@@ -39,32 +42,44 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--api", choices=["chat", "completions"], default="chat", help="which OpenAI route (default chat)")
     t.add_argument("--launch", metavar="CMD", help="start the engine with this command line, wait until --url "
                    "serves, meter its process tree, stop it at the end")
-    t.add_argument("--ready-timeout", type=float, default=600.0, metavar="S", help="wait for --launch (default 600 s)")
+    t.add_argument("--ready-timeout", type=number(above=0, maximum=DAY_S, example="--ready-timeout 600"),
+                   default=600.0, metavar="S", help="wait for --launch (default 600 s)")
     t.add_argument("--force-length", default="auto", metavar="ENGINE",
                    help="how to force output lengths: transformers, vllm, sglang, llama.cpp, tgi, ollama, none; "
                         "auto: from --launch (transformers/vllm/sglang), else none")
-    t.add_argument("--timeout", type=float, default=600.0, metavar="S", help="per request (default 600 s)")
+    t.add_argument("--timeout", type=number(above=0, maximum=DAY_S, example="--timeout 600"),
+                   default=600.0, metavar="S", help="per request (default 600 s)")
     w = p.add_argument_group("workload")
     w.add_argument("--workload", default="lmsys-chat",
                    help="lmsys-chat (default), sharegpt, fixed:IN:OUT, or a JSONL file")
-    w.add_argument("--max-input", type=int, metavar="N", help="clip drawn prompt lengths to N tokens")
-    w.add_argument("--max-output", type=int, metavar="N", help="clip drawn output lengths to N tokens")
-    w.add_argument("--seed", type=int, default=0, help="seed of the drawn lengths and prompts (default 0)")
+    w.add_argument("--max-input", type=integer(minimum=1, example="--max-input 2048"),
+                   metavar="N", help="clip drawn prompt lengths to N tokens")
+    w.add_argument("--max-output", type=integer(minimum=1, example="--max-output 512"),
+                   metavar="N", help="clip drawn output lengths to N tokens")
+    w.add_argument("--seed", type=integer(minimum=0, maximum=MAX_SEED, example="--seed 0"),
+                   default=0, help="seed of the drawn lengths and prompts (default 0)")
     g = p.add_argument_group("load")
     g.add_argument("--concurrency", metavar="LIST", help="closed-loop levels (default 1,2,4,8)")
     g.add_argument("--rate", metavar="LIST", help="open-loop Poisson request rates per second")
-    g.add_argument("--duration", type=float, default=20.0, metavar="S", help="issuing time per level (default 20 s)")
-    g.add_argument("--min-requests", type=int, default=0, metavar="N", help="per level, even past --duration")
-    g.add_argument("--warmup", type=int, default=4, metavar="N", help="requests before the first level, not counted")
-    g.add_argument("--slice", type=float, default=0.5, metavar="S", help="energy slice (default 0.5 s)")
+    g.add_argument("--duration", type=number(above=0, maximum=DAY_S, example="--duration 20"),
+                   default=20.0, metavar="S", help="issuing time per level (default 20 s)")
+    g.add_argument("--min-requests", type=integer(minimum=0, example="--min-requests 50"),
+                   default=0, metavar="N", help="per level, even past --duration")
+    g.add_argument("--warmup", type=integer(minimum=0, example="--warmup 4"),
+                   default=4, metavar="N", help="requests before the first level, not counted")
+    g.add_argument("--slice", type=number(above=0, maximum=60, example="--slice 0.5"),
+                   default=0.5, metavar="S", help="energy slice (default 0.5 s)")
     e = p.add_argument_group("energy")
     e.add_argument("--energy", choices=["auto", "meter", "receipts", "none"], default="auto",
                    help="auto: the meter when --launch, else the receipts of a wattprint proxy at --url")
     e.add_argument("--gpus", default="visible", metavar="LIST",
                    help="the engine's GPUs: visible, none, indices or UUIDs")
-    e.add_argument("--engine-pid", type=int, metavar="PID", help="meter this running engine's process tree")
-    e.add_argument("--idle", type=float, default=5.0, metavar="S", help="idle baseline before the sweep (0: none)")
-    e.add_argument("--counter-reads", type=float, metavar="N", help="GPU counter reads per second (meter budget)")
+    e.add_argument("--engine-pid", type=integer(minimum=1, example="--engine-pid 4242"),
+                   metavar="PID", help="meter this running engine's process tree")
+    e.add_argument("--idle", type=number(minimum=0, maximum=MAX_IDLE_S, example="--idle 5"),
+                   default=5.0, metavar="S", help="idle baseline before the sweep (0: none)")
+    e.add_argument("--counter-reads", type=number(above=0, maximum=10_000, example="--counter-reads 20"),
+                   metavar="N", help="GPU counter reads per second (meter budget)")
     o = p.add_argument_group("record and report")
     o.add_argument("--store", default="wattprint.db", type=store_file(), help="SQLite store (default %(default)s)")
     o.add_argument("--json", metavar="PATH", help="write every level's summary as JSON")
