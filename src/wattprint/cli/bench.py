@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from wattprint.bench.settings import MAX_SAMPLES, MAX_SEED, MODEL_SELECTIONS
-from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, param_pair, require_device, store_file
+from wattprint.cli.args import MAX_IDLE_S, integer, number, param_pair, require_device, store_file
 
 HELP = "run the task benchmark (preset x tasks x models) and store every run"
 DESCRIPTION = (
@@ -32,7 +32,6 @@ _PARAM_FLAGS = {
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    one_line_errors(p)
     p.add_argument("--preset", default="quick", help="quick (default), paper, aienergyscore, or a .toml file")
     p.add_argument("--task", action="append", metavar="T", help="a task to run (repeatable; default: all)")
     p.add_argument("--model", action="append", metavar="M", help="catalog name, hub id or local folder (repeatable)")

@@ -7,7 +7,7 @@ import json
 import math
 from typing import Any
 
-from wattprint.cli.args import number, one_line_errors, store_file
+from wattprint.cli.args import number, store_file
 
 HELP = "inferences (and days at a query rate) after which inference energy equals training energy"
 DESCRIPTION = (
@@ -19,7 +19,6 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    one_line_errors(parser)
     parser.add_argument("--model",
                         help="model: its training energy from the table, its inference energy from the store")
     parser.add_argument("--training-kwh", type=number(above=0, example="--training-kwh 433000"), metavar="KWH",

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from wattprint.carbon.cli_args import add_location_arguments
-from wattprint.cli.args import number, one_line_errors, output_file, write_output
+from wattprint.cli.args import number, output_file, write_output
 from wattprint.core.errors import ConfigError
 
 HELP = "emissions and equivalents of an amount of energy (kWh, Wh or J) at a place"
@@ -23,7 +23,6 @@ LISTS = ("countries", "regions", "clouds", "pue", "equivalents")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    one_line_errors(parser)
     energy = parser.add_mutually_exclusive_group()
     energy.add_argument("--kwh", type=number(minimum=0, example="--kwh 11.49"), metavar="X",
                         help="energy in kilowatt-hours")

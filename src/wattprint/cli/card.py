@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wattprint.cli.args import check_store, integer, one_line_errors, store_file
+from wattprint.cli.args import check_store, integer, store_file
 
 HELP = "write the model's energy on its Hugging Face model card (README.md of a local folder; never pushed)"
 DESCRIPTION = (
@@ -21,7 +21,6 @@ DESCRIPTION = (
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from wattprint.report.card import TRAINING_TYPES
 
-    one_line_errors(p)
     p.add_argument("model_dir", metavar="MODEL_DIR", help="the local model folder (its README.md is the card)")
     p.add_argument("--store", metavar="PATH", default=None, type=store_file(),
                    help="SQLite store whose runs of the model to summarise")

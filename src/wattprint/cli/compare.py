@@ -9,7 +9,6 @@ from typing import Any
 
 from wattprint.cli.args import (
     integer,
-    one_line_errors,
     output_file,
     require_device,
     same_file,
@@ -29,7 +28,6 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from wattprint.bench.compare import COMPARE_TASKS
 
-    one_line_errors(parser)
     count = integer(minimum=1, example="--repeats 3")
     parser.add_argument("--task", required=True, choices=COMPARE_TASKS,
                         help="the task both kinds of model run (general-purpose ones are prompted zero-shot)")

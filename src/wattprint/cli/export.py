@@ -6,13 +6,12 @@ import argparse
 import sys
 from typing import Any
 
-from wattprint.cli.args import check_store, one_line_errors, output_file, same_file, store_file, write_output
+from wattprint.cli.args import check_store, output_file, same_file, store_file, write_output
 
 HELP = "export stored runs to CSV, JSON or Parquet"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    one_line_errors(p)
     p.add_argument("--store", default="wattprint.db", metavar="PATH", type=store_file(),
                    help="SQLite file (default ./wattprint.db)")
     p.add_argument("-o", "--output", required=True, metavar="FILE", type=output_file(".csv"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wattprint.cli.args import integer, one_line_errors, store_file
+from wattprint.cli.args import integer, store_file
 
 HELP = "import runs measured by another tool (CodeCarbon emissions.csv) into the store"
 DESCRIPTION = (
@@ -21,7 +21,6 @@ SOURCES = ("codecarbon",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    one_line_errors(parser)
     parser.add_argument("source", choices=SOURCES, help="the tool that wrote the files")
     parser.add_argument("files", nargs="+", metavar="FILE", help="emissions.csv files (run rows or task logs)")
     parser.add_argument("--inferences-per-run", type=integer(minimum=1, example="--inferences-per-run 1000"),

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from typing import Any
 
-from wattprint.cli.args import MAX_IDLE_S, OutputError, number, one_line_errors, output_file, write_output
+from wattprint.cli.args import MAX_IDLE_S, OutputError, number, output_file, write_output
 from wattprint.core.errors import ConfigError
 from wattprint.core.table import aligned
 from wattprint.core.units import format_energy
@@ -26,7 +26,6 @@ HELP = "run a command and report the energy it used (GPU, CPU, RAM)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    one_line_errors(p)
     p.add_argument("--json", metavar="FILE", type=output_file(".json"),
                    help="write the measurement as JSON to FILE (checked before the command runs)")
     idle = number(minimum=0, maximum=MAX_IDLE_S, example="--idle-seconds 5")

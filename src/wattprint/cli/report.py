@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from wattprint.cli.args import check_output, one_line_errors, same_file, store_file, write_output
+from wattprint.cli.args import check_output, check_store, same_file, store_file, write_output
 
 HELP = "publish the store's runs: per-task summary, log-scale charts, star leaderboards (html, md, csv, json)"
 DESCRIPTION = (
@@ -22,7 +22,6 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from wattprint.report.formats import FORMATS
 
-    one_line_errors(parser)
     parser.add_argument("--store", metavar="PATH", default=None, type=store_file(),
                         help="SQLite store (default: wattprint.db)")
     parser.add_argument("-o", "--output", metavar="FILE", default=None,
@@ -74,7 +73,6 @@ def chosen_tasks(names: list[str] | None, records: list[Any], store: str) -> tup
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from wattprint.core.errors import ConfigError
     from wattprint.report.formats import (
@@ -92,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
         check_output(args.output, EXTENSIONS.get(args.format or "", ".html"))  # a folder, before its "suffix"
     fmt = args.format if folder else format_for_output(args.output, args.format)
     path = args.store or DEFAULT_PATH
-    if not Path(path).exists():
-        raise ConfigError(f"no store at {path}", "run `wattprint bench` first, or pass --store PATH")
+    check_store(path, "run `wattprint bench` first, or pass --store PATH")
     out = args.output or DEFAULT_FILES.get(fmt, "-")
     if folder:
         _check_folder(out, fmt)

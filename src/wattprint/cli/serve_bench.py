@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from wattprint.bench.settings import MAX_SEED
-from wattprint.cli.args import MAX_IDLE_S, integer, number, one_line_errors, store_file
+from wattprint.cli.args import MAX_IDLE_S, integer, number, store_file
 from wattprint.core.errors import ConfigError
 
 DAY_S = 86_400.0  # a wait or a level longer than a day is a typo, not a benchmark
@@ -35,7 +35,6 @@ def _levels(text: str, mode: str) -> list[Any]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    one_line_errors(p)
     t = p.add_argument_group("target")
     t.add_argument("--url", default="http://127.0.0.1:8000", help="the server's base URL (default %(default)s)")
     t.add_argument("--model", help="the model name the server serves (required unless --from-store)")

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from wattprint.cli.args import check_store, write_output
 from wattprint.core.errors import ConfigError, UnknownNameError
 
 
@@ -122,8 +123,6 @@ def sweep(args: argparse.Namespace, target: Any, workload: Any, levels: list[Any
 def write_json(path: str, summaries: list[dict[str, Any]]) -> None:
     import json
 
-    from wattprint.cli.args import write_output
-
     text = json.dumps({"written_at": time.time(), "levels": summaries}, indent=1, default=str)
     write_output(path, text, what="levels' summary", suffix=".json")
     print(f"wrote {path}", file=sys.stderr)
@@ -140,22 +139,17 @@ def _finish(args: argparse.Namespace, summaries: list[dict[str, Any]], slo: Any,
     if args.json:
         write_json(args.json, summaries)
     if args.report:
-        from wattprint.cli.args import write_output
-
         write_output(args.report, report_text(args.report, summaries, args.model or "", slo), what="report",
                      suffix=".html")
         print(f"wrote {args.report}", file=sys.stderr)
 
 
 def report_from_store(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from wattprint.loadgen.pareto import LatencyTarget
     from wattprint.loadgen.record import PRESET
     from wattprint.store.sqlite import Store
 
-    if not Path(args.store).is_file():
-        raise ConfigError(f"store {args.store} does not exist", fix="run a sweep first, or give --store PATH")
+    check_store(args.store, "run a sweep first, or give --store PATH")
     with Store(args.store, readonly=True) as store:
         levels = [r for r in store.runs(status=None) if r.preset == PRESET and r.serving]
         store.print_notices()

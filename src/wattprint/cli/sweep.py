@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 
-from wattprint.cli.args import one_line_errors, store_file
+from wattprint.cli.args import store_file
 
 HELP = "run a benchmark plan (TOML/YAML) on a Ray cluster or a local Ray instance"
 DESCRIPTION = (
@@ -17,7 +17,6 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    one_line_errors(parser)
     parser.add_argument("plan", help="plan file (.toml, .yaml or .yml); see docs/sweep.md")
     parser.add_argument("--ray-address", metavar="ADDR", default=None,
                         help="join this Ray cluster (e.g. auto, 10.0.0.1:6379); default: start a local instance")
