@@ -70,6 +70,10 @@ gap_install() {  # the protocol's stack (/tmp/gapsite), datasets alone (/tmp/gap
   mid=(env "PYTHONPATH=$PWD/src:/tmp/gapds:/tmp/gapbase")   # this machine's transformers with datasets
 }
 
+gap_table() {  # gap_table PART.json...: the parts' table in $OUT/table.md, their phases in $OUT/aienergyscore_phases.csv
+  (cd benchmarks && python3 aienergyscore_gap.py table "$@" --csv "$OUT/aienergyscore_phases.csv") >"$OUT/table.md" 2>&1
+}
+
 ds_env() {  # datasets for the aienergyscore preset's Arrow reads, on PYTHONPATH and named in versions.txt:
   # .dswhl (datasets 5 on the machine's pyarrow and hub client), else .gapwhl's 2.21, else none (records say so)
   local dir=
@@ -211,9 +215,7 @@ gap)
     --json "$OUT/preset.json"
   step gap_text_old_arrow 70 "${old[@]}" python3 aienergyscore_gap.py text --rows arrow --iterations 1 \
     --json "$OUT/text-old-arrow.json"
-  (cd benchmarks && python3 aienergyscore_gap.py table "$OUT"/image.json "$OUT"/text-new.json \
-    "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json --csv "$OUT/aienergyscore_phases.csv") \
-    >"$OUT/table.md" 2>&1
+  gap_table "$OUT"/image.json "$OUT"/text-new.json "$OUT"/text-old.json "$OUT"/text-old-arrow.json "$OUT"/preset.json
   tar -C "$RES" -czf "$FINAL/results-gap.tar.gz" . && trap - EXIT
   cat "$OUT/table.md"
   ;;
@@ -230,8 +232,7 @@ gapcaption)
       --iterations 1 --json "$OUT/caption-$m-old.json"
     parts+=("$OUT/caption-$m-new.json" "$OUT/caption-$m-old.json")
   done
-  (cd benchmarks && python3 aienergyscore_gap.py table "${parts[@]}" --csv "$OUT/aienergyscore_phases.csv") \
-    >"$OUT/table.md" 2>&1
+  gap_table "${parts[@]}"
   cat "$OUT/table.md"
   ;;
 gapdecoder)
@@ -248,8 +249,7 @@ gapdecoder)
       --json "$OUT/text-$m-old.json"
     parts+=("$OUT/text-$m-new.json" "$OUT/text-$m-old.json")
   done
-  (cd benchmarks && python3 aienergyscore_gap.py table "${parts[@]}" --csv "$OUT/aienergyscore_phases.csv") \
-    >"$OUT/table.md" 2>&1
+  gap_table "${parts[@]}"
   cat "$OUT/table.md"
   ;;
 gappreset)
