@@ -250,15 +250,14 @@ def prompt_lengths(n: int) -> list[int]:
 def causal_lm(name: str, device: str):
     """A catalog decoder (distilgpt2, the GPT-2 family, OPT...) built from its kept config, random weights."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM
 
-    from wattprint.models.build import read_config
+    from wattprint.models.build import read_config, transformers_config
 
-    cfg = read_config(name)
-    model_type = cfg.pop("model_type")
     torch.manual_seed(0)
     dtype = torch.float16 if device.startswith("cuda") else torch.float32  # AIEnergyScore: fp16 for generation
-    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **cfg))
+    # from_config without the dtype keyword build_transformers passes: transformers 4.44 calls it torch_dtype
+    model = AutoModelForCausalLM.from_config(transformers_config(read_config(name)))
     return model.to(device=device, dtype=dtype).eval()  # type: ignore[call-arg]
 
 
@@ -338,11 +337,8 @@ def text_part(args: argparse.Namespace) -> None:
     print(f"  operators per new token: {counts['ops_per_new_token']:.0f} "
           f"({counts['compute_ops_per_new_token']:.0f} not views)", flush=True)
     _write(args, "text", phases, model=args.model, rows=args.rows, new_tokens=NEW_TOKENS,
-           prompt_tokens=sum(prompt_lengths(args.prompts)), layers=_layers(model.config), dispatch=counts)
-
-
-def _layers(config) -> int | None:
-    return getattr(config, "num_hidden_layers", None) or getattr(config, "n_layer", None)
+           prompt_tokens=sum(prompt_lengths(args.prompts)), layers=getattr(model.config, "num_hidden_layers", None),
+           dispatch=counts)
 
 
 # ---- image captioning: GIT's generation loop with this environment's transformers ----
