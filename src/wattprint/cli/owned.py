@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from wattprint.core.errors import ConfigError
+from wattprint.store.ownership import SQLITE_MAGIC
 
 KEEP = 2000  # entries remembered; the oldest go first (a forgotten output is refused, with the fix, not lost)
 
@@ -82,7 +83,7 @@ def remember(path: str | os.PathLike[str]) -> None:
 def _is_sqlite(p: Path) -> bool:
     try:
         with open(p, "rb") as f:
-            return f.read(16) == b"SQLite format 3\x00"
+            return f.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
     except OSError:
         return False
 
