@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.output or DEFAULT_FILES.get(fmt, "-")
     if folder:
         _check_folder(out, fmt)
-    elif out != "-":
+    elif out not in ("-", args.output):  # the default file; a given -o was checked above
         check_output(out, EXTENSIONS[fmt])
     if out != "-" and same_file(out, path):
         raise ConfigError(f"-o {out} is the store itself", "pick another file for the report")
