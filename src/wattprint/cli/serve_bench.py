@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from wattprint.bench.settings import MAX_SEED
-from wattprint.cli.args import MAX_IDLE_S, integer, number, store_file
+from wattprint.cli.args import MAX_IDLE_S, check_output, integer, number, same_file, store_file
 from wattprint.core.errors import ConfigError
 
 DAY_S = 86_400.0  # a wait or a level longer than a day is a typo, not a benchmark
@@ -123,8 +123,6 @@ def _inputs(args: argparse.Namespace) -> tuple[Any, Any, list[Any], Any, Any]:
 
 def check_outputs(args: argparse.Namespace) -> None:
     """--json and --report can be written, neither is the store or the other, before any level runs."""
-    from wattprint.cli.args import check_output, same_file
-
     if args.report and not args.report.lower().endswith((".html", ".htm", ".md")):
         raise ConfigError(f"--report {args.report}: unknown format", fix="end the path with .html or .md")
     for flag, path, suffix in (("--json", args.json, ".json"), ("--report", args.report, ".html")):
