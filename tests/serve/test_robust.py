@@ -455,6 +455,46 @@ def test_a_body_that_trickles_in_gets_408(recording_upstream, meter, head, piece
     assert json.loads(body)["error"]["type"] == "request_timeout" and got == []
 
 
+def test_a_streamed_body_that_stalls_gets_408_and_frees_the_upstream(raw_upstream, meter, caplog):
+    """A body declared past max_inspect_bytes streams to the upstream unread; when the client stops sending
+    it for body_timeout_s, the upstream connection is closed (it saw part of the body, then its end), the
+    client gets 408 request_timeout and the connection closes, and the request ends as not completed."""
+    caplog.set_level(logging.INFO)
+    seen: list[bytes] = []
+    closed = threading.Event()
+
+    async def handler(reader, writer):
+        data = b""
+        while chunk := await reader.read(65536):  # never answers: it waits for the rest of the body
+            data += chunk
+        seen.append(data)
+        closed.set()
+        writer.close()
+
+    up = raw_upstream(handler)
+    with Accountant.from_meter(meter) as acct:
+        app = build_app(acct, ProxyConfig(up, max_inspect_bytes=10, body_timeout_s=0.8))
+        with serve_in_thread(app, proxy=True) as url:
+            addr = url.removeprefix("http://").split(":")
+            with socket.create_connection((addr[0], int(addr[1]))) as s:
+                s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                          b"content-length: 1000\r\n\r\n" + b"x" * 300)
+                s.settimeout(10)  # without the pause limit: no answer, ever
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            assert closed.wait(5)
+            open_after = acct.open_requests()
+    status, _, rest = answer.partition(b"\r\n")
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert status == b"HTTP/1.1 408 Request Timeout" and b"connection: close" in headers.lower()
+    assert json.loads(body)["error"]["type"] == "request_timeout"
+    head, _, forwarded = seen[0].partition(b"\r\n\r\n")
+    assert b"content-length: 1000" in head.lower() and forwarded == b"x" * 300
+    assert open_after == 0
+    no_traceback(caplog)
+
+
 def test_middleware_passes_a_body_past_the_limit_uninspected(meter):
     """Behind the middleware, a request body is read (to estimate its prompt) up to max_inspect_bytes;
     past it the app gets what was read, then the rest as it comes: whole, not held, and still accounted.

@@ -66,7 +66,8 @@ class ProxyConfig:
     max_head_bytes: int = 64 * 1024  # a larger request head gets 431
     keepalive_s: float = 5.0  # an idle client connection is closed after this
     max_inspect_bytes: int = MAX_INSPECT_BYTES  # larger declared bodies stream through unread; chunked: 413
-    body_timeout_s: float = 60.0  # a body read whole (up to max_inspect_bytes) must arrive within this: else 408
+    body_timeout_s: float = 60.0  # a body held whole must arrive within this, one streamed unread must not pause
+    # longer: else 408
     shutdown_timeout_s: float = 5.0  # on SIGTERM / Ctrl-C, requests in flight get this long to finish
     token: str | None = None
 
@@ -261,7 +262,7 @@ class ProxyApp:
         content: Any
         if declared.isdigit() and int(declared) > self.config.max_inspect_bytes:
             # Too large to hold: streamed to the upstream unread (its prompt is then not estimated).
-            body, content = b"", _request_stream(receive, watch)
+            body, content = b"", _request_stream(receive, watch, self.config.body_timeout_s)
             headers.append((b"content-length", declared))
         else:
             got = await self._held_body(receive, send)
@@ -279,6 +280,12 @@ class ProxyApp:
             await self._respond(scope, method, target, headers, content, exchange, watch, send)
         except _ClientLeft:
             _client_left(exchange)
+        except _BodyTimeout:  # a streamed body stalled: the upstream connection is closed, nothing answered yet
+            exchange.abort()
+            watch.ending = True
+            log.info("a streamed request body stopped arriving for %g s: 408", self.config.body_timeout_s)
+            await _send_error(send, 408, "request_timeout", "the request body stopped arriving for "
+                              f"{self.config.body_timeout_s:g} s", [(b"connection", b"close")])
         except asyncio.CancelledError:
             cancel_handled()
             if watch.left:  # the watch cancelled the forwarding: the client is gone
@@ -511,10 +518,15 @@ class _ClientLeft(Exception):
     """The client left while its body was being streamed to the upstream."""
 
 
-async def _request_stream(receive: Any, watch: ClientWatch) -> Any:
-    """A request body as it arrives; ``watch`` is armed once it has all arrived (both read ``receive``)."""
+async def _request_stream(receive: Any, watch: ClientWatch, idle_s: float) -> Any:
+    """A request body as it arrives; ``watch`` is armed once it has all arrived (both read ``receive``).
+    Each piece must come within ``idle_s`` of the last, else :class:`_BodyTimeout`: a body too large to
+    hold may take long, but a client that stops sending must not keep an upstream connection for ever."""
     while True:
-        msg = await receive()
+        try:
+            msg = await asyncio.wait_for(receive(), idle_s)
+        except asyncio.TimeoutError:
+            raise _BodyTimeout() from None
         if msg["type"] == "http.disconnect":
             raise _ClientLeft()
         if msg.get("body"):
