@@ -21,15 +21,18 @@ EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n'
 
 @pytest.fixture
 def stalling_upstream(raw_upstream, read_request_fn):
-    """An upstream that never answers a plain request, and stalls a stream after one event; ``waiting``
+    """An upstream that never answers a plain request, and stalls a stream (SSE, or raw bytes) after one
+    event; ``waiting``
     counts the requests it holds."""
     waiting = threading.Semaphore(0)
 
     async def handler(reader, writer):
         head, _ = await read_request_fn(reader)
-        if b"stream" in head.split(b"\r\n", 1)[0]:
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n"
-                         b"\r\n%x\r\n%s\r\n" % (len(EVENT), EVENT))
+        line = head.split(b"\r\n", 1)[0]
+        if b"stream" in line or b"raw" in line:
+            ctype = b"text/event-stream" if b"stream" in line else b"application/octet-stream"
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: %s\r\ntransfer-encoding: chunked\r\n"
+                         b"\r\n%x\r\n%s\r\n" % (ctype, len(EVENT), EVENT))
             await writer.drain()
         waiting.release()
         await asyncio.sleep(60)
@@ -63,22 +66,33 @@ def _start(upstream: str, *options: str) -> tuple[subprocess.Popen, str]:
 def test_stop_with_requests_in_flight(stalling_upstream, signals, timeout, code):
     """Within 15 s of the signal(s): exit code 128 + the signal; a client waiting for a response head
     gets 503 shutting_down in OpenAI's error shape; a stream ends with a shutting_down error event and its
-    partial receipt; no traceback and no lifespan complaint in the log."""
+    partial receipt; a raw stream is cut (the client sees it incomplete); no traceback, no lifespan
+    complaint and no error line for the cut in the log, which names both streams."""
     upstream, waiting = stalling_upstream
     proc, base = _start(upstream, "--shutdown-timeout", timeout)
     replies: dict[str, httpx.Response] = {}
 
+    cut: list[Exception] = []
+
     def ask(name: str, path: str, body: dict) -> None:
         replies[name] = httpx.post(base + path, json=body, timeout=30)
+
+    def ask_raw() -> None:
+        with httpx.stream("POST", base + "/v1/files?raw", content=b"x", timeout=30) as r:
+            try:
+                r.read()
+            except httpx.HTTPError as e:  # the body was cut: it cannot pass for complete
+                cut.append(e)
 
     try:
         threads = [threading.Thread(target=ask, args=("plain", "/v1/chat/completions",
                                                       {"messages": [{"role": "user", "content": "hi"}]})),
                    threading.Thread(target=ask, args=("stream", "/v1/chat/completions?stream",
-                                                      {"messages": [], "stream": True}))]
+                                                      {"messages": [], "stream": True})),
+                   threading.Thread(target=ask_raw)]
         for t in threads:
             t.start()
-        assert waiting.acquire(timeout=10) and waiting.acquire(timeout=10)
+        assert all(waiting.acquire(timeout=10) for _ in threads)
         time.sleep(0.3)  # the stream's first event has reached the client
         t0 = time.monotonic()
         for s in signals:
@@ -109,4 +123,6 @@ def test_stop_with_requests_in_flight(stalling_upstream, signals, timeout, code)
     assert data[-1]["error"]["type"] == "shutting_down" and data[-1]["error"]["code"] == 503
     receipt = [line for line in stream.text.splitlines() if line.startswith(": wattprint ")]
     assert len(receipt) == 1 and json.loads(receipt[0][len(": wattprint "):])["completed"] is False
+    assert len(cut) == 1
     assert "Traceback" not in err and "Exception in ASGI" not in err and "unsupported" not in err, err[-3000:]
+    assert "without completing" not in err and err.count("ended mid-stream") == 2, err[-3000:]

@@ -403,6 +403,20 @@ def server_options(config: ProxyConfig) -> dict[str, Any]:
             "server_header": False, "date_header": False}  # the upstream's pass through
 
 
+class _StopCutFilter(logging.Filter):
+    """Drops uvicorn's error line for a response left unfinished once the server is stopping: the proxy
+    cut that body on purpose (so that it cannot pass for complete) and logged a warning naming it."""
+
+    MESSAGE = "ASGI callable returned without completing response."
+
+    def __init__(self, server: Any) -> None:
+        super().__init__()
+        self.server = server
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (self.server.should_exit and record.getMessage() == self.MESSAGE)
+
+
 def serve(app: ProxyApp, host: str, port: int, log_level: str = "info", access_log: bool = False) -> None:
     """Run the proxy with uvicorn (:func:`server_options`) until SIGTERM or SIGINT, then stop gracefully:
     no new connections, the requests in flight get ``shutdown_timeout_s`` to end, then those left get a
@@ -420,7 +434,13 @@ def serve(app: ProxyApp, host: str, port: int, log_level: str = "info", access_l
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=access_log,
                             **server_options(app.config))
     server = Server(config)
-    server.run()
+    quiet = _StopCutFilter(server)
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_log.addFilter(quiet)
+    try:
+        server.run()
+    finally:
+        uvicorn_log.removeFilter(quiet)
     if not server.started:  # as uvicorn.run: a server that could not start is an error
         raise SystemExit(3)
 
