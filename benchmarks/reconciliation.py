@@ -466,10 +466,10 @@ def _breakeven(paper: list[dict], aies: list[dict] | None = None) -> str:
     if lines:
         return "; ".join(lines) + "."
     interim = [line(m, rs) for m in bloomz if (rs := [r for r in aies if r["model"] == m])]
-    text = ("the study's way needs `paper` text-generation runs of the BLOOMZ models (`reference.py --set paper` holds "
+    text = ("The study's way needs `paper` text-generation runs of the BLOOMZ models (`reference.py --set paper` holds "
             "them; `wattprint breakeven --model bloomz-7b1` then computes it from the store)")
     if not interim:
-        return f"not measured yet: {text}."
+        return f"Not measured yet. {text}."
     return (f"{text}. Meanwhile, the same arithmetic on the `aienergyscore` rows (the AI Energy Score protocol: 10 new "
             "tokens; the mean of each model's GPU+CPU+RAM figure over the tasks it ran there; one H200, not the "
             "study's node): " + "; ".join(interim) + ".")

@@ -227,13 +227,13 @@ def test_findings_read_each_preset_apart_and_breakeven_waits_for_paper_runs():
         "(runs: 8 `aienergyscore` rows (question-answering 8; inputs x repeats in each row))")
     # no paper text generation of BLOOMZ: the same arithmetic on aienergyscore, said as such (mean of 12 and 8 Wh)
     be = found["Inference against training"]
-    assert be.startswith("the study's way needs `paper` text-generation runs of the BLOOMZ models")
+    assert be.startswith("The study's way needs `paper` text-generation runs of the BLOOMZ models")
     assert "bloomz-560m: 1.2 billion inferences at 10 Wh / 1,000" in be and "aienergyscore/question-answering" in be
 
 
 def test_findings_say_not_measured_yet_without_runs():
     found = dict(rc.findings([]))
-    assert found["Inference against training"].startswith("not measured yet")
+    assert found["Inference against training"].startswith("Not measured yet. The study's way")
     assert all(v.startswith("not measured yet")
                for v in _per_preset(found["General-purpose against task-specific models"]).values())
 
