@@ -261,3 +261,35 @@ def test_study_entries_of_a_task_share_the_study_datasets():
     assert set(flan) == {"imdb", "sst2", "rotten_tomatoes", "squad", "squad_v2", "sciq", "cnn_dailymail", "xsum",
                          "samsum"}
     assert of(get_entry("whisper-tiny")) == ()
+
+
+def _configs_of_type(model_type: str) -> list[str]:
+    from wattprint.models.build import read_config
+
+    return [n for n in sorted({e.config_name for e in ALL if e.config_name})
+            if read_config(n).get("model_type") == model_type]
+
+
+@pytest.mark.parametrize("name", _configs_of_type("blip-2"))
+def test_blip2_configs_caption_from_an_image_alone(name):
+    """The captioning task calls generate() with pixel values only, as the study's image-to-text pipeline
+    did: the kept config must name the image token and the text model's start token (the hub's configs
+    do). Built shrunk, with random weights."""
+    torch = pytest.importorskip("torch")
+    from transformers import Blip2Config, Blip2ForConditionalGeneration
+
+    from wattprint.models.build import read_config
+
+    c = read_config(name)
+    small = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+    c["vision_config"].update(small)
+    c["qformer_config"].update(small)
+    text = c["text_config"]
+    text.update(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16) \
+        if text["model_type"] == "t5" else text.update(small, ffn_dim=64, word_embed_proj_dim=32)
+    config = Blip2Config(**{k: v for k, v in c.items() if k != "model_type"})
+    torch.manual_seed(0)
+    model = Blip2ForConditionalGeneration(config).eval()
+    size = config.vision_config.image_size
+    out = model.generate(pixel_values=torch.randn(2, 3, size, size), max_new_tokens=3, min_new_tokens=3)
+    assert out.shape[0] == 2 and out.shape[1] >= 3
