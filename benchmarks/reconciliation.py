@@ -100,7 +100,14 @@ NEEDS_BY_FAMILY = {
             "make the work: 4.44 and the 5.17 of these rows dispatch as many operators that launch work per new token "
             "(GPT-2 large 797 and 798, GPT-2 XL 1,049 and 1,050; `benchmarks/aienergyscore_gap.py text --count-only` "
             "on the project's 2-core CPU VM), and distilgpt2's loop cost the same under both on an H200 "
-            "(`docs/benchmark.md`)"}
+            "(`docs/benchmark.md`)",
+    # the model card's training size: github.com/Wenxin-Jiang/CS577-NLP project/model_cards/_noArch/
+    # dreamlike-art_dreamlike-photoreal-2.0_README.md (a copy of the hub's README)
+    "dreamlike-photoreal": "the same job at 768 x 768, the size its model card says it was trained at, where this row "
+                           "generated at 512 x 512 (the kept config's `default_size`); whether the leaderboard's "
+                           "pipeline defaulted to 768 follows from the hub's UNet config (`sample_size`), to be read "
+                           "where the hub can be reached. Its figure is x2.95 Openjourney's, the same SD 1.5 "
+                           "architecture that reads x1.01 here at 512"}
 
 
 def read_csv(path: str | Path) -> list[dict]:
