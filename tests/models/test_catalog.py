@@ -285,8 +285,10 @@ def test_blip2_configs_caption_from_an_image_alone(name):
     c["vision_config"].update(small)
     c["qformer_config"].update(small)
     text = c["text_config"]
-    text.update(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16) \
-        if text["model_type"] == "t5" else text.update(small, ffn_dim=64, word_embed_proj_dim=32)
+    if text["model_type"] == "t5":
+        text.update(d_model=32, d_ff=64, num_layers=1, num_decoder_layers=1, num_heads=2, d_kv=16)
+    else:  # OPT
+        text.update(small, ffn_dim=64, word_embed_proj_dim=32)
     config = Blip2Config(**{k: v for k, v in c.items() if k != "model_type"})
     torch.manual_seed(0)
     model = Blip2ForConditionalGeneration(config).eval()
